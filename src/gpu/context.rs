@@ -1,0 +1,299 @@
+//! Device context: adapter choice, the adapter's real limits, error capture
+//! (uncaptured errors and device loss become `Error`s) and the one async readback path.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, Result};
+use crate::gpu::kernels::Kernel;
+
+/// How to pick the adapter.
+#[derive(Clone, Debug, Default)]
+pub struct GpuOptions {
+    /// Force the fallback (software/CPU) adapter, e.g. Mesa lavapipe.
+    pub force_fallback: bool,
+    /// Restrict to one backend: "vulkan", "metal", "dx12", "gl" or "browser". None = all.
+    pub backend: Option<String>,
+    /// Prefer the low-power adapter (integrated GPU) instead of the high-performance one.
+    pub low_power: bool,
+}
+
+impl GpuOptions {
+    fn backends(&self) -> Result<wgpu::Backends> {
+        Ok(match self.backend.as_deref() {
+            None => default_backends(),
+            Some("vulkan") => wgpu::Backends::VULKAN,
+            Some("metal") => wgpu::Backends::METAL,
+            Some("dx12") => wgpu::Backends::DX12,
+            Some("gl") => wgpu::Backends::GL,
+            Some("browser") => wgpu::Backends::BROWSER_WEBGPU,
+            Some(other) => {
+                return Err(Error::NoAdapter(format!(
+                    "unknown backend `{other}` (use vulkan, metal, dx12, gl or browser)"
+                )))
+            }
+        })
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn default_backends() -> wgpu::Backends {
+    wgpu::Backends::BROWSER_WEBGPU
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn default_backends() -> wgpu::Backends {
+    wgpu::Backends::PRIMARY
+}
+
+/// Errors reported by wgpu callbacks, checked after each submit/readback.
+#[derive(Default)]
+struct ErrorSink {
+    lost: Option<String>,
+    errors: Vec<String>,
+}
+
+/// A device and queue with the adapter's full limits and a pipeline cache.
+pub struct Gpu {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: wgpu::AdapterInfo,
+    pub limits: wgpu::Limits,
+    pub features: wgpu::Features,
+    sink: Arc<Mutex<ErrorSink>>,
+    pipelines: Mutex<HashMap<Kernel, wgpu::ComputePipeline>>,
+    staging: Mutex<Vec<wgpu::Buffer>>,
+}
+
+impl Gpu {
+    /// Open the GPU described by `opts`, requesting the adapter's real limits
+    /// (wgpu's defaults cap buffers at 256 MiB) and subgroups where offered.
+    pub async fn new(opts: &GpuOptions) -> Result<Gpu> {
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        desc.backends = opts.backends()?;
+        let instance = wgpu::Instance::new(desc);
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: if opts.low_power {
+                    wgpu::PowerPreference::LowPower
+                } else {
+                    wgpu::PowerPreference::HighPerformance
+                },
+                force_fallback_adapter: opts.force_fallback,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::NoAdapter(no_adapter_hint(&e.to_string())))?;
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        let features = adapter.features() & wgpu::Features::SUBGROUP;
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("ultraspike"),
+                required_features: features,
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::RequestDevice(e.to_string()))?;
+        let sink = Arc::new(Mutex::new(ErrorSink::default()));
+        let lost_sink = sink.clone();
+        device.set_device_lost_callback(move |reason, msg| {
+            if let Ok(mut s) = lost_sink.lock() {
+                s.lost = Some(format!("{reason:?}: {msg}"));
+            }
+        });
+        let err_sink = sink.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            if let Ok(mut s) = err_sink.lock() {
+                s.errors.push(e.to_string());
+            }
+        }));
+        Ok(Gpu {
+            device,
+            queue,
+            info,
+            limits,
+            features,
+            sink,
+            pipelines: Mutex::new(HashMap::new()),
+            staging: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Native convenience: the default adapter, or the CPU fallback when
+    /// `ULTRASPIKE_FALLBACK=1` (CI uses lavapipe this way).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn new_blocking(opts: &GpuOptions) -> Result<Gpu> {
+        pollster::block_on(Gpu::new(opts))
+    }
+
+    pub fn has_subgroups(&self) -> bool {
+        self.features.contains(wgpu::Features::SUBGROUP)
+    }
+
+    /// Turn any reported device loss or uncaptured error into an `Error`.
+    pub fn check(&self) -> Result<()> {
+        let mut s = self.sink.lock().map_err(|_| Error::Gpu("error sink poisoned".into()))?;
+        if let Some(l) = &s.lost {
+            return Err(Error::DeviceLost(l.clone()));
+        }
+        if !s.errors.is_empty() {
+            let all = std::mem::take(&mut s.errors).join("; ");
+            return Err(Error::Gpu(all));
+        }
+        Ok(())
+    }
+
+    /// Reject a buffer the device cannot hold or bind, before anything is allocated.
+    pub fn check_buffer_size(&self, what: &str, bytes: u64) -> Result<()> {
+        let binding = self.limits.max_storage_buffer_binding_size;
+        if bytes > binding {
+            return Err(Error::TooLarge {
+                what: what.into(),
+                size: bytes,
+                limit: binding,
+                limit_name: "max_storage_buffer_binding_size",
+            });
+        }
+        if bytes > self.limits.max_buffer_size {
+            return Err(Error::TooLarge {
+                what: what.into(),
+                size: bytes,
+                limit: self.limits.max_buffer_size,
+                limit_name: "max_buffer_size",
+            });
+        }
+        Ok(())
+    }
+
+    /// The compiled pipeline of `kernel`, built once and cached.
+    pub fn pipeline(&self, kernel: Kernel) -> Result<wgpu::ComputePipeline> {
+        let mut cache = self.pipelines.lock().map_err(|_| Error::Gpu("pipeline cache poisoned".into()))?;
+        if let Some(p) = cache.get(&kernel) {
+            return Ok(p.clone());
+        }
+        if kernel.needs_subgroups() && !self.has_subgroups() {
+            return Err(Error::Gpu(format!(
+                "kernel `{}` needs subgroups, which this adapter does not offer",
+                kernel.name()
+            )));
+        }
+        let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(kernel.name()),
+            source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
+        });
+        let pipeline = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(kernel.name()),
+            layout: None,
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        self.check().map_err(|e| Error::Shader { name: kernel.name().into(), msg: e.to_string() })?;
+        cache.insert(kernel, pipeline.clone());
+        Ok(pipeline)
+    }
+
+    /// Copy `bytes` bytes at `offset` of `src` back to the CPU. The same async
+    /// path serves native (poll) and the browser (the event loop resolves the map).
+    pub async fn read_bytes(&self, src: &wgpu::Buffer, offset: u64, bytes: u64) -> Result<Vec<u8>> {
+        self.check()?;
+        if bytes == 0 {
+            return Ok(Vec::new());
+        }
+        let staging = self.take_staging(bytes);
+        let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
+        enc.copy_buffer_to_buffer(src, offset, &staging, 0, bytes);
+        self.queue.submit([enc.finish()]);
+        let (tx, rx) = futures_channel::oneshot::channel();
+        staging.slice(..bytes).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.wait()?;
+        let mapped = rx.await.map_err(|_| Error::Readback("map callback dropped".into()))?;
+        mapped.map_err(|e| Error::Readback(e.to_string()))?;
+        let out = {
+            let view = staging.slice(..bytes).get_mapped_range().map_err(|e| Error::Readback(e.to_string()))?;
+            view.to_vec()
+        };
+        staging.unmap();
+        self.give_staging(staging);
+        self.check()?;
+        Ok(out)
+    }
+
+    /// Block until submitted work is done (native); a no-op in the browser.
+    pub fn wait(&self) -> Result<()> {
+        #[cfg(not(target_arch = "wasm32"))]
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("poll: {e}")))?;
+        self.check()
+    }
+
+    /// Wait for all submitted work; on the web this resolves through a tiny readback.
+    pub async fn finish(&self) -> Result<()> {
+        self.queue.submit([]);
+        let (tx, rx) = futures_channel::oneshot::channel();
+        self.queue.on_submitted_work_done(move || {
+            let _ = tx.send(());
+        });
+        self.wait()?;
+        rx.await.map_err(|_| Error::Gpu("work-done callback dropped".into()))?;
+        self.check()
+    }
+
+    fn take_staging(&self, bytes: u64) -> wgpu::Buffer {
+        if let Ok(mut pool) = self.staging.lock() {
+            if let Some(i) = pool.iter().position(|b| b.size() >= bytes) {
+                return pool.swap_remove(i);
+            }
+        }
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("staging"),
+            size: bytes.next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT),
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+
+    fn give_staging(&self, buf: wgpu::Buffer) {
+        if let Ok(mut pool) = self.staging.lock() {
+            if pool.len() < 8 {
+                pool.push(buf);
+            }
+        }
+    }
+
+    /// One line per fact that matters for sizing work on this adapter.
+    pub fn describe(&self) -> Vec<(String, String)> {
+        let l = &self.limits;
+        vec![
+            ("adapter".into(), self.info.name.clone()),
+            ("backend".into(), format!("{:?}", self.info.backend)),
+            ("device type".into(), format!("{:?}", self.info.device_type)),
+            ("driver".into(), format!("{} {}", self.info.driver, self.info.driver_info)),
+            ("max_storage_buffer_binding_size".into(), mib(l.max_storage_buffer_binding_size)),
+            ("max_buffer_size".into(), mib(l.max_buffer_size)),
+            ("max_compute_workgroup_storage_size".into(), format!("{} bytes", l.max_compute_workgroup_storage_size)),
+            ("max_compute_invocations_per_workgroup".into(), l.max_compute_invocations_per_workgroup.to_string()),
+            ("max_compute_workgroups_per_dimension".into(), l.max_compute_workgroups_per_dimension.to_string()),
+            ("max_storage_buffers_per_shader_stage".into(), l.max_storage_buffers_per_shader_stage.to_string()),
+            ("subgroups".into(), self.has_subgroups().to_string()),
+        ]
+    }
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{bytes} bytes ({:.0} MiB)", bytes as f64 / (1024.0 * 1024.0))
+}
+
+fn no_adapter_hint(e: &str) -> String {
+    if cfg!(target_arch = "wasm32") {
+        format!("{e}. This browser exposes no WebGPU: use a recent Chrome/Edge (113+), Safari 26+, or Firefox 141+ on Windows; on Linux start Chrome with --enable-unsafe-webgpu")
+    } else {
+        format!("{e}. Install a Vulkan/Metal/DX12 driver; on Linux without a GPU `apt-get install mesa-vulkan-drivers` gives the lavapipe CPU adapter")
+    }
+}
