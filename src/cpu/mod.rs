@@ -3,3 +3,13 @@
 //! checked by central finite differences (tests/gradcheck.rs).
 
 pub mod elementwise;
+pub mod conv;
+pub mod activation;
+pub mod dropout;
+pub mod linear;
+pub mod pool;
+pub mod loss;
+pub mod optim;
+pub mod reduce;
+pub mod spiking;
+pub mod net;

@@ -27,12 +27,41 @@ kernels! {
     // elementwise / residual
     ResidualAdd => "residual_add",
     // conv
+    Conv2dBackwardInput => "conv2d_backward_input",
+    Conv2dBackwardWeight => "conv2d_backward_weight",
+    Conv2dBackwardWeightReduce => "conv2d_backward_weight_reduce",
+    Conv2dForward => "conv2d_forward",
+    Conv2dForwardSubgroup => "conv2d_forward_subgroup",
     // linear
+    BiasBackward => "bias_backward",
+    LinearBackwardInput => "linear_backward_input",
+    LinearBackwardWeight => "linear_backward_weight",
+    LinearForward => "linear_forward",
     // pooling
+    AvgPool2dBackward => "avgpool2d_backward",
+    AvgPool2dForward => "avgpool2d_forward",
+    MaxPool2dBackward => "maxpool2d_backward",
+    MaxPool2dForward => "maxpool2d_forward",
     // activations, dropout
+    DropoutBackward => "dropout_backward",
+    DropoutForward => "dropout_forward",
+    ThresholdReluBackward => "threshold_relu_backward",
+    ThresholdReluBackwardMu => "threshold_relu_backward_mu",
+    ThresholdReluForward => "threshold_relu_forward",
+    ThresholdReluMuReduce => "threshold_relu_mu_reduce",
     // loss, optimizers
+    AdamStep => "adam_step",
+    SgdStep => "sgd_step",
+    SoftmaxXent => "softmax_xent",
+    SoftmaxXentStats => "softmax_xent_stats",
     // spiking neurons
+    IfBackward => "if_backward",
+    IfForward => "if_forward",
     // reductions, statistics
+    BroadcastOverT => "broadcast_over_t",
+    Histogram => "histogram",
+    ReduceStage => "reduce_stage",
+    SumOverT => "sum_over_t",
 }
 
 impl Kernel {

@@ -3,3 +3,12 @@
 //! `Op`s built once; callers record them into an `Encoder` every step.
 
 pub mod residual;
+pub mod conv;
+pub mod activation;
+pub mod dropout;
+pub mod linear;
+pub mod pool;
+pub mod loss;
+pub mod optim;
+pub mod reduce;
+pub mod spiking;

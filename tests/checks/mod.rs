@@ -3,7 +3,16 @@
 //! its CPU reference and returns a message on mismatch.
 #![allow(dead_code)]
 
+pub mod activation;
+pub mod conv;
+pub mod dropout;
+pub mod linear;
+pub mod loss;
+pub mod optim;
+pub mod pool;
+pub mod reduce;
 pub mod residual;
+pub mod spiking;
 
 use ultraspike::util::rng::Rng;
 
@@ -23,7 +32,11 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f32], atol: f32, rtol: f32)
             if bad.len() < 5 {
                 bad.push(format!("[{i}] got {g} want {w}"));
             }
-            max_err = if err.is_nan() { f32::NAN } else { max_err.max(err) };
+            max_err = if err.is_nan() {
+                f32::NAN
+            } else {
+                max_err.max(err)
+            };
         } else {
             max_err = max_err.max(err);
         }
@@ -31,14 +44,22 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f32], atol: f32, rtol: f32)
     if bad.is_empty() {
         Ok(())
     } else {
-        Err(format!("{what}: {} mismatches (max err {max_err}), first: {}", bad.len(), bad.join(", ")))
+        Err(format!(
+            "{what}: {} mismatches (max err {max_err}), first: {}",
+            bad.len(),
+            bad.join(", ")
+        ))
     }
 }
 
 pub fn assert_eq_u32(what: &str, got: &[u32], want: &[u32]) -> CheckResult {
     if got != want {
         let first = got.iter().zip(want).position(|(a, b)| a != b);
-        return Err(format!("{what}: differ (len {} vs {}), first at {first:?}", got.len(), want.len()));
+        return Err(format!(
+            "{what}: differ (len {} vs {}), first at {first:?}",
+            got.len(),
+            want.len()
+        ));
     }
     Ok(())
 }

@@ -15,7 +15,13 @@ pub async fn residual_add(gpu: &Gpu) -> CheckResult {
         let op = nn::residual::residual_add(gpu, "add", &ta, &tb, &ty).map_err(gpu_err)?;
         gpu.run(&[&op]).map_err(gpu_err)?;
         let got = gpu.read(&ty).await.map_err(gpu_err)?;
-        assert_close(&format!("residual_add n={n}"), &got, &cpu::elementwise::residual_add(&a, &b), 0.0, 0.0)?;
+        assert_close(
+            &format!("residual_add n={n}"),
+            &got,
+            &cpu::elementwise::residual_add(&a, &b),
+            0.0,
+            0.0,
+        )?;
     }
     Ok(())
 }

@@ -1,0 +1,131 @@
+//! Kernel throughput in GFLOP/s: conv2d forward / backward-input / backward-weight on VGG-16
+//! CIFAR layers (N = 32, 3x3/s1/p1) and linear 4096x4096 (batch 32).
+//!
+//!   CARGO_TARGET_DIR=/work/tgt/conv cargo bench --bench kernels [-- --algo auto|direct|subgroup|all] [--quick]
+//!
+//! Each case: warm-up runs, then several timed reps of `gpu.run(ops)` + `gpu.wait()`;
+//! prints the median and best rep. ULTRASPIKE_FALLBACK=1 forces the CPU adapter (lavapipe).
+
+use std::time::Instant;
+
+use ultraspike::gpu::{Gpu, GpuOptions, Op, Tensor};
+use ultraspike::nn::conv::{self, Conv2dShape, ConvAlgo};
+use ultraspike::nn::linear;
+use ultraspike::util::rng::Rng;
+use ultraspike::Result;
+
+struct Args {
+    algos: Vec<ConvAlgo>,
+    quick: bool,
+}
+
+fn parse_args() -> std::result::Result<Args, String> {
+    let mut args = Args { algos: vec![ConvAlgo::Auto], quick: false };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--quick" => args.quick = true,
+            "--algo" => {
+                args.algos = match it.next().as_deref() {
+                    Some("auto") => vec![ConvAlgo::Auto],
+                    Some("direct") => vec![ConvAlgo::Direct],
+                    Some("subgroup") => vec![ConvAlgo::Subgroup],
+                    Some("all") => vec![ConvAlgo::Direct, ConvAlgo::Subgroup],
+                    other => return Err(format!("--algo takes auto|direct|subgroup|all, got {other:?}")),
+                }
+            }
+            "--bench" => {} // cargo bench passes this to harness = false targets
+            other => return Err(format!("unknown argument `{other}` (use --algo X, --quick)")),
+        }
+    }
+    Ok(args)
+}
+
+/// Median and best GFLOP/s of `reps` timed runs after `warm` untimed ones.
+fn time(gpu: &Gpu, ops: &[&Op], flops: u64, warm: usize, reps: usize) -> Result<(f64, f64)> {
+    for _ in 0..warm {
+        gpu.run(ops)?;
+        gpu.wait()?;
+    }
+    let mut secs = Vec::with_capacity(reps);
+    for _ in 0..reps {
+        let t = Instant::now();
+        gpu.run(ops)?;
+        gpu.wait()?;
+        secs.push(t.elapsed().as_secs_f64());
+    }
+    secs.sort_by(f64::total_cmp);
+    let g = |s: f64| flops as f64 / s / 1e9;
+    Ok((g(secs[secs.len() / 2]), g(secs[0])))
+}
+
+fn random(gpu: &Gpu, r: &mut Rng, label: &str, dims: &[usize]) -> Result<Tensor> {
+    gpu.tensor_from(label, dims, &r.vec_uniform(dims.iter().product(), -1.0, 1.0))
+}
+
+fn report(name: &str, (median, best): (f64, f64)) {
+    println!("{name:<44} {median:>8.2} GFLOP/s (best {best:.2})");
+}
+
+fn bench_conv(gpu: &Gpu, s: &Conv2dShape, args: &Args, warm: usize, reps: usize) -> Result<()> {
+    let mut r = Rng::new(1);
+    let x = random(gpu, &mut r, "x", &s.x_shape())?;
+    let w = random(gpu, &mut r, "w", &s.w_shape())?;
+    let b = random(gpu, &mut r, "b", &[s.c_out])?;
+    let y = gpu.tensor("y", &s.y_shape())?;
+    let dx = gpu.tensor("dx", &s.x_shape())?;
+    let dw = gpu.tensor("dw", &s.w_shape())?;
+    let tag = format!("{}x{}x{}->{}", s.c_in, s.h, s.w, s.c_out);
+    for &algo in &args.algos {
+        if !algo.supported(gpu) {
+            println!("conv fwd {tag} {algo:?}: not supported on this adapter");
+            continue;
+        }
+        let op = conv::conv2d_forward(gpu, "fwd", s, algo, &x, &w, &b, &y)?;
+        let shown = format!("{algo:?}->{:?}", algo.resolve(gpu));
+        report(&format!("conv fwd      {tag} {shown}"), time(gpu, &[&op], s.flops(), warm, reps)?);
+    }
+    let op = conv::conv2d_backward_input(gpu, "bwd_in", s, &y, &w, &dx)?;
+    report(&format!("conv bwd-in   {tag}"), time(gpu, &[&op], s.flops(), warm, reps)?);
+    let ops = conv::conv2d_backward_weight(gpu, "bwd_w", s, &x, &y, &dw)?;
+    let refs: Vec<&Op> = ops.iter().collect();
+    report(&format!("conv bwd-w    {tag} ({} ops)", ops.len()), time(gpu, &refs, s.flops(), warm, reps)?);
+    Ok(())
+}
+
+fn bench_linear(gpu: &Gpu, n: usize, f: usize, warm: usize, reps: usize) -> Result<()> {
+    let mut r = Rng::new(2);
+    let x = random(gpu, &mut r, "x", &[n, f])?;
+    let w = random(gpu, &mut r, "w", &[f, f])?;
+    let b = random(gpu, &mut r, "b", &[f])?;
+    let y = gpu.tensor("y", &[n, f])?;
+    let dx = gpu.tensor("dx", &[n, f])?;
+    let dw = gpu.tensor("dw", &[f, f])?;
+    let flops = 2 * (n * f * f) as u64;
+    let tag = format!("{f}x{f} batch {n}");
+    let fwd = linear::linear_forward(gpu, "lin", n, f, f, &x, &w, &b, &y)?;
+    report(&format!("linear fwd    {tag}"), time(gpu, &[&fwd], flops, warm, reps)?);
+    let bi = linear::linear_backward_input(gpu, "lin.dx", n, f, f, &y, &w, &dx)?;
+    report(&format!("linear bwd-in {tag}"), time(gpu, &[&bi], flops, warm, reps)?);
+    let bw = linear::linear_backward_weight(gpu, "lin.dw", n, f, f, &x, &y, &dw)?;
+    report(&format!("linear bwd-w  {tag}"), time(gpu, &[&bw], flops, warm, reps)?);
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let args = parse_args().map_err(ultraspike::Error::Config)?;
+    let opts = GpuOptions {
+        force_fallback: std::env::var("ULTRASPIKE_FALLBACK").is_ok_and(|v| v == "1"),
+        ..Default::default()
+    };
+    let gpu = Gpu::new_blocking(&opts)?;
+    let (warm, reps) = if args.quick { (1, 3) } else { (2, 7) };
+    println!("command: {}", std::env::args().collect::<Vec<_>>().join(" "));
+    println!("adapter: {} ({:?}), subgroups: {}, warm-up {warm}, reps {reps}", gpu.info.name, gpu.info.backend, gpu.has_subgroups());
+    let layers = [(64, 32), (256, 8), (512, 2)];
+    for (c, hw) in layers {
+        let s = Conv2dShape { n: 32, c_in: c, h: hw, w: hw, c_out: c, k: 3, stride: 1, pad: 1 };
+        bench_conv(&gpu, &s, &args, warm, reps)?;
+    }
+    bench_linear(&gpu, 32, 4096, warm, reps)
+}

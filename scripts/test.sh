@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The project's test command (README): lints, native tests (a real GPU, or Mesa
+# lavapipe's Vulkan CPU adapter) and the same kernel checks in headless Chromium's
+# WebGPU. Fails at the first failing step; ends with one summary line.
+# Prerequisites: `bash .ci/run` installs them (it then runs this script).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+
+LOG_DIR=$(mktemp -d)
+trap 'rm -rf "$LOG_DIR"' EXIT
+STEPS=()
+
+# Totals of every `test result:` line (cargo test and wasm-bindgen-test-runner print the same form).
+summary() {
+  echo "steps: ${STEPS[*]}"
+  cat "$LOG_DIR"/*.log 2>/dev/null | awk '
+    /^test result: / { for (i = 1; i < NF; i++) {
+        if ($(i + 1) ~ /^passed;/) p += $i
+        if ($(i + 1) ~ /^failed;/) f += $i } }
+    END { printf "summary: %d passed, %d failed\n", p, f }'
+}
+
+# step NAME CMD...: run, keep its output for the summary, stop everything on failure.
+step() {
+  local name=$1
+  shift
+  echo
+  echo "==> [$name] $*"
+  local t0=$SECONDS
+  if "$@" 2>&1 | tee "$LOG_DIR/${#STEPS[@]}-$name.log"; then
+    STEPS+=("$name:ok($((SECONDS - t0))s)")
+  else
+    STEPS+=("$name:FAILED($((SECONDS - t0))s)")
+    echo "==> [$name] FAILED"
+    summary
+    exit 1
+  fi
+}
+
+require() {
+  if ! command -v "$1" >/dev/null 2>&1; then
+    echo "error: \`$1\` not found: $2 (\`bash .ci/run\` installs every prerequisite)" >&2
+    exit 1
+  fi
+}
+require wasm-bindgen-test-runner "cargo install wasm-bindgen-cli --version 0.2.130"
+export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
+require "$CHROMEDRIVER" "apt-get install chromium chromium-driver"
+
+step clippy-native cargo clippy --all-targets -- -D warnings
+step clippy-wasm cargo clippy --target wasm32-unknown-unknown --lib --bins --test browser -- -D warnings
+step test-native cargo test
+# Each browser test opens its own WebGPU device in SwiftShader (CPU): slow, hence the long timeout.
+export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-900}
+step test-browser cargo test --target wasm32-unknown-unknown --test browser
+
+# ---- end-to-end page test (Playwright) ------------------------------------------
+# The web-app issue adds it HERE: `trunk build --release`, serve dist/ on 127.0.0.1,
+# then drive the page with node_modules/playwright-core in /usr/bin/chromium
+# (flags as in webdriver.json) as a `step e2e ...` line.
+# ----------------------------------------------------------------------------------
+
+summary

@@ -1,0 +1,48 @@
+// reduce_stage: one stage of a deterministic tree reduction. Workgroup w folds
+// x[256*w .. 256*w + 255] into y[w] (fixed pairing order, no float atomics), so
+// the result is the same on every run. op: 0 sum, 1 max, 2 min (identity 0, -inf,
+// +inf fills the tail). max/min with NaN inputs follow the device's max/min.
+// Stages repeat (n -> workgroups) until one value is left (nn::reduce).
+// Layout: x [n], y [workgroups] with workgroups = nwg.x * nwg.y (folded grid).
+// Dispatch: grid_1d(n, 256); i = gid.x + gid.y * nwg.x * 256; w = wid.x + wid.y * nwg.x.
+
+struct Params { n: u32, op: u32, _p0: u32, _p1: u32 }
+
+@group(0) @binding(0) var<storage, read>       x: array<f32>;  // [n]
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;  // [workgroups]
+@group(0) @binding(2) var<uniform>             p: Params;
+
+var<workgroup> buf: array<f32, 256>;
+
+fn combine(a: f32, b: f32) -> f32 {
+    switch p.op {
+        case 1u: { return max(a, b); }
+        case 2u: { return min(a, b); }
+        default: { return a + b; }
+    }
+}
+
+fn identity() -> f32 {
+    switch p.op {
+        case 1u: { return bitcast<f32>(0xff800000u); }
+        case 2u: { return bitcast<f32>(0x7f800000u); }
+        default: { return 0.0; }
+    }
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>,
+        @builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+    let i = gid.x + gid.y * nwg.x * 256u;
+    var v = identity();
+    if (i < p.n) { v = x[i]; }
+    buf[lid] = v;
+    workgroupBarrier();
+    for (var s = 128u; s > 0u; s >>= 1u) {
+        if (lid < s) { buf[lid] = combine(buf[lid], buf[lid + s]); }
+        workgroupBarrier();
+    }
+    if (lid == 0u) { y[wid.x + wid.y * nwg.x] = buf[0]; }
+}

@@ -1,0 +1,98 @@
+//! Subcommands of the `ultraspike` binary, one file each (`info.rs`, later
+//! `train.rs`, `eval.rs`, `convert.rs`, `sweep.rs`, `finetune.rs`, `bench.rs`).
+//! To add one: a `mod` line, a `Command` variant holding its clap `Args`, and a
+//! match arm in `run`. Every subcommand returns `ultraspike::Result<()>`; `main`
+//! prints `error: <message>` and exits with 1, so nothing here panics.
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use ultraspike::gpu::GpuOptions;
+
+mod info;
+
+#[derive(Parser)]
+#[command(
+    name = "ultraspike",
+    version,
+    about = "Convert DNNs into ultra-low-latency spiking networks on the GPU (WebGPU/wgpu)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show the GPU adapter that ultraspike would use and the limits that size its work.
+    Info(info::InfoArgs),
+}
+
+/// Adapter choice shared by every subcommand that touches the GPU (`#[command(flatten)]`).
+#[derive(Args, Clone, Debug)]
+pub struct GpuArgs {
+    /// Use the fallback (software) adapter, e.g. Mesa lavapipe; also on with ULTRASPIKE_FALLBACK=1.
+    #[arg(long)]
+    pub fallback: bool,
+    /// Restrict the adapter search to one backend (default: all native backends).
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Backend {
+    Vulkan,
+    Metal,
+    Dx12,
+    Gl,
+}
+
+impl GpuArgs {
+    pub fn options(&self) -> GpuOptions {
+        let env_fallback = std::env::var("ULTRASPIKE_FALLBACK").is_ok_and(|v| v == "1");
+        GpuOptions {
+            force_fallback: self.fallback || env_fallback,
+            backend: self.backend.map(|b| {
+                match b {
+                    Backend::Vulkan => "vulkan",
+                    Backend::Metal => "metal",
+                    Backend::Dx12 => "dx12",
+                    Backend::Gl => "gl",
+                }
+                .to_string()
+            }),
+            low_power: false,
+        }
+    }
+}
+
+fn run(cli: Cli) -> ultraspike::Result<()> {
+    match cli.command {
+        Command::Info(args) => info::run(&args),
+    }
+}
+
+/// Parse, run, and map every failure to `error: ...` with exit code 1
+/// (clap's usage errors too, which it would otherwise exit with 2).
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let failed = e.use_stderr();
+            // --help/--version land here as well; printing can only fail on a closed pipe.
+            let _ = e.print();
+            return if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! The threshold-ReLU DNN on the GPU: every buffer allocated once for a fixed
+//! batch, and four programs recorded at build time - forward (train / eval),
+//! backward, and the optimizer update. A training step writes the batch,
+//! records the programs, and reads back two floats (loss sum, correct count).
+
+use super::config::{LayerSpec, ModelConfig};
+use super::dnn_build::Builder;
+use super::params::{init_params, param_specs, ParamSpec};
+use super::program::{Arena, Step};
+use crate::error::{Error, Result};
+use crate::gpu::{Encoder, Gpu, Tensor};
+use crate::nn::dropout::Dropout;
+use crate::nn::loss::{softmax_xent, SoftmaxXent};
+use crate::nn::optim::{sgd_step, SgdParams};
+
+/// A parameter on the GPU with its gradient and SGD momentum buffer.
+pub struct GpuParam {
+    pub spec: ParamSpec,
+    pub value: Tensor,
+    pub grad: Tensor,
+    pub momentum: Tensor,
+}
+
+/// SGD hyper-parameters (PyTorch semantics, see paper.md section 8).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SgdConfig {
+    pub lr: f32,
+    pub momentum: f32,
+    pub weight_decay: f32,
+}
+
+impl Default for SgdConfig {
+    fn default() -> Self {
+        SgdConfig { lr: 0.01, momentum: 0.95, weight_decay: 5e-4 }
+    }
+}
+
+/// What one step measured.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StepStats {
+    pub loss_sum: f32,
+    pub correct: f32,
+    pub count: usize,
+}
+
+pub struct DnnNet {
+    pub cfg: ModelConfig,
+    pub batch: usize,
+    pub params: Vec<GpuParam>,
+    pub input: Tensor,
+    pub labels: Tensor,
+    /// acts[0] is the input; acts[i + 1] the output of layer i (logits last).
+    pub acts: Vec<Tensor>,
+    pub(crate) arena: Arena,
+    pub(crate) fwd_train: Vec<Step>,
+    pub(crate) fwd_eval: Vec<Step>,
+    pub(crate) bwd: Vec<Step>,
+    pub(crate) update: Vec<(usize, usize)>, // (arena op index, param index)
+    pub(crate) loss: SoftmaxXent,
+    pub(crate) stats: Tensor,
+    pub(crate) drop_enabled: bool,
+    sgd: SgdConfig,
+}
+
+impl DnnNet {
+    /// Build the network for batches of at most `batch` images, initialized
+    /// with the paper's init from `seed`.
+    pub fn new(gpu: &Gpu, cfg: &ModelConfig, batch: usize, seed: u64, sgd: SgdConfig) -> Result<DnnNet> {
+        cfg.validate()?;
+        if batch == 0 {
+            return Err(Error::Config("batch size must be >= 1".into()));
+        }
+        let specs = param_specs(cfg)?;
+        let values = init_params(&specs, seed);
+        let mut params = Vec::with_capacity(specs.len());
+        for (spec, v) in specs.into_iter().zip(values) {
+            let value = gpu.tensor_from(&spec.name, &spec.shape, &v)?;
+            let grad = gpu.tensor(&format!("{}.grad", spec.name), &spec.shape)?;
+            let momentum = gpu.tensor(&format!("{}.momentum", spec.name), &spec.shape)?;
+            params.push(GpuParam { spec, value, grad, momentum });
+        }
+        let mut b = Builder::new(gpu, cfg, batch, &params)?;
+        b.build()?;
+        let built = b.finish();
+        let classes = cfg.classes;
+        let logits = built.acts.last().ok_or_else(|| Error::Config("model has no layers".into()))?;
+        let labels = gpu.tensor("labels", &[batch])?;
+        let stats = gpu.tensor("loss.stats", &[2])?;
+        let loss = softmax_xent(gpu, "loss", batch, classes, logits, &labels, built.dlogits(), &stats)?;
+        let mut arena = built.arena;
+        let mut update = Vec::new();
+        for (pi, p) in params.iter().enumerate() {
+            if !p.spec.trainable {
+                continue;
+            }
+            let hp = sgd_params(p.value.len(), &sgd);
+            let op = sgd_step(gpu, &format!("{}.sgd", p.spec.name), p.value.len(), &hp, &p.value, &p.grad, &p.momentum)?;
+            arena.ops.push(op);
+            update.push((arena.ops.len() - 1, pi));
+        }
+        Ok(DnnNet {
+            cfg: cfg.clone(),
+            batch,
+            params,
+            input: built.input,
+            labels,
+            acts: built.acts,
+            arena,
+            fwd_train: built.fwd_train,
+            fwd_eval: built.fwd_eval,
+            bwd: built.bwd,
+            update,
+            loss,
+            stats,
+            drop_enabled: true,
+            sgd,
+        })
+    }
+
+    pub fn image_len(&self) -> usize {
+        self.cfg.input.iter().product()
+    }
+
+    /// Turn dropout off for training (it is always off in evaluation).
+    pub fn set_dropout(&mut self, on: bool) {
+        self.drop_enabled = on;
+    }
+
+    /// Change the SGD hyper-parameters (e.g. the learning-rate schedule).
+    pub fn set_sgd(&mut self, gpu: &Gpu, sgd: SgdConfig) {
+        self.sgd = sgd;
+        for &(oi, pi) in &self.update {
+            self.arena.ops[oi].set_params(gpu, &sgd_params(self.params[pi].value.len(), &sgd));
+        }
+    }
+
+    pub fn sgd(&self) -> SgdConfig {
+        self.sgd
+    }
+
+    fn load_batch(&self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize) -> Result<()> {
+        let img = self.image_len();
+        if valid == 0 || valid > self.batch || x.len() < valid * img || y.len() < valid {
+            return Err(Error::Shape(format!(
+                "batch of {valid} (x {} values, y {}) for a net built for {} images of {img}",
+                x.len(),
+                y.len(),
+                self.batch
+            )));
+        }
+        gpu.write(&self.input, &x[..valid * img])?;
+        gpu.write_u32(&self.labels, &y[..valid])?;
+        self.loss.set_valid(gpu, valid as u32)?;
+        Ok(())
+    }
+
+    async fn read_stats(&self, gpu: &Gpu, valid: usize) -> Result<StepStats> {
+        let s = gpu.read(&self.stats).await?;
+        Ok(StepStats { loss_sum: s[0], correct: s[1], count: valid })
+    }
+
+    /// One SGD step on `valid` images (x: [valid, C, H, W] normalized, y: labels).
+    /// `seed` drives the dropout masks of this step.
+    pub async fn train_step(&self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize, seed: u32) -> Result<StepStats> {
+        self.load_batch(gpu, x, y, valid)?;
+        for (i, d) in self.arena.dropouts.iter().enumerate() {
+            d.set_seed(gpu, seed.wrapping_mul(0x9E37_79B9).wrapping_add(i as u32));
+        }
+        let mut enc = Encoder::new(gpu, "train step");
+        let fwd = if self.drop_enabled { &self.fwd_train } else { &self.fwd_eval };
+        self.arena.record(fwd, &mut enc);
+        for op in &self.loss.ops {
+            enc.dispatch(op);
+        }
+        self.arena.record(&self.bwd, &mut enc);
+        for &(oi, _) in &self.update {
+            enc.dispatch(&self.arena.ops[oi]);
+        }
+        enc.submit(gpu)?;
+        let s = self.read_stats(gpu, valid).await?;
+        if !s.loss_sum.is_finite() {
+            return Err(Error::Diverged(format!(
+                "loss became {} (learning rate {} too high?); the weights of this step are discarded",
+                s.loss_sum, self.sgd.lr
+            )));
+        }
+        Ok(s)
+    }
+
+    /// Forward only (no dropout), returning loss sum and correct count.
+    pub async fn eval_step(&self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize) -> Result<StepStats> {
+        self.load_batch(gpu, x, y, valid)?;
+        let mut enc = Encoder::new(gpu, "eval step");
+        self.arena.record(&self.fwd_eval, &mut enc);
+        for op in &self.loss.ops {
+            enc.dispatch(op);
+        }
+        enc.submit(gpu)?;
+        self.read_stats(gpu, valid).await
+    }
+
+    /// Logits of the last forward pass: [valid, classes].
+    pub async fn logits(&self, gpu: &Gpu, valid: usize) -> Result<Vec<f32>> {
+        let logits = self.acts.last().ok_or_else(|| Error::Config("no layers".into()))?;
+        gpu.read_range(logits, 0, valid * self.cfg.classes).await
+    }
+
+    /// Read every parameter (name, shape, values), in `param_specs` order.
+    pub async fn read_params(&self, gpu: &Gpu) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>> {
+        let mut out = Vec::with_capacity(self.params.len());
+        for p in &self.params {
+            out.push((p.spec.name.clone(), p.spec.shape.clone(), gpu.read(&p.value).await?));
+        }
+        Ok(out)
+    }
+
+    /// Read the SGD momentum buffers (for resumable checkpoints).
+    pub async fn read_momentum(&self, gpu: &Gpu) -> Result<Vec<Vec<f32>>> {
+        let mut out = Vec::with_capacity(self.params.len());
+        for p in &self.params {
+            out.push(gpu.read(&p.momentum).await?);
+        }
+        Ok(out)
+    }
+
+    /// Overwrite parameter `name` (shape checked).
+    pub fn write_param(&self, gpu: &Gpu, name: &str, data: &[f32]) -> Result<()> {
+        let p = self.param(name)?;
+        if data.len() != p.value.len() {
+            return Err(Error::Shape(format!("{name}: {} values for shape {:?}", data.len(), p.spec.shape)));
+        }
+        gpu.write(&p.value, data)
+    }
+
+    pub fn write_momentum(&self, gpu: &Gpu, name: &str, data: &[f32]) -> Result<()> {
+        let p = self.param(name)?;
+        if data.len() != p.momentum.len() {
+            return Err(Error::Shape(format!("{name} momentum: {} values for shape {:?}", data.len(), p.spec.shape)));
+        }
+        gpu.write(&p.momentum, data)
+    }
+
+    pub fn param(&self, name: &str) -> Result<&GpuParam> {
+        self.params
+            .iter()
+            .find(|p| p.spec.name == name)
+            .ok_or_else(|| Error::Checkpoint(format!("model `{}` has no parameter `{name}`", self.cfg.name)))
+    }
+
+    /// Does the config contain a layer of this kind (used by the SNN mapping)?
+    pub fn has_layer(&self, f: impl Fn(&LayerSpec) -> bool) -> bool {
+        self.cfg.layers.iter().any(f)
+    }
+
+    pub fn dropouts(&self) -> &[Dropout] {
+        &self.arena.dropouts
+    }
+}
+
+fn sgd_params(n: usize, c: &SgdConfig) -> SgdParams {
+    SgdParams { n: n as u32, lr: c.lr, momentum: c.momentum, weight_decay: c.weight_decay, ..bytemuck::Zeroable::zeroed() }
+}

@@ -1,0 +1,101 @@
+//! Parameter naming (PyTorch-style, as a state_dict would name them), shapes
+//! and the paper's initialization. Names follow a `Sequential`: layers before
+//! `flatten` are `features.{i}`, the rest `classifier.{j}`; residual blocks name
+//! their parts `features.{i}.conv1`, `.act1`, `.conv2`, `.shortcut`, `.act2`.
+
+use super::config::{LayerSpec, ModelConfig};
+use crate::error::Result;
+use crate::util::rng::Rng;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamKind {
+    Weight,
+    Bias,
+    /// The threshold-ReLU ceiling mu (one scalar per layer).
+    Mu,
+}
+
+#[derive(Clone, Debug)]
+pub struct ParamSpec {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub kind: ParamKind,
+    /// False for a bias the config turned off: kept at zero, never updated, not saved.
+    pub trainable: bool,
+    /// Standard deviation of the normal init (weights); biases start at 0, mu at its config value.
+    pub init_std: f32,
+    pub init_value: f32,
+}
+
+/// The `Sequential` prefix of layer `i`.
+pub fn layer_prefix(cfg: &ModelConfig, i: usize) -> String {
+    let flat = cfg.layers.iter().position(|l| matches!(l, LayerSpec::Flatten));
+    match flat {
+        Some(f) if i > f => format!("classifier.{}", i - f - 1),
+        _ => format!("features.{i}"),
+    }
+}
+
+fn conv(name: &str, c_in: usize, out: usize, k: usize, bias: bool) -> Vec<ParamSpec> {
+    // Paper's code: conv weights ~ N(0, sqrt(2 / (k*k*C_out))).
+    let std = (2.0 / (k * k * out) as f32).sqrt();
+    vec![
+        ParamSpec { name: format!("{name}.weight"), shape: vec![out, c_in, k, k], kind: ParamKind::Weight, trainable: true, init_std: std, init_value: 0.0 },
+        ParamSpec { name: format!("{name}.bias"), shape: vec![out], kind: ParamKind::Bias, trainable: bias, init_std: 0.0, init_value: 0.0 },
+    ]
+}
+
+fn mu(name: &str, value: f32) -> ParamSpec {
+    ParamSpec { name: format!("{name}.mu"), shape: vec![1], kind: ParamKind::Mu, trainable: true, init_std: 0.0, init_value: value }
+}
+
+/// Every parameter of the model, in a fixed order (the order of the layers).
+pub fn param_specs(cfg: &ModelConfig) -> Result<Vec<ParamSpec>> {
+    let shapes = cfg.shapes()?;
+    let mut specs = Vec::new();
+    let mut cur: Vec<usize> = cfg.input.to_vec();
+    for (i, l) in cfg.layers.iter().enumerate() {
+        let p = layer_prefix(cfg, i);
+        match l {
+            LayerSpec::Conv { out, k, bias, .. } => specs.extend(conv(&p, cur[0], *out, *k, *bias)),
+            LayerSpec::Act { mu: m } => specs.push(mu(&p, *m)),
+            LayerSpec::Linear { out, bias } => {
+                // Paper's code: linear weights ~ N(0, 0.01).
+                specs.push(ParamSpec { name: format!("{p}.weight"), shape: vec![*out, cur[0]], kind: ParamKind::Weight, trainable: true, init_std: 0.01, init_value: 0.0 });
+                specs.push(ParamSpec { name: format!("{p}.bias"), shape: vec![*out], kind: ParamKind::Bias, trainable: *bias, init_std: 0.0, init_value: 0.0 });
+            }
+            LayerSpec::Block { out, .. } => {
+                specs.extend(conv(&format!("{p}.conv1"), cur[0], *out, 3, true));
+                specs.push(mu(&format!("{p}.act1"), 4.0));
+                specs.extend(conv(&format!("{p}.conv2"), *out, *out, 3, true));
+                if block_needs_shortcut(&cur, &shapes[i]) {
+                    specs.extend(conv(&format!("{p}.shortcut"), cur[0], *out, 1, true));
+                }
+                specs.push(mu(&format!("{p}.act2"), 4.0));
+            }
+            _ => {}
+        }
+        cur = shapes[i].clone();
+    }
+    Ok(specs)
+}
+
+/// A block needs a 1x1 conv shortcut when channels or resolution change.
+pub fn block_needs_shortcut(input: &[usize], output: &[usize]) -> bool {
+    input != output
+}
+
+/// Initial values of every parameter, deterministic in `seed`.
+pub fn init_params(specs: &[ParamSpec], seed: u64) -> Vec<Vec<f32>> {
+    let mut rng = Rng::new(seed);
+    specs
+        .iter()
+        .map(|s| {
+            let n: usize = s.shape.iter().product();
+            match s.kind {
+                ParamKind::Weight => rng.vec_normal(n, s.init_std),
+                _ => vec![s.init_value; n],
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,151 @@
+//! Threshold ReLU `y = clip(x, 0, mu)` with a trainable per-layer `mu` (a
+//! 1-element tensor). Its gradient w.r.t. mu is a full reduction, done in two
+//! deterministic stages (per-workgroup partials, then one final workgroup).
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::error::Result;
+use crate::gpu::{grid_1d, Gpu, Kernel, Op, Tensor};
+use crate::nn::linear::check_len;
+use crate::shape_err;
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+pub struct ElemParams {
+    pub n: u32,
+    pub _pad: [u32; 3],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+pub struct MuPartialParams {
+    pub n: u32,
+    pub per_group: u32,
+    pub groups: u32,
+    pub _pad: u32,
+}
+
+/// Elements summed by one stage-1 workgroup (256 threads x 16).
+const MU_PER_GROUP: usize = 4096;
+
+fn check_n(label: &str, n: usize) -> Result<ElemParams> {
+    if n == 0 || n > u32::MAX as usize - 256 {
+        return Err(shape_err!(
+            "{label}: threshold_relu over n={n} elements (must be in 1..2^32-256)"
+        ));
+    }
+    Ok(ElemParams {
+        n: n as u32,
+        _pad: [0; 3],
+    })
+}
+
+/// `y = min(max(x, 0), mu)`.
+pub fn threshold_relu_forward(
+    gpu: &Gpu,
+    label: &str,
+    n: usize,
+    x: &Tensor,
+    mu: &Tensor,
+    y: &Tensor,
+) -> Result<Op> {
+    let p = check_n(label, n)?;
+    check_len(label, "x", x, n)?;
+    check_len(label, "mu", mu, 1)?;
+    check_len(label, "y", y, n)?;
+    let bufs = [&x.buffer, &mu.buffer, &y.buffer];
+    gpu.op(
+        Kernel::ThresholdReluForward,
+        label,
+        &bufs,
+        &p,
+        grid_1d(n, 256),
+    )
+}
+
+/// `dx = dy` where `0 < x < mu`, else 0 (x is the clip's input); OVERWRITES dx.
+pub fn threshold_relu_backward(
+    gpu: &Gpu,
+    label: &str,
+    n: usize,
+    x: &Tensor,
+    mu: &Tensor,
+    dy: &Tensor,
+    dx: &Tensor,
+) -> Result<Op> {
+    let p = check_n(label, n)?;
+    check_len(label, "x", x, n)?;
+    check_len(label, "mu", mu, 1)?;
+    check_len(label, "dy", dy, n)?;
+    check_len(label, "dx", dx, n)?;
+    let bufs = [&x.buffer, &mu.buffer, &dy.buffer, &dx.buffer];
+    gpu.op(
+        Kernel::ThresholdReluBackward,
+        label,
+        &bufs,
+        &p,
+        grid_1d(n, 256),
+    )
+}
+
+/// The two dispatches of the mu gradient, plus the partial-sum scratch they share.
+pub struct MuGrad {
+    /// Record these in order.
+    pub ops: Vec<Op>,
+    partial: Tensor,
+}
+
+impl MuGrad {
+    /// Number of stage-1 partial sums (fixed for a given `n`, so the summation
+    /// order, and hence the result, is deterministic).
+    pub fn groups(&self) -> usize {
+        self.partial.len()
+    }
+}
+
+/// `dmu = sum dy where x >= mu` into the 1-element `dmu` (OVERWRITTEN).
+pub fn threshold_relu_backward_mu(
+    gpu: &Gpu,
+    label: &str,
+    n: usize,
+    x: &Tensor,
+    mu: &Tensor,
+    dy: &Tensor,
+    dmu: &Tensor,
+) -> Result<MuGrad> {
+    check_n(label, n)?;
+    check_len(label, "x", x, n)?;
+    check_len(label, "mu", mu, 1)?;
+    check_len(label, "dy", dy, n)?;
+    check_len(label, "dmu", dmu, 1)?;
+    let groups = n.div_ceil(MU_PER_GROUP);
+    let partial = gpu.tensor(&format!("{label}.partial"), &[groups])?;
+    let p1 = MuPartialParams {
+        n: n as u32,
+        per_group: MU_PER_GROUP as u32,
+        groups: groups as u32,
+        _pad: 0,
+    };
+    let stage1 = gpu.op(
+        Kernel::ThresholdReluBackwardMu,
+        &format!("{label}.partials"),
+        &[&x.buffer, &mu.buffer, &dy.buffer, &partial.buffer],
+        &p1,
+        grid_1d(groups * 256, 256),
+    )?;
+    let p2 = ElemParams {
+        n: groups as u32,
+        _pad: [0; 3],
+    };
+    let stage2 = gpu.op(
+        Kernel::ThresholdReluMuReduce,
+        &format!("{label}.reduce"),
+        &[&partial.buffer, &dmu.buffer],
+        &p2,
+        [1, 1, 1],
+    )?;
+    Ok(MuGrad {
+        ops: vec![stage1, stage2],
+        partial,
+    })
+}

@@ -1,0 +1,252 @@
+//! 2-D convolution (NCHW activations, OIHW weights, square kernels): forward,
+//! backward-input and backward-weight op builders. Kernels live in shaders/conv2d_*.wgsl;
+//! the naive references in `cpu::conv`.
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::error::{Error, Result};
+use crate::gpu::{grid_1d, Gpu, Kernel, Op, Tensor};
+use crate::shape_err;
+
+/// Shape of one convolution: input `[n, c_in, h, w]`, weights `[c_out, c_in, k, k]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Conv2dShape {
+    pub n: usize,
+    pub c_in: usize,
+    pub h: usize,
+    pub w: usize,
+    pub c_out: usize,
+    /// Square kernel size.
+    pub k: usize,
+    pub stride: usize,
+    pub pad: usize,
+}
+
+impl Conv2dShape {
+    /// Output height; 0 when the (padded) image is smaller than the kernel.
+    pub fn out_h(&self) -> usize {
+        out_len(self.h, self.k, self.stride, self.pad)
+    }
+
+    pub fn out_w(&self) -> usize {
+        out_len(self.w, self.k, self.stride, self.pad)
+    }
+
+    /// 2 x multiply-accumulates of the forward pass (each backward pass does as many).
+    pub fn flops(&self) -> u64 {
+        let macs = self.n * self.c_out * self.out_h() * self.out_w() * self.c_in * self.k * self.k;
+        2 * macs as u64
+    }
+
+    pub fn x_shape(&self) -> [usize; 4] {
+        [self.n, self.c_in, self.h, self.w]
+    }
+
+    pub fn w_shape(&self) -> [usize; 4] {
+        [self.c_out, self.c_in, self.k, self.k]
+    }
+
+    pub fn y_shape(&self) -> [usize; 4] {
+        [self.n, self.c_out, self.out_h(), self.out_w()]
+    }
+
+    /// Non-empty dimensions, an output of at least 1x1, and tensors the kernels' 32-bit
+    /// signed indices can address.
+    pub fn validate(&self) -> Result<()> {
+        let dims = [self.n, self.c_in, self.h, self.w, self.c_out, self.k, self.stride];
+        if dims.contains(&0) {
+            return Err(shape_err!("conv2d {self:?}: every dimension, k and stride must be >= 1"));
+        }
+        if self.out_h() == 0 || self.out_w() == 0 {
+            return Err(shape_err!("conv2d {self:?}: kernel {} exceeds the padded input", self.k));
+        }
+        let elems = [self.x_shape(), self.w_shape(), self.y_shape()].map(|s| s.iter().product::<usize>());
+        if elems.iter().any(|&e| e > i32::MAX as usize) {
+            return Err(shape_err!("conv2d {self:?}: a tensor exceeds 2^31 elements"));
+        }
+        Ok(())
+    }
+}
+
+fn out_len(size: usize, k: usize, stride: usize, pad: usize) -> usize {
+    if stride == 0 || size + 2 * pad < k {
+        return 0;
+    }
+    (size + 2 * pad - k) / stride + 1
+}
+
+/// Forward kernel variant.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ConvAlgo {
+    /// The fastest variant this adapter runs (see `ConvAlgo::resolve`).
+    #[default]
+    Auto,
+    /// Register-blocked (8 channels x 4 pixels per thread), workgroup-uniform weight loads.
+    Direct,
+    /// Direct's blocking with weights shared through `subgroupBroadcast`; needs subgroups of >= 8 lanes.
+    Subgroup,
+}
+
+impl ConvAlgo {
+    pub const ALL: [ConvAlgo; 3] = [ConvAlgo::Auto, ConvAlgo::Direct, ConvAlgo::Subgroup];
+
+    /// Whether `gpu` can run this variant.
+    pub fn supported(self, gpu: &Gpu) -> bool {
+        match self {
+            ConvAlgo::Subgroup => gpu.has_subgroups() && gpu.info.subgroup_min_size >= 8,
+            _ => true,
+        }
+    }
+
+    /// The concrete variant. Auto = Direct everywhere: its weight loads are workgroup-uniform,
+    /// which lavapipe compiles to scalar loads and real GPUs to scalar/broadcast loads, so the
+    /// subgroup shuffle buys nothing there (benches/kernels.rs, BENCHMARKS.md: on lavapipe
+    /// Direct is faster than Subgroup).
+    pub fn resolve(self, _gpu: &Gpu) -> ConvAlgo {
+        match self {
+            ConvAlgo::Auto => ConvAlgo::Direct,
+            a => a,
+        }
+    }
+}
+
+/// Uniform of every conv kernel (mirrors `Params` in shaders/conv2d_*.wgsl).
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+pub struct Conv2dParams {
+    pub n: u32,
+    pub c_in: u32,
+    pub h: u32,
+    pub w: u32,
+    pub c_out: u32,
+    pub k: u32,
+    pub stride: u32,
+    pub pad: u32,
+    pub out_h: u32,
+    pub out_w: u32,
+    /// 4-pixel tiles per image (forward: of the output, backward-input: of the input).
+    pub tiles: u32,
+    /// Images per split-K slice (backward-weight).
+    pub n_per: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+pub struct ReduceParams {
+    pub len: u32,
+    pub splits: u32,
+    pub _pad: [u32; 2],
+}
+
+/// Threads per workgroup and pixels per thread of the tiled kernels.
+const WG: u32 = 64;
+const PX: usize = 4;
+/// Channels per thread (the workgroup's y block).
+const CB: usize = 8;
+/// Below this many threads, backward-weight splits the images (split-K) to fill the GPU.
+const MIN_THREADS: usize = 8192;
+
+fn params(s: &Conv2dShape, tiles: usize, n_per: usize) -> Conv2dParams {
+    let u = |v: usize| v as u32;
+    Conv2dParams {
+        n: u(s.n),
+        c_in: u(s.c_in),
+        h: u(s.h),
+        w: u(s.w),
+        c_out: u(s.c_out),
+        k: u(s.k),
+        stride: u(s.stride),
+        pad: u(s.pad),
+        out_h: u(s.out_h()),
+        out_w: u(s.out_w()),
+        tiles: u(tiles),
+        n_per: u(n_per),
+    }
+}
+
+/// Grid of `n * tiles` pixel tiles (x, folded into z past 65,535) by `blocks` channel blocks (y).
+fn tile_grid(n: usize, tiles: usize, blocks: usize) -> [u32; 3] {
+    let [gx, gz, _] = grid_1d(n * tiles, WG);
+    [gx, blocks as u32, gz]
+}
+
+fn check(s: &Conv2dShape, label: &str, named: &[(&Tensor, [usize; 4])]) -> Result<()> {
+    s.validate().map_err(|e| shape_err!("{label}: {e}"))?;
+    for (t, want) in named {
+        t.expect_shape(want).map_err(|e| shape_err!("{label}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// `y[n,co,oh,ow] = b[co] + sum_{ci,kh,kw} x[n,ci,oh*s-p+kh,ow*s-p+kw] * w[co,ci,kh,kw]`.
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_forward(
+    gpu: &Gpu,
+    label: &str,
+    s: &Conv2dShape,
+    algo: ConvAlgo,
+    x: &Tensor,
+    w: &Tensor,
+    b: &Tensor,
+    y: &Tensor,
+) -> Result<Op> {
+    check(s, label, &[(x, s.x_shape()), (w, s.w_shape()), (y, s.y_shape())])?;
+    b.expect_shape(&[s.c_out]).map_err(|e| shape_err!("{label}: {e}"))?;
+    let kernel = match algo.resolve(gpu) {
+        ConvAlgo::Subgroup if !ConvAlgo::Subgroup.supported(gpu) => {
+            return Err(Error::Gpu(format!(
+                "{label}: ConvAlgo::Subgroup needs subgroups of >= 8 lanes (adapter: subgroups {}, min size {})",
+                gpu.has_subgroups(),
+                gpu.info.subgroup_min_size
+            )))
+        }
+        ConvAlgo::Subgroup => Kernel::Conv2dForwardSubgroup,
+        _ => Kernel::Conv2dForward,
+    };
+    let tiles = (s.out_h() * s.out_w()).div_ceil(PX);
+    let grid = tile_grid(s.n, tiles, s.c_out.div_ceil(CB));
+    let bufs = [&x.buffer, &w.buffer, &b.buffer, &y.buffer];
+    gpu.op(kernel, label, &bufs, &params(s, tiles, 0), grid)
+}
+
+/// `dx = conv_transpose(dy, w)`; overwrites dx.
+pub fn conv2d_backward_input(gpu: &Gpu, label: &str, s: &Conv2dShape, dy: &Tensor, w: &Tensor, dx: &Tensor) -> Result<Op> {
+    check(s, label, &[(dy, s.y_shape()), (w, s.w_shape()), (dx, s.x_shape())])?;
+    let tiles = (s.h * s.w).div_ceil(PX);
+    let grid = tile_grid(s.n, tiles, s.c_in.div_ceil(CB));
+    let bufs = [&dy.buffer, &w.buffer, &dx.buffer];
+    gpu.op(Kernel::Conv2dBackwardInput, label, &bufs, &params(s, tiles, 0), grid)
+}
+
+/// `dw[co,ci,kh,kw] = sum_{n,oh,ow} dy[n,co,oh,ow] * x[n,ci,oh*s-p+kh,ow*s-p+kw]`; overwrites dw.
+/// Layers with few weights split the images into slices summed by a second op (split-K);
+/// the partial-sum buffer is allocated here, once.
+pub fn conv2d_backward_weight(gpu: &Gpu, label: &str, s: &Conv2dShape, x: &Tensor, dy: &Tensor, dw: &Tensor) -> Result<Vec<Op>> {
+    check(s, label, &[(x, s.x_shape()), (dy, s.y_shape()), (dw, s.w_shape())])?;
+    let rs = s.c_in * s.k * s.k;
+    let groups_x = rs.div_ceil(PX).div_ceil(WG as usize);
+    let blocks = s.c_out.div_ceil(CB);
+    let threads = groups_x * WG as usize * blocks;
+    let want = MIN_THREADS.div_ceil(threads).clamp(1, s.n);
+    let n_per = s.n.div_ceil(want);
+    let splits = s.n.div_ceil(n_per);
+    let grid = [groups_x as u32, blocks as u32, splits as u32];
+    let p = params(s, 0, n_per);
+    if splits == 1 {
+        let bufs = [&x.buffer, &dy.buffer, &dw.buffer];
+        return Ok(vec![gpu.op(Kernel::Conv2dBackwardWeight, label, &bufs, &p, grid)?]);
+    }
+    let part = gpu.tensor(&format!("{label}.partial"), &[splits, s.c_out * rs])?;
+    let bufs = [&x.buffer, &dy.buffer, &part.buffer];
+    let partial = gpu.op(Kernel::Conv2dBackwardWeight, &format!("{label}.partial"), &bufs, &p, grid)?;
+    let len = dw.len();
+    let rp = ReduceParams { len: len as u32, splits: splits as u32, _pad: [0; 2] };
+    let reduce = gpu.op(
+        Kernel::Conv2dBackwardWeightReduce,
+        &format!("{label}.reduce"),
+        &[&part.buffer, &dw.buffer],
+        &rp,
+        grid_1d(len, 256),
+    )?;
+    Ok(vec![partial, reduce])
+}

@@ -1,0 +1,119 @@
+//! Mean softmax cross-entropy with its gradient, in two dispatches: one thread
+//! per row (loss, correctness, dlogits), then one workgroup summing the rows in
+//! a fixed order (deterministic stats, no float atomics).
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::error::Result;
+use crate::gpu::{grid_1d, Gpu, Kernel, Op, Tensor};
+use crate::shape_err;
+
+/// Uniform of `softmax_xent` and `softmax_xent_stats`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+pub struct XentParams {
+    pub n: u32,
+    pub classes: u32,
+    /// Rows < n_valid count; the rest (a short last batch) get zero gradient.
+    pub n_valid: u32,
+    pub _pad: u32,
+}
+
+/// The two ops (rows, then stats) and the per-row scratch [2, n].
+pub struct SoftmaxXent {
+    pub ops: Vec<Op>,
+    params: XentParams,
+    _row_stats: Tensor,
+}
+
+impl SoftmaxXent {
+    /// Only the first `n_valid` rows (<= n) count from the next dispatch on.
+    pub fn set_valid(&self, gpu: &Gpu, n_valid: u32) -> Result<()> {
+        if n_valid > self.params.n {
+            return Err(shape_err!(
+                "softmax_xent: {n_valid} valid rows of {}",
+                self.params.n
+            ));
+        }
+        let p = XentParams {
+            n_valid,
+            ..self.params
+        };
+        for op in &self.ops {
+            op.set_params(gpu, &p);
+        }
+        Ok(())
+    }
+}
+
+/// `logits` [n, classes] f32, `labels` [n] u32 (each < classes). Writes
+/// `dlogits` [n, classes] = (softmax - onehot) / n_valid on rows < n_valid, 0
+/// beyond, and `stats` [2] = [sum of the valid rows' losses, number of valid
+/// rows whose first maximal logit is the label]. All rows valid initially.
+#[allow(clippy::too_many_arguments)]
+pub fn softmax_xent(
+    gpu: &Gpu,
+    label: &str,
+    n: usize,
+    classes: usize,
+    logits: &Tensor,
+    labels: &Tensor,
+    dlogits: &Tensor,
+    stats: &Tensor,
+) -> Result<SoftmaxXent> {
+    if n == 0
+        || classes == 0
+        || n.checked_mul(classes)
+            .is_none_or(|nc| nc > u32::MAX as usize)
+    {
+        return Err(shape_err!(
+            "{label}: softmax_xent of {n} rows x {classes} classes"
+        ));
+    }
+    for (x, want) in [
+        (logits, n * classes),
+        (dlogits, n * classes),
+        (labels, n),
+        (stats, 2),
+    ] {
+        if x.len() != want {
+            return Err(shape_err!(
+                "{label}: `{}` has {} elements ({:?}), expected {want}",
+                x.label,
+                x.len(),
+                x.shape
+            ));
+        }
+    }
+    let params = XentParams {
+        n: n as u32,
+        classes: classes as u32,
+        n_valid: n as u32,
+        _pad: 0,
+    };
+    let row_stats = gpu.tensor(&format!("{label}.row_stats"), &[2, n])?;
+    let rows = gpu.op(
+        Kernel::SoftmaxXent,
+        label,
+        &[
+            &logits.buffer,
+            &labels.buffer,
+            &dlogits.buffer,
+            &row_stats.buffer,
+        ],
+        &params,
+        grid_1d(n, 256),
+    )?;
+    let sum = gpu.op(
+        Kernel::SoftmaxXentStats,
+        &format!("{label}.stats"),
+        &[&row_stats.buffer, &stats.buffer],
+        &params,
+        [1, 1, 1],
+    )?;
+    Ok(SoftmaxXent {
+        ops: vec![rows, sum],
+        params,
+        _row_stats: row_stats,
+    })
+}

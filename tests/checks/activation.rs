@@ -1,0 +1,139 @@
+use ultraspike::gpu::{Encoder, Gpu};
+use ultraspike::{cpu, nn};
+
+use super::linear::expect_shape_err;
+use super::{assert_close, gpu_err, rng, CheckResult};
+
+const MU: f32 = 0.75;
+
+/// Uniform in [-0.5, 1.5*mu] but at least 1e-2 away from 0 and mu, so masks are exact.
+fn away_from_kinks(n: usize, seed: u64) -> Vec<f32> {
+    let mut r = rng(seed);
+    (0..n)
+        .map(|_| loop {
+            let v = r.range(-0.5, 1.5 * MU);
+            if v.abs() > 1e-2 && (v - MU).abs() > 1e-2 {
+                break v;
+            }
+        })
+        .collect()
+}
+
+/// Forward, dx and dmu on odd sizes (dmu: one, several and many stage-1 partials).
+pub async fn threshold_relu(gpu: &Gpu) -> CheckResult {
+    for n in [1usize, 255, 4097, 100_003] {
+        let x = away_from_kinks(n, n as u64);
+        let dy = rng(n as u64 + 1).vec_uniform(n, -1.0, 1.0);
+        let tx = gpu.tensor_from("x", &[n], &x).map_err(gpu_err)?;
+        let tmu = gpu.tensor_from("mu", &[1], &[MU]).map_err(gpu_err)?;
+        let tdy = gpu.tensor_from("dy", &[n], &dy).map_err(gpu_err)?;
+        let ty = gpu.tensor("y", &[n]).map_err(gpu_err)?;
+        let tdx = gpu
+            .tensor_from("dx", &[n], &vec![7.0; n])
+            .map_err(gpu_err)?;
+        let tdmu = gpu.tensor_from("dmu", &[1], &[7.0]).map_err(gpu_err)?;
+        let f = nn::activation::threshold_relu_forward(gpu, "clip", n, &tx, &tmu, &ty)
+            .map_err(gpu_err)?;
+        let b = nn::activation::threshold_relu_backward(gpu, "clip.dx", n, &tx, &tmu, &tdy, &tdx)
+            .map_err(gpu_err)?;
+        let m =
+            nn::activation::threshold_relu_backward_mu(gpu, "clip.dmu", n, &tx, &tmu, &tdy, &tdmu)
+                .map_err(gpu_err)?;
+        let mut enc = Encoder::new(gpu, "clip");
+        enc.dispatch(&f);
+        enc.dispatch(&b);
+        m.ops.iter().for_each(|op| enc.dispatch(op));
+        enc.submit(gpu).map_err(gpu_err)?;
+        let want = cpu::activation::threshold_relu_forward(&x, MU);
+        assert_close(
+            &format!("threshold_relu_forward n={n}"),
+            &gpu.read(&ty).await.map_err(gpu_err)?,
+            &want,
+            0.0,
+            0.0,
+        )?;
+        let want = cpu::activation::threshold_relu_backward(&x, MU, &dy);
+        assert_close(
+            &format!("threshold_relu_backward n={n}"),
+            &gpu.read(&tdx).await.map_err(gpu_err)?,
+            &want,
+            0.0,
+            0.0,
+        )?;
+        let want = cpu::activation::threshold_relu_backward_mu(&x, MU, &dy);
+        let got = gpu.read(&tdmu).await.map_err(gpu_err)?;
+        // f32 tree sums of n terms in [-1, 1] against an f64 sum.
+        assert_close(
+            &format!("threshold_relu_backward_mu n={n}"),
+            &got,
+            &[want],
+            1e-6 * (n as f32).sqrt() * 4.0,
+            1e-5,
+        )?;
+        // Deterministic: a second run gives the same bits.
+        gpu.run(&m.ops.iter().collect::<Vec<_>>())
+            .map_err(gpu_err)?;
+        let again = gpu.read(&tdmu).await.map_err(gpu_err)?;
+        if again[0].to_bits() != got[0].to_bits() {
+            return Err(format!(
+                "threshold_relu_backward_mu n={n}: {} then {}",
+                got[0], again[0]
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// 65,535*256 + 77 elements: the grid folds into y; a cheap per-thread cost.
+pub async fn threshold_relu_big_grid(gpu: &Gpu) -> CheckResult {
+    let n = 65_535 * 256 + 77;
+    let x: Vec<f32> = (0..n).map(|i| ((i % 7) as f32 - 2.5) * 0.25).collect();
+    let tx = gpu.tensor_from("x", &[n], &x).map_err(gpu_err)?;
+    let tmu = gpu.tensor_from("mu", &[1], &[0.5]).map_err(gpu_err)?;
+    let ty = gpu.tensor("y", &[n]).map_err(gpu_err)?;
+    let f =
+        nn::activation::threshold_relu_forward(gpu, "clip", n, &tx, &tmu, &ty).map_err(gpu_err)?;
+    if f.groups[1] < 2 {
+        return Err(format!("expected a grid folded into y, got {:?}", f.groups));
+    }
+    gpu.run(&[&f]).map_err(gpu_err)?;
+    let want = cpu::activation::threshold_relu_forward(&x, 0.5);
+    assert_close(
+        &format!("threshold_relu_forward n={n}"),
+        &gpu.read(&ty).await.map_err(gpu_err)?,
+        &want,
+        0.0,
+        0.0,
+    )
+}
+
+pub async fn threshold_relu_shape_errors(gpu: &Gpu) -> CheckResult {
+    let t = |n: usize| gpu.tensor("t", &[n]).map_err(gpu_err);
+    let (x, mu, y, bad) = (t(10)?, t(1)?, t(10)?, t(9)?);
+    use nn::activation::*;
+    expect_shape_err(
+        "forward: bad y",
+        threshold_relu_forward(gpu, "c", 10, &x, &mu, &bad),
+    )?;
+    expect_shape_err(
+        "forward: mu of 10",
+        threshold_relu_forward(gpu, "c", 10, &x, &y, &y),
+    )?;
+    expect_shape_err(
+        "forward: n 0",
+        threshold_relu_forward(gpu, "c", 0, &x, &mu, &y),
+    )?;
+    expect_shape_err(
+        "backward: bad dy",
+        threshold_relu_backward(gpu, "c", 10, &x, &mu, &bad, &y),
+    )?;
+    expect_shape_err(
+        "backward_mu: dmu of 10",
+        threshold_relu_backward_mu(gpu, "c", 10, &x, &mu, &y, &x),
+    )?;
+    expect_shape_err(
+        "backward_mu: bad x",
+        threshold_relu_backward_mu(gpu, "c", 10, &bad, &mu, &y, &mu),
+    )?;
+    Ok(())
+}
