@@ -20,7 +20,10 @@ struct Args {
 }
 
 fn parse_args() -> std::result::Result<Args, String> {
-    let mut args = Args { algos: vec![ConvAlgo::Auto], quick: false };
+    let mut args = Args {
+        algos: vec![ConvAlgo::Auto],
+        quick: false,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -31,40 +34,75 @@ fn parse_args() -> std::result::Result<Args, String> {
                     Some("direct") => vec![ConvAlgo::Direct],
                     Some("subgroup") => vec![ConvAlgo::Subgroup],
                     Some("all") => vec![ConvAlgo::Direct, ConvAlgo::Subgroup],
-                    other => return Err(format!("--algo takes auto|direct|subgroup|all, got {other:?}")),
+                    other => {
+                        return Err(format!(
+                            "--algo takes auto|direct|subgroup|all, got {other:?}"
+                        ))
+                    }
                 }
             }
             "--bench" => {} // cargo bench passes this to harness = false targets
-            other => return Err(format!("unknown argument `{other}` (use --algo X, --quick)")),
+            other => {
+                return Err(format!(
+                    "unknown argument `{other}` (use --algo X, --quick)"
+                ))
+            }
         }
     }
     Ok(args)
 }
 
-/// Median and best GFLOP/s of `reps` timed runs after `warm` untimed ones.
-fn time(gpu: &Gpu, ops: &[&Op], flops: u64, warm: usize, reps: usize) -> Result<(f64, f64)> {
+/// CPU seconds used by this process so far (all threads: lavapipe runs its shaders on them),
+/// from /proc/self/stat; None where that file does not exist.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0) // USER_HZ is 100 on Linux
+}
+
+struct Timing {
+    median: f64,
+    best: f64,
+    /// GFLOP per CPU-second: insensitive to other processes sharing the cores.
+    per_cpu_s: Option<f64>,
+}
+
+/// GFLOP/s of `reps` timed runs after `warm` untimed ones.
+fn time(gpu: &Gpu, ops: &[&Op], flops: u64, warm: usize, reps: usize) -> Result<Timing> {
     for _ in 0..warm {
         gpu.run(ops)?;
         gpu.wait()?;
     }
     let mut secs = Vec::with_capacity(reps);
+    let cpu0 = cpu_seconds();
     for _ in 0..reps {
         let t = Instant::now();
         gpu.run(ops)?;
         gpu.wait()?;
         secs.push(t.elapsed().as_secs_f64());
     }
+    let cpu = cpu0.zip(cpu_seconds()).map(|(a, b)| b - a).filter(|&c| c > 0.0);
     secs.sort_by(f64::total_cmp);
     let g = |s: f64| flops as f64 / s / 1e9;
-    Ok((g(secs[secs.len() / 2]), g(secs[0])))
+    Ok(Timing {
+        median: g(secs[secs.len() / 2]),
+        best: g(secs[0]),
+        per_cpu_s: cpu.map(|c| g(c / reps as f64)),
+    })
 }
 
 fn random(gpu: &Gpu, r: &mut Rng, label: &str, dims: &[usize]) -> Result<Tensor> {
-    gpu.tensor_from(label, dims, &r.vec_uniform(dims.iter().product(), -1.0, 1.0))
+    gpu.tensor_from(
+        label,
+        dims,
+        &r.vec_uniform(dims.iter().product(), -1.0, 1.0),
+    )
 }
 
-fn report(name: &str, (median, best): (f64, f64)) {
-    println!("{name:<44} {median:>8.2} GFLOP/s (best {best:.2})");
+fn report(name: &str, t: Timing) {
+    let cpu = t.per_cpu_s.map_or(String::new(), |c| format!(", {c:.2} GFLOP/CPU-s"));
+    println!("{name:<44} {:>7.2} GFLOP/s (best {:.2}{cpu})", t.median, t.best);
 }
 
 fn bench_conv(gpu: &Gpu, s: &Conv2dShape, args: &Args, warm: usize, reps: usize) -> Result<()> {
@@ -83,13 +121,22 @@ fn bench_conv(gpu: &Gpu, s: &Conv2dShape, args: &Args, warm: usize, reps: usize)
         }
         let op = conv::conv2d_forward(gpu, "fwd", s, algo, &x, &w, &b, &y)?;
         let shown = format!("{algo:?}->{:?}", algo.resolve(gpu));
-        report(&format!("conv fwd      {tag} {shown}"), time(gpu, &[&op], s.flops(), warm, reps)?);
+        report(
+            &format!("conv fwd      {tag} {shown}"),
+            time(gpu, &[&op], s.flops(), warm, reps)?,
+        );
     }
     let op = conv::conv2d_backward_input(gpu, "bwd_in", s, &y, &w, &dx)?;
-    report(&format!("conv bwd-in   {tag}"), time(gpu, &[&op], s.flops(), warm, reps)?);
+    report(
+        &format!("conv bwd-in   {tag}"),
+        time(gpu, &[&op], s.flops(), warm, reps)?,
+    );
     let ops = conv::conv2d_backward_weight(gpu, "bwd_w", s, &x, &y, &dw)?;
     let refs: Vec<&Op> = ops.iter().collect();
-    report(&format!("conv bwd-w    {tag} ({} ops)", ops.len()), time(gpu, &refs, s.flops(), warm, reps)?);
+    report(
+        &format!("conv bwd-w    {tag} ({} ops)", ops.len()),
+        time(gpu, &refs, s.flops(), warm, reps)?,
+    );
     Ok(())
 }
 
@@ -104,11 +151,20 @@ fn bench_linear(gpu: &Gpu, n: usize, f: usize, warm: usize, reps: usize) -> Resu
     let flops = 2 * (n * f * f) as u64;
     let tag = format!("{f}x{f} batch {n}");
     let fwd = linear::linear_forward(gpu, "lin", n, f, f, &x, &w, &b, &y)?;
-    report(&format!("linear fwd    {tag}"), time(gpu, &[&fwd], flops, warm, reps)?);
+    report(
+        &format!("linear fwd    {tag}"),
+        time(gpu, &[&fwd], flops, warm, reps)?,
+    );
     let bi = linear::linear_backward_input(gpu, "lin.dx", n, f, f, &y, &w, &dx)?;
-    report(&format!("linear bwd-in {tag}"), time(gpu, &[&bi], flops, warm, reps)?);
+    report(
+        &format!("linear bwd-in {tag}"),
+        time(gpu, &[&bi], flops, warm, reps)?,
+    );
     let bw = linear::linear_backward_weight(gpu, "lin.dw", n, f, f, &x, &y, &dw)?;
-    report(&format!("linear bwd-w  {tag}"), time(gpu, &[&bw], flops, warm, reps)?);
+    report(
+        &format!("linear bwd-w  {tag}"),
+        time(gpu, &[&bw], flops, warm, reps)?,
+    );
     Ok(())
 }
 
@@ -120,11 +176,28 @@ fn main() -> Result<()> {
     };
     let gpu = Gpu::new_blocking(&opts)?;
     let (warm, reps) = if args.quick { (1, 3) } else { (2, 7) };
-    println!("command: {}", std::env::args().collect::<Vec<_>>().join(" "));
-    println!("adapter: {} ({:?}), subgroups: {}, warm-up {warm}, reps {reps}", gpu.info.name, gpu.info.backend, gpu.has_subgroups());
+    println!(
+        "command: {}",
+        std::env::args().collect::<Vec<_>>().join(" ")
+    );
+    println!(
+        "adapter: {} ({:?}), subgroups: {}, warm-up {warm}, reps {reps}",
+        gpu.info.name,
+        gpu.info.backend,
+        gpu.has_subgroups()
+    );
     let layers = [(64, 32), (256, 8), (512, 2)];
     for (c, hw) in layers {
-        let s = Conv2dShape { n: 32, c_in: c, h: hw, w: hw, c_out: c, k: 3, stride: 1, pad: 1 };
+        let s = Conv2dShape {
+            n: 32,
+            c_in: c,
+            h: hw,
+            w: hw,
+            c_out: c,
+            k: 3,
+            stride: 1,
+            pad: 1,
+        };
         bench_conv(&gpu, &s, &args, warm, reps)?;
     }
     bench_linear(&gpu, 32, 4096, warm, reps)

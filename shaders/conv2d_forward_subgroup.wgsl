@@ -50,14 +50,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let xb = vec4<i32>(i32(img * p.c_in * hw));
 
     // Lane l holds the (clamped) weight row of channel co0 + (l & 7); out-of-range ones are not stored.
-    let co0 = wid.y * 8u;
+    let co0 = wid.y * 16u;
     let last = p.c_out - 1u;
     let rs = p.c_in * kk;
-    let wl = min(co0 + (sid & 7u), last) * rs;
-    var a0 = vec4<f32>(b[min(co0, last)]);       var a1 = vec4<f32>(b[min(co0 + 1u, last)]);
-    var a2 = vec4<f32>(b[min(co0 + 2u, last)]);  var a3 = vec4<f32>(b[min(co0 + 3u, last)]);
-    var a4 = vec4<f32>(b[min(co0 + 4u, last)]);  var a5 = vec4<f32>(b[min(co0 + 5u, last)]);
-    var a6 = vec4<f32>(b[min(co0 + 6u, last)]);  var a7 = vec4<f32>(b[min(co0 + 7u, last)]);
+    let wl0 = min(co0 + 0u + (sid & 7u), last) * rs;
+    let wl1 = min(co0 + 8u + (sid & 7u), last) * rs;
+    var a0 = vec4<f32>(b[min(co0 + 0u, last)]);
+    var a1 = vec4<f32>(b[min(co0 + 1u, last)]);
+    var a2 = vec4<f32>(b[min(co0 + 2u, last)]);
+    var a3 = vec4<f32>(b[min(co0 + 3u, last)]);
+    var a4 = vec4<f32>(b[min(co0 + 4u, last)]);
+    var a5 = vec4<f32>(b[min(co0 + 5u, last)]);
+    var a6 = vec4<f32>(b[min(co0 + 6u, last)]);
+    var a7 = vec4<f32>(b[min(co0 + 7u, last)]);
+    var a8 = vec4<f32>(b[min(co0 + 8u, last)]);
+    var a9 = vec4<f32>(b[min(co0 + 9u, last)]);
+    var a10 = vec4<f32>(b[min(co0 + 10u, last)]);
+    var a11 = vec4<f32>(b[min(co0 + 11u, last)]);
+    var a12 = vec4<f32>(b[min(co0 + 12u, last)]);
+    var a13 = vec4<f32>(b[min(co0 + 13u, last)]);
+    var a14 = vec4<f32>(b[min(co0 + 14u, last)]);
+    var a15 = vec4<f32>(b[min(co0 + 15u, last)]);
 
     // Taps outer (the bounds masks are computed once per tap), input channels inner.
     for (var kh = 0u; kh < p.k; kh++) {
@@ -71,18 +84,43 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
             for (var ci = 0u; ci < p.c_in; ci++) {
                 let xo = vec4<i32>(i32(ci * hw)) + idx;
                 let xv = select(vec4<f32>(0.0), vec4<f32>(x[xo.x], x[xo.y], x[xo.z], x[xo.w]), ok);
-                let wv = w[wl + wo];
-                a0 += subgroupBroadcast(wv, 0u) * xv;  a1 += subgroupBroadcast(wv, 1u) * xv;
-                a2 += subgroupBroadcast(wv, 2u) * xv;  a3 += subgroupBroadcast(wv, 3u) * xv;
-                a4 += subgroupBroadcast(wv, 4u) * xv;  a5 += subgroupBroadcast(wv, 5u) * xv;
-                a6 += subgroupBroadcast(wv, 6u) * xv;  a7 += subgroupBroadcast(wv, 7u) * xv;
+                let wv0 = w[wl0 + wo];
+                a0 += subgroupBroadcast(wv0, 0u) * xv;
+                a1 += subgroupBroadcast(wv0, 1u) * xv;
+                a2 += subgroupBroadcast(wv0, 2u) * xv;
+                a3 += subgroupBroadcast(wv0, 3u) * xv;
+                a4 += subgroupBroadcast(wv0, 4u) * xv;
+                a5 += subgroupBroadcast(wv0, 5u) * xv;
+                a6 += subgroupBroadcast(wv0, 6u) * xv;
+                a7 += subgroupBroadcast(wv0, 7u) * xv;
+                let wv1 = w[wl1 + wo];
+                a8 += subgroupBroadcast(wv1, 0u) * xv;
+                a9 += subgroupBroadcast(wv1, 1u) * xv;
+                a10 += subgroupBroadcast(wv1, 2u) * xv;
+                a11 += subgroupBroadcast(wv1, 3u) * xv;
+                a12 += subgroupBroadcast(wv1, 4u) * xv;
+                a13 += subgroupBroadcast(wv1, 5u) * xv;
+                a14 += subgroupBroadcast(wv1, 6u) * xv;
+                a15 += subgroupBroadcast(wv1, 7u) * xv;
                 wo += kk;
             }
         }
     }
     let yb = img * p.c_out * plane;
-    put(live, co0, yb, pc, pok, a0);       put(live, co0 + 1u, yb, pc, pok, a1);
-    put(live, co0 + 2u, yb, pc, pok, a2);  put(live, co0 + 3u, yb, pc, pok, a3);
-    put(live, co0 + 4u, yb, pc, pok, a4);  put(live, co0 + 5u, yb, pc, pok, a5);
-    put(live, co0 + 6u, yb, pc, pok, a6);  put(live, co0 + 7u, yb, pc, pok, a7);
+    put(live, co0 + 0u, yb, pc, pok, a0);
+    put(live, co0 + 1u, yb, pc, pok, a1);
+    put(live, co0 + 2u, yb, pc, pok, a2);
+    put(live, co0 + 3u, yb, pc, pok, a3);
+    put(live, co0 + 4u, yb, pc, pok, a4);
+    put(live, co0 + 5u, yb, pc, pok, a5);
+    put(live, co0 + 6u, yb, pc, pok, a6);
+    put(live, co0 + 7u, yb, pc, pok, a7);
+    put(live, co0 + 8u, yb, pc, pok, a8);
+    put(live, co0 + 9u, yb, pc, pok, a9);
+    put(live, co0 + 10u, yb, pc, pok, a10);
+    put(live, co0 + 11u, yb, pc, pok, a11);
+    put(live, co0 + 12u, yb, pc, pok, a12);
+    put(live, co0 + 13u, yb, pc, pok, a13);
+    put(live, co0 + 14u, yb, pc, pok, a14);
+    put(live, co0 + 15u, yb, pc, pok, a15);
 }

@@ -2,12 +2,14 @@
 //! networks (Datta & Beerel, DATE 2022) and fine-tune them, every step in WGSL on the GPU.
 
 pub mod checkpoint;
+pub mod convert;
 pub mod cpu;
 pub mod data;
 pub mod error;
 pub mod gpu;
 pub mod models;
 pub mod nn;
+pub mod snn;
 pub mod train;
 pub mod util;
 #[cfg(target_arch = "wasm32")]

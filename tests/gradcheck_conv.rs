@@ -7,7 +7,11 @@ use ultraspike::nn::conv::Conv2dShape;
 use ultraspike::util::rng::Rng;
 
 fn loss(s: &Conv2dShape, x: &[f32], w: &[f32], b: &[f32], g: &[f32]) -> f64 {
-    conv2d_forward(s, x, w, b).iter().zip(g).map(|(y, g)| *y as f64 * *g as f64).sum()
+    conv2d_forward(s, x, w, b)
+        .iter()
+        .zip(g)
+        .map(|(y, g)| *y as f64 * *g as f64)
+        .sum()
 }
 
 /// d loss / d v[i] by central differences (the loss is linear in v, so only rounding remains).
@@ -23,7 +27,10 @@ fn numeric(v: &[f32], i: usize, f: impl Fn(&[f32]) -> f64) -> f64 {
 fn check(what: &str, analytic: &[f32], numeric: &[f64]) {
     for (i, (a, n)) in analytic.iter().zip(numeric).enumerate() {
         let err = (*a as f64 - n).abs();
-        assert!(err <= 2e-3 + 2e-3 * n.abs(), "{what}[{i}]: analytic {a} vs numeric {n}");
+        assert!(
+            err <= 2e-3 + 2e-3 * n.abs(),
+            "{what}[{i}]: analytic {a} vs numeric {n}"
+        );
     }
 }
 
@@ -36,16 +43,38 @@ fn gradcheck(s: Conv2dShape, seed: u64) {
     let g = r.vec_uniform(s.y_shape().iter().product(), -1.0, 1.0);
 
     let dx = conv2d_backward_input(&s, &g, &w);
-    let num_dx: Vec<f64> = (0..x.len()).map(|i| numeric(&x, i, |x| loss(&s, x, &w, &b, &g))).collect();
+    let num_dx: Vec<f64> = (0..x.len())
+        .map(|i| numeric(&x, i, |x| loss(&s, x, &w, &b, &g)))
+        .collect();
     check(&format!("dx {s:?}"), &dx, &num_dx);
 
     let dw = conv2d_backward_weight(&s, &x, &g);
-    let num_dw: Vec<f64> = (0..w.len()).map(|i| numeric(&w, i, |w| loss(&s, &x, w, &b, &g))).collect();
+    let num_dw: Vec<f64> = (0..w.len())
+        .map(|i| numeric(&w, i, |w| loss(&s, &x, w, &b, &g)))
+        .collect();
     check(&format!("dw {s:?}"), &dw, &num_dw);
 }
 
-fn shape(n: usize, c_in: usize, h: usize, w: usize, c_out: usize, k: usize, stride: usize, pad: usize) -> Conv2dShape {
-    Conv2dShape { n, c_in, h, w, c_out, k, stride, pad }
+fn shape(
+    n: usize,
+    c_in: usize,
+    h: usize,
+    w: usize,
+    c_out: usize,
+    k: usize,
+    stride: usize,
+    pad: usize,
+) -> Conv2dShape {
+    Conv2dShape {
+        n,
+        c_in,
+        h,
+        w,
+        c_out,
+        k,
+        stride,
+        pad,
+    }
 }
 
 #[test]

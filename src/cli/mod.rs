@@ -9,7 +9,10 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ultraspike::gpu::GpuOptions;
 
+mod common;
+mod eval;
 mod info;
+mod train;
 
 #[derive(Parser)]
 #[command(
@@ -26,6 +29,10 @@ struct Cli {
 enum Command {
     /// Show the GPU adapter that ultraspike would use and the limits that size its work.
     Info(info::InfoArgs),
+    /// Train a threshold-ReLU DNN (step 1 of the paper) and save a checkpoint per epoch.
+    Train(train::TrainArgs),
+    /// Evaluate a checkpoint on the test set.
+    Eval(eval::EvalArgs),
 }
 
 /// Adapter choice shared by every subcommand that touches the GPU (`#[command(flatten)]`).
@@ -69,6 +76,8 @@ impl GpuArgs {
 fn run(cli: Cli) -> ultraspike::Result<()> {
     match cli.command {
         Command::Info(args) => info::run(&args),
+        Command::Train(args) => train::run(&args),
+        Command::Eval(args) => eval::run(&args),
     }
 }
 

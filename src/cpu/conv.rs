@@ -19,9 +19,13 @@ fn for_each_mac(s: &Conv2dShape, mut f: impl FnMut(usize, usize, usize)) {
                     let yi = ((n * s.c_out + co) * oh + y) * ow + x;
                     for ci in 0..s.c_in {
                         for kh in 0..s.k {
-                            let Some(ih) = src(y, kh, s, s.h) else { continue };
+                            let Some(ih) = src(y, kh, s, s.h) else {
+                                continue;
+                            };
                             for kw in 0..s.k {
-                                let Some(iw) = src(x, kw, s, s.w) else { continue };
+                                let Some(iw) = src(x, kw, s, s.w) else {
+                                    continue;
+                                };
                                 let xi = ((n * s.c_in + ci) * s.h + ih) * s.w + iw;
                                 let wi = ((co * s.c_in + ci) * s.k + kh) * s.k + kw;
                                 f(xi, wi, yi);
@@ -37,7 +41,9 @@ fn for_each_mac(s: &Conv2dShape, mut f: impl FnMut(usize, usize, usize)) {
 /// `y[n,co,oh,ow] = b[co] + sum_{ci,kh,kw} x[n,ci,oh*s-p+kh,ow*s-p+kw] * w[co,ci,kh,kw]`.
 pub fn conv2d_forward(s: &Conv2dShape, x: &[f32], w: &[f32], b: &[f32]) -> Vec<f32> {
     let plane = s.out_h() * s.out_w();
-    let mut acc: Vec<f64> = (0..s.n * s.c_out * plane).map(|i| b[(i / plane) % s.c_out] as f64).collect();
+    let mut acc: Vec<f64> = (0..s.n * s.c_out * plane)
+        .map(|i| b[(i / plane) % s.c_out] as f64)
+        .collect();
     for_each_mac(s, |xi, wi, yi| acc[yi] += x[xi] as f64 * w[wi] as f64);
     acc.into_iter().map(|v| v as f32).collect()
 }

@@ -108,6 +108,7 @@ fn idx_split(kind: DatasetKind, files: &[(&str, &[u8])]) -> Result<Split> {
 }
 
 /// Subfolders where the fetch script and the official archives put each dataset.
+#[cfg(not(target_arch = "wasm32"))]
 fn subdirs(kind: DatasetKind) -> &'static [&'static str] {
     match kind {
         DatasetKind::Mnist => &["mnist"],
@@ -120,6 +121,7 @@ fn subdirs(kind: DatasetKind) -> &'static [&'static str] {
 
 /// Whether `load_dir` should read this file for `kind` (keeps big unrelated
 /// files, e.g. the other MNIST's, out of memory).
+#[cfg(not(target_arch = "wasm32"))]
 fn wanted(kind: DatasetKind, name: &str) -> bool {
     let b = base_name(name).to_ascii_lowercase();
     match kind {

@@ -55,6 +55,7 @@ kernels! {
     SoftmaxXent => "softmax_xent",
     SoftmaxXentStats => "softmax_xent_stats",
     // spiking neurons
+    SpikeMapCount => "spike_map_count",
     IfBackward => "if_backward",
     IfForward => "if_forward",
     // reductions, statistics

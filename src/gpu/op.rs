@@ -111,6 +111,12 @@ impl<'a> Encoder<'a> {
         self.enc.copy_buffer_to_buffer(src, 0, dst, 0, bytes);
     }
 
+    /// Copy `bytes` from `src` at `src_off` to `dst` at `dst_off` (4-byte aligned).
+    pub fn copy_at(&mut self, src: &wgpu::Buffer, src_off: u64, dst: &wgpu::Buffer, dst_off: u64, bytes: u64) {
+        self.flush();
+        self.enc.copy_buffer_to_buffer(src, src_off, dst, dst_off, bytes);
+    }
+
     fn flush(&mut self) {
         if self.pending.is_empty() {
             return;

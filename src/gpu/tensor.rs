@@ -4,6 +4,8 @@
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 
+/// Cloning gives another handle to the same GPU buffer (a view, not a copy).
+#[derive(Clone)]
 pub struct Tensor {
     pub buffer: wgpu::Buffer,
     pub shape: Vec<usize>,

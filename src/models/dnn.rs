@@ -51,6 +51,9 @@ pub struct DnnNet {
     pub labels: Tensor,
     /// acts[0] is the input; acts[i + 1] the output of layer i (logits last).
     pub acts: Vec<Tensor>,
+    /// Input (pre-activation) and output of each threshold-ReLU, in mu order.
+    pub pre_acts: Vec<Tensor>,
+    pub post_acts: Vec<Tensor>,
     pub(crate) arena: Arena,
     pub(crate) fwd_train: Vec<Step>,
     pub(crate) fwd_eval: Vec<Step>,
@@ -105,6 +108,8 @@ impl DnnNet {
             input: built.input,
             labels,
             acts: built.acts,
+            pre_acts: built.pre_acts,
+            post_acts: built.post_acts,
             arena,
             fwd_train: built.fwd_train,
             fwd_eval: built.fwd_eval,
@@ -197,6 +202,18 @@ impl DnnNet {
         }
         enc.submit(gpu)?;
         self.read_stats(gpu, valid).await
+    }
+
+    /// Forward only, no loss (calibration, conversion diagnostics).
+    pub fn forward(&self, gpu: &Gpu, x: &[f32], valid: usize) -> Result<()> {
+        let img = self.image_len();
+        if valid == 0 || valid > self.batch || x.len() < valid * img {
+            return Err(Error::Shape(format!("forward of {valid} images ({} values) on a net built for {}", x.len(), self.batch)));
+        }
+        gpu.write(&self.input, &x[..valid * img])?;
+        let mut enc = Encoder::new(gpu, "forward");
+        self.arena.record(&self.fwd_eval, &mut enc);
+        enc.submit(gpu)
     }
 
     /// Logits of the last forward pass: [valid, classes].

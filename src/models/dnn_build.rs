@@ -22,6 +22,9 @@ pub struct Built {
     pub fwd_train: Vec<Step>,
     pub fwd_eval: Vec<Step>,
     pub bwd: Vec<Step>,
+    /// Input and output of every threshold-ReLU, in parameter (mu) order.
+    pub pre_acts: Vec<Tensor>,
+    pub post_acts: Vec<Tensor>,
 }
 
 impl Built {
@@ -44,6 +47,8 @@ pub struct Builder<'a> {
     fwd_eval: Vec<Step>,
     /// Backward steps per layer, reversed at the end.
     bwd_layers: Vec<Vec<Step>>,
+    pre_acts: Vec<Tensor>,
+    post_acts: Vec<Tensor>,
 }
 
 fn alias(t: &Tensor, shape: &[usize], label: &str) -> Tensor {
@@ -68,6 +73,8 @@ impl<'a> Builder<'a> {
             fwd_train: Vec::new(),
             fwd_eval: Vec::new(),
             bwd_layers: Vec::new(),
+            pre_acts: Vec::new(),
+            post_acts: Vec::new(),
         })
     }
 
@@ -210,6 +217,8 @@ impl<'a> Builder<'a> {
     #[allow(clippy::too_many_arguments)]
     fn act_pair(&mut self, name: &str, x: &Tensor, y: &Tensor, gx: &Tensor, gy: &Tensor, mu: &GpuParam, bwd: &mut Vec<Step>) -> Result<()> {
         let n = x.len();
+        self.pre_acts.push(alias(x, &x.shape, name));
+        self.post_acts.push(alias(y, &y.shape, name));
         self.both(threshold_relu_forward(self.gpu, name, n, x, &mu.value, y)?);
         bwd.push(self.arena.op(threshold_relu_backward(self.gpu, &format!("{name}.dx"), n, x, &mu.value, gy, gx)?));
         let g = threshold_relu_backward_mu(self.gpu, &format!("{name}.dmu"), n, x, &mu.value, gy, &mu.grad)?;
@@ -305,6 +314,8 @@ impl<'a> Builder<'a> {
             fwd_train: self.fwd_train,
             fwd_eval: self.fwd_eval,
             bwd,
+            pre_acts: self.pre_acts,
+            post_acts: self.post_acts,
         }
     }
 }

@@ -10,3 +10,4 @@ pub use config::{LayerSpec, ModelConfig};
 pub mod dnn;
 pub mod dnn_build;
 pub mod program;
+pub mod dnn_ckpt;

@@ -53,16 +53,32 @@ impl Conv2dShape {
     /// Non-empty dimensions, an output of at least 1x1, and tensors the kernels' 32-bit
     /// signed indices can address.
     pub fn validate(&self) -> Result<()> {
-        let dims = [self.n, self.c_in, self.h, self.w, self.c_out, self.k, self.stride];
+        let dims = [
+            self.n,
+            self.c_in,
+            self.h,
+            self.w,
+            self.c_out,
+            self.k,
+            self.stride,
+        ];
         if dims.contains(&0) {
-            return Err(shape_err!("conv2d {self:?}: every dimension, k and stride must be >= 1"));
+            return Err(shape_err!(
+                "conv2d {self:?}: every dimension, k and stride must be >= 1"
+            ));
         }
         if self.out_h() == 0 || self.out_w() == 0 {
-            return Err(shape_err!("conv2d {self:?}: kernel {} exceeds the padded input", self.k));
+            return Err(shape_err!(
+                "conv2d {self:?}: kernel {} exceeds the padded input",
+                self.k
+            ));
         }
-        let elems = [self.x_shape(), self.w_shape(), self.y_shape()].map(|s| s.iter().product::<usize>());
+        let elems =
+            [self.x_shape(), self.w_shape(), self.y_shape()].map(|s| s.iter().product::<usize>());
         if elems.iter().any(|&e| e > i32::MAX as usize) {
-            return Err(shape_err!("conv2d {self:?}: a tensor exceeds 2^31 elements"));
+            return Err(shape_err!(
+                "conv2d {self:?}: a tensor exceeds 2^31 elements"
+            ));
         }
         Ok(())
     }
@@ -143,6 +159,9 @@ const WG: u32 = 64;
 const PX: usize = 4;
 /// Channels per thread (the workgroup's y block).
 const CB: usize = 8;
+/// Channels per thread of the subgroup forward: its weight loads are cheap broadcasts, so a
+/// wider block amortizes the per-lane x loads further.
+const SG_CB: usize = 16;
 /// Below this many threads, backward-weight splits the images (split-K) to fill the GPU.
 const MIN_THREADS: usize = 8192;
 
@@ -173,7 +192,8 @@ fn tile_grid(n: usize, tiles: usize, blocks: usize) -> [u32; 3] {
 fn check(s: &Conv2dShape, label: &str, named: &[(&Tensor, [usize; 4])]) -> Result<()> {
     s.validate().map_err(|e| shape_err!("{label}: {e}"))?;
     for (t, want) in named {
-        t.expect_shape(want).map_err(|e| shape_err!("{label}: {e}"))?;
+        t.expect_shape(want)
+            .map_err(|e| shape_err!("{label}: {e}"))?;
     }
     Ok(())
 }
@@ -190,8 +210,13 @@ pub fn conv2d_forward(
     b: &Tensor,
     y: &Tensor,
 ) -> Result<Op> {
-    check(s, label, &[(x, s.x_shape()), (w, s.w_shape()), (y, s.y_shape())])?;
-    b.expect_shape(&[s.c_out]).map_err(|e| shape_err!("{label}: {e}"))?;
+    check(
+        s,
+        label,
+        &[(x, s.x_shape()), (w, s.w_shape()), (y, s.y_shape())],
+    )?;
+    b.expect_shape(&[s.c_out])
+        .map_err(|e| shape_err!("{label}: {e}"))?;
     let kernel = match algo.resolve(gpu) {
         ConvAlgo::Subgroup if !ConvAlgo::Subgroup.supported(gpu) => {
             return Err(Error::Gpu(format!(
@@ -204,25 +229,54 @@ pub fn conv2d_forward(
         _ => Kernel::Conv2dForward,
     };
     let tiles = (s.out_h() * s.out_w()).div_ceil(PX);
-    let grid = tile_grid(s.n, tiles, s.c_out.div_ceil(CB));
+    let cb = if kernel == Kernel::Conv2dForwardSubgroup { SG_CB } else { CB };
+    let grid = tile_grid(s.n, tiles, s.c_out.div_ceil(cb));
     let bufs = [&x.buffer, &w.buffer, &b.buffer, &y.buffer];
     gpu.op(kernel, label, &bufs, &params(s, tiles, 0), grid)
 }
 
 /// `dx = conv_transpose(dy, w)`; overwrites dx.
-pub fn conv2d_backward_input(gpu: &Gpu, label: &str, s: &Conv2dShape, dy: &Tensor, w: &Tensor, dx: &Tensor) -> Result<Op> {
-    check(s, label, &[(dy, s.y_shape()), (w, s.w_shape()), (dx, s.x_shape())])?;
+pub fn conv2d_backward_input(
+    gpu: &Gpu,
+    label: &str,
+    s: &Conv2dShape,
+    dy: &Tensor,
+    w: &Tensor,
+    dx: &Tensor,
+) -> Result<Op> {
+    check(
+        s,
+        label,
+        &[(dy, s.y_shape()), (w, s.w_shape()), (dx, s.x_shape())],
+    )?;
     let tiles = (s.h * s.w).div_ceil(PX);
     let grid = tile_grid(s.n, tiles, s.c_in.div_ceil(CB));
     let bufs = [&dy.buffer, &w.buffer, &dx.buffer];
-    gpu.op(Kernel::Conv2dBackwardInput, label, &bufs, &params(s, tiles, 0), grid)
+    gpu.op(
+        Kernel::Conv2dBackwardInput,
+        label,
+        &bufs,
+        &params(s, tiles, 0),
+        grid,
+    )
 }
 
 /// `dw[co,ci,kh,kw] = sum_{n,oh,ow} dy[n,co,oh,ow] * x[n,ci,oh*s-p+kh,ow*s-p+kw]`; overwrites dw.
 /// Layers with few weights split the images into slices summed by a second op (split-K);
 /// the partial-sum buffer is allocated here, once.
-pub fn conv2d_backward_weight(gpu: &Gpu, label: &str, s: &Conv2dShape, x: &Tensor, dy: &Tensor, dw: &Tensor) -> Result<Vec<Op>> {
-    check(s, label, &[(x, s.x_shape()), (dy, s.y_shape()), (dw, s.w_shape())])?;
+pub fn conv2d_backward_weight(
+    gpu: &Gpu,
+    label: &str,
+    s: &Conv2dShape,
+    x: &Tensor,
+    dy: &Tensor,
+    dw: &Tensor,
+) -> Result<Vec<Op>> {
+    check(
+        s,
+        label,
+        &[(x, s.x_shape()), (dy, s.y_shape()), (dw, s.w_shape())],
+    )?;
     let rs = s.c_in * s.k * s.k;
     let groups_x = rs.div_ceil(PX).div_ceil(WG as usize);
     let blocks = s.c_out.div_ceil(CB);
@@ -234,13 +288,29 @@ pub fn conv2d_backward_weight(gpu: &Gpu, label: &str, s: &Conv2dShape, x: &Tenso
     let p = params(s, 0, n_per);
     if splits == 1 {
         let bufs = [&x.buffer, &dy.buffer, &dw.buffer];
-        return Ok(vec![gpu.op(Kernel::Conv2dBackwardWeight, label, &bufs, &p, grid)?]);
+        return Ok(vec![gpu.op(
+            Kernel::Conv2dBackwardWeight,
+            label,
+            &bufs,
+            &p,
+            grid,
+        )?]);
     }
     let part = gpu.tensor(&format!("{label}.partial"), &[splits, s.c_out * rs])?;
     let bufs = [&x.buffer, &dy.buffer, &part.buffer];
-    let partial = gpu.op(Kernel::Conv2dBackwardWeight, &format!("{label}.partial"), &bufs, &p, grid)?;
+    let partial = gpu.op(
+        Kernel::Conv2dBackwardWeight,
+        &format!("{label}.partial"),
+        &bufs,
+        &p,
+        grid,
+    )?;
     let len = dw.len();
-    let rp = ReduceParams { len: len as u32, splits: splits as u32, _pad: [0; 2] };
+    let rp = ReduceParams {
+        len: len as u32,
+        splits: splits as u32,
+        _pad: [0; 2],
+    };
     let reduce = gpu.op(
         Kernel::Conv2dBackwardWeightReduce,
         &format!("{label}.reduce"),

@@ -12,3 +12,4 @@ pub mod loss;
 pub mod optim;
 pub mod reduce;
 pub mod spiking;
+pub mod spikes;

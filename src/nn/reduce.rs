@@ -212,6 +212,7 @@ impl Histogram {
 
 /// Count x[0..n] into `counts` u32 [bins + 2] = [under (< lo), bins of [lo, hi),
 /// over (>= hi, and NaN)]. Accumulates: the caller clears `counts`.
+#[allow(clippy::too_many_arguments)]
 pub fn histogram(
     gpu: &Gpu,
     label: &str,

@@ -1,0 +1,9 @@
+//! DNN-to-SNN conversion: activation statistics, the paper's Algorithm 1 and
+//! the baselines it beats, producing per-layer thresholds and spike heights.
+
+pub mod algorithm1;
+pub mod methods;
+pub mod stats;
+
+pub use methods::{convert, ConversionMethod, NeuronParams};
+pub mod pipeline;

@@ -1,0 +1,27 @@
+//! Counting the spikes that enter a synaptic layer, per spatial position, so
+//! that synaptic operations (ACs) can be counted exactly with each position's
+//! fan-out (edges of a padded conv touch fewer outputs than the centre).
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::error::Result;
+use crate::gpu::{Gpu, Kernel, Op, Tensor};
+use crate::shape_err;
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+pub struct SpikeMapParams {
+    pub n: u32,
+    pub hw: u32,
+    pub _pad: [u32; 2],
+}
+
+/// `counts[i % hw] += (x[i] != 0)` over the first `n` values of `x`; counts u32 [hw], accumulated.
+pub fn spike_map_count(gpu: &Gpu, label: &str, n: usize, hw: usize, x: &Tensor, counts: &Tensor) -> Result<Op> {
+    if n == 0 || hw == 0 || n % hw != 0 || x.len() < n || counts.len() != hw || n > u32::MAX as usize - 256 {
+        return Err(shape_err!("{label}: spike map of {n} values of `{}` ({}) into {hw} positions (`{}` has {})", x.label, x.len(), counts.label, counts.len()));
+    }
+    let p = SpikeMapParams { n: n as u32, hw: hw as u32, _pad: [0; 2] };
+    let groups = (n.div_ceil(256)).min(1024) as u32;
+    gpu.op(Kernel::SpikeMapCount, label, &[&x.buffer, &counts.buffer], &p, [groups, 1, 1])
+}

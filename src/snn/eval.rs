@@ -1,0 +1,96 @@
+//! Evaluating an SNN over a dataset: accuracy, spikes and spiking activity per
+//! layer, synaptic operations and energy against the DNN.
+
+use serde::{Deserialize, Serialize};
+
+use super::energy::{energy_report, EnergyModel, EnergyReport};
+use super::net::SnnNet;
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LayerSpikes {
+    pub name: String,
+    pub neurons: usize,
+    /// Spikes per image, over all T steps.
+    pub spikes_per_image: f64,
+    /// Spikes / (neurons x images), over all T (paper's spiking activity).
+    pub activity: f64,
+    /// Mean output per neuron and step: the SNN post-activation the DNN's clip approximates.
+    pub mean_output: f64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SnnEvaluation {
+    pub t: usize,
+    pub images: usize,
+    pub accuracy: f32,
+    pub loss: f32,
+    pub layers: Vec<LayerSpikes>,
+    pub total_spikes_per_image: f64,
+    pub energy: Option<EnergyReport>,
+}
+
+/// Run `ds` (all of it, in batches) through `net`; with `energy` also count
+/// synaptic operations.
+pub async fn evaluate_snn(gpu: &Gpu, net: &SnnNet, ds: &Dataset, energy: Option<EnergyModel>) -> Result<SnnEvaluation> {
+    let img = net.image_len();
+    let b = net.opts.batch;
+    if ds.n % b != 0 {
+        // Padding rows would spike too (biases feed currents) and spoil the counts.
+        return Err(Error::Config(format!("the SNN batch ({b}) must divide the {} images evaluated; use fit_batch", ds.n)));
+    }
+    let (mut x, mut y) = (vec![0.0; b * img], vec![0u32; b]);
+    net.reset_counters(gpu)?;
+    let (mut loss, mut correct) = (0f64, 0f64);
+    let mut start = 0;
+    while start < ds.n {
+        let valid = b.min(ds.n - start);
+        for i in 0..valid {
+            ds.normalized_into(start + i, &mut x[i * img..(i + 1) * img]);
+            y[i] = ds.labels[start + i] as u32;
+        }
+        let s = net.eval_step(gpu, &x, &y, valid, energy.is_some()).await?;
+        loss += s.loss_sum as f64;
+        correct += s.correct as f64;
+        start += valid;
+    }
+    let counts = net.spike_counts(gpu).await?;
+    let n = ds.n.max(1) as f64;
+    let t = net.opts.t as f64;
+    let layers: Vec<LayerSpikes> = net
+        .neurons
+        .iter()
+        .zip(&counts)
+        .map(|(nr, &c)| {
+            let per_image = c as f64 / n;
+            let height = (nr.params.beta * nr.params.vth * nr.cfg.out_scale) as f64;
+            LayerSpikes {
+                name: nr.name.clone(),
+                neurons: nr.per_sample,
+                spikes_per_image: per_image,
+                activity: per_image / nr.per_sample as f64,
+                mean_output: per_image * height / (nr.per_sample as f64 * t),
+            }
+        })
+        .collect();
+    let energy = match energy {
+        Some(m) => Some(energy_report(&net.synapses, &net.spike_maps(gpu).await?, ds.n as u64, net.opts.t, m)),
+        None => None,
+    };
+    Ok(SnnEvaluation {
+        t: net.opts.t,
+        images: ds.n,
+        accuracy: (correct / n) as f32,
+        loss: (loss / n) as f32,
+        total_spikes_per_image: layers.iter().map(|l| l.spikes_per_image).sum(),
+        layers,
+        energy,
+    })
+}
+
+/// The largest batch <= `max` that divides `n` (so that every row is a real image).
+pub fn fit_batch(n: usize, max: usize) -> usize {
+    (1..=max.max(1).min(n.max(1))).rev().find(|b| n % b == 0).unwrap_or(1)
+}

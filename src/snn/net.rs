@@ -1,0 +1,328 @@
+//! The SNN on the GPU: built once for (batch, T, train?), with its programs.
+//! Inference: the analog prefix once, then every layer over all T steps;
+//! logits = the output layer's per-step outputs summed over T. Training adds
+//! BPTT through the T steps and an Adam (AMSGrad) update of weights, biases,
+//! thresholds and leaks (leak clamped to <= 1).
+
+use super::build::{Flow, SnnBuilder};
+use super::snn_param_specs;
+use crate::convert::NeuronParams;
+use crate::error::{Error, Result};
+use crate::gpu::{Encoder, Gpu, Tensor};
+use crate::models::config::ModelConfig;
+use crate::models::dnn::StepStats;
+use crate::models::params::ParamSpec;
+use crate::models::program::{Arena, Step};
+use crate::nn::conv::Conv2dShape;
+use crate::nn::loss::{softmax_xent, SoftmaxXent};
+use crate::nn::optim::{adam_set, adam_step, AdamParams};
+use crate::nn::reduce::{broadcast_over_t, sum_over_t};
+use crate::nn::spiking::{IfConfig, Surrogate};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SnnOptions {
+    pub batch: usize,
+    pub t: usize,
+    /// Allocate gradients and build BPTT + Adam.
+    pub train: bool,
+    pub surrogate: Surrogate,
+    /// Extra multiplier of every spike's height (the paper's code: 1.3 VGG, 1.5 ResNet); 1 by default.
+    pub out_scale: f32,
+    pub lr: f32,
+    pub weight_decay: f32,
+}
+
+impl SnnOptions {
+    pub fn inference(batch: usize, t: usize) -> Self {
+        SnnOptions { batch, t, train: false, surrogate: Surrogate::Boxcar, out_scale: 1.0, lr: 1e-4, weight_decay: 0.0 }
+    }
+}
+
+/// A parameter with its gradient and Adam moments ([1] placeholders at inference).
+pub struct SnnParam {
+    pub spec: ParamSpec,
+    pub value: Tensor,
+    pub grad: Tensor,
+    pub m: Tensor,
+    pub v: Tensor,
+    pub vmax: Tensor,
+}
+
+/// One spiking layer.
+pub struct Neuron {
+    pub name: String,
+    /// Indices of its `vth` and `leak` in `SnnNet::params`.
+    pub vth: usize,
+    pub leak: usize,
+    pub params: NeuronParams,
+    pub cfg: IfConfig,
+    pub per_sample: usize,
+    /// Outputs [T*B, per_sample] (spike heights).
+    pub out: Tensor,
+    /// Spikes emitted, accumulated since the last `reset_counters`.
+    pub count: Tensor,
+}
+
+/// One synaptic (conv / linear) layer, for operation counting.
+pub struct Synapse {
+    pub name: String,
+    /// Its input is the analog image (MACs), not spikes (ACs).
+    pub analog: bool,
+    /// MACs per image of the DNN layer.
+    pub dnn_macs: u64,
+    pub conv: Option<Conv2dShape>,
+    /// Outputs each input feeds (linear: out features).
+    pub fan_out_linear: usize,
+    /// Non-zero inputs per spatial position (u32 [H*W]), accumulated.
+    pub map: Tensor,
+}
+
+pub struct SnnNet {
+    pub cfg: ModelConfig,
+    pub opts: SnnOptions,
+    pub params: Vec<SnnParam>,
+    pub neurons: Vec<Neuron>,
+    pub synapses: Vec<Synapse>,
+    pub input: Tensor,
+    pub labels: Tensor,
+    pub logits: Tensor,
+    /// Bytes of all tensors of the network (activations, traces, gradients, state).
+    pub memory_bytes: u64,
+    arena: Arena,
+    fwd: Vec<Step>,
+    fwd_train: Vec<Step>,
+    count: Vec<Step>,
+    bwd: Vec<Step>,
+    update: Vec<(usize, usize)>,
+    loss: SoftmaxXent,
+    stats: Tensor,
+    adam_step: u32,
+}
+
+impl SnnNet {
+    /// Build for `neurons` (one per threshold-ReLU, from a conversion) with
+    /// weights to be loaded by the caller (`write_param`).
+    pub fn new(gpu: &Gpu, cfg: &ModelConfig, neurons: &[NeuronParams], opts: SnnOptions) -> Result<SnnNet> {
+        cfg.validate()?;
+        if opts.batch == 0 || opts.t == 0 {
+            return Err(Error::Config("batch and T must be >= 1".into()));
+        }
+        let specs = snn_param_specs(cfg)?;
+        let n_neurons = specs.iter().filter(|s| s.name.ends_with(".vth")).count();
+        if neurons.len() != n_neurons {
+            return Err(Error::Config(format!("{} neuron settings for a model with {n_neurons} spiking layers", neurons.len())));
+        }
+        let mut params = Vec::with_capacity(specs.len());
+        let mut bytes = 0u64;
+        let mut ni = 0;
+        for spec in specs {
+            let init: Vec<f32> = if spec.name.ends_with(".vth") {
+                ni += 1;
+                vec![neurons[ni - 1].vth]
+            } else if spec.name.ends_with(".leak") {
+                vec![neurons[ni - 1].leak]
+            } else {
+                vec![0.0; spec.shape.iter().product()]
+            };
+            let value = gpu.tensor_from(&spec.name, &spec.shape, &init)?;
+            let state = |s: &str| gpu.tensor(&format!("{}.{s}", spec.name), if opts.train { &spec.shape } else { &[1] });
+            let (grad, m, v, vmax) = (state("grad")?, state("m")?, state("v")?, state("vmax")?);
+            bytes += value.bytes() + grad.bytes() + m.bytes() + v.bytes() + vmax.bytes();
+            params.push(SnnParam { spec, value, grad, m, v, vmax });
+        }
+        let mut b = SnnBuilder::new(gpu, cfg, opts, &params, neurons);
+        let mut in_shape = vec![opts.batch];
+        in_shape.extend_from_slice(&cfg.input);
+        let input = Flow { x: gpu.tensor("input", &in_shape)?, g: None, shape: cfg.input.to_vec(), spiking: false };
+        let out = b.build(&input)?;
+        if b.params_used() != params.len() {
+            return Err(Error::Config(format!("{} SNN parameters left unused", params.len() - b.params_used())));
+        }
+        let classes = cfg.classes;
+        let n = opts.batch * classes;
+        let logits = gpu.tensor("logits", &[opts.batch, classes])?;
+        let dlogits = gpu.tensor("logits.grad", &[opts.batch, classes])?;
+        let labels = gpu.tensor("labels", &[opts.batch])?;
+        let stats = gpu.tensor("loss.stats", &[2])?;
+        b.bytes += input.x.bytes() + 2 * logits.bytes() + labels.bytes();
+        let sum = b.arena.op(sum_over_t(gpu, "logits.sum_t", opts.t, n, &out.x, &logits)?);
+        b.fwd.push(sum.clone());
+        b.fwd_train.push(sum);
+        let loss = softmax_xent(gpu, "loss", opts.batch, classes, &logits, &labels, &dlogits, &stats)?;
+        let mut bwd = Vec::new();
+        if let Some(g) = &out.g {
+            bwd.push(b.arena.op(broadcast_over_t(gpu, "logits.grad.t", opts.t, n, &dlogits, g)?));
+        }
+        for v in std::mem::take(&mut b.bwd_layers).into_iter().rev() {
+            bwd.extend(v);
+        }
+        let mut update = Vec::new();
+        if opts.train {
+            for (pi, p) in params.iter().enumerate() {
+                if !p.spec.trainable {
+                    continue;
+                }
+                let mut hp = AdamParams::new(p.value.len() as u32, opts.lr);
+                hp.weight_decay = opts.weight_decay;
+                if p.spec.name.ends_with(".leak") {
+                    hp.use_clamp = 1;
+                    hp.clamp_max = 1.0;
+                }
+                let op = adam_step(gpu, &format!("{}.adam", p.spec.name), p.value.len(), &hp, &p.value, &p.grad, &p.m, &p.v, &p.vmax)?;
+                b.arena.ops.push(op);
+                update.push((b.arena.ops.len() - 1, pi));
+            }
+        }
+        let (arena, fwd, fwd_train, count, neurons_out, synapses, memory_bytes) =
+            (b.arena, b.fwd, b.fwd_train, b.count, b.neurons, b.synapses, b.bytes + bytes);
+        Ok(SnnNet {
+            cfg: cfg.clone(),
+            opts,
+            params,
+            neurons: neurons_out,
+            synapses,
+            input: input.x,
+            labels,
+            logits,
+            memory_bytes,
+            arena,
+            fwd,
+            fwd_train,
+            count,
+            bwd,
+            update,
+            loss,
+            stats,
+            adam_step: 0,
+        })
+    }
+
+    pub fn image_len(&self) -> usize {
+        self.cfg.input.iter().product()
+    }
+
+    pub fn param(&self, name: &str) -> Result<&SnnParam> {
+        self.params.iter().find(|p| p.spec.name == name).ok_or_else(|| Error::Checkpoint(format!("SNN has no parameter `{name}`")))
+    }
+
+    pub fn write_param(&self, gpu: &Gpu, name: &str, data: &[f32]) -> Result<()> {
+        let p = self.param(name)?;
+        if data.len() != p.value.len() {
+            return Err(Error::Shape(format!("{name}: {} values for shape {:?}", data.len(), p.spec.shape)));
+        }
+        gpu.write(&p.value, data)
+    }
+
+    /// Zero the spike counters and spike maps.
+    pub fn reset_counters(&self, gpu: &Gpu) -> Result<()> {
+        let mut enc = Encoder::new(gpu, "snn.reset");
+        for n in &self.neurons {
+            enc.clear(&n.count.buffer);
+        }
+        for s in &self.synapses {
+            enc.clear(&s.map.buffer);
+        }
+        enc.submit(gpu)
+    }
+
+    fn load(&self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize) -> Result<()> {
+        let img = self.image_len();
+        if valid == 0 || valid > self.opts.batch || x.len() < valid * img || y.len() < valid {
+            return Err(Error::Shape(format!("batch of {valid} for an SNN built for {}", self.opts.batch)));
+        }
+        gpu.write(&self.input, &x[..valid * img])?;
+        gpu.write_u32(&self.labels, &y[..valid])?;
+        self.loss.set_valid(gpu, valid as u32)
+    }
+
+    /// Inference on `valid` images; spikes are counted, and with `count_ops`
+    /// the per-position spike maps for synaptic-operation counts too.
+    pub async fn eval_step(&self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize, count_ops: bool) -> Result<StepStats> {
+        self.load(gpu, x, y, valid)?;
+        let mut enc = Encoder::new(gpu, "snn.eval");
+        self.arena.record(&self.fwd, &mut enc);
+        if count_ops {
+            self.arena.record(&self.count, &mut enc);
+        }
+        for op in &self.loss.ops {
+            enc.dispatch(op);
+        }
+        enc.submit(gpu)?;
+        let s = gpu.read(&self.stats).await?;
+        Ok(StepStats { loss_sum: s[0], correct: s[1], count: valid })
+    }
+
+    /// One BPTT + Adam step (the net must be built with `train`).
+    pub async fn train_step(&mut self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize, seed: u32) -> Result<StepStats> {
+        if !self.opts.train {
+            return Err(Error::Config("this SNN was built for inference; build it with train = true".into()));
+        }
+        self.load(gpu, x, y, valid)?;
+        for (i, d) in self.arena.dropouts.iter().enumerate() {
+            d.set_seed(gpu, seed.wrapping_mul(0x9E37_79B9).wrapping_add(i as u32));
+        }
+        self.adam_step += 1;
+        for &(oi, pi) in &self.update {
+            let p = &self.params[pi];
+            let mut hp = AdamParams::new(p.value.len() as u32, self.opts.lr);
+            hp.step = self.adam_step;
+            hp.weight_decay = self.opts.weight_decay;
+            if p.spec.name.ends_with(".leak") {
+                hp.use_clamp = 1;
+                hp.clamp_max = 1.0;
+            }
+            adam_set(gpu, &self.arena.ops[oi], &hp);
+        }
+        let mut enc = Encoder::new(gpu, "snn.train");
+        self.arena.record(&self.fwd_train, &mut enc);
+        for op in &self.loss.ops {
+            enc.dispatch(op);
+        }
+        self.arena.record(&self.bwd, &mut enc);
+        for &(oi, _) in &self.update {
+            enc.dispatch(&self.arena.ops[oi]);
+        }
+        enc.submit(gpu)?;
+        let s = gpu.read(&self.stats).await?;
+        if !s[0].is_finite() {
+            return Err(Error::Diverged(format!("SNN loss became {} (lower the learning rate {})", s[0], self.opts.lr)));
+        }
+        Ok(StepStats { loss_sum: s[0], correct: s[1], count: valid })
+    }
+
+    /// Set the learning rate (schedule) and Adam's step count (for resume).
+    pub fn set_lr(&mut self, lr: f32) {
+        self.opts.lr = lr;
+    }
+
+    pub fn adam_steps(&self) -> u32 {
+        self.adam_step
+    }
+
+    pub fn set_adam_steps(&mut self, s: u32) {
+        self.adam_step = s;
+    }
+
+    /// Spikes per neuron layer since the last reset.
+    pub async fn spike_counts(&self, gpu: &Gpu) -> Result<Vec<u64>> {
+        let mut out = Vec::with_capacity(self.neurons.len());
+        for n in &self.neurons {
+            out.push(gpu.read_u32(&n.count).await?[0] as u64);
+        }
+        Ok(out)
+    }
+
+    /// Per-position non-zero input counts of every synaptic layer since the last reset.
+    pub async fn spike_maps(&self, gpu: &Gpu) -> Result<Vec<Vec<u32>>> {
+        let mut out = Vec::with_capacity(self.synapses.len());
+        for s in &self.synapses {
+            out.push(gpu.read_u32(&s.map).await?);
+        }
+        Ok(out)
+    }
+
+    /// The last forward's logits [valid, classes].
+    pub async fn read_logits(&self, gpu: &Gpu, valid: usize) -> Result<Vec<f32>> {
+        gpu.read_range(&self.logits, 0, valid * self.cfg.classes).await
+    }
+}

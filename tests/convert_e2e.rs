@@ -1,0 +1,50 @@
+//! Train a tiny DNN, calibrate, convert with every method, and run the SNN:
+//! the whole pipeline on the GPU, with sanity bounds on what comes out.
+
+mod common;
+
+use ultraspike::convert::pipeline::{build_converted, calibrate_checkpoint, diagnostics};
+use ultraspike::convert::{convert, ConversionMethod};
+use ultraspike::data::synthetic_split;
+use ultraspike::models::dnn_ckpt::DnnMeta;
+use ultraspike::models::builtin;
+use ultraspike::snn::energy::CMOS_45NM;
+use ultraspike::snn::eval::evaluate_snn;
+use ultraspike::snn::SnnOptions;
+use ultraspike::train::{TrainConfig, Trainer};
+
+#[test]
+fn tiny_pipeline_converts_with_every_method() {
+    let gpu = common::gpu();
+    let split = synthetic_split(512, 128, 1, 16, 16, 4, 3).unwrap();
+    let model = builtin("vgg-tiny", [1, 16, 16], 4).unwrap();
+    let cfg = TrainConfig { epochs: 2, batch: 32, ..Default::default() };
+    let mut t = Trainer::new(gpu, &model, &split.train, cfg).unwrap();
+    while !t.is_done() {
+        while pollster::block_on(t.train_batch(gpu, &split.train)).unwrap().is_some() {}
+        let ev = pollster::block_on(t.evaluate(gpu, &split.test)).unwrap();
+        t.finish_epoch(gpu, ev, 1.0);
+    }
+    let dnn_acc = t.history.last().unwrap().test_acc;
+    assert!(dnn_acc > 0.9, "DNN should learn the synthetic set: {dnn_acc}");
+    let ck = pollster::block_on(t.net.to_checkpoint(gpu, &DnnMeta::new(&model), false)).unwrap();
+    let stats = pollster::block_on(calibrate_checkpoint(gpu, &model, &ck, &split.train, 4, 32)).unwrap();
+    assert_eq!(stats.len(), 2);
+    for s in &stats {
+        assert!(s.min <= s.percentiles[0] as f32 && s.percentiles[98] as f32 <= s.max, "{s:?}");
+        assert!(s.count > 0 && s.count % (4 * 32) == 0, "every pre-activation of 4 batches of 32 counted once: {}", s.count);
+    }
+    for method in ConversionMethod::ALL {
+        for tt in [2usize, 8] {
+            let neurons = convert(method, &stats, tt).unwrap();
+            let snn = build_converted(gpu, &model, &ck, &neurons, SnnOptions::inference(32, tt)).unwrap();
+            let ev = pollster::block_on(evaluate_snn(gpu, &snn, &split.test, Some(CMOS_45NM))).unwrap();
+            let e = ev.energy.as_ref().unwrap();
+            println!("{method} T={tt}: acc {:.3} spikes/img {:.1} energy ratio {:.1}", ev.accuracy, ev.total_spikes_per_image, e.ratio);
+            assert!(ev.accuracy > 0.25 || method == ConversionMethod::MaxNorm, "{method} T={tt}: {}", ev.accuracy);
+            assert!(e.dnn_pj > 0.0);
+            let d = diagnostics(&stats, &neurons, &ev, tt);
+            assert_eq!(d.len(), 2);
+        }
+    }
+}
