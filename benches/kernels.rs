@@ -82,7 +82,10 @@ fn time(gpu: &Gpu, ops: &[&Op], flops: u64, warm: usize, reps: usize) -> Result<
         gpu.wait()?;
         secs.push(t.elapsed().as_secs_f64());
     }
-    let cpu = cpu0.zip(cpu_seconds()).map(|(a, b)| b - a).filter(|&c| c > 0.0);
+    let cpu = cpu0
+        .zip(cpu_seconds())
+        .map(|(a, b)| b - a)
+        .filter(|&c| c > 0.0);
     secs.sort_by(f64::total_cmp);
     let g = |s: f64| flops as f64 / s / 1e9;
     Ok(Timing {
@@ -101,8 +104,13 @@ fn random(gpu: &Gpu, r: &mut Rng, label: &str, dims: &[usize]) -> Result<Tensor>
 }
 
 fn report(name: &str, t: Timing) {
-    let cpu = t.per_cpu_s.map_or(String::new(), |c| format!(", {c:.2} GFLOP/CPU-s"));
-    println!("{name:<44} {:>7.2} GFLOP/s (best {:.2}{cpu})", t.median, t.best);
+    let cpu = t
+        .per_cpu_s
+        .map_or(String::new(), |c| format!(", {c:.2} GFLOP/CPU-s"));
+    println!(
+        "{name:<44} {:>7.2} GFLOP/s (best {:.2}{cpu})",
+        t.median, t.best
+    );
 }
 
 fn bench_conv(gpu: &Gpu, s: &Conv2dShape, args: &Args, warm: usize, reps: usize) -> Result<()> {

@@ -1,10 +1,11 @@
-// conv2d_forward_subgroup: the Direct kernel's formula, layouts, blocking and dispatch
-// (see conv2d_forward.wgsl), y[n,co,oh,ow] = b[co] + sum x[n,ci,..] * w[co,ci,kh,kw].
-// Difference: per tap and input channel, lane l of each subgroup loads the weight of channel
-// co0 + (l & 7) and subgroupBroadcast hands it to all lanes: one vector load + 8 broadcasts
-// instead of 8 loads per thread, for drivers that do not turn workgroup-uniform loads into
-// scalar ones. Needs subgroups of >= 8 lanes (the builder checks subgroup_min_size). All lanes
-// run the uniform loops (no early return), as subgroup ops require.
+// conv2d_forward_subgroup: y[n,co,oh,ow] = b[co] + sum_{ci,kh,kw} x[n,ci,oh*s-p+kh,ow*s-p+kw] * w[co,ci,kh,kw]
+// Layouts, pixel tiling and grid as conv2d_forward.wgsl, but 32 output channels per thread
+// (dispatch [gx, ceil(Co/32), gz]). Per tap and input channel, lane l of each subgroup loads the
+// weights of channels co0 + 8g + (l & 7), g = 0..3, and subgroupBroadcast hands them to all lanes:
+// 4 loads + 32 broadcasts instead of 32 loads per thread. On lavapipe every load with a per-lane
+// address is a lane-by-lane gather while a broadcast is one shuffle, so this and the wide block
+// (each per-lane x load feeds 32 FMAs) are what make it fast. Needs subgroups of >= 8 lanes (the
+// builder checks subgroup_min_size). No early return: subgroup ops need all lanes in uniform flow.
 // The `enable subgroups;` directive is left out: naga 30 rejects it (gfx-rs/wgpu#5555) and takes
 // subgroup builtins under Features::SUBGROUP; a browser (Tint) wants it, so the web path must prepend it.
 
@@ -50,11 +51,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let xb = vec4<i32>(i32(img * p.c_in * hw));
 
     // Lane l holds the (clamped) weight row of channel co0 + (l & 7); out-of-range ones are not stored.
-    let co0 = wid.y * 16u;
+    let co0 = wid.y * 32u;
     let last = p.c_out - 1u;
     let rs = p.c_in * kk;
     let wl0 = min(co0 + 0u + (sid & 7u), last) * rs;
     let wl1 = min(co0 + 8u + (sid & 7u), last) * rs;
+    let wl2 = min(co0 + 16u + (sid & 7u), last) * rs;
+    let wl3 = min(co0 + 24u + (sid & 7u), last) * rs;
     var a0 = vec4<f32>(b[min(co0 + 0u, last)]);
     var a1 = vec4<f32>(b[min(co0 + 1u, last)]);
     var a2 = vec4<f32>(b[min(co0 + 2u, last)]);
@@ -71,6 +74,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     var a13 = vec4<f32>(b[min(co0 + 13u, last)]);
     var a14 = vec4<f32>(b[min(co0 + 14u, last)]);
     var a15 = vec4<f32>(b[min(co0 + 15u, last)]);
+    var a16 = vec4<f32>(b[min(co0 + 16u, last)]);
+    var a17 = vec4<f32>(b[min(co0 + 17u, last)]);
+    var a18 = vec4<f32>(b[min(co0 + 18u, last)]);
+    var a19 = vec4<f32>(b[min(co0 + 19u, last)]);
+    var a20 = vec4<f32>(b[min(co0 + 20u, last)]);
+    var a21 = vec4<f32>(b[min(co0 + 21u, last)]);
+    var a22 = vec4<f32>(b[min(co0 + 22u, last)]);
+    var a23 = vec4<f32>(b[min(co0 + 23u, last)]);
+    var a24 = vec4<f32>(b[min(co0 + 24u, last)]);
+    var a25 = vec4<f32>(b[min(co0 + 25u, last)]);
+    var a26 = vec4<f32>(b[min(co0 + 26u, last)]);
+    var a27 = vec4<f32>(b[min(co0 + 27u, last)]);
+    var a28 = vec4<f32>(b[min(co0 + 28u, last)]);
+    var a29 = vec4<f32>(b[min(co0 + 29u, last)]);
+    var a30 = vec4<f32>(b[min(co0 + 30u, last)]);
+    var a31 = vec4<f32>(b[min(co0 + 31u, last)]);
 
     // Taps outer (the bounds masks are computed once per tap), input channels inner.
     for (var kh = 0u; kh < p.k; kh++) {
@@ -102,6 +121,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
                 a13 += subgroupBroadcast(wv1, 5u) * xv;
                 a14 += subgroupBroadcast(wv1, 6u) * xv;
                 a15 += subgroupBroadcast(wv1, 7u) * xv;
+                let wv2 = w[wl2 + wo];
+                a16 += subgroupBroadcast(wv2, 0u) * xv;
+                a17 += subgroupBroadcast(wv2, 1u) * xv;
+                a18 += subgroupBroadcast(wv2, 2u) * xv;
+                a19 += subgroupBroadcast(wv2, 3u) * xv;
+                a20 += subgroupBroadcast(wv2, 4u) * xv;
+                a21 += subgroupBroadcast(wv2, 5u) * xv;
+                a22 += subgroupBroadcast(wv2, 6u) * xv;
+                a23 += subgroupBroadcast(wv2, 7u) * xv;
+                let wv3 = w[wl3 + wo];
+                a24 += subgroupBroadcast(wv3, 0u) * xv;
+                a25 += subgroupBroadcast(wv3, 1u) * xv;
+                a26 += subgroupBroadcast(wv3, 2u) * xv;
+                a27 += subgroupBroadcast(wv3, 3u) * xv;
+                a28 += subgroupBroadcast(wv3, 4u) * xv;
+                a29 += subgroupBroadcast(wv3, 5u) * xv;
+                a30 += subgroupBroadcast(wv3, 6u) * xv;
+                a31 += subgroupBroadcast(wv3, 7u) * xv;
                 wo += kk;
             }
         }
@@ -123,4 +160,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     put(live, co0 + 13u, yb, pc, pok, a13);
     put(live, co0 + 14u, yb, pc, pok, a14);
     put(live, co0 + 15u, yb, pc, pok, a15);
+    put(live, co0 + 16u, yb, pc, pok, a16);
+    put(live, co0 + 17u, yb, pc, pok, a17);
+    put(live, co0 + 18u, yb, pc, pok, a18);
+    put(live, co0 + 19u, yb, pc, pok, a19);
+    put(live, co0 + 20u, yb, pc, pok, a20);
+    put(live, co0 + 21u, yb, pc, pok, a21);
+    put(live, co0 + 22u, yb, pc, pok, a22);
+    put(live, co0 + 23u, yb, pc, pok, a23);
+    put(live, co0 + 24u, yb, pc, pok, a24);
+    put(live, co0 + 25u, yb, pc, pok, a25);
+    put(live, co0 + 26u, yb, pc, pok, a26);
+    put(live, co0 + 27u, yb, pc, pok, a27);
+    put(live, co0 + 28u, yb, pc, pok, a28);
+    put(live, co0 + 29u, yb, pc, pok, a29);
+    put(live, co0 + 30u, yb, pc, pok, a30);
+    put(live, co0 + 31u, yb, pc, pok, a31);
 }

@@ -525,7 +525,7 @@ fn batcher_covers_each_sample_once_per_epoch() {
     let (mut x, mut y) = (vec![0.0; 5], vec![0; 3]);
     assert!(d.next_batch(&ds, &mut x, &mut y).is_err(), "wrong x size");
     assert!(
-        d.next_batch(&indexed(4, 1, 2), &mut vec![0.0; 12], &mut y)
+        d.next_batch(&indexed(4, 1, 2), &mut [0.0; 12], &mut y)
             .is_err(),
         "other dataset"
     );

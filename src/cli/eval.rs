@@ -34,7 +34,7 @@ pub struct EvalArgs {
 pub fn run(a: &EvalArgs) -> Result<()> {
     let ck = Checkpoint::load(&a.ckpt)?;
     if ck.metadata.get("kind").and_then(|k| k.as_str()) == Some("snn") {
-        return Err(ultraspike::Error::Checkpoint("SNN evaluation is not built yet".into()));
+        return super::snn_eval::run(a, &ck);
     }
     let meta = DnnMeta::from_checkpoint(&ck)?;
     let gpu = Gpu::new_blocking(&a.gpu.options())?;

@@ -10,8 +10,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use ultraspike::gpu::GpuOptions;
 
 mod common;
+mod convert;
 mod eval;
+mod finetune;
 mod info;
+mod snn_eval;
+mod sweep;
 mod train;
 
 #[derive(Parser)]
@@ -31,8 +35,14 @@ enum Command {
     Info(info::InfoArgs),
     /// Train a threshold-ReLU DNN (step 1 of the paper) and save a checkpoint per epoch.
     Train(train::TrainArgs),
-    /// Evaluate a checkpoint on the test set.
+    /// Evaluate a DNN or SNN checkpoint on the test set (SNN: spikes per layer and energy).
     Eval(eval::EvalArgs),
+    /// Convert a DNN checkpoint into an SNN (Algorithm 1 or a baseline) and save it.
+    Convert(convert::ConvertArgs),
+    /// Accuracy of every conversion method at T = 1, 2, 3, 4, 5, 8, 16.
+    Sweep(sweep::SweepArgs),
+    /// Fine-tune an SNN with surrogate-gradient BPTT over T steps.
+    Finetune(finetune::FinetuneArgs),
 }
 
 /// Adapter choice shared by every subcommand that touches the GPU (`#[command(flatten)]`).
@@ -78,6 +88,9 @@ fn run(cli: Cli) -> ultraspike::Result<()> {
         Command::Info(args) => info::run(&args),
         Command::Train(args) => train::run(&args),
         Command::Eval(args) => eval::run(&args),
+        Command::Convert(args) => convert::run(&args),
+        Command::Sweep(args) => sweep::run(&args),
+        Command::Finetune(args) => finetune::run(&args),
     }
 }
 

@@ -14,3 +14,4 @@ pub mod reduce;
 pub mod spiking;
 pub mod net;
 pub mod spikes;
+pub mod snn;

@@ -148,7 +148,7 @@ impl Normalization {
     /// Normalize one u8 image `[c, h*w]` into `out` (same length). Lengths were
     /// validated when the dataset was built; a short `out` only fills what fits.
     pub fn apply(&self, img: &[u8], c: usize, out: &mut [f32]) {
-        let hw = if c == 0 { 0 } else { img.len() / c };
+        let hw = img.len().checked_div(c).unwrap_or(0);
         for ch in 0..c {
             let m = self
                 .mean

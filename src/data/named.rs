@@ -170,7 +170,8 @@ pub fn load_dir(kind: DatasetKind, dir: &std::path::Path) -> Result<Split> {
             let shadowed = n
                 .strip_suffix(".gz")
                 .is_some_and(|raw| names.iter().any(|m| m == raw));
-            !shadowed && !(has_loose && is_archive(n))
+            let archive_not_needed = has_loose && is_archive(n);
+            !(shadowed || archive_not_needed)
         };
         let paths: Vec<&std::path::PathBuf> = paths
             .iter()

@@ -99,7 +99,8 @@ pub enum ConvAlgo {
     Auto,
     /// Register-blocked (8 channels x 4 pixels per thread), workgroup-uniform weight loads.
     Direct,
-    /// Direct's blocking with weights shared through `subgroupBroadcast`; needs subgroups of >= 8 lanes.
+    /// 32 channels x 4 pixels per thread, weights shared through `subgroupBroadcast`; needs
+    /// subgroups of >= 8 lanes.
     Subgroup,
 }
 
@@ -114,12 +115,15 @@ impl ConvAlgo {
         }
     }
 
-    /// The concrete variant. Auto = Direct everywhere: its weight loads are workgroup-uniform,
-    /// which lavapipe compiles to scalar loads and real GPUs to scalar/broadcast loads, so the
-    /// subgroup shuffle buys nothing there (benches/kernels.rs, BENCHMARKS.md: on lavapipe
-    /// Direct is faster than Subgroup).
-    pub fn resolve(self, _gpu: &Gpu) -> ConvAlgo {
+    /// The concrete variant. Auto = Subgroup where supported, else Direct. On lavapipe each
+    /// load with a per-lane address is a lane-by-lane gather, and Direct's workgroup-uniform
+    /// weight loads are gathered too (Mesa 22.3 does not scalarize them); Subgroup loads each
+    /// weight once per subgroup and broadcasts it, and its 32-channel block amortizes the x
+    /// loads: 2.5-3x Direct's GFLOP/s there (BENCHMARKS.md). On real GPUs both are sound; the
+    /// broadcast saves memory requests there too.
+    pub fn resolve(self, gpu: &Gpu) -> ConvAlgo {
         match self {
+            ConvAlgo::Auto if ConvAlgo::Subgroup.supported(gpu) => ConvAlgo::Subgroup,
             ConvAlgo::Auto => ConvAlgo::Direct,
             a => a,
         }
@@ -161,7 +165,7 @@ const PX: usize = 4;
 const CB: usize = 8;
 /// Channels per thread of the subgroup forward: its weight loads are cheap broadcasts, so a
 /// wider block amortizes the per-lane x loads further.
-const SG_CB: usize = 16;
+const SG_CB: usize = 32;
 /// Below this many threads, backward-weight splits the images (split-K) to fill the GPU.
 const MIN_THREADS: usize = 8192;
 
@@ -229,7 +233,11 @@ pub fn conv2d_forward(
         _ => Kernel::Conv2dForward,
     };
     let tiles = (s.out_h() * s.out_w()).div_ceil(PX);
-    let cb = if kernel == Kernel::Conv2dForwardSubgroup { SG_CB } else { CB };
+    let cb = if kernel == Kernel::Conv2dForwardSubgroup {
+        SG_CB
+    } else {
+        CB
+    };
     let grid = tile_grid(s.n, tiles, s.c_out.div_ceil(cb));
     let bufs = [&x.buffer, &w.buffer, &b.buffer, &y.buffer];
     gpu.op(kernel, label, &bufs, &params(s, tiles, 0), grid)

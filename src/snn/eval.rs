@@ -94,3 +94,24 @@ pub async fn evaluate_snn(gpu: &Gpu, net: &SnnNet, ds: &Dataset, energy: Option<
 pub fn fit_batch(n: usize, max: usize) -> usize {
     (1..=max.max(1).min(n.max(1))).rev().find(|b| n % b == 0).unwrap_or(1)
 }
+
+/// Loss and accuracy only (partial last batches allowed: padded rows are masked in the loss).
+pub async fn evaluate_accuracy(gpu: &Gpu, net: &SnnNet, ds: &Dataset, x: &mut [f32], y: &mut [u32]) -> Result<crate::train::dnn::Evaluation> {
+    let img = net.image_len();
+    let b = net.opts.batch;
+    let (mut loss, mut correct) = (0f64, 0f64);
+    let mut start = 0;
+    while start < ds.n {
+        let valid = b.min(ds.n - start);
+        for i in 0..valid {
+            ds.normalized_into(start + i, &mut x[i * img..(i + 1) * img]);
+            y[i] = ds.labels[start + i] as u32;
+        }
+        let s = net.eval_step(gpu, x, y, valid, false).await?;
+        loss += s.loss_sum as f64;
+        correct += s.correct as f64;
+        start += valid;
+    }
+    let n = ds.n.max(1) as f64;
+    Ok(crate::train::dnn::Evaluation { loss: (loss / n) as f32, accuracy: (correct / n) as f32, images: ds.n })
+}

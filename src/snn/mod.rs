@@ -31,3 +31,4 @@ pub fn snn_param_specs(cfg: &ModelConfig) -> Result<Vec<ParamSpec>> {
 pub mod energy;
 pub mod ckpt;
 pub mod eval;
+pub mod fold;

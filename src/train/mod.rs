@@ -5,3 +5,4 @@ pub mod schedule;
 
 pub use dnn::{EpochRecord, TrainConfig, Trainer};
 pub use schedule::StepDecay;
+pub mod snn;

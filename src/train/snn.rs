@@ -1,0 +1,156 @@
+//! SNN fine-tuning (paper section 5, SGL): BPTT over T steps with a surrogate
+//! spike gradient, Adam (AMSGrad), weights + thresholds + leaks trained, step
+//! decay, seeded like the DNN trainer, a NaN guard. Driven batch by batch.
+
+use serde::{Deserialize, Serialize};
+
+use super::dnn::{EpochRecord, Evaluation};
+use super::schedule::StepDecay;
+use crate::checkpoint::Checkpoint;
+use crate::convert::NeuronParams;
+use crate::data::batch::Batcher;
+use crate::data::Dataset;
+use crate::error::Result;
+use crate::gpu::Gpu;
+use crate::models::config::{LayerSpec, ModelConfig};
+use crate::models::dnn::StepStats;
+use crate::nn::spiking::Surrogate;
+use crate::snn::net::{SnnNet, SnnOptions};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FinetuneConfig {
+    pub epochs: usize,
+    pub batch: usize,
+    pub t: usize,
+    pub lr: f32,
+    pub weight_decay: f32,
+    pub schedule: StepDecay,
+    pub surrogate: Surrogate,
+    /// Replace every dropout probability of the model (paper's SGL: 0.1); None keeps the model's.
+    pub dropout: Option<f32>,
+    pub augment: bool,
+    pub shuffle: bool,
+    pub seed: u64,
+    pub max_steps: Option<u64>,
+}
+
+impl Default for FinetuneConfig {
+    fn default() -> Self {
+        FinetuneConfig {
+            epochs: 5,
+            batch: 32,
+            t: 2,
+            lr: 1e-4,
+            weight_decay: 0.0,
+            schedule: StepDecay::default(),
+            surrogate: Surrogate::Boxcar,
+            dropout: Some(0.1),
+            augment: false,
+            shuffle: true,
+            seed: 0,
+            max_steps: None,
+        }
+    }
+}
+
+/// The model with every dropout probability replaced by `p`.
+pub fn with_dropout(model: &ModelConfig, p: f32) -> ModelConfig {
+    let mut m = model.clone();
+    for l in &mut m.layers {
+        match l {
+            LayerSpec::Dropout { p: q } => *q = p,
+            LayerSpec::Block { dropout, .. } => *dropout = p,
+            _ => {}
+        }
+    }
+    m
+}
+
+pub struct Finetuner {
+    pub net: SnnNet,
+    pub cfg: FinetuneConfig,
+    batcher: Batcher,
+    pub epoch: usize,
+    pub step: u64,
+    x: Vec<f32>,
+    y: Vec<u32>,
+    running: StepStats,
+    pub history: Vec<EpochRecord>,
+}
+
+impl Finetuner {
+    /// A training SNN for `model` with `neurons`, parameters from an SNN checkpoint.
+    pub fn new(gpu: &Gpu, model: &ModelConfig, neurons: &[NeuronParams], ck: &Checkpoint, out_scale: f32, train: &Dataset, cfg: FinetuneConfig) -> Result<Finetuner> {
+        let model = match cfg.dropout {
+            Some(p) => with_dropout(model, p),
+            None => model.clone(),
+        };
+        crate::train::dnn::check_dataset(&model, train)?;
+        let opts = SnnOptions { batch: cfg.batch, t: cfg.t, train: true, surrogate: cfg.surrogate, out_scale, lr: cfg.lr, weight_decay: cfg.weight_decay };
+        let net = SnnNet::new(gpu, &model, neurons, opts)?;
+        net.load_snn_checkpoint(gpu, ck)?;
+        let batcher = Batcher::new(train, cfg.batch, cfg.shuffle, cfg.augment, cfg.seed);
+        let img = net.image_len();
+        let mut f = Finetuner { x: vec![0.0; cfg.batch * img], y: vec![0; cfg.batch], net, cfg, batcher, epoch: 0, step: 0, running: StepStats::default(), history: Vec::new() };
+        f.begin_epoch();
+        Ok(f)
+    }
+
+    pub fn batches_per_epoch(&self) -> usize {
+        self.batcher.batches_per_epoch()
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.epoch >= self.cfg.epochs || self.cfg.max_steps.is_some_and(|m| self.step >= m)
+    }
+
+    pub fn begin_epoch(&mut self) {
+        self.net.set_lr(self.cfg.schedule.lr(self.cfg.lr, self.epoch, self.cfg.epochs));
+        self.batcher.reset_epoch(self.epoch as u64);
+        self.running = StepStats::default();
+    }
+
+    pub async fn train_batch(&mut self, gpu: &Gpu, train: &Dataset) -> Result<Option<StepStats>> {
+        if self.is_done() {
+            return Ok(None);
+        }
+        let Some(valid) = self.batcher.next_batch(train, &mut self.x, &mut self.y)? else {
+            return Ok(None);
+        };
+        let seed = (self.cfg.seed as u32) ^ (self.step as u32).wrapping_mul(0x85EB_CA6B);
+        let s = self.net.train_step(gpu, &self.x, &self.y, valid, seed).await?;
+        self.step += 1;
+        self.running.loss_sum += s.loss_sum;
+        self.running.correct += s.correct;
+        self.running.count += s.count;
+        Ok(Some(s))
+    }
+
+    pub fn running(&self) -> (f32, f32) {
+        let n = self.running.count.max(1) as f32;
+        (self.running.loss_sum / n, self.running.correct / n)
+    }
+
+    pub fn finish_epoch(&mut self, test: Evaluation, seconds: f64) -> EpochRecord {
+        let (train_loss, train_acc) = self.running();
+        let rec = EpochRecord {
+            epoch: self.epoch,
+            lr: self.net.opts.lr,
+            train_loss,
+            train_acc,
+            test_loss: test.loss,
+            test_acc: test.accuracy,
+            seconds,
+            images_per_s: self.running.count as f64 / seconds.max(1e-9),
+        };
+        self.history.push(rec.clone());
+        self.epoch += 1;
+        self.begin_epoch();
+        rec
+    }
+
+    /// Accuracy on `ds` with the training net (no dropout).
+    pub async fn evaluate(&mut self, gpu: &Gpu, ds: &Dataset) -> Result<Evaluation> {
+        crate::snn::eval::evaluate_accuracy(gpu, &self.net, ds, &mut self.x, &mut self.y).await
+    }
+}
