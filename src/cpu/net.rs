@@ -59,7 +59,7 @@ impl CpuNet {
             if !s.trainable {
                 continue;
             }
-            let hp = SgdParams { n: self.values[i].len() as u32, lr: sgd.lr, momentum: sgd.momentum, weight_decay: sgd.weight_decay, ..bytemuck::Zeroable::zeroed() };
+            let hp = SgdParams { n: self.values[i].len() as u32, lr: sgd.lr, momentum: sgd.momentum, weight_decay: sgd.weight_decay };
             cpu::optim::sgd_step(&hp, &mut self.values[i], &grads[i], &mut self.momentum[i]);
         }
         (xent.loss_sum, xent.correct)

@@ -68,7 +68,7 @@ impl ModelConfig {
                     vec![*out, (h + 2 * pad - k) / stride + 1, (w + 2 * pad - k) / stride + 1]
                 }
                 LayerSpec::Act { mu } => {
-                    if !(*mu > 0.0) {
+                    if mu.is_nan() || *mu <= 0.0 {
                         return Err(bad(i, format!("mu must be > 0, got {mu}")));
                     }
                     cur

@@ -275,5 +275,5 @@ impl DnnNet {
 }
 
 fn sgd_params(n: usize, c: &SgdConfig) -> SgdParams {
-    SgdParams { n: n as u32, lr: c.lr, momentum: c.momentum, weight_decay: c.weight_decay, ..bytemuck::Zeroable::zeroed() }
+    SgdParams { n: n as u32, lr: c.lr, momentum: c.momentum, weight_decay: c.weight_decay }
 }

@@ -18,7 +18,7 @@ pub struct SpikeMapParams {
 
 /// `counts[i % hw] += (x[i] != 0)` over the first `n` values of `x`; counts u32 [hw], accumulated.
 pub fn spike_map_count(gpu: &Gpu, label: &str, n: usize, hw: usize, x: &Tensor, counts: &Tensor) -> Result<Op> {
-    if n == 0 || hw == 0 || n % hw != 0 || x.len() < n || counts.len() != hw || n > u32::MAX as usize - 256 {
+    if n == 0 || hw == 0 || !n.is_multiple_of(hw) || x.len() < n || counts.len() != hw || n > u32::MAX as usize - 256 {
         return Err(shape_err!("{label}: spike map of {n} values of `{}` ({}) into {hw} positions (`{}` has {})", x.label, x.len(), counts.label, counts.len()));
     }
     let p = SpikeMapParams { n: n as u32, hw: hw as u32, _pad: [0; 2] };

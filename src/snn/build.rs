@@ -123,6 +123,7 @@ impl<'a> SnnBuilder<'a> {
     }
 
     /// conv (or the analog first layer) with its backward.
+    #[allow(clippy::too_many_arguments)]
     pub fn conv(&mut self, name: &str, x: &Flow, y: &Flow, s: &Conv2dShape, w: &SnnParam, b: &SnnParam, bwd: &mut Vec<Step>) -> Result<()> {
         self.both(conv2d_forward(self.gpu, name, s, ConvAlgo::Auto, &x.x, &w.value, &b.value, &y.x)?);
         self.synapse(name, x, s.c_out * s.out_h() * s.out_w(), Some(*s), s.n)?;

@@ -4,7 +4,7 @@
 //! branches and are added.
 
 use super::build::{Flow, SnnBuilder};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::models::dnn_build::conv_shape;
 use crate::models::program::Step;
 use crate::nn::residual::residual_add;
@@ -20,6 +20,10 @@ pub fn block(
     p: f32,
     bwd: &mut Vec<Step>,
 ) -> Result<Flow> {
+    if !x.spiking {
+        // conv1's output and the identity add would need the analog B rows broadcast over T.
+        return Err(Error::Config(format!("{name}: a residual block needs spiking input; put a conv and a threshold-ReLU before the first block")));
+    }
     let rows = x.x.shape[0];
     let mut inner: Vec<Vec<Step>> = Vec::new();
     // Two gradient contributions to x, summed at the end of the backward.

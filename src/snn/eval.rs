@@ -37,7 +37,7 @@ pub struct SnnEvaluation {
 pub async fn evaluate_snn(gpu: &Gpu, net: &SnnNet, ds: &Dataset, energy: Option<EnergyModel>) -> Result<SnnEvaluation> {
     let img = net.image_len();
     let b = net.opts.batch;
-    if ds.n % b != 0 {
+    if !ds.n.is_multiple_of(b) {
         // Padding rows would spike too (biases feed currents) and spoil the counts.
         return Err(Error::Config(format!("the SNN batch ({b}) must divide the {} images evaluated; use fit_batch", ds.n)));
     }
@@ -92,7 +92,7 @@ pub async fn evaluate_snn(gpu: &Gpu, net: &SnnNet, ds: &Dataset, energy: Option<
 
 /// The largest batch <= `max` that divides `n` (so that every row is a real image).
 pub fn fit_batch(n: usize, max: usize) -> usize {
-    (1..=max.max(1).min(n.max(1))).rev().find(|b| n % b == 0).unwrap_or(1)
+    (1..=max.max(1).min(n.max(1))).rev().find(|b| n.is_multiple_of(*b)).unwrap_or(1)
 }
 
 /// Loss and accuracy only (partial last batches allowed: padded rows are masked in the loss).
