@@ -55,16 +55,9 @@ fn gradcheck(s: Conv2dShape, seed: u64) {
     check(&format!("dw {s:?}"), &dw, &num_dw);
 }
 
-fn shape(
-    n: usize,
-    c_in: usize,
-    h: usize,
-    w: usize,
-    c_out: usize,
-    k: usize,
-    stride: usize,
-    pad: usize,
-) -> Conv2dShape {
+/// `[n, c_in, h, w, c_out, k, stride, pad]`.
+fn shape(v: [usize; 8]) -> Conv2dShape {
+    let [n, c_in, h, w, c_out, k, stride, pad] = v;
     Conv2dShape {
         n,
         c_in,
@@ -79,28 +72,28 @@ fn shape(
 
 #[test]
 fn conv2d_3x3_s1_p1() {
-    gradcheck(shape(2, 3, 5, 4, 2, 3, 1, 1), 1);
+    gradcheck(shape([2, 3, 5, 4, 2, 3, 1, 1]), 1);
 }
 
 #[test]
 fn conv2d_3x3_s2_p1() {
-    gradcheck(shape(1, 2, 7, 6, 3, 3, 2, 1), 2);
+    gradcheck(shape([1, 2, 7, 6, 3, 3, 2, 1]), 2);
 }
 
 #[test]
 fn conv2d_1x1_s2_p0() {
-    gradcheck(shape(2, 3, 5, 5, 2, 1, 2, 0), 3);
+    gradcheck(shape([2, 3, 5, 5, 2, 1, 2, 0]), 3);
 }
 
 #[test]
 fn conv2d_5x5_s1_p2() {
-    gradcheck(shape(1, 2, 6, 5, 2, 5, 1, 2), 4);
+    gradcheck(shape([1, 2, 6, 5, 2, 5, 1, 2]), 4);
 }
 
 /// The forward reference itself on a hand-computed case: a 2x2 all-ones kernel sums windows.
 #[test]
 fn conv2d_forward_by_hand() {
-    let s = shape(1, 1, 3, 3, 1, 2, 1, 0);
+    let s = shape([1, 1, 3, 3, 1, 2, 1, 0]);
     let x: Vec<f32> = (1..=9).map(|v| v as f32).collect();
     let y = conv2d_forward(&s, &x, &[1.0; 4], &[0.5]);
     assert_eq!(y, vec![12.5, 16.5, 24.5, 28.5]);

@@ -29,45 +29,142 @@ use ultraspike::util::rng::Rng;
 use LayerSpec::*;
 
 fn model(name: &str, input: [usize; 3], layers: Vec<LayerSpec>) -> ModelConfig {
-    ModelConfig { name: name.into(), input, classes: 3, layers }
+    ModelConfig {
+        name: name.into(),
+        input,
+        classes: 3,
+        layers,
+    }
 }
 
 fn vgg() -> ModelConfig {
-    let c = |out| Conv { out, k: 3, stride: 1, pad: 1, bias: true };
-    model("vgg", [2, 6, 6], vec![c(4), Act { mu: 1.0 }, MaxPool { k: 2, stride: 2 }, c(3), Act { mu: 1.0 }, Flatten, Linear { out: 3, bias: true }])
+    let c = |out| Conv {
+        out,
+        k: 3,
+        stride: 1,
+        pad: 1,
+        bias: true,
+    };
+    model(
+        "vgg",
+        [2, 6, 6],
+        vec![
+            c(4),
+            Act { mu: 1.0 },
+            MaxPool { k: 2, stride: 2 },
+            c(3),
+            Act { mu: 1.0 },
+            Flatten,
+            Linear { out: 3, bias: true },
+        ],
+    )
 }
 
 /// avg-pool, dropout (identity at inference) and a linear-act in the classifier.
 fn vgg_avg(drop: f32) -> ModelConfig {
-    let c = |out| Conv { out, k: 3, stride: 1, pad: 1, bias: true };
-    let layers = vec![c(3), Act { mu: 1.0 }, AvgPool { k: 2, stride: 2 }, Dropout { p: drop }, Flatten, Linear { out: 5, bias: true }, Act { mu: 1.0 }, Linear { out: 3, bias: false }];
+    let c = |out| Conv {
+        out,
+        k: 3,
+        stride: 1,
+        pad: 1,
+        bias: true,
+    };
+    let layers = vec![
+        c(3),
+        Act { mu: 1.0 },
+        AvgPool { k: 2, stride: 2 },
+        Dropout { p: drop },
+        Flatten,
+        Linear { out: 5, bias: true },
+        Act { mu: 1.0 },
+        Linear {
+            out: 3,
+            bias: false,
+        },
+    ];
     model("vgg-avg", [1, 4, 6], layers)
 }
 
 fn resnet(shortcut: bool, drop: f32) -> ModelConfig {
     let (out, stride) = if shortcut { (4, 2) } else { (3, 1) };
-    let layers = vec![Conv { out: 3, k: 3, stride: 1, pad: 1, bias: true }, Act { mu: 1.0 }, Block { out, stride, dropout: drop }, Flatten, Linear { out: 3, bias: true }];
-    model(if shortcut { "res-sc" } else { "res-id" }, [2, 4, 4], layers)
+    let layers = vec![
+        Conv {
+            out: 3,
+            k: 3,
+            stride: 1,
+            pad: 1,
+            bias: true,
+        },
+        Act { mu: 1.0 },
+        Block {
+            out,
+            stride,
+            dropout: drop,
+        },
+        Flatten,
+        Linear { out: 3, bias: true },
+    ];
+    model(
+        if shortcut { "res-sc" } else { "res-id" },
+        [2, 4, 4],
+        layers,
+    )
 }
 
 /// Two analog layers (conv, avg-pool) before the first IF, and a 1x1 conv.
 fn analog_prefix() -> ModelConfig {
-    let layers = vec![Conv { out: 3, k: 3, stride: 1, pad: 0, bias: true }, AvgPool { k: 2, stride: 2 }, Conv { out: 4, k: 1, stride: 1, pad: 0, bias: true }, Act { mu: 1.0 }, Flatten, Linear { out: 3, bias: true }];
+    let layers = vec![
+        Conv {
+            out: 3,
+            k: 3,
+            stride: 1,
+            pad: 0,
+            bias: true,
+        },
+        AvgPool { k: 2, stride: 2 },
+        Conv {
+            out: 4,
+            k: 1,
+            stride: 1,
+            pad: 0,
+            bias: true,
+        },
+        Act { mu: 1.0 },
+        Flatten,
+        Linear { out: 3, bias: true },
+    ];
     model("analog-prefix", [2, 6, 6], layers)
 }
 
 fn neurons(cfg: &ModelConfig, leak: f32) -> Vec<NeuronParams> {
-    let n = snn_param_specs(cfg).unwrap().iter().filter(|s| s.name.ends_with(".vth")).count();
+    let n = snn_param_specs(cfg)
+        .unwrap()
+        .iter()
+        .filter(|s| s.name.ends_with(".vth"))
+        .count();
     (0..n)
         .map(|i| {
-            let (vth, beta) = if i % 2 == 0 { (1.0 + 1.0 / 1024.0, 1.0) } else { (0.75 + 1.0 / 512.0, 1.5) };
-            NeuronParams { vth, beta, shift: 0.0, alpha: 1.0, leak, mu: 1.0 }
+            let (vth, beta) = if i % 2 == 0 {
+                (1.0 + 1.0 / 1024.0, 1.0)
+            } else {
+                (0.75 + 1.0 / 512.0, 1.5)
+            };
+            NeuronParams {
+                vth,
+                beta,
+                shift: 0.0,
+                alpha: 1.0,
+                leak,
+                mu: 1.0,
+            }
         })
         .collect()
 }
 
 fn ints(r: &mut Rng, n: usize, lo: i32, hi: i32, denom: f32) -> Vec<f32> {
-    (0..n).map(|_| (lo + r.below((hi - lo + 1) as usize) as i32) as f32 / denom).collect()
+    (0..n)
+        .map(|_| (lo + r.below((hi - lo + 1) as usize) as i32) as f32 / denom)
+        .collect()
 }
 
 /// b images of i/16, i in -8..=24 (mostly positive, like pixels).
@@ -87,7 +184,9 @@ fn params(cfg: &ModelConfig, neurons: &[NeuronParams], r: &mut Rng) -> Vec<Vec<f
         } else if s.name.ends_with(".leak") {
             vec![neurons[ni - 1].leak]
         } else if s.name.ends_with(".bias") && s.trainable {
-            (0..n).map(|_| (2 * r.below(5) as i32 - 3) as f32 / 64.0).collect()
+            (0..n)
+                .map(|_| (2 * r.below(5) as i32 - 3) as f32 / 64.0)
+                .collect()
         } else if s.name.ends_with(".bias") {
             vec![0.0; n]
         } else {
@@ -100,11 +199,20 @@ fn params(cfg: &ModelConfig, neurons: &[NeuronParams], r: &mut Rng) -> Vec<Vec<f
 /// The exactness argument of the header, checked on the CPU traces: false
 /// when some membrane sits exactly on the threshold (the caller redraws).
 fn exact_and_clear(f: &SnnForward, p: &[Vec<f32>], cfg: &ModelConfig) -> bool {
-    let vths: Vec<f32> = snn_param_specs(cfg).unwrap().iter().zip(p).filter(|(s, _)| s.name.ends_with(".vth")).map(|(_, v)| v[0]).collect();
+    let vths: Vec<f32> = snn_param_specs(cfg)
+        .unwrap()
+        .iter()
+        .zip(p)
+        .filter(|(s, _)| s.name.ends_with(".vth"))
+        .map(|(_, v)| v[0])
+        .collect();
     for (tr, &vth) in f.traces.iter().zip(&vths) {
         for &u in tr {
             let m = u as f64 * (1u64 << 18) as f64;
-            assert!(m.fract() == 0.0 && m.abs() < (1u64 << 24) as f64, "membrane {u} is not exact on the 2^-18 grid");
+            assert!(
+                m.fract() == 0.0 && m.abs() < (1u64 << 24) as f64,
+                "membrane {u} is not exact on the 2^-18 grid"
+            );
             if u == vth {
                 return false;
             }
@@ -115,9 +223,22 @@ fn exact_and_clear(f: &SnnForward, p: &[Vec<f32>], cfg: &ModelConfig) -> bool {
 
 fn assert_close(what: &str, got: &[f32], want: &[f32], atol: f32, rtol: f32) {
     assert_eq!(got.len(), want.len(), "{what}: lengths");
-    let bad: Vec<_> = got.iter().zip(want).enumerate().filter(|(_, (g, w))| !((*g - *w).abs() <= atol + rtol * w.abs())).take(5).collect();
-    let max = got.iter().zip(want).map(|(g, w)| (g - w).abs()).fold(0.0f32, f32::max);
-    assert!(bad.is_empty(), "{what}: max |err| {max:e}, first mismatches (i, (gpu, cpu)) {bad:?}");
+    let bad: Vec<_> = got
+        .iter()
+        .zip(want)
+        .enumerate()
+        .filter(|(_, (g, w))| (*g - *w).abs() > atol + rtol * w.abs() || g.is_nan())
+        .take(5)
+        .collect();
+    let max = got
+        .iter()
+        .zip(want)
+        .map(|(g, w)| (g - w).abs())
+        .fold(0.0f32, f32::max);
+    assert!(
+        bad.is_empty(),
+        "{what}: max |err| {max:e}, first mismatches (i, (gpu, cpu)) {bad:?}"
+    );
 }
 
 struct GpuOut {
@@ -132,18 +253,38 @@ fn load(gpu: &Gpu, net: &SnnNet, cfg: &ModelConfig, p: &[Vec<f32>]) {
     }
 }
 
-fn gpu_infer(gpu: &Gpu, cfg: &ModelConfig, nr: &[NeuronParams], p: &[Vec<f32>], x: &[f32], b: usize, t: usize) -> GpuOut {
+fn gpu_infer(
+    gpu: &Gpu,
+    cfg: &ModelConfig,
+    nr: &[NeuronParams],
+    p: &[Vec<f32>],
+    x: &[f32],
+    b: usize,
+    t: usize,
+) -> GpuOut {
     let net = SnnNet::new(gpu, cfg, nr, SnnOptions::inference(b, t)).unwrap();
     load(gpu, &net, cfg, p);
     net.reset_counters(gpu).unwrap();
     block_on(net.eval_step(gpu, x, &vec![0; b], b, true)).unwrap();
     let logits = block_on(net.read_logits(gpu, b)).unwrap();
-    GpuOut { logits, counts: block_on(net.spike_counts(gpu)).unwrap(), maps: block_on(net.spike_maps(gpu)).unwrap() }
+    GpuOut {
+        logits,
+        counts: block_on(net.spike_counts(gpu)).unwrap(),
+        maps: block_on(net.spike_maps(gpu)).unwrap(),
+    }
 }
 
 /// A threshold-safe draw: (params, images) whose CPU forward is exact and
 /// clear, with spikes in every layer.
-fn draw(cfg: &ModelConfig, nr: &[NeuronParams], cpu: &CpuSnn, b: usize, seed: u64, exact: bool, drop_seed: Option<u32>) -> (Vec<Vec<f32>>, Vec<f32>, SnnForward) {
+fn draw(
+    cfg: &ModelConfig,
+    nr: &[NeuronParams],
+    cpu: &CpuSnn,
+    b: usize,
+    seed: u64,
+    exact: bool,
+    drop_seed: Option<u32>,
+) -> (Vec<Vec<f32>>, Vec<f32>, SnnForward) {
     let mut r = Rng::new(seed);
     loop {
         let p = params(cfg, nr, &mut r);
@@ -166,11 +307,25 @@ fn inference_matches(cfg: &ModelConfig) {
         let what = format!("{} T={t}", cfg.name);
         // Exact arithmetic on both sides; 1e-6 only guards the test against a
         // future non-exact change of the draws.
-        assert_close(&format!("{what} logits"), &got.logits, &want.logits, 1e-6, 1e-6);
+        assert_close(
+            &format!("{what} logits"),
+            &got.logits,
+            &want.logits,
+            1e-6,
+            1e-6,
+        );
         assert_eq!(got.counts, want.spike_counts, "{what}: spike counts");
         assert_eq!(got.maps, want.spike_maps, "{what}: spike maps");
-        assert!(want.spike_counts.iter().all(|&c| c > 0), "{what}: every layer should spike: {:?}", want.spike_counts);
-        println!("{what}: spikes {:?} logits[0..3] {:?}", want.spike_counts, &want.logits[..3]);
+        assert!(
+            want.spike_counts.iter().all(|&c| c > 0),
+            "{what}: every layer should spike: {:?}",
+            want.spike_counts
+        );
+        println!(
+            "{what}: spikes {:?} logits[0..3] {:?}",
+            want.spike_counts,
+            &want.logits[..3]
+        );
     }
 }
 
@@ -194,7 +349,12 @@ fn bptt_matches(cfg: &ModelConfig) {
     let b = 2;
     let mut worst = 0.0f32;
     for t in [1, 2, 3] {
-        for (leak, sg) in [(1.0, Surrogate::Boxcar), (0.9, Surrogate::Boxcar), (1.0, Surrogate::Triangle), (0.9, Surrogate::Triangle)] {
+        for (leak, sg) in [
+            (1.0, Surrogate::Boxcar),
+            (0.9, Surrogate::Boxcar),
+            (1.0, Surrogate::Triangle),
+            (0.9, Surrogate::Triangle),
+        ] {
             let nr = neurons(cfg, leak);
             let cpu = CpuSnn::new(cfg, &nr, t, sg).unwrap();
             // The exactness argument holds at leak 1; at 0.9 both sides round
@@ -203,29 +363,64 @@ fn bptt_matches(cfg: &ModelConfig) {
             let (p, x, _) = draw(cfg, &nr, &cpu, b, 100 + t as u64, leak == 1.0, Some(seed));
             let y: Vec<u32> = (0..b).map(|i| (i % 3) as u32).collect();
             let (fwd, want) = cpu.loss_grads(&p, &x, &y, b, Some(seed)).unwrap();
-            let opts = SnnOptions { train: true, lr: 0.0, surrogate: sg, ..SnnOptions::inference(b, t) };
+            let opts = SnnOptions {
+                train: true,
+                lr: 0.0,
+                surrogate: sg,
+                ..SnnOptions::inference(b, t)
+            };
             let mut net = SnnNet::new(gpu, cfg, &nr, opts).unwrap();
             load(gpu, &net, cfg, &p);
             // Two steps: the second must give the same gradients (nothing accumulates).
             block_on(net.train_step(gpu, &x, &y, b, seed)).unwrap();
             let st = block_on(net.train_step(gpu, &x, &y, b, seed)).unwrap();
             let what = format!("{} T={t} leak={leak} {sg:?}", cfg.name);
-            assert!((st.loss_sum as f64 - want.loss_sum).abs() < 1e-4 * (1.0 + want.loss_sum), "{what}: loss {} vs {}", st.loss_sum, want.loss_sum);
-            assert!(fwd.spike_counts.iter().all(|&c| c > 0), "{what}: spikes {:?}", fwd.spike_counts);
+            assert!(
+                (st.loss_sum as f64 - want.loss_sum).abs() < 1e-4 * (1.0 + want.loss_sum),
+                "{what}: loss {} vs {}",
+                st.loss_sum,
+                want.loss_sum
+            );
+            assert!(
+                fwd.spike_counts.iter().all(|&c| c > 0),
+                "{what}: spikes {:?}",
+                fwd.spike_counts
+            );
             for (i, sp) in net.params.iter().enumerate() {
                 let g = block_on(gpu.read(&sp.grad)).unwrap();
                 let scale = want.grads[i].iter().fold(0.0f32, |m, v| m.max(v.abs()));
                 // (a leak has no effect at T = 1: u(0) = 0)
                 let inert = !sp.spec.trainable || (t == 1 && sp.spec.name.ends_with(".leak"));
-                assert!(scale > 0.0 || inert, "{what}: {} has an all-zero gradient", sp.spec.name);
-                let err = g.iter().zip(&want.grads[i]).fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+                assert!(
+                    scale > 0.0 || inert,
+                    "{what}: {} has an all-zero gradient",
+                    sp.spec.name
+                );
+                let err = g
+                    .iter()
+                    .zip(&want.grads[i])
+                    .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
                 worst = worst.max(err / scale.max(1e-3));
-                assert_close(&format!("{what}: d{}", sp.spec.name), &g, &want.grads[i], 1e-5 * scale.max(1e-2), 1e-4);
-                assert_eq!(block_on(gpu.read(&sp.value)).unwrap(), p[i], "{what}: {} moved with lr = 0", sp.spec.name);
+                assert_close(
+                    &format!("{what}: d{}", sp.spec.name),
+                    &g,
+                    &want.grads[i],
+                    1e-5 * scale.max(1e-2),
+                    1e-4,
+                );
+                assert_eq!(
+                    block_on(gpu.read(&sp.value)).unwrap(),
+                    p[i],
+                    "{what}: {} moved with lr = 0",
+                    sp.spec.name
+                );
             }
         }
     }
-    println!("{}: worst gradient error relative to the tensor's max {worst:e}", cfg.name);
+    println!(
+        "{}: worst gradient error relative to the tensor's max {worst:e}",
+        cfg.name
+    );
 }
 
 #[test]
@@ -270,7 +465,12 @@ fn folded_heights_give_the_same_logits() {
                     let p = params(&cfg, &nrs, &mut r);
                     let x = image(&mut r, &cfg, b);
                     let f = cpu.forward(&p, &x, b, None).unwrap();
-                    let margin = f.traces.iter().zip(&nrs).flat_map(|(tr, n)| tr.iter().map(move |u| (u - n.vth).abs())).fold(f32::MAX, f32::min);
+                    let margin = f
+                        .traces
+                        .iter()
+                        .zip(&nrs)
+                        .flat_map(|(tr, n)| tr.iter().map(move |u| (u - n.vth).abs()))
+                        .fold(f32::MAX, f32::min);
                     (margin > 1e-4).then_some((p, x, f))
                 })
                 .unwrap();
@@ -280,9 +480,26 @@ fn folded_heights_give_the_same_logits() {
             let what = format!("{} {case}", cfg.name);
             assert_eq!(a.counts, z.counts, "{what}: spike counts");
             assert!(a.counts.iter().all(|&c| c > 0), "{what}: {:?}", a.counts);
-            assert_close(&format!("{what}: folded logits"), &z.logits, &a.logits, tol, tol);
-            assert_close(&format!("{what}: CPU logits"), &a.logits, &f.logits, 1e-5, 1e-5);
-            println!("{what}: spikes {:?}, logits {:?} vs folded {:?}", a.counts, &a.logits[..3], &z.logits[..3]);
+            assert_close(
+                &format!("{what}: folded logits"),
+                &z.logits,
+                &a.logits,
+                tol,
+                tol,
+            );
+            assert_close(
+                &format!("{what}: CPU logits"),
+                &a.logits,
+                &f.logits,
+                1e-5,
+                1e-5,
+            );
+            println!(
+                "{what}: spikes {:?}, logits {:?} vs folded {:?}",
+                a.counts,
+                &a.logits[..3],
+                &z.logits[..3]
+            );
         }
     }
     let res = resnet(false, 0.0);
@@ -294,12 +511,40 @@ fn folded_heights_give_the_same_logits() {
 /// A residual block fed by the analog image (no IF before it).
 #[test]
 fn block_on_analog_input_is_refused() {
-    let cfg = model("block-first", [2, 4, 4], vec![Block { out: 2, stride: 1, dropout: 0.0 }, Flatten, Linear { out: 3, bias: true }]);
+    let cfg = model(
+        "block-first",
+        [2, 4, 4],
+        vec![
+            Block {
+                out: 2,
+                stride: 1,
+                dropout: 0.0,
+            },
+            Flatten,
+            Linear { out: 3, bias: true },
+        ],
+    );
     let nr = neurons(&cfg, 1.0);
-    assert!(CpuSnn::new(&cfg, &nr, 2, Surrogate::Boxcar).unwrap().forward(&params(&cfg, &nr, &mut Rng::new(1)), &[0.0; 64], 2, None).is_err());
+    assert!(CpuSnn::new(&cfg, &nr, 2, Surrogate::Boxcar)
+        .unwrap()
+        .forward(&params(&cfg, &nr, &mut Rng::new(1)), &[0.0; 64], 2, None)
+        .is_err());
     for train in [false, true] {
-        let r = SnnNet::new(common::gpu(), &cfg, &nr, SnnOptions { train, ..SnnOptions::inference(2, 2) });
-        let e = r.err().unwrap_or_else(|| panic!("train={train}: built a block on the analog input"));
-        assert!(matches!(e, ultraspike::Error::Config(_)), "train={train}: {e}");
+        let r = SnnNet::new(
+            common::gpu(),
+            &cfg,
+            &nr,
+            SnnOptions {
+                train,
+                ..SnnOptions::inference(2, 2)
+            },
+        );
+        let e = r
+            .err()
+            .unwrap_or_else(|| panic!("train={train}: built a block on the analog input"));
+        assert!(
+            matches!(e, ultraspike::Error::Config(_)),
+            "train={train}: {e}"
+        );
     }
 }

@@ -66,9 +66,21 @@ kernels! {
 }
 
 impl Kernel {
-    /// Whether the shader uses `enable subgroups;` (needs `Features::SUBGROUP`).
+    /// Whether the shader uses subgroup operations (needs `Features::SUBGROUP`).
     pub fn needs_subgroups(self) -> bool {
-        self.source().contains("enable subgroups;")
+        let s = self.source();
+        s.contains("subgroupBroadcast") || s.contains("subgroup_invocation_id") || s.contains("subgroupShuffle")
+    }
+
+    /// The source as the device compiles it. naga (native) rejects the
+    /// `enable subgroups;` directive (gfx-rs/wgpu#5555) while browsers require
+    /// it, so the files leave it out and the web build prepends it.
+    pub fn device_source(self) -> std::borrow::Cow<'static, str> {
+        if cfg!(target_arch = "wasm32") && self.needs_subgroups() {
+            std::borrow::Cow::Owned(format!("enable subgroups;\n{}", self.source()))
+        } else {
+            std::borrow::Cow::Borrowed(self.source())
+        }
     }
 }
 

@@ -15,10 +15,18 @@ use crate::shape_err;
 /// times the global `out_scale`, which folding leaves alone) and each
 /// following conv/linear weight multiplied by the original `beta*vth`.
 /// `params` are in `snn_param_specs(cfg)` order; `vth` is read from them.
-pub fn fold_spike_heights(cfg: &ModelConfig, params: &[Vec<f32>], neurons: &[NeuronParams]) -> Result<(Vec<Vec<f32>>, Vec<NeuronParams>)> {
+pub fn fold_spike_heights(
+    cfg: &ModelConfig,
+    params: &[Vec<f32>],
+    neurons: &[NeuronParams],
+) -> Result<(Vec<Vec<f32>>, Vec<NeuronParams>)> {
     let specs = snn_param_specs(cfg)?;
     if params.len() != specs.len() {
-        return Err(shape_err!("fold: {} parameter vectors for {} SNN parameters", params.len(), specs.len()));
+        return Err(shape_err!(
+            "fold: {} parameter vectors for {} SNN parameters",
+            params.len(),
+            specs.len()
+        ));
     }
     let mut out = params.to_vec();
     let mut folded = neurons.to_vec();
@@ -37,7 +45,12 @@ pub fn fold_spike_heights(cfg: &ModelConfig, params: &[Vec<f32>], neurons: &[Neu
                 if pending.is_some() {
                     return Err(Error::Config(format!("fold: layer {i}: an IF fed directly by an IF has no weights to absorb the spike height")));
                 }
-                let np = folded.get_mut(ni).ok_or_else(|| Error::Config(format!("fold: {} neuron settings for more spiking layers", neurons.len())))?;
+                let np = folded.get_mut(ni).ok_or_else(|| {
+                    Error::Config(format!(
+                        "fold: {} neuron settings for more spiking layers",
+                        neurons.len()
+                    ))
+                })?;
                 let vth = params[pi][0];
                 let h = np.beta * vth;
                 if !(vth > 0.0 && h > 0.0 && h.is_finite()) {
@@ -51,11 +64,17 @@ pub fn fold_spike_heights(cfg: &ModelConfig, params: &[Vec<f32>], neurons: &[Neu
             LayerSpec::Block { .. } => {
                 return Err(Error::Config(format!("fold: layer {i}: a residual block's identity shortcut cannot absorb a spike height")));
             }
-            LayerSpec::Dropout { .. } | LayerSpec::MaxPool { .. } | LayerSpec::AvgPool { .. } | LayerSpec::Flatten => {}
+            LayerSpec::Dropout { .. }
+            | LayerSpec::MaxPool { .. }
+            | LayerSpec::AvgPool { .. }
+            | LayerSpec::Flatten => {}
         }
     }
     if ni != neurons.len() {
-        return Err(Error::Config(format!("fold: {} neuron settings for {ni} spiking layers", neurons.len())));
+        return Err(Error::Config(format!(
+            "fold: {} neuron settings for {ni} spiking layers",
+            neurons.len()
+        )));
     }
     Ok((out, folded))
 }
