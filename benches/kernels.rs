@@ -1,4 +1,5 @@
-//! Kernel throughput in GFLOP/s: conv2d forward / backward-input / backward-weight on VGG-16
+//! Kernel throughput in GFLOP/s: conv2d forward / backward-input / backward-weight (each variant
+//! that `--algo` names) on VGG-16
 //! CIFAR layers (N = 32, 3x3/s1/p1) and linear 4096x4096 (batch 32).
 //!
 //!   CARGO_TARGET_DIR=/work/tgt/conv cargo bench --bench kernels [-- --algo auto|direct|subgroup|all] [--quick]
@@ -124,27 +125,27 @@ fn bench_conv(gpu: &Gpu, s: &Conv2dShape, args: &Args, warm: usize, reps: usize)
     let tag = format!("{}x{}x{}->{}", s.c_in, s.h, s.w, s.c_out);
     for &algo in &args.algos {
         if !algo.supported(gpu) {
-            println!("conv fwd {tag} {algo:?}: not supported on this adapter");
+            println!("conv {tag} {algo:?}: not supported on this adapter");
             continue;
         }
-        let op = conv::conv2d_forward(gpu, "fwd", s, algo, &x, &w, &b, &y)?;
         let shown = format!("{algo:?}->{:?}", algo.resolve(gpu));
+        let op = conv::conv2d_forward(gpu, "fwd", s, algo, &x, &w, &b, &y)?;
         report(
             &format!("conv fwd      {tag} {shown}"),
             time(gpu, &[&op], s.flops(), warm, reps)?,
         );
+        let op = conv::conv2d_backward_input_with_algo(gpu, "bwd_in", s, &y, &w, &dx, algo)?;
+        report(
+            &format!("conv bwd-in   {tag} {shown}"),
+            time(gpu, &[&op], s.flops(), warm, reps)?,
+        );
+        let ops = conv::conv2d_backward_weight_with_algo(gpu, "bwd_w", s, &x, &y, &dw, algo)?;
+        let refs: Vec<&Op> = ops.iter().collect();
+        report(
+            &format!("conv bwd-w    {tag} {shown} ({} ops)", ops.len()),
+            time(gpu, &refs, s.flops(), warm, reps)?,
+        );
     }
-    let op = conv::conv2d_backward_input(gpu, "bwd_in", s, &y, &w, &dx)?;
-    report(
-        &format!("conv bwd-in   {tag}"),
-        time(gpu, &[&op], s.flops(), warm, reps)?,
-    );
-    let ops = conv::conv2d_backward_weight(gpu, "bwd_w", s, &x, &y, &dw)?;
-    let refs: Vec<&Op> = ops.iter().collect();
-    report(
-        &format!("conv bwd-w    {tag} ({} ops)", ops.len()),
-        time(gpu, &refs, s.flops(), warm, reps)?,
-    );
     Ok(())
 }
 

@@ -22,8 +22,8 @@ done
 echo "==> datasets: bash scripts/fetch-datasets.sh data"
 bash scripts/fetch-datasets.sh data
 
-echo "==> trunk build --release"
-trunk build --release
+echo "==> trunk build --release --skip-version-check"
+trunk build --release --skip-version-check # no update check: offline machines
 
 # A link, not a copy: the datasets stay in one place and dist/ stays small.
 ln -sfn ../data dist/data

@@ -9,7 +9,7 @@
 struct Params {
     n: u32, c_in: u32, h: u32, w: u32,
     c_out: u32, k: u32, stride: u32, pad: u32,
-    out_h: u32, out_w: u32, tiles: u32, n_per: u32,
+    out_h: u32, out_w: u32, tiles: u32, rows_per: u32,
 }
 
 @group(0) @binding(0) var<storage, read>       dy: array<f32>;  // [N, Co, OH, OW]

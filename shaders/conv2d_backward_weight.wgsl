@@ -1,7 +1,8 @@
 // conv2d_backward_weight: dw[co,ci,kh,kw] = sum_{n,oh,ow} dy[n,co,oh,ow] * x[n,ci,oh*s-p+kh,ow*s-p+kw]
 // Layouts: x [N,Ci,H,W], dy [N,Co,OH,OW], out [S, Co, Ci*K*K] (S = wid.z splits over images), f32.
-// Split z sums images [z*n_per, min((z+1)*n_per, N)); with S = 1 `out` is dw itself, otherwise
-// conv2d_backward_weight_reduce sums the S partials (split-K: keeps small layers parallel).
+// Slice z sums the (image, output row) pairs [z*rows_per, min((z+1)*rows_per, N*OH)); with S = 1
+// `out` is dw itself, otherwise conv2d_backward_weight_reduce sums the S partials (split-K: keeps
+// small layers parallel).
 // Register blocking: 8 output channels (from workgroup_id.y, so dy loads are workgroup-uniform)
 // x 4 consecutive r = ci*K*K + kh*K + kw per thread; no early return (uniform loops).
 // Dispatch: [ceil(ceil(Ci*K*K/4)/64), ceil(Co/8), S].
@@ -9,7 +10,7 @@
 struct Params {
     n: u32, c_in: u32, h: u32, w: u32,
     c_out: u32, k: u32, stride: u32, pad: u32,
-    out_h: u32, out_w: u32, tiles: u32, n_per: u32,
+    out_h: u32, out_w: u32, tiles: u32, rows_per: u32,
 }
 
 @group(0) @binding(0) var<storage, read>       x: array<f32>;    // [N, Ci, H, W]
@@ -49,26 +50,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     var a0 = vec4<f32>(0.0); var a1 = vec4<f32>(0.0); var a2 = vec4<f32>(0.0); var a3 = vec4<f32>(0.0);
     var a4 = vec4<f32>(0.0); var a5 = vec4<f32>(0.0); var a6 = vec4<f32>(0.0); var a7 = vec4<f32>(0.0);
 
-    let n_lo = wid.z * p.n_per;
-    let n_hi = min(n_lo + p.n_per, p.n);
-    for (var img = n_lo; img < n_hi; img++) {
+    let lo = wid.z * p.rows_per;
+    let hi = min(lo + p.rows_per, p.n * p.out_h);
+    for (var row = lo; row < hi; row++) {
+        let img = row / p.out_h;
+        let oh = row % p.out_h;
         let xb = vec4<i32>(ci * hw + img * p.c_in * hw);
-        var dyo = img * p.c_out * plane;
-        for (var oh = 0u; oh < p.out_h; oh++) {
-            let ih = vec4<i32>(i32(oh * p.stride)) + kh;
-            let rok = (ih >= vec4<i32>(0)) & (ih < hh);
-            let rb = xb + ih * ww;
-            for (var ow = 0u; ow < p.out_w; ow++) {
-                let iw = vec4<i32>(i32(ow * p.stride)) + kw;
-                let ok = rok & (iw >= vec4<i32>(0)) & (iw < ww);
-                let o = select(vec4<i32>(0), rb + iw, ok);
-                let xv = select(vec4<f32>(0.0), vec4<f32>(x[o.x], x[o.y], x[o.z], x[o.w]), ok);
-                a0 += dy[d0 + dyo] * xv;  a1 += dy[d1 + dyo] * xv;
-                a2 += dy[d2 + dyo] * xv;  a3 += dy[d3 + dyo] * xv;
-                a4 += dy[d4 + dyo] * xv;  a5 += dy[d5 + dyo] * xv;
-                a6 += dy[d6 + dyo] * xv;  a7 += dy[d7 + dyo] * xv;
-                dyo += 1u;
-            }
+        var dyo = img * p.c_out * plane + oh * p.out_w;
+        let ih = vec4<i32>(i32(oh * p.stride)) + kh;
+        let rok = (ih >= vec4<i32>(0)) & (ih < hh);
+        let rb = xb + ih * ww;
+        for (var ow = 0u; ow < p.out_w; ow++) {
+            let iw = vec4<i32>(i32(ow * p.stride)) + kw;
+            let ok = rok & (iw >= vec4<i32>(0)) & (iw < ww);
+            let o = select(vec4<i32>(0), rb + iw, ok);
+            let xv = select(vec4<f32>(0.0), vec4<f32>(x[o.x], x[o.y], x[o.z], x[o.w]), ok);
+            a0 += dy[d0 + dyo] * xv;  a1 += dy[d1 + dyo] * xv;
+            a2 += dy[d2 + dyo] * xv;  a3 += dy[d3 + dyo] * xv;
+            a4 += dy[d4 + dyo] * xv;  a5 += dy[d5 + dyo] * xv;
+            a6 += dy[d6 + dyo] * xv;  a7 += dy[d7 + dyo] * xv;
+            dyo += 1u;
         }
     }
     let base = wid.z * p.c_out * rs;

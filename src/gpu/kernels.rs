@@ -28,7 +28,9 @@ kernels! {
     ResidualAdd => "residual_add",
     // conv
     Conv2dBackwardInput => "conv2d_backward_input",
+    Conv2dBackwardInputSubgroup => "conv2d_backward_input_subgroup",
     Conv2dBackwardWeight => "conv2d_backward_weight",
+    Conv2dBackwardWeightSubgroup => "conv2d_backward_weight_subgroup",
     Conv2dBackwardWeightReduce => "conv2d_backward_weight_reduce",
     Conv2dForward => "conv2d_forward",
     Conv2dForwardSubgroup => "conv2d_forward_subgroup",

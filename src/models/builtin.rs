@@ -9,27 +9,32 @@ pub const NAMES: &[&str] = &["vgg11", "vgg16", "resnet20", "vgg-small", "vgg-tin
 /// `input` = [C, H, W] of the dataset.
 pub fn builtin(name: &str, input: [usize; 3], classes: usize) -> Result<ModelConfig> {
     let cfg = match name {
-        "vgg11" => vgg(name, input, classes, &[64, 0, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512], &[4096, 4096]),
+        "vgg11" => vgg(name, input, classes, &[64, 0, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512], &[4096, 4096], PAPER_DROPOUT),
         "vgg16" => vgg(
             name,
             input,
             classes,
             &[64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512],
             &[4096, 4096],
+            PAPER_DROPOUT,
         ),
         "resnet20" => resnet20(input, classes),
-        "vgg-small" => vgg(name, input, classes, &[32, 32, 0, 64, 64, 0], &[256]),
-        "vgg-tiny" => vgg(name, input, classes, &[8, 0, 16, 0], &[]),
+        // Demo nets: light dropout so that a few epochs suffice.
+        "vgg-small" => vgg(name, input, classes, &[32, 0, 64, 0], &[256], (0.1, 0.3)),
+        "vgg-tiny" => vgg(name, input, classes, &[8, 0, 16, 0], &[], (0.1, 0.3)),
         other => return Err(Error::Config(format!("unknown model `{other}`; built-ins: {}", NAMES.join(", ")))),
     };
     cfg.validate()?;
     Ok(cfg)
 }
 
-/// VGG as in the paper's code: conv3x3 (bias) - act - dropout 0.3 per conv, max-pool 2x2 where `0`,
-/// then flatten and linears with act - dropout 0.5, and the classifier.
+/// Dropout after each conv and after each hidden linear, as in the paper's code.
+const PAPER_DROPOUT: (f32, f32) = (0.3, 0.5);
+
+/// VGG as in the paper's code: conv3x3 (bias) - act - dropout per conv, max-pool 2x2 where `0`,
+/// then flatten and linears with act - dropout, and the classifier.
 /// Note the paper's VGG-16 for CIFAR ends its features without a last pool (512 x 2 x 2 = 2048 inputs).
-fn vgg(name: &str, input: [usize; 3], classes: usize, features: &[usize], hidden: &[usize]) -> ModelConfig {
+fn vgg(name: &str, input: [usize; 3], classes: usize, features: &[usize], hidden: &[usize], drop: (f32, f32)) -> ModelConfig {
     let mut layers = Vec::new();
     for &c in features {
         if c == 0 {
@@ -37,14 +42,14 @@ fn vgg(name: &str, input: [usize; 3], classes: usize, features: &[usize], hidden
         } else {
             layers.push(LayerSpec::Conv { out: c, k: 3, stride: 1, pad: 1, bias: true });
             layers.push(LayerSpec::Act { mu: 4.0 });
-            layers.push(LayerSpec::Dropout { p: 0.3 });
+            layers.push(LayerSpec::Dropout { p: drop.0 });
         }
     }
     layers.push(LayerSpec::Flatten);
     for &h in hidden {
         layers.push(LayerSpec::Linear { out: h, bias: true });
         layers.push(LayerSpec::Act { mu: 4.0 });
-        layers.push(LayerSpec::Dropout { p: 0.5 });
+        layers.push(LayerSpec::Dropout { p: drop.1 });
     }
     layers.push(LayerSpec::Linear { out: classes, bias: true });
     ModelConfig { name: name.into(), input, classes, layers }

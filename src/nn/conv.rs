@@ -91,16 +91,17 @@ fn out_len(size: usize, k: usize, stride: usize, pad: usize) -> usize {
     (size + 2 * pad - k) / stride + 1
 }
 
-/// Forward kernel variant.
+/// Kernel variant of each pass (forward, backward-input, backward-weight).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ConvAlgo {
     /// The fastest variant this adapter runs (see `ConvAlgo::resolve`).
     #[default]
     Auto,
-    /// Register-blocked (8 channels x 4 pixels per thread), workgroup-uniform weight loads.
+    /// Register-blocked (8 channels x 4 pixels or weights per thread), workgroup-uniform
+    /// weight (backward-weight: dy) loads.
     Direct,
-    /// 32 channels x 4 pixels per thread, weights shared through `subgroupBroadcast`; needs
-    /// subgroups of >= 8 lanes.
+    /// 32 channels x 4 pixels or weights per thread, the workgroup-uniform operand shared
+    /// through `subgroupBroadcast`; needs subgroups of >= 8 lanes.
     Subgroup,
 }
 
@@ -146,8 +147,8 @@ pub struct Conv2dParams {
     pub out_w: u32,
     /// 4-pixel tiles per image (forward: of the output, backward-input: of the input).
     pub tiles: u32,
-    /// Images per split-K slice (backward-weight).
-    pub n_per: u32,
+    /// (image, output row) pairs per split-K slice (backward-weight).
+    pub rows_per: u32,
 }
 
 #[repr(C)]
@@ -163,13 +164,13 @@ const WG: u32 = 64;
 const PX: usize = 4;
 /// Channels per thread (the workgroup's y block).
 const CB: usize = 8;
-/// Channels per thread of the subgroup forward: its weight loads are cheap broadcasts, so a
-/// wider block amortizes the per-lane x loads further.
+/// Channels per thread of the subgroup kernels: their uniform-operand loads are cheap
+/// broadcasts, so a wider block amortizes the per-lane gathers further.
 const SG_CB: usize = 32;
-/// Below this many threads, backward-weight splits the images (split-K) to fill the GPU.
+/// Below this many threads, backward-weight splits the (image, row) pairs (split-K) to fill the GPU.
 const MIN_THREADS: usize = 8192;
 
-fn params(s: &Conv2dShape, tiles: usize, n_per: usize) -> Conv2dParams {
+fn params(s: &Conv2dShape, tiles: usize, rows_per: usize) -> Conv2dParams {
     let u = |v: usize| v as u32;
     Conv2dParams {
         n: u(s.n),
@@ -183,7 +184,7 @@ fn params(s: &Conv2dShape, tiles: usize, n_per: usize) -> Conv2dParams {
         out_h: u(s.out_h()),
         out_w: u(s.out_w()),
         tiles: u(tiles),
-        n_per: u(n_per),
+        rows_per: u(rows_per),
     }
 }
 
@@ -191,6 +192,26 @@ fn params(s: &Conv2dShape, tiles: usize, n_per: usize) -> Conv2dParams {
 fn tile_grid(n: usize, tiles: usize, blocks: usize) -> [u32; 3] {
     let [gx, gz, _] = grid_1d(n * tiles, WG);
     [gx, blocks as u32, gz]
+}
+
+/// The kernel of `algo` on `gpu` (`direct` or `subgroup`) and its channels per thread; an
+/// error when Subgroup is asked for on an adapter that cannot run it.
+fn pick(
+    gpu: &Gpu,
+    label: &str,
+    algo: ConvAlgo,
+    direct: Kernel,
+    subgroup: Kernel,
+) -> Result<(Kernel, usize)> {
+    match algo.resolve(gpu) {
+        ConvAlgo::Subgroup if !ConvAlgo::Subgroup.supported(gpu) => Err(Error::Gpu(format!(
+            "{label}: ConvAlgo::Subgroup needs subgroups of >= 8 lanes (adapter: subgroups {}, min size {})",
+            gpu.has_subgroups(),
+            gpu.info.subgroup_min_size
+        ))),
+        ConvAlgo::Subgroup => Ok((subgroup, SG_CB)),
+        _ => Ok((direct, CB)),
+    }
 }
 
 fn check(s: &Conv2dShape, label: &str, named: &[(&Tensor, [usize; 4])]) -> Result<()> {
@@ -221,29 +242,20 @@ pub fn conv2d_forward(
     )?;
     b.expect_shape(&[s.c_out])
         .map_err(|e| shape_err!("{label}: {e}"))?;
-    let kernel = match algo.resolve(gpu) {
-        ConvAlgo::Subgroup if !ConvAlgo::Subgroup.supported(gpu) => {
-            return Err(Error::Gpu(format!(
-                "{label}: ConvAlgo::Subgroup needs subgroups of >= 8 lanes (adapter: subgroups {}, min size {})",
-                gpu.has_subgroups(),
-                gpu.info.subgroup_min_size
-            )))
-        }
-        ConvAlgo::Subgroup => Kernel::Conv2dForwardSubgroup,
-        _ => Kernel::Conv2dForward,
-    };
+    let (kernel, cb) = pick(
+        gpu,
+        label,
+        algo,
+        Kernel::Conv2dForward,
+        Kernel::Conv2dForwardSubgroup,
+    )?;
     let tiles = (s.out_h() * s.out_w()).div_ceil(PX);
-    let cb = if kernel == Kernel::Conv2dForwardSubgroup {
-        SG_CB
-    } else {
-        CB
-    };
     let grid = tile_grid(s.n, tiles, s.c_out.div_ceil(cb));
     let bufs = [&x.buffer, &w.buffer, &b.buffer, &y.buffer];
     gpu.op(kernel, label, &bufs, &params(s, tiles, 0), grid)
 }
 
-/// `dx = conv_transpose(dy, w)`; overwrites dx.
+/// `dx = conv_transpose(dy, w)`; overwrites dx. Runs `ConvAlgo::Auto`'s variant.
 pub fn conv2d_backward_input(
     gpu: &Gpu,
     label: &str,
@@ -252,26 +264,40 @@ pub fn conv2d_backward_input(
     w: &Tensor,
     dx: &Tensor,
 ) -> Result<Op> {
+    conv2d_backward_input_with_algo(gpu, label, s, dy, w, dx, ConvAlgo::Auto)
+}
+
+/// `conv2d_backward_input` with an explicit kernel variant (any stride for both).
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_backward_input_with_algo(
+    gpu: &Gpu,
+    label: &str,
+    s: &Conv2dShape,
+    dy: &Tensor,
+    w: &Tensor,
+    dx: &Tensor,
+    algo: ConvAlgo,
+) -> Result<Op> {
     check(
         s,
         label,
         &[(dy, s.y_shape()), (w, s.w_shape()), (dx, s.x_shape())],
     )?;
-    let tiles = (s.h * s.w).div_ceil(PX);
-    let grid = tile_grid(s.n, tiles, s.c_in.div_ceil(CB));
-    let bufs = [&dy.buffer, &w.buffer, &dx.buffer];
-    gpu.op(
-        Kernel::Conv2dBackwardInput,
+    let (kernel, cb) = pick(
+        gpu,
         label,
-        &bufs,
-        &params(s, tiles, 0),
-        grid,
-    )
+        algo,
+        Kernel::Conv2dBackwardInput,
+        Kernel::Conv2dBackwardInputSubgroup,
+    )?;
+    let tiles = (s.h * s.w).div_ceil(PX);
+    let grid = tile_grid(s.n, tiles, s.c_in.div_ceil(cb));
+    let bufs = [&dy.buffer, &w.buffer, &dx.buffer];
+    gpu.op(kernel, label, &bufs, &params(s, tiles, 0), grid)
 }
 
 /// `dw[co,ci,kh,kw] = sum_{n,oh,ow} dy[n,co,oh,ow] * x[n,ci,oh*s-p+kh,ow*s-p+kw]`; overwrites dw.
-/// Layers with few weights split the images into slices summed by a second op (split-K);
-/// the partial-sum buffer is allocated here, once.
+/// Runs `ConvAlgo::Auto`'s variant; see `conv2d_backward_weight_with_algo`.
 pub fn conv2d_backward_weight(
     gpu: &Gpu,
     label: &str,
@@ -280,39 +306,51 @@ pub fn conv2d_backward_weight(
     dy: &Tensor,
     dw: &Tensor,
 ) -> Result<Vec<Op>> {
+    conv2d_backward_weight_with_algo(gpu, label, s, x, dy, dw, ConvAlgo::Auto)
+}
+
+/// `conv2d_backward_weight` with an explicit kernel variant. Layers with few weights split the
+/// (image, output row) pairs into slices summed by a second op (split-K); the partial-sum
+/// buffer is allocated here, once.
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_backward_weight_with_algo(
+    gpu: &Gpu,
+    label: &str,
+    s: &Conv2dShape,
+    x: &Tensor,
+    dy: &Tensor,
+    dw: &Tensor,
+    algo: ConvAlgo,
+) -> Result<Vec<Op>> {
     check(
         s,
         label,
         &[(x, s.x_shape()), (dy, s.y_shape()), (dw, s.w_shape())],
     )?;
+    let (kernel, cb) = pick(
+        gpu,
+        label,
+        algo,
+        Kernel::Conv2dBackwardWeight,
+        Kernel::Conv2dBackwardWeightSubgroup,
+    )?;
     let rs = s.c_in * s.k * s.k;
     let groups_x = rs.div_ceil(PX).div_ceil(WG as usize);
-    let blocks = s.c_out.div_ceil(CB);
+    let blocks = s.c_out.div_ceil(cb);
     let threads = groups_x * WG as usize * blocks;
-    let want = MIN_THREADS.div_ceil(threads).clamp(1, s.n);
-    let n_per = s.n.div_ceil(want);
-    let splits = s.n.div_ceil(n_per);
+    let rows = s.n * s.out_h();
+    let want = MIN_THREADS.div_ceil(threads).clamp(1, rows);
+    let rows_per = rows.div_ceil(want);
+    let splits = rows.div_ceil(rows_per);
     let grid = [groups_x as u32, blocks as u32, splits as u32];
-    let p = params(s, 0, n_per);
+    let p = params(s, 0, rows_per);
     if splits == 1 {
         let bufs = [&x.buffer, &dy.buffer, &dw.buffer];
-        return Ok(vec![gpu.op(
-            Kernel::Conv2dBackwardWeight,
-            label,
-            &bufs,
-            &p,
-            grid,
-        )?]);
+        return Ok(vec![gpu.op(kernel, label, &bufs, &p, grid)?]);
     }
     let part = gpu.tensor(&format!("{label}.partial"), &[splits, s.c_out * rs])?;
     let bufs = [&x.buffer, &dy.buffer, &part.buffer];
-    let partial = gpu.op(
-        Kernel::Conv2dBackwardWeight,
-        &format!("{label}.partial"),
-        &bufs,
-        &p,
-        grid,
-    )?;
+    let partial = gpu.op(kernel, &format!("{label}.partial"), &bufs, &p, grid)?;
     let len = dw.len();
     let rp = ReduceParams {
         len: len as u32,

@@ -22,8 +22,9 @@ fn shape(v: [usize; 8]) -> Conv2dShape {
     }
 }
 
-/// Odd sizes, k = 1/3/5, stride 1/2, pad 0/1/2, channel counts around the 8-channel blocks,
-/// 2x2 maps, split-K with a partial last slice (the 5x32 case), plus three random shapes.
+/// Odd sizes, k = 1/3/5, stride 1/2, pad 0/1/2, channel counts around the 8- and 32-channel
+/// blocks (37 input, 45 output channels: partial last subgroup blocks), 2x2 maps, split-K with
+/// slices that straddle images (the 5x32 case), plus three random shapes.
 fn shapes(seed: u64) -> Vec<Conv2dShape> {
     let mut v: Vec<_> = [
         [3, 5, 7, 9, 6, 3, 1, 1],
@@ -35,12 +36,14 @@ fn shapes(seed: u64) -> Vec<Conv2dShape> {
         [2, 12, 2, 2, 10, 3, 1, 1],
         [2, 3, 7, 7, 4, 5, 2, 0],
         [5, 32, 4, 4, 160, 3, 1, 1],
+        [2, 37, 5, 6, 11, 3, 2, 1],
+        [3, 7, 6, 5, 45, 5, 1, 2],
     ]
     .into_iter()
     .map(shape)
     .collect();
     let mut r = rng(seed);
-    while v.len() < 12 {
+    while v.len() < 14 {
         let k = [1, 3, 5][r.below(3)];
         let pad = r.below(3);
         let s = shape([
@@ -71,11 +74,16 @@ fn output(gpu: &Gpu, label: &str, dims: &[usize]) -> Result<Tensor> {
     gpu.tensor_from(label, dims, &vec![7.5; dims.iter().product()])
 }
 
-pub async fn conv2d_forward(gpu: &Gpu) -> CheckResult {
-    let algos: Vec<ConvAlgo> = ConvAlgo::ALL
+/// Every variant this adapter runs (Auto included, so the default path is tested too).
+fn algos(gpu: &Gpu) -> Vec<ConvAlgo> {
+    ConvAlgo::ALL
         .into_iter()
         .filter(|a| a.supported(gpu))
-        .collect();
+        .collect()
+}
+
+pub async fn conv2d_forward(gpu: &Gpu) -> CheckResult {
+    let algos = algos(gpu);
     for (i, s) in shapes(11).iter().enumerate() {
         let mut r = rng(100 + i as u64);
         let (x, hx) = random(gpu, &mut r, "x", &s.x_shape()).map_err(gpu_err)?;
@@ -100,42 +108,78 @@ pub async fn conv2d_forward(gpu: &Gpu) -> CheckResult {
 }
 
 pub async fn conv2d_backward_input(gpu: &Gpu) -> CheckResult {
+    let algos = algos(gpu);
     for (i, s) in shapes(12).iter().enumerate() {
         let mut r = rng(200 + i as u64);
         let (dy, hdy) = random(gpu, &mut r, "dy", &s.y_shape()).map_err(gpu_err)?;
         let (w, hw) = random(gpu, &mut r, "w", &s.w_shape()).map_err(gpu_err)?;
-        let dx = output(gpu, "dx", &s.x_shape()).map_err(gpu_err)?;
-        let op = conv::conv2d_backward_input(gpu, "conv.dx", s, &dy, &w, &dx).map_err(gpu_err)?;
-        gpu.run(&[&op]).map_err(gpu_err)?;
-        let got = gpu.read(&dx).await.map_err(gpu_err)?;
         let want = cpu::conv::conv2d_backward_input(s, &hdy, &hw);
-        assert_close(
-            &format!("conv2d_backward_input {s:?}"),
-            &got,
-            &want,
-            ATOL,
-            RTOL,
-        )?;
+        for &algo in &algos {
+            let dx = output(gpu, "dx", &s.x_shape()).map_err(gpu_err)?;
+            let op = conv::conv2d_backward_input_with_algo(gpu, "conv.dx", s, &dy, &w, &dx, algo)
+                .map_err(gpu_err)?;
+            gpu.run(&[&op]).map_err(gpu_err)?;
+            let got = gpu.read(&dx).await.map_err(gpu_err)?;
+            assert_close(
+                &format!("conv2d_backward_input {algo:?} {s:?}"),
+                &got,
+                &want,
+                ATOL,
+                RTOL,
+            )?;
+        }
     }
     Ok(())
 }
 
 pub async fn conv2d_backward_weight(gpu: &Gpu) -> CheckResult {
+    let algos = algos(gpu);
     for (i, s) in shapes(13).iter().enumerate() {
         let mut r = rng(300 + i as u64);
         let (x, hx) = random(gpu, &mut r, "x", &s.x_shape()).map_err(gpu_err)?;
         let (dy, hdy) = random(gpu, &mut r, "dy", &s.y_shape()).map_err(gpu_err)?;
-        let dw = output(gpu, "dw", &s.w_shape()).map_err(gpu_err)?;
-        let ops = conv::conv2d_backward_weight(gpu, "conv.dw", s, &x, &dy, &dw).map_err(gpu_err)?;
-        gpu.run(&ops.iter().collect::<Vec<_>>()).map_err(gpu_err)?;
-        let got = gpu.read(&dw).await.map_err(gpu_err)?;
         let want = cpu::conv::conv2d_backward_weight(s, &hx, &hdy);
+        for &algo in &algos {
+            let dw = output(gpu, "dw", &s.w_shape()).map_err(gpu_err)?;
+            let ops = conv::conv2d_backward_weight_with_algo(gpu, "conv.dw", s, &x, &dy, &dw, algo)
+                .map_err(gpu_err)?;
+            gpu.run(&ops.iter().collect::<Vec<_>>()).map_err(gpu_err)?;
+            let got = gpu.read(&dw).await.map_err(gpu_err)?;
+            assert_close(
+                &format!("conv2d_backward_weight {algo:?} {s:?} ({} ops)", ops.len()),
+                &got,
+                &want,
+                ATOL,
+                RTOL,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Backward-input on 4 x 2048 x 2048 input pixels = 65,536 workgroups of 64 4-pixel tiles:
+/// the grid folds into z. 1x1 conv, one channel each way, so every thread does one MAC per pixel.
+pub async fn conv2d_backward_large_grid(gpu: &Gpu) -> CheckResult {
+    let s = shape([4, 1, 2048, 2048, 1, 1, 1, 0]);
+    let mut r = rng(401);
+    let (dy, hdy) = random(gpu, &mut r, "dy", &s.y_shape()).map_err(gpu_err)?;
+    let (w, hw) = random(gpu, &mut r, "w", &s.w_shape()).map_err(gpu_err)?;
+    let want = cpu::conv::conv2d_backward_input(&s, &hdy, &hw);
+    for algo in algos(gpu) {
+        let dx = output(gpu, "dx", &s.x_shape()).map_err(gpu_err)?;
+        let op = conv::conv2d_backward_input_with_algo(gpu, "conv.dx.big", &s, &dy, &w, &dx, algo)
+            .map_err(gpu_err)?;
+        if op.groups[0] as u64 * op.groups[2] as u64 <= 65_535 {
+            return Err(format!("large-grid case only has grid {:?}", op.groups));
+        }
+        gpu.run(&[&op]).map_err(gpu_err)?;
+        let got = gpu.read(&dx).await.map_err(gpu_err)?;
         assert_close(
-            &format!("conv2d_backward_weight {s:?} ({} ops)", ops.len()),
+            &format!("conv2d_backward_input {algo:?} large grid"),
             &got,
             &want,
-            ATOL,
-            RTOL,
+            1e-6,
+            1e-6,
         )?;
     }
     Ok(())

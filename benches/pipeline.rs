@@ -1,0 +1,144 @@
+//! Pipeline throughput in images/s (after warm-up, median of timed reps):
+//!   - DNN training steps (forward + backward + SGD) of a model at a batch size;
+//!   - DNN forward vs SNN inference at several T (direct encoding, all layers);
+//!   - SNN fine-tuning steps (BPTT + Adam) at several T, with the planned GPU memory.
+//!
+//!   cargo bench --bench pipeline -- [--model vgg16] [--input 3,32,32] [--classes 10]
+//!       [--batch 32] [--ts 2,16] [--ft-ts 2,5] [--reps 5] [--skip-train] [--skip-snn]
+//!
+//! ULTRASPIKE_FALLBACK=1 forces the CPU adapter (lavapipe). Weights are random:
+//! throughput does not depend on them except through spike counts (reported).
+
+use std::time::Instant;
+
+use ultraspike::convert::NeuronParams;
+use ultraspike::gpu::{Gpu, GpuOptions};
+use ultraspike::models::builtin;
+use ultraspike::models::dnn::{DnnNet, SgdConfig};
+use ultraspike::snn::{SnnNet, SnnOptions};
+use ultraspike::util::rng::Rng;
+use ultraspike::Result;
+
+struct Args {
+    model: String,
+    input: [usize; 3],
+    classes: usize,
+    batch: usize,
+    ts: Vec<usize>,
+    ft_ts: Vec<usize>,
+    reps: usize,
+    train: bool,
+    snn: bool,
+}
+
+fn list(s: &str) -> Vec<usize> {
+    s.split(',').filter_map(|v| v.trim().parse().ok()).collect()
+}
+
+fn parse() -> Args {
+    let mut a = Args { model: "vgg16".into(), input: [3, 32, 32], classes: 10, batch: 32, ts: vec![2, 16], ft_ts: vec![2, 5], reps: 5, train: true, snn: true };
+    let mut it = std::env::args().skip(1);
+    while let Some(k) = it.next() {
+        let mut v = || it.next().unwrap_or_default();
+        match k.as_str() {
+            "--model" => a.model = v(),
+            "--input" => {
+                let l = list(&v());
+                if l.len() == 3 {
+                    a.input = [l[0], l[1], l[2]];
+                }
+            }
+            "--classes" => a.classes = v().parse().unwrap_or(10),
+            "--batch" => a.batch = v().parse().unwrap_or(32),
+            "--ts" => a.ts = list(&v()),
+            "--ft-ts" => a.ft_ts = list(&v()),
+            "--reps" => a.reps = v().parse().unwrap_or(5),
+            "--skip-train" => a.train = false,
+            "--skip-snn" => a.snn = false,
+            _ => {}
+        }
+    }
+    a
+}
+
+/// Median seconds of `reps` runs of `f` after one warm-up run.
+fn time(reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+    f()?;
+    let mut v = Vec::with_capacity(reps);
+    for _ in 0..reps.max(1) {
+        let t0 = Instant::now();
+        f()?;
+        v.push(t0.elapsed().as_secs_f64());
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    Ok(v[v.len() / 2])
+}
+
+fn main() -> Result<()> {
+    let a = parse();
+    let gpu = Gpu::new_blocking(&GpuOptions { force_fallback: std::env::var("ULTRASPIKE_FALLBACK").is_ok_and(|v| v == "1"), ..Default::default() })?;
+    println!("adapter: {} ({:?}); model {} input {:?} batch {}", gpu.info.name, gpu.info.backend, a.model, a.input, a.batch);
+    let cfg = builtin(&a.model, a.input, a.classes)?;
+    let img: usize = a.input.iter().product();
+    let mut rng = Rng::new(1);
+    let x = rng.vec_normal(a.batch * img, 1.0);
+    let y: Vec<u32> = (0..a.batch).map(|i| (i % a.classes) as u32).collect();
+    let dnn = DnnNet::new(&gpu, &cfg, a.batch, 1, SgdConfig { lr: 1e-4, ..Default::default() })?;
+    if a.train {
+        let mut step = 0u32;
+        let s = time(a.reps, || {
+            step += 1;
+            pollster::block_on(dnn.train_step(&gpu, &x, &y, a.batch, step)).map(|_| ())
+        })?;
+        println!("dnn train step: {:.1} ms, {:.1} images/s", s * 1e3, a.batch as f64 / s);
+    }
+    let fwd = time(a.reps, || pollster::block_on(dnn.eval_step(&gpu, &x, &y, a.batch)).map(|_| ()))?;
+    println!("dnn forward: {:.1} ms, {:.1} images/s", fwd * 1e3, a.batch as f64 / fwd);
+    if !a.snn {
+        return Ok(());
+    }
+    let params = pollster::block_on(dnn.read_params(&gpu))?;
+    drop(dnn);
+    let n_neurons = params.iter().filter(|p| p.0.ends_with(".mu")).count();
+    // A threshold that makes random-weight layers spike at a realistic rate.
+    let neurons = vec![NeuronParams { vth: 0.5, beta: 1.0, shift: 0.0, alpha: 1.0, leak: 1.0, mu: 4.0 }; n_neurons];
+    let load = |net: &SnnNet| -> Result<()> {
+        for (name, _, v) in &params {
+            if !name.ends_with(".mu") && net.param(name).is_ok_and(|p| p.spec.trainable) {
+                net.write_param(&gpu, name, v)?;
+            }
+        }
+        Ok(())
+    };
+    for &t in &a.ts {
+        let net = SnnNet::new(&gpu, &cfg, &neurons, SnnOptions::inference(a.batch, t))?;
+        load(&net)?;
+        net.reset_counters(&gpu)?;
+        let s = time(a.reps, || pollster::block_on(net.eval_step(&gpu, &x, &y, a.batch, false)).map(|_| ()))?;
+        let spikes: u64 = pollster::block_on(net.spike_counts(&gpu))?.iter().sum();
+        println!(
+            "snn inference T={t}: {:.1} ms, {:.1} images/s ({:.2}x the DNN forward's time); {:.0} spikes/image",
+            s * 1e3,
+            a.batch as f64 / s,
+            s / fwd,
+            spikes as f64 / ((a.reps + 1) * a.batch) as f64
+        );
+    }
+    for &t in &a.ft_ts {
+        let opts = SnnOptions { train: true, ..SnnOptions::inference(a.batch, t) };
+        let mut net = SnnNet::new(&gpu, &cfg, &neurons, opts)?;
+        load(&net)?;
+        let mut step = 0u32;
+        let s = time(a.reps, || {
+            step += 1;
+            pollster::block_on(net.train_step(&gpu, &x, &y, a.batch, step)).map(|_| ())
+        })?;
+        println!(
+            "snn fine-tune step T={t}: {:.1} ms, {:.1} images/s; planned GPU memory {:.1} MiB",
+            s * 1e3,
+            a.batch as f64 / s,
+            net.memory_bytes as f64 / (1024.0 * 1024.0)
+        );
+    }
+    Ok(())
+}
