@@ -185,7 +185,7 @@ impl DnnNet {
         let s = self.read_stats(gpu, valid).await?;
         if !s.loss_sum.is_finite() {
             return Err(Error::Diverged(format!(
-                "loss became {} (learning rate {} too high?); the weights of this step are discarded",
+                "loss became {} (learning rate {} too high?); training stopped, checkpoints already written are kept",
                 s.loss_sum, self.sgd.lr
             )));
         }

@@ -116,12 +116,13 @@ impl ConvAlgo {
         }
     }
 
-    /// The concrete variant. Auto = Subgroup where supported, else Direct. On lavapipe each
-    /// load with a per-lane address is a lane-by-lane gather, and Direct's workgroup-uniform
-    /// weight loads are gathered too (Mesa 22.3 does not scalarize them); Subgroup loads each
-    /// weight once per subgroup and broadcasts it, and its 32-channel block amortizes the x
-    /// loads: 2.5-3x Direct's GFLOP/s there (BENCHMARKS.md). On real GPUs both are sound; the
-    /// broadcast saves memory requests there too.
+    /// The concrete variant, the same rule for all three passes. Auto = Subgroup where
+    /// supported, else Direct. On lavapipe each load with a per-lane address is a lane-by-lane
+    /// gather, and Direct's workgroup-uniform loads are gathered too (Mesa 22.3 does not
+    /// scalarize them); Subgroup loads each weight (backward-weight: each dy value) once per
+    /// subgroup and broadcasts it, and its 32-channel block amortizes the per-lane gathers:
+    /// about 3x Direct's GFLOP/CPU-s in every pass there (BENCHMARKS.md). On real GPUs both
+    /// are sound; the broadcast saves memory requests there too.
     pub fn resolve(self, gpu: &Gpu) -> ConvAlgo {
         match self {
             ConvAlgo::Auto if ConvAlgo::Subgroup.supported(gpu) => ConvAlgo::Subgroup,
