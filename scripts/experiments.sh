@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Reproduces EXPERIMENTS.md on this machine (lavapipe or a real GPU): trains the
+# demo VGG on MNIST and Fashion-MNIST, sweeps every conversion method over T,
+# converts with Algorithm 1 at T=2 and T=3 and fine-tunes both. Outputs (JSON and
+# logs) go to ${OUT:-runs/}. Long: hours on lavapipe, minutes on a GPU.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-runs}
+mkdir -p "$OUT"
+bash scripts/fetch-datasets.sh data
+cargo build --release
+U=target/release/ultraspike
+SWEEP_TEST=${SWEEP_TEST:-1000}   # test images per sweep cell (10 000 = the full test set)
+FT_SUBSET=${FT_SUBSET:-20000}    # training images per fine-tuning epoch
+
+$U train --dataset mnist --model vgg-small --epochs 3 --batch 64 --seed 1 \
+  --out "$OUT/mnist-vgg-small.safetensors" --json > "$OUT/mnist-train.json"
+$U train --dataset fashion-mnist --model vgg-small --epochs 7 --batch 64 --seed 1 \
+  --out "$OUT/fashion-vgg-small.safetensors" --json > "$OUT/fashion-train.json"
+$U sweep --dataset fashion-mnist --ckpt "$OUT/fashion-vgg-small.safetensors" --test-subset "$SWEEP_TEST" \
+  --calib-batches 10 --batch 100 --json > "$OUT/fashion-sweep.json"
+for T in 2 3; do
+  $U convert --dataset fashion-mnist --ckpt "$OUT/fashion-vgg-small.safetensors" --method alpha-beta \
+    --timesteps $T --calib-batches 10 --batch 100 --out "$OUT/fashion-snn-t$T.safetensors" --json > "$OUT/fashion-convert-t$T.json"
+  $U finetune --dataset fashion-mnist --ckpt "$OUT/fashion-snn-t$T.safetensors" --timesteps $T --epochs 1 \
+    --batch 32 --lr 1e-4 --train-subset "$FT_SUBSET" --out "$OUT/fashion-snn-t$T-ft.safetensors" --json > "$OUT/fashion-finetune-t$T.json"
+  $U eval --dataset fashion-mnist --ckpt "$OUT/fashion-snn-t$T-ft.safetensors" --json > "$OUT/fashion-eval-t$T-ft.json"
+done
