@@ -183,7 +183,8 @@ impl Session {
     /// Build a fresh model (`opts.model`: a built-in name or a JSON config) and its trainer.
     pub fn start_training(&mut self, opts: JsValue) -> Result<JsValue, JsError> {
         let o: TrainOptions = serde_wasm_bindgen::from_value(opts).map_err(|e| JsError::new(&format!("training options: {e}")))?;
-        let split = self.split()?;
+        self.trainer = None; // free the old net's buffers first
+        let split = self.split.as_ref().ok_or_else(no_data)?;
         let ds = &split.train;
         let model = if o.model.trim_start().starts_with('{') {
             ModelConfig::from_json(&o.model)
@@ -202,7 +203,6 @@ impl Session {
             seed: o.seed,
             max_steps: None,
         };
-        self.trainer = None; // free the old net's buffers first
         let t = Trainer::new(&self.gpu, &model, ds, cfg).map_err(js_err)?;
         self.gpu.check().map_err(js_err)?;
         let layers = model.layers.len();
@@ -233,7 +233,8 @@ impl Session {
         let batches = t.batches_per_epoch();
         let batch = ((t.step as usize).saturating_sub(t.epoch * batches)).min(batches);
         let p = Progress { epoch: t.epoch, epochs: t.cfg.epochs, batch, batches, loss, accuracy, record, done: t.is_done() };
-        if p.done {
+        if p.record.is_some() {
+            // A checkpoint per epoch, as the CLI writes: downloadable even if the device is lost later.
             self.snapshot_trainer().await?;
         }
         to_js(&p)
@@ -243,7 +244,12 @@ impl Session {
     /// file, the same format `ultraspike train` writes. Works mid-training.
     pub async fn dnn_checkpoint(&mut self) -> Result<Vec<u8>, JsError> {
         if self.trainer.is_some() {
-            self.snapshot_trainer().await?;
+            if let Err(e) = self.snapshot_trainer().await {
+                // The GPU is gone: hand out the last epoch's checkpoint, if any.
+                if self.dnn.is_none() {
+                    return Err(e);
+                }
+            }
         }
         let d = self.dnn.as_ref().ok_or_else(|| JsError::new("no DNN yet: train or upload one"))?;
         d.ck.to_bytes().map_err(js_err)

@@ -1,0 +1,136 @@
+// End-to-end page test: serve dist/ (+ data/ at /data) on 127.0.0.1, open the
+// page in headless Chromium with WebGPU (playwright-core, /usr/bin/chromium),
+// run the quick demo (train -> convert -> sweep -> fine-tune -> evaluate on an
+// MNIST subset with vgg-tiny), check every view holds real numbers and that no
+// error reached the console, save screenshots, and (with CKPT/CLI_ACC) check a
+// CLI-trained checkpoint gives the CLI's test accuracy in the page.
+// Usage: node tests/e2e/run.mjs [--out test-output/e2e]
+//   env: CKPT=path.safetensors CLI_ACC=0.87 (from `ultraspike eval --json`), CHROMIUM=/usr/bin/chromium
+import { createServer } from "node:http";
+import { readFile, mkdir, stat } from "node:fs/promises";
+import { extname, join, resolve, normalize } from "node:path";
+import { chromium } from "playwright-core";
+
+const root = resolve(new URL("../..", import.meta.url).pathname);
+const outDir = resolve(root, process.argv.includes("--out") ? process.argv[process.argv.indexOf("--out") + 1] : "test-output/e2e");
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".wasm": "application/wasm" };
+
+function serve() {
+  const server = createServer(async (req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname));
+    const file = path.startsWith("/data/") ? join(root, path) : join(root, "dist", path === "/" ? "index.html" : path);
+    if (!file.startsWith(root)) { res.writeHead(403).end(); return; }
+    try {
+      if (!(await stat(file)).isFile()) throw new Error("not a file");
+      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
+      res.end(await readFile(file));
+    } catch {
+      res.writeHead(404).end("not found");
+    }
+  });
+  return new Promise((ok) => server.listen(0, "127.0.0.1", () => ok(server)));
+}
+
+const failures = [];
+function check(cond, what) {
+  console.log(`${cond ? "ok  " : "FAIL"} ${what}`);
+  if (!cond) failures.push(what);
+}
+
+const server = await serve();
+const url = `http://127.0.0.1:${server.address().port}/`;
+await mkdir(outDir, { recursive: true });
+const flags = JSON.parse(await readFile(join(root, "webdriver.json"), "utf8"))["goog:chromeOptions"].args.filter((a) => !a.startsWith("--headless"));
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true, args: flags });
+const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+const consoleErrors = [];
+page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") console.log(`[console.${m.type()}] ${m.text()}`); if (m.type() === "error") consoleErrors.push(m.text()); });
+page.on("pageerror", (e) => consoleErrors.push("pageerror: " + e.message));
+const t0 = Date.now();
+const secs = () => ((Date.now() - t0) / 1000).toFixed(0) + "s";
+
+try {
+  console.log("open", url);
+  await page.goto(url);
+  await page.waitForFunction(() => document.body.dataset.status === "ok" || document.body.dataset.status === "err", null, { timeout: 120_000 });
+  const st = await page.textContent("#status");
+  check(!/fail|no webgpu|no device/i.test(st) && (await page.getAttribute("body", "data-status")) === "ok", `WebGPU session opened: ${st.trim()}`);
+
+  // The quick demo's settings for a CPU (SwiftShader) WebGPU: small and fast.
+  for (const [id, v] of [["#train-n", "1500"], ["#test-n", "200"], ["#epochs", "1"], ["#ft-n", "400"]]) await page.fill(id, v);
+  const ticker = setInterval(async () => console.log(`  [${secs()}]`, (await page.textContent("#progress-text").catch(() => "")).trim()), 30_000);
+  await page.click("#demo");
+  // Progress is visible while the GPU works: the page keeps answering.
+  await page.waitForFunction(() => /training: epoch/.test(document.getElementById("progress-text").textContent), null, { timeout: 300_000 });
+  const alive = await page.evaluate(() => new Promise((ok) => { const s = performance.now(); setTimeout(() => ok(performance.now() - s), 0); }));
+  check(alive < 2000, `page responsive during training (a 0 ms timer fired after ${alive.toFixed(0)} ms)`);
+  await page.screenshot({ path: join(outDir, "0-training.png"), fullPage: true });
+  await page.waitForFunction(() => document.body.dataset.demo === "done" || document.body.dataset.state === "error", null, { timeout: 600_000, polling: 1000 });
+  clearInterval(ticker);
+  console.log("demo finished after", secs(), "-", (await page.textContent("#status")).trim(), JSON.stringify(await page.evaluate(() => window.ultraspike.timings)));
+  check((await page.getAttribute("body", "data-demo")) === "done", "quick demo ran to the end");
+
+  const s = await page.evaluate(() => {
+    const u = window.ultraspike;
+    const svgs = [...document.querySelectorAll(".plot-host")].map((h) => [h.id, h.querySelectorAll("svg *").length]);
+    const rasterSpikes = u.raster?.layers.reduce((a, l) => a + l.per_step.reduce((x, y) => x + y, 0), 0) ?? 0;
+    return {
+      train: u.history.at(-1), dnn: u.dnnEval, conv: u.convert?.evaluation, sweep: u.sweep, finetuned: u.finetuned, ft: u.ft,
+      snn: u.snnEval?.evaluation, walk: u.walk && { alphas: u.walk.alphas.length, hist: u.walk.hist.reduce((a, b) => a + b, 0), perT: u.walk.per_t.length },
+      rasterSpikes, svgs,
+    };
+  });
+  console.log(JSON.stringify({ train: s.train, dnn: s.dnn, conv_acc: s.conv?.accuracy, finetuned: s.finetuned, snn_acc: s.snn?.accuracy, ratio: s.snn?.energy?.ratio }, null, 0));
+  check(s.train && s.train.test_acc > 0.5, `1. training curves: DNN test accuracy ${s.train?.test_acc} > 0.5 (chance 0.1)`);
+  check(s.dnn && s.dnn.accuracy > 0.5 && s.dnn.images === 200, `DNN evaluation on 200 test images: ${s.dnn?.accuracy}`);
+  check(s.walk && s.walk.alphas > 1 && s.walk.hist > 0 && s.walk.perT === 8, `2. walkthrough: ${s.walk?.alphas} alpha candidates, ${s.walk?.hist} values in the histogram, 8 T's`);
+  check(s.conv && s.conv.accuracy > 0.1, `converted SNN (alpha-beta, T=2) accuracy ${s.conv?.accuracy} > 0.1`);
+  check(s.sweep.length === 20 && s.sweep.some((r) => r.accuracy > 0.3), `3. sweep: ${s.sweep.length} points, best ${Math.max(...s.sweep.map((r) => r.accuracy))}`);
+  check(s.ft.length === 1 && s.finetuned.length === 4 && s.finetuned.every((r) => r.accuracy > 0.1), `3. after fine-tuning: ${s.finetuned.map((r) => r.t + ":" + r.accuracy.toFixed(3)).join(" ")}`);
+  check(s.snn && s.snn.accuracy > 0.3, `fine-tuned SNN accuracy ${s.snn?.accuracy} > 0.3`);
+  check(s.snn && s.snn.total_spikes_per_image > 0 && s.snn.layers.every((l) => l.spikes_per_image > 0), `4. spikes: ${s.snn?.total_spikes_per_image} per image, every layer > 0`);
+  check(s.rasterSpikes > 0, `4. raster: ${s.rasterSpikes} spikes for test image 0`);
+  check(s.snn?.energy && s.snn.energy.ratio > 1 && s.snn.energy.truenorth > 0, `5. energy: DNN/SNN ratio ${s.snn?.energy?.ratio} > 1`);
+  for (const [id, n] of s.svgs) check(n > 5, `view ${id} drawn (${n} SVG elements)`);
+  for (const v of ["train", "convert", "sweep", "spikes", "energy"]) await page.locator(`#view-${v}`).screenshot({ path: join(outDir, `view-${v}.png`) });
+  await page.screenshot({ path: join(outDir, "1-after-demo.png"), fullPage: true });
+
+  // Nothing lost: the trained DNN downloads as a safetensors file.
+  const [dl] = await Promise.all([page.waitForEvent("download"), page.click("#download-dnn")]);
+  const saved = join(outDir, "page-dnn.safetensors");
+  await dl.saveAs(saved);
+  check((await stat(saved)).size > 1000, `DNN download: ${(await stat(saved)).size} bytes`);
+
+  // A malformed upload gives a clear message, not a crash.
+  await page.setInputFiles("#upload-ckpt", { name: "bad.safetensors", mimeType: "application/octet-stream", buffer: Buffer.from("not a checkpoint") });
+  await page.waitForFunction(() => document.body.dataset.state === "error", null, { timeout: 30_000 });
+  const msg = (await page.textContent("#status")).trim();
+  check(/could not be read|checkpoint/i.test(msg), `malformed upload message: ${msg}`);
+
+  if (process.env.CKPT) {
+    // The CLI evaluated the first 500 test images: load those.
+    await page.fill("#test-n", "500");
+    await page.click("#load-bundled");
+    await page.waitForFunction(() => document.body.dataset.state === "idle" && /500 test/.test(document.getElementById("data-info").textContent), null, { timeout: 120_000 });
+    await page.setInputFiles("#upload-ckpt", process.env.CKPT);
+    await page.waitForFunction(() => document.body.dataset.state === "idle", null, { timeout: 60_000 });
+    await page.click("#eval-dnn");
+    await page.waitForFunction(() => document.body.dataset.state !== "busy", null, { timeout: 300_000 });
+    const acc = Number(await page.getAttribute("#dnn-info", "data-accuracy"));
+    const cli = Number(process.env.CLI_ACC);
+    // Same weights, same 500 images, same batch-100 evaluation: equal up to a
+    // near-tie flipping between GPUs (lavapipe vs SwiftShader): 1 image = 0.002.
+    check(Math.abs(acc - cli) <= 0.002 + 1e-6, `CLI checkpoint in the page: accuracy ${acc} vs \`ultraspike eval\` ${cli} (tolerance 1 image of 500)`);
+    await page.screenshot({ path: join(outDir, "2-cli-checkpoint.png"), fullPage: true });
+  }
+  check(consoleErrors.length === 0, `no console errors (${consoleErrors.length}${consoleErrors.length ? ": " + consoleErrors.join(" | ") : ""})`);
+} catch (e) {
+  failures.push(String(e));
+  console.log("FAIL", e);
+  await page.screenshot({ path: join(outDir, "failure.png"), fullPage: true }).catch(() => {});
+} finally {
+  await browser.close();
+  server.close();
+}
+console.log(`e2e: ${failures.length ? "FAILED" : "passed"} in ${secs()}; screenshots in ${outDir}`);
+process.exit(failures.length ? 1 : 0);

@@ -1,0 +1,170 @@
+// Small SVG plotting helpers for the app's views.
+// Why hand-written SVG and not a charting library: the views need five simple
+// chart types (lines, bars, heatmap, raster, histogram); SVG scales crisply at
+// any zoom/DPI, is styled by the page's CSS, is inspectable in tests (the e2e
+// test reads the numbers the charts are drawn from) and adds no dependency,
+// no bundler and no network fetch to a page that must work offline.
+
+const NS = "http://www.w3.org/2000/svg";
+export const PALETTE = ["#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#4b5563"];
+
+function el(tag, attrs = {}, parent = null) {
+  const e = document.createElementNS(NS, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (parent) parent.appendChild(e);
+  return e;
+}
+
+function text(parent, x, y, s, attrs = {}) {
+  const t = el("text", { x, y, ...attrs }, parent);
+  t.textContent = s;
+  return t;
+}
+
+/** Round "nice" ticks over [lo, hi]. */
+export function ticks(lo, hi, n = 5) {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / n;
+  const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => (hi - lo) / s <= n) || raw;
+  const out = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(+v.toPrecision(12));
+  return out;
+}
+
+export function fmt(v) {
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  if (a >= 1e4 || a < 1e-3) return v.toExponential(1);
+  return +v.toPrecision(3) + "";
+}
+
+/** A fresh SVG in `host` with a plot frame; returns scales and the drawing group. */
+function frame(host, { width = 560, height = 260, x, y, xLabel = "", yLabel = "", xTicks, yTicks, xFmt = fmt, yFmt = fmt }) {
+  host.replaceChildren();
+  const m = { l: 52, r: 14, t: 26, b: 38 };
+  const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, class: "plot", role: "img" }, host);
+  const W = width - m.l - m.r, H = height - m.t - m.b;
+  const sx = (v) => m.l + ((v - x[0]) / (x[1] - x[0] || 1)) * W;
+  const sy = (v) => m.t + H - ((v - y[0]) / (y[1] - y[0] || 1)) * H;
+  const axes = el("g", { class: "axes" }, svg);
+  for (const t of yTicks ?? ticks(y[0], y[1])) {
+    el("line", { x1: m.l, x2: m.l + W, y1: sy(t), y2: sy(t), class: "grid" }, axes);
+    text(axes, m.l - 6, sy(t) + 4, yFmt(t), { "text-anchor": "end" });
+  }
+  for (const t of xTicks ?? ticks(x[0], x[1], 6)) {
+    text(axes, sx(t), m.t + H + 16, xFmt(t), { "text-anchor": "middle" });
+  }
+  el("rect", { x: m.l, y: m.t, width: W, height: H, class: "box" }, axes);
+  text(axes, m.l + W / 2, height - 4, xLabel, { "text-anchor": "middle", class: "label" });
+  text(axes, 12, m.t + H / 2, yLabel, { "text-anchor": "middle", class: "label", transform: `rotate(-90 12 ${m.t + H / 2})` });
+  return { svg, g: el("g", {}, svg), sx, sy, m, W, H };
+}
+
+/** One row of legend entries in the top margin (never over the data). */
+function legend(svg, items, x) {
+  const g = el("g", { class: "legend" }, svg);
+  let cx = x;
+  for (const it of items) {
+    el("rect", { x: cx, y: 8, width: 10, height: 10, fill: it.color }, g);
+    text(g, cx + 14, 17, it.name);
+    cx += 24 + it.name.length * 5.6;
+  }
+}
+
+/** Line chart: series = [{name, color, points: [[x, y], ...], dash?, step?}]. */
+export function lineChart(host, { series, xLabel, yLabel, x, y, xTicks, yFmt, width, height }) {
+  const xs = series.flatMap((s) => s.points.map((p) => p[0]));
+  const ys = series.flatMap((s) => s.points.map((p) => p[1]));
+  x = x ?? [Math.min(...xs), Math.max(...xs)];
+  y = y ?? [Math.min(0, ...ys), Math.max(...ys) || 1];
+  const f = frame(host, { x, y, xLabel, yLabel, xTicks, yFmt, width, height });
+  for (const s of series) {
+    if (!s.points.length) continue;
+    let d = "";
+    s.points.forEach(([px, py], i) => {
+      if (s.step && i > 0) d += `H${f.sx(px)}V${f.sy(py)}`;
+      else d += `${i ? "L" : "M"}${f.sx(px)},${f.sy(py)}`;
+    });
+    el("path", { d, fill: "none", stroke: s.color, "stroke-width": s.width ?? 2, "stroke-dasharray": s.dash ?? "" }, f.g);
+    if (s.dots) for (const [px, py] of s.points) el("circle", { cx: f.sx(px), cy: f.sy(py), r: 3, fill: s.color }, f.g);
+  }
+  const named = series.filter((s) => s.name);
+  legend(f.svg, named, f.m.l);
+  return f;
+}
+
+/** Grouped bars: labels on x, groups = [{name, color, values}], optional log scale. */
+export function barChart(host, { labels, groups, yLabel, log = false, width, height }) {
+  const all = groups.flatMap((g) => g.values).filter((v) => v > 0);
+  const tr = log ? (v) => Math.log10(Math.max(v, 1e-12)) : (v) => v;
+  const lo = log ? Math.floor(Math.log10(Math.min(...all, 1))) : 0;
+  const hi = log ? Math.ceil(Math.log10(Math.max(...all, 10))) : Math.max(...all, 1e-9) * 1.1;
+  const yTicks = log ? Array.from({ length: hi - lo + 1 }, (_, i) => lo + i) : undefined;
+  const f = frame(host, {
+    x: [0, labels.length], y: [lo, hi], yLabel, xTicks: [], yTicks, width, height,
+    yFmt: log ? (v) => "1e" + v : fmt,
+  });
+  const bw = f.W / labels.length;
+  labels.forEach((lab, i) => {
+    groups.forEach((g, j) => {
+      const v = g.values[i];
+      if (!(v > 0)) return;
+      const w = (bw * 0.8) / groups.length;
+      const x0 = f.m.l + i * bw + bw * 0.1 + j * w;
+      const top = f.sy(tr(v));
+      const r = el("rect", { x: x0, y: top, width: Math.max(w - 1, 1), height: f.sy(lo) - top, fill: g.color, "shape-rendering": "crispEdges" }, f.g);
+      el("title", {}, r).textContent = `${lab} ${g.name}: ${fmt(v)}`;
+    });
+    text(f.g, f.m.l + (i + 0.5) * bw, f.m.t + f.H + 16, lab.length > 14 ? lab.slice(0, 13) + "…" : lab, { "text-anchor": "middle", class: "tick" });
+  });
+  legend(f.svg, groups, f.m.l);
+  return f;
+}
+
+/** Heatmap z[row][col] over rows ys, cols xs (diverging around 0), `mark` = [x, y]. */
+export function heatmap(host, { xs, ys, z, xLabel, yLabel, mark }) {
+  const f = frame(host, { x: [xs[0], xs[xs.length - 1]], y: [ys[0], ys[ys.length - 1]], xLabel, yLabel, height: 280 });
+  const amax = Math.max(...z.flat().map(Math.abs), 1e-12);
+  const cw = f.W / xs.length, ch = f.H / ys.length;
+  // |loss| on a sqrt scale: dark = small error (the search minimizes |loss|).
+  for (let r = 0; r < ys.length; r++) {
+    for (let c = 0; c < xs.length; c++) {
+      const a = Math.sqrt(Math.abs(z[r][c]) / amax);
+      const light = Math.round(18 + a * 78);
+      el("rect", {
+        x: f.m.l + c * cw, y: f.m.t + f.H - (r + 1) * ch, width: cw + 0.5, height: ch + 0.5,
+        fill: `hsl(${z[r][c] >= 0 ? 215 : 10}, 70%, ${light}%)`, "shape-rendering": "crispEdges",
+      }, f.g);
+    }
+  }
+  if (mark) {
+    const cx = f.sx(mark[0]), cy = f.sy(mark[1]);
+    el("circle", { cx, cy, r: 6, fill: "none", stroke: "#facc15", "stroke-width": 2.5 }, f.g);
+    text(f.g, cx + 9, cy - 7, "optimum", { class: "mark" });
+  }
+  return f;
+}
+
+/** Spike raster: rows = sampled neurons (grouped by layer), columns = time steps. */
+export function raster(host, { layers, t }) {
+  const rows = layers.reduce((n, l) => n + l.sample.length, 0);
+  const height = Math.max(140, Math.min(520, rows * 4 + 60));
+  const f = frame(host, { x: [0, t], y: [0, rows], xLabel: "time step", yLabel: "sampled neuron", height, xTicks: [], yTicks: [] });
+  const cw = f.W / t, rh = f.H / rows;
+  for (let s = 0; s < t; s++) text(f.g, f.m.l + (s + 0.5) * cw, f.m.t + f.H + 16, String(s + 1), { "text-anchor": "middle", class: "tick" });
+  let row = 0;
+  layers.forEach((l, li) => {
+    const color = PALETTE[li % PALETTE.length];
+    const y0 = f.m.t + row * rh;
+    el("line", { x1: f.m.l, x2: f.m.l + f.W, y1: y0, y2: y0, class: "grid" }, f.g);
+    text(f.g, f.m.l - 6, y0 + (l.sample.length * rh) / 2 + 4, l.name.length > 7 ? l.name.slice(0, 7) : l.name, { "text-anchor": "end", class: "tick" });
+    for (let s = 0; s < t; s++) {
+      l.spikes[s].forEach((fired, j) => {
+        if (fired) el("rect", { x: f.m.l + s * cw + cw * 0.15, y: f.m.t + (row + j) * rh, width: cw * 0.7, height: Math.max(rh * 0.8, 1), fill: color, "shape-rendering": "crispEdges" }, f.g);
+      });
+    }
+    row += l.sample.length;
+  });
+  return f;
+}
