@@ -56,9 +56,11 @@ export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-900}
 step test-browser cargo test --target wasm32-unknown-unknown --test browser
 
 # ---- end-to-end page test (Playwright) ------------------------------------------
-# The web-app issue adds it HERE: `trunk build --release`, serve dist/ on 127.0.0.1,
-# then drive the page with node_modules/playwright-core in /usr/bin/chromium
-# (flags as in webdriver.json) as a `step e2e ...` line.
+# A CLI-trained checkpoint + `ultraspike eval --json`, `trunk build --release`, then
+# tests/e2e/run.mjs serves dist/ on 127.0.0.1 and drives the page in /usr/bin/chromium
+# (flags as in webdriver.json): train -> convert -> sweep -> fine-tune -> evaluate,
+# every view, the CLI checkpoint's accuracy; screenshots in test-output/e2e/.
+step e2e bash tests/e2e/run.sh
 # ----------------------------------------------------------------------------------
 
 summary

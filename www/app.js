@@ -1,6 +1,7 @@
 // The page: drives the wasm Session a few batches per call from the event loop
 // (so the page never freezes), draws the views, and turns errors into messages.
-import { lineChart, barChart, heatmap, raster, PALETTE, fmt } from "./plots.js";
+import { raster, fmt } from "./plots.js";
+import { drawTraining, drawWalkthrough, drawConversionTable, drawSweep, drawSpikes, drawEnergy, SWEEP_T, METHODS } from "./views.js";
 
 const $ = (id) => document.getElementById(id);
 const sleep0 = () => new Promise((r) => setTimeout(r, 0));
@@ -162,36 +163,18 @@ async function train() {
   let seen = 0;
   await loop("training", (k) => session.train_steps(k), (p) => {
     seen += 1;
-    state.live.push([p.epoch + p.batch / p.batches, p.loss, p.accuracy]);
+    // A closing epoch reports the next epoch's (empty) running stats: not a point.
+    if (!p.record) state.live.push([p.epoch + p.batch / p.batches, p.loss, p.accuracy]);
     if (p.record) {
       state.history.push(p.record);
       state.haveDnn = true;
     }
-    if (seen % 2 === 0 || p.record) drawTraining();
+    if (seen % 2 === 0 || p.record) drawTraining(state);
   });
-  drawTraining();
+  drawTraining(state);
   $("dnn-info").textContent = `trained: test accuracy ${pct(state.history.at(-1).test_acc)}`;
 }
 
-function drawTraining() {
-  const live = state.live;
-  if (!live.length) return;
-  const hist = state.history;
-  lineChart($("plot-loss"), {
-    series: [
-      { name: "train loss (running)", color: PALETTE[0], points: live.map((p) => [p[0], p[1]]) },
-      { name: "test loss", color: PALETTE[1], points: hist.map((r) => [r.epoch + 1, r.test_loss]), dots: true },
-    ],
-    xLabel: "epoch", yLabel: "loss", x: [0, Math.max(1, Math.ceil(live.at(-1)[0]))],
-  });
-  lineChart($("plot-acc"), {
-    series: [
-      { name: "train acc (running)", color: PALETTE[0], points: live.map((p) => [p[0], 100 * p[2]]) },
-      { name: "test acc", color: PALETTE[1], points: hist.map((r) => [r.epoch + 1, 100 * r.test_acc]), dots: true },
-    ],
-    xLabel: "epoch", yLabel: "accuracy %", y: [0, 100], x: [0, Math.max(1, Math.ceil(live.at(-1)[0]))],
-  });
-}
 
 async function evalDnn() {
   const ev = await session.evaluate_dnn();
@@ -218,7 +201,7 @@ async function uploadCheckpoint(file) {
     if (info.history?.length) {
       state.history = info.history;
       state.live = info.history.map((r) => [r.epoch + 1, r.train_loss, r.train_acc]);
-      drawTraining();
+      drawTraining(state);
     }
   } else {
     state.haveSnn = true;
@@ -232,7 +215,7 @@ async function convert() {
   const t = +$("timesteps").value;
   progress(0.1, "calibrating the pre-activation statistics");
   await sleep0();
-  const layers = await session.calibrate(10, 100);
+  const layers = await session.calibrate(Math.max(1, +$("calib").value || 10), 100);
   progress(0.5, "converting and evaluating the SNN");
   const dnn = state.dnnEval ?? (await evalDnn());
   const r = await session.convert($("method").value, t);
@@ -244,86 +227,15 @@ async function convert() {
   const sel = $("layer");
   sel.replaceChildren(...layers.map((l, i) => new Option(`${l.name} (mu ${l.mu.toFixed(2)})`, i)));
   $("stair-t").value = t;
-  drawWalkthrough();
-  drawConversionTable();
+  drawWalkthrough(state, session);
+  drawConversionTable(state);
   drawSpikes(r.evaluation);
-  drawEnergy(r.evaluation);
+  drawEnergy(r.evaluation, session.energy_constants());
 }
 
-function drawWalkthrough() {
-  const w = session.walkthrough(+$("layer").value || 0);
-  state.walk = w;
-  const T = +$("stair-t").value;
-  $("stair-t-val").textContent = T;
-  const [, sc] = w.per_t[T - 1];
-  const mu = w.mu;
-  const xmax = mu * 1.25;
-  const N = 400;
-  const xs = Array.from({ length: N + 1 }, (_, i) => (i / N) * xmax);
-  // The average SNN output over T steps (paper eq. 5): (V/T) floor(T x / V) clipped, V = alpha*mu, height beta*V.
-  const stair = (x, a, b) => { const v = a * mu; return (b * v / T) * Math.min(T, Math.max(0, Math.floor((T * x) / v))); };
-  lineChart($("plot-stairs"), {
-    series: [
-      { name: "DNN clip(x, 0, mu)", color: "#111827", points: xs.map((x) => [x, Math.min(Math.max(x, 0), mu)]) },
-      { name: "SNN, V_th = mu", color: PALETTE[1], points: xs.map((x) => [x, stair(x, 1, 1)]), dash: "5 4" },
-      { name: `SNN, a=${sc.alpha.toFixed(2)} b=${sc.beta.toFixed(2)}`, color: PALETTE[0], points: xs.map((x) => [x, stair(x, sc.alpha, sc.beta)]) },
-    ],
-    xLabel: "pre-activation x", yLabel: "output (mean over T)", x: [0, xmax],
-  });
-  const bw = (w.hi - w.lo) / w.hist.length;
-  const pts = [];
-  w.hist.forEach((c, i) => { pts.push([w.lo + i * bw, c]); pts.push([w.lo + (i + 1) * bw, c]); });
-  const f = lineChart($("plot-hist"), {
-    series: [{ name: "", color: PALETTE[2], points: pts }],
-    xLabel: `pre-activation (percentiles 1..99 as ticks; mu=${mu.toFixed(2)})`, yLabel: "count",
-  });
-  for (const p of w.percentiles) {
-    const x = f.sx(p);
-    const line = document.createElementNS("http://www.w3.org/2000/svg", "line");
-    Object.entries({ x1: x, x2: x, y1: f.m.t + f.H - 10, y2: f.m.t + f.H, stroke: "#7c3aed" }).forEach(([k, v]) => line.setAttribute(k, v));
-    f.g.appendChild(line);
-  }
-  const mx = f.sx(mu);
-  const ml = document.createElementNS("http://www.w3.org/2000/svg", "line");
-  Object.entries({ x1: mx, x2: mx, y1: f.m.t, y2: f.m.t + f.H, stroke: "#dc2626", "stroke-dasharray": "4 3" }).forEach(([k, v]) => ml.setAttribute(k, v));
-  f.g.appendChild(ml);
-  if (w.alphas.length > 1) {
-    heatmap($("plot-heat"), { xs: w.betas, ys: w.alphas, z: w.loss, xLabel: `beta (T=${w.t}; blue: SNN below DNN, red: above)`, yLabel: "alpha", mark: [w.best.beta, w.best.alpha] });
-  } else {
-    $("plot-heat").textContent = "Fewer than two alpha candidates (percentiles in (0, mu]) for this layer.";
-  }
-  const sc2 = state.convert?.scalings ?? [];
-  const diag = state.convert?.layers ?? [];
-  barChart($("plot-err"), {
-    labels: diag.map((d) => d.name),
-    groups: [
-      { name: "|loss| before (1, 1)", color: PALETTE[1], values: sc2.map((s) => Math.abs(s.loss_unscaled)) },
-      { name: "|loss| after (a, b)", color: PALETTE[0], values: sc2.map((s) => Math.abs(s.loss)) },
-      { name: "|DNN-SNN mean| measured", color: PALETTE[2], values: diag.map((d) => Math.abs(d.measured_error)) },
-    ],
-    yLabel: "error (log)", log: true,
-  });
-}
 
-function table(elTable, head, rows) {
-  elTable.replaceChildren();
-  const h = elTable.createTHead().insertRow();
-  for (const c of head) h.appendChild(Object.assign(document.createElement("th"), { textContent: c }));
-  const b = elTable.createTBody();
-  for (const r of rows) {
-    const tr = b.insertRow();
-    for (const c of r) tr.insertCell().textContent = typeof c === "number" ? fmt(c) : c;
-  }
-}
 
-function drawConversionTable() {
-  const r = state.convert;
-  table($("diag"), ["layer", "mu", "V_th", "alpha", "beta", "K(mu)", "h(T,mu)", "DNN mean", "SNN mean", "activity"],
-    r.layers.map((d) => [d.name, d.mu, d.vth, d.alpha, d.beta, d.k_mu, d.h_t_mu, d.dnn_mean, d.snn_mean, d.activity]));
-}
 
-const SWEEP_T = [1, 2, 4, 8];
-const METHODS = ["alpha-beta", "alpha-beta-mse", "deng", "max-norm", "percentile"];
 
 async function sweep() {
   state.sweep = [];
@@ -335,21 +247,12 @@ async function sweep() {
       const done = state.sweep.length;
       progress(done / n, `sweep: ${m} at T=${t} (${done}/${n})  ${eta(t0, done / n)}`);
       state.sweep.push(await session.sweep_point(m, t));
-      drawSweep();
+      drawSweep(state);
       await sleep0();
     }
   }
 }
 
-function drawSweep() {
-  const series = METHODS.map((m, i) => ({
-    name: m, color: PALETTE[i], dots: true,
-    points: state.sweep.filter((r) => r.method === m).map((r) => [r.t, 100 * r.accuracy]),
-  })).filter((s) => s.points.length);
-  if (state.finetuned.length) series.push({ name: "alpha-beta + SGL", color: "#111827", width: 3.5, dots: true, points: state.finetuned.map((r) => [r.t, 100 * r.accuracy]) });
-  if (state.convertDnnAcc != null) series.push({ name: "DNN", color: "#6b7280", dash: "6 4", points: [[1, 100 * state.convertDnnAcc], [8, 100 * state.convertDnnAcc]] });
-  lineChart($("plot-sweep"), { series, xLabel: "time steps T", yLabel: "test accuracy %", x: [1, 8], y: [0, 100], xTicks: SWEEP_T, width: 860, height: 300 });
-}
 
 // ---- SNN: fine-tuning, evaluation, spikes, energy ------------------------------
 
@@ -366,7 +269,7 @@ async function finetune() {
     if (cancelled) throw new Cancelled();
     progress(t / 8, `fine-tuned SNN at T=${t}`);
     state.finetuned.push({ t, accuracy: await session.snn_accuracy_at(t) });
-    drawSweep();
+    drawSweep(state);
     await sleep0();
   }
 }
@@ -379,17 +282,10 @@ async function evalSnn() {
   $("snn-info").textContent = `SNN (${r.method}, T=${ev.t}, ${r.finetune_epochs} fine-tuning epochs): test accuracy ${pct(ev.accuracy)} on ${ev.images} images; energy ${ev.energy.ratio.toFixed(1)}x below the DNN`;
   $("snn-info").dataset.accuracy = ev.accuracy;
   drawSpikes(ev);
-  drawEnergy(ev);
+  drawEnergy(ev, session.energy_constants());
   await showRaster();
 }
 
-function drawSpikes(ev) {
-  barChart($("plot-activity"), {
-    labels: ev.layers.map((l) => l.name),
-    groups: [{ name: "spiking activity", color: PALETTE[4], values: ev.layers.map((l) => l.activity) }],
-    yLabel: "spikes / neuron / image",
-  });
-}
 
 async function showRaster() {
   const i = +$("img-index").value || 0;
@@ -411,22 +307,6 @@ async function showRaster() {
   $("raster-info").textContent = `label ${r.label}, SNN predicts ${r.predicted}; ${total} spikes in all layers over T=${r.t}`;
 }
 
-function drawEnergy(ev) {
-  const e = ev.energy;
-  const c = session.energy_constants();
-  $("energy-consts").textContent = `${c.model}: E_MAC = ${c.e_mac_pj} pJ, E_AC = ${c.e_ac_pj} pJ. Neuromorphic (normalized FLOPs*compute + T*static): TrueNorth (${c.truenorth.join(", ")}), SpiNNaker (${c.spinnaker.join(", ")}).`;
-  barChart($("plot-energy"), {
-    labels: e.layers.map((l) => l.name),
-    groups: [{ name: "DNN pJ", color: PALETTE[1], values: e.layers.map((l) => l.dnn_pj) }, { name: "SNN pJ", color: PALETTE[0], values: e.layers.map((l) => l.snn_pj) }],
-    yLabel: "pJ per image (log)", log: true, width: 860, height: 280,
-  });
-  const rows = e.layers.map((l) => [l.name + (l.analog ? " (analog, MACs x T)" : ""), l.dnn_macs, l.snn_ops, l.dnn_pj, l.snn_pj, l.dnn_pj / Math.max(l.snn_pj, 1e-30)]);
-  rows.push(["total", e.layers.reduce((s, l) => s + l.dnn_macs, 0), e.layers.reduce((s, l) => s + l.snn_ops, 0), e.dnn_pj, e.snn_pj, e.ratio]);
-  rows.push(["first layer computed once", "", "", e.dnn_pj, e.snn_pj_first_once, e.ratio_first_once]);
-  rows.push(["TrueNorth / SpiNNaker (normalized)", "", "", "", `${fmt(e.truenorth)} / ${fmt(e.spinnaker)}`, ""]);
-  table($("energy"), ["layer", "DNN MACs", "SNN ops (MAC/AC)", "DNN pJ", "SNN pJ", "ratio"], rows);
-  $("energy").dataset.ratio = e.ratio;
-}
 
 // ---- wiring -------------------------------------------------------------------
 
@@ -459,8 +339,8 @@ function wire() {
   $("cancel").addEventListener("click", () => { cancelled = true; progress(0, "cancelling after this step…"); });
   $("upload-data").addEventListener("change", (e) => task("Reading the uploaded files", () => loadFiles([...e.target.files])));
   $("upload-ckpt").addEventListener("change", (e) => task("Loading the checkpoint", () => uploadCheckpoint(e.target.files[0])));
-  $("layer").addEventListener("change", () => state.convert && drawWalkthrough());
-  $("stair-t").addEventListener("input", () => state.convert && drawWalkthrough());
+  $("layer").addEventListener("change", () => state.convert && drawWalkthrough(state, session));
+  $("stair-t").addEventListener("input", () => state.convert && drawWalkthrough(state, session));
   addEventListener("beforeunload", (e) => { if (busy) e.preventDefault(); });
 }
 

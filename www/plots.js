@@ -42,7 +42,7 @@ export function fmt(v) {
 /** A fresh SVG in `host` with a plot frame; returns scales and the drawing group. */
 function frame(host, { width = 560, height = 260, x, y, xLabel = "", yLabel = "", xTicks, yTicks, xFmt = fmt, yFmt = fmt }) {
   host.replaceChildren();
-  const m = { l: 52, r: 14, t: 26, b: 38 };
+  const m = { l: 60, r: 14, t: 26, b: 38 };
   const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, class: "plot", role: "img" }, host);
   const W = width - m.l - m.r, H = height - m.t - m.b;
   const sx = (v) => m.l + ((v - x[0]) / (x[1] - x[0] || 1)) * W;
@@ -68,7 +68,7 @@ function legend(svg, items, x) {
   for (const it of items) {
     el("rect", { x: cx, y: 8, width: 10, height: 10, fill: it.color }, g);
     text(g, cx + 14, 17, it.name);
-    cx += 24 + it.name.length * 5.6;
+    cx += 26 + it.name.length * 6.3;
   }
 }
 
@@ -141,7 +141,8 @@ export function heatmap(host, { xs, ys, z, xLabel, yLabel, mark }) {
   if (mark) {
     const cx = f.sx(mark[0]), cy = f.sy(mark[1]);
     el("circle", { cx, cy, r: 6, fill: "none", stroke: "#facc15", "stroke-width": 2.5 }, f.g);
-    text(f.g, cx + 9, cy - 7, "optimum", { class: "mark" });
+    const left = cx > f.m.l + f.W - 70;
+    text(f.g, left ? cx - 9 : cx + 9, cy - 7, "optimum", { class: "mark", "text-anchor": left ? "end" : "start" });
   }
   return f;
 }
@@ -158,7 +159,7 @@ export function raster(host, { layers, t }) {
     const color = PALETTE[li % PALETTE.length];
     const y0 = f.m.t + row * rh;
     el("line", { x1: f.m.l, x2: f.m.l + f.W, y1: y0, y2: y0, class: "grid" }, f.g);
-    text(f.g, f.m.l - 6, y0 + (l.sample.length * rh) / 2 + 4, l.name.length > 7 ? l.name.slice(0, 7) : l.name, { "text-anchor": "end", class: "tick" });
+    text(f.g, f.m.l - 6, y0 + (l.sample.length * rh) / 2 + 4, l.name.replace("features.", "f.").replace("classifier.", "c."), { "text-anchor": "end", class: "tick" });
     for (let s = 0; s < t; s++) {
       l.spikes[s].forEach((fired, j) => {
         if (fired) el("rect", { x: f.m.l + s * cw + cw * 0.15, y: f.m.t + (row + j) * rh, width: cw * 0.7, height: Math.max(rh * 0.8, 1), fill: color, "shape-rendering": "crispEdges" }, f.g);

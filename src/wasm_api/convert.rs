@@ -57,12 +57,31 @@ impl Session {
         if self.trainer.is_some() {
             self.snapshot_trainer().await?;
         }
-        let d = self.dnn.as_ref().ok_or_else(|| JsError::new("no DNN yet: train or upload one"))?;
+        let d = self
+            .dnn
+            .as_ref()
+            .ok_or_else(|| JsError::new("no DNN yet: train or upload one"))?;
         let split = self.split.as_ref().ok_or_else(no_data)?;
-        let stats = calibrate_checkpoint(&self.gpu, &d.meta.model, &d.ck, &split.train, batches.max(1), batch.max(1)).await.map_err(js_err)?;
+        let stats = calibrate_checkpoint(
+            &self.gpu,
+            &d.meta.model,
+            &d.ck,
+            &split.train,
+            batches.max(1),
+            batch.max(1),
+        )
+        .await
+        .map_err(js_err)?;
         let out: Vec<LayerSummary> = stats
             .iter()
-            .map(|s| LayerSummary { name: s.name.clone(), mu: s.mu, min: s.min, max: s.max, p99_9: s.p99_9, count: s.count })
+            .map(|s| LayerSummary {
+                name: s.name.clone(),
+                mu: s.mu,
+                min: s.min,
+                max: s.max,
+                p99_9: s.p99_9,
+                count: s.count,
+            })
             .collect();
         self.stats = Some(stats);
         to_js(&out)
@@ -72,39 +91,85 @@ impl Session {
     /// energy) and keep the SNN (for fine-tuning, rasters and download).
     pub async fn convert(&mut self, method: String, t: usize) -> Result<JsValue, JsError> {
         let method: ConversionMethod = method.parse().map_err(js_err)?;
-        let (d, split) = (self.dnn.as_ref().ok_or_else(|| JsError::new("no DNN yet"))?, self.split.as_ref().ok_or_else(no_data)?);
-        let stats = self.stats.as_ref().ok_or_else(|| JsError::new("calibrate first"))?;
+        let (d, split) = (
+            self.dnn
+                .as_ref()
+                .ok_or_else(|| JsError::new("no DNN yet"))?,
+            self.split.as_ref().ok_or_else(no_data)?,
+        );
+        let stats = self
+            .stats
+            .as_ref()
+            .ok_or_else(|| JsError::new("calibrate first"))?;
         let neurons = convert(method, stats, t).map_err(js_err)?;
         let b = fit_batch(split.test.n, 100);
-        let snn = build_converted(&self.gpu, &d.meta.model, &d.ck, &neurons, SnnOptions::inference(b, t)).map_err(js_err)?;
-        let ev = evaluate_snn(&self.gpu, &snn, &split.test, Some(CMOS_45NM)).await.map_err(js_err)?;
+        let snn = build_converted(
+            &self.gpu,
+            &d.meta.model,
+            &d.ck,
+            &neurons,
+            SnnOptions::inference(b, t),
+        )
+        .map_err(js_err)?;
+        let ev = evaluate_snn(&self.gpu, &snn, &split.test, Some(CMOS_45NM))
+            .await
+            .map_err(js_err)?;
         let diag = diagnostics(stats, &neurons, &ev, t);
-        let scalings: Vec<Scaling> = stats.iter().map(|s| find_scaling_factors(&s.percentiles, s.mu as f64, t, LossKind::Signed)).collect();
+        let scalings: Vec<Scaling> = stats
+            .iter()
+            .map(|s| find_scaling_factors(&s.percentiles, s.mu as f64, t, LossKind::Signed))
+            .collect();
         let meta = snn_meta(&d.meta.model, method, t, neurons, Some(&d.meta));
         let ck = snn.to_checkpoint(&self.gpu, &meta).await.map_err(js_err)?;
         self.snn = Some(SnnState { ck, meta });
         self.finetuner = None;
         self.calib_t = t;
-        to_js(&serde_json::json!({ "method": method, "t": t, "evaluation": ev, "layers": diag, "scalings": scalings }))
+        to_js(
+            &serde_json::json!({ "method": method, "t": t, "evaluation": ev, "layers": diag, "scalings": scalings }),
+        )
     }
 
     /// One point of the sweep: accuracy, spikes and energy ratio of `method` at `t`.
     pub async fn sweep_point(&mut self, method: String, t: usize) -> Result<JsValue, JsError> {
         let method: ConversionMethod = method.parse().map_err(js_err)?;
-        let (d, split) = (self.dnn.as_ref().ok_or_else(|| JsError::new("no DNN yet"))?, self.split.as_ref().ok_or_else(no_data)?);
-        let stats = self.stats.as_ref().ok_or_else(|| JsError::new("calibrate first"))?;
+        let (d, split) = (
+            self.dnn
+                .as_ref()
+                .ok_or_else(|| JsError::new("no DNN yet"))?,
+            self.split.as_ref().ok_or_else(no_data)?,
+        );
+        let stats = self
+            .stats
+            .as_ref()
+            .ok_or_else(|| JsError::new("calibrate first"))?;
         let neurons = convert(method, stats, t).map_err(js_err)?;
         let b = fit_batch(split.test.n, 100);
-        let snn = build_converted(&self.gpu, &d.meta.model, &d.ck, &neurons, SnnOptions::inference(b, t)).map_err(js_err)?;
-        let ev = evaluate_snn(&self.gpu, &snn, &split.test, Some(CMOS_45NM)).await.map_err(js_err)?;
+        let snn = build_converted(
+            &self.gpu,
+            &d.meta.model,
+            &d.ck,
+            &neurons,
+            SnnOptions::inference(b, t),
+        )
+        .map_err(js_err)?;
+        let ev = evaluate_snn(&self.gpu, &snn, &split.test, Some(CMOS_45NM))
+            .await
+            .map_err(js_err)?;
         let ratio = ev.energy.as_ref().map(|e| e.ratio).unwrap_or(0.0);
-        to_js(&serde_json::json!({ "method": method, "t": t, "accuracy": ev.accuracy, "spikes_per_image": ev.total_spikes_per_image, "energy_ratio": ratio }))
+        to_js(
+            &serde_json::json!({ "method": method, "t": t, "accuracy": ev.accuracy, "spikes_per_image": ev.total_spikes_per_image, "energy_ratio": ratio }),
+        )
     }
 
     /// The walkthrough data of layer `index` (needs `calibrate`; T from the last conversion).
     pub fn walkthrough(&self, index: usize) -> Result<JsValue, JsError> {
-        let stats = self.stats.as_ref().ok_or_else(|| JsError::new("calibrate first"))?;
-        let s = stats.get(index).ok_or_else(|| JsError::new(&format!("layer {index} out of range (0..{})", stats.len())))?;
+        let stats = self
+            .stats
+            .as_ref()
+            .ok_or_else(|| JsError::new("calibrate first"))?;
+        let s = stats.get(index).ok_or_else(|| {
+            JsError::new(&format!("layer {index} out of range (0..{})", stats.len()))
+        })?;
         let mu = s.mu as f64;
         let (lo, hi) = (s.min as f64, s.hist_top as f64);
         let mut hist = vec![0u64; VIEW_BINS];
@@ -112,7 +177,14 @@ impl Session {
         for (i, &c) in s.hist.iter().enumerate() {
             hist[(i * VIEW_BINS / n).min(VIEW_BINS - 1)] += c as u64;
         }
-        let per_t = (1..=8).map(|t| (t, find_scaling_factors(&s.percentiles, mu, t, LossKind::Signed))).collect();
+        let per_t = (1..=8)
+            .map(|t| {
+                (
+                    t,
+                    find_scaling_factors(&s.percentiles, mu, t, LossKind::Signed),
+                )
+            })
+            .collect();
         let t = self.calib_t.max(1);
         let (alphas, betas, loss) = loss_grid(&s.percentiles, mu, t, LossKind::Signed);
         let best = find_scaling_factors(&s.percentiles, mu, t, LossKind::Signed);

@@ -63,7 +63,10 @@ pub async fn create_session() -> Result<Session, JsError> {
 /// The names of the built-in models.
 #[wasm_bindgen]
 pub fn builtin_models() -> Vec<String> {
-    crate::models::builtin::NAMES.iter().map(|s| s.to_string()).collect()
+    crate::models::builtin::NAMES
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }
 
 /// A DNN checkpoint (trained here or uploaded) with its metadata.
@@ -113,7 +116,17 @@ struct TrainOptions {
 impl Default for TrainOptions {
     fn default() -> Self {
         // The CLI's defaults (src/cli/train.rs).
-        TrainOptions { model: "vgg-tiny".into(), epochs: 2, batch: 64, lr: 0.01, momentum: 0.95, weight_decay: 5e-4, seed: 0, augment: None, dropout: true }
+        TrainOptions {
+            model: "vgg-tiny".into(),
+            epochs: 2,
+            batch: 64,
+            lr: 0.01,
+            momentum: 0.95,
+            weight_decay: 5e-4,
+            seed: 0,
+            augment: None,
+            dropout: true,
+        }
     }
 }
 
@@ -154,10 +167,22 @@ impl Session {
 
     /// Parse the staged files into a train/test split (`kind` "" guesses from
     /// the names), keep the first `train_subset` / `test_subset` images (0 = all).
-    pub fn load_staged(&mut self, kind: String, train_subset: usize, test_subset: usize) -> Result<JsValue, JsError> {
+    pub fn load_staged(
+        &mut self,
+        kind: String,
+        train_subset: usize,
+        test_subset: usize,
+    ) -> Result<JsValue, JsError> {
         let files = std::mem::take(&mut self.staged);
-        let kind = if kind.is_empty() { None } else { Some(kind.parse::<DatasetKind>().map_err(js_err)?) };
-        let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+        let kind = if kind.is_empty() {
+            None
+        } else {
+            Some(kind.parse::<DatasetKind>().map_err(js_err)?)
+        };
+        let refs: Vec<(&str, &[u8])> = files
+            .iter()
+            .map(|(n, b)| (n.as_str(), b.as_slice()))
+            .collect();
         let mut split = load_named_files(kind, &refs).map_err(js_err)?;
         if train_subset > 0 {
             split.train = split.train.subset(0, train_subset);
@@ -166,7 +191,13 @@ impl Session {
             split.test = split.test.subset(0, test_subset);
         }
         let d = &split.train;
-        let summary = DatasetSummary { kind: d.kind, train: d.n, test: split.test.n, shape: [d.c, d.h, d.w], classes: d.classes };
+        let summary = DatasetSummary {
+            kind: d.kind,
+            train: d.n,
+            test: split.test.n,
+            shape: [d.c, d.h, d.w],
+            classes: d.classes,
+        };
         self.split = Some(split);
         to_js(&summary)
     }
@@ -175,14 +206,20 @@ impl Session {
     pub fn test_image(&self, i: usize) -> Result<JsValue, JsError> {
         let ds = &self.split()?.test;
         if i >= ds.n {
-            return Err(JsError::new(&format!("test image {i} out of range (0..{})", ds.n)));
+            return Err(JsError::new(&format!(
+                "test image {i} out of range (0..{})",
+                ds.n
+            )));
         }
-        to_js(&serde_json::json!({ "pixels": ds.image(i), "c": ds.c, "h": ds.h, "w": ds.w, "label": ds.labels[i] }))
+        to_js(
+            &serde_json::json!({ "pixels": ds.image(i), "c": ds.c, "h": ds.h, "w": ds.w, "label": ds.labels[i] }),
+        )
     }
 
     /// Build a fresh model (`opts.model`: a built-in name or a JSON config) and its trainer.
     pub fn start_training(&mut self, opts: JsValue) -> Result<JsValue, JsError> {
-        let o: TrainOptions = serde_wasm_bindgen::from_value(opts).map_err(|e| JsError::new(&format!("training options: {e}")))?;
+        let o: TrainOptions = serde_wasm_bindgen::from_value(opts)
+            .map_err(|e| JsError::new(&format!("training options: {e}")))?;
         self.trainer = None; // free the old net's buffers first
         let split = self.split.as_ref().ok_or_else(no_data)?;
         let ds = &split.train;
@@ -195,7 +232,11 @@ impl Session {
         let cfg = TrainConfig {
             epochs: o.epochs.max(1),
             batch: o.batch.max(1),
-            sgd: SgdConfig { lr: o.lr, momentum: o.momentum, weight_decay: o.weight_decay },
+            sgd: SgdConfig {
+                lr: o.lr,
+                momentum: o.momentum,
+                weight_decay: o.weight_decay,
+            },
             schedule: StepDecay::default(),
             augment: o.augment.unwrap_or(ds.kind.default_augment()),
             shuffle: true,
@@ -214,14 +255,24 @@ impl Session {
     /// Up to `k` training batches; closes the epoch (test evaluation) when it ends.
     pub async fn train_steps(&mut self, k: usize) -> Result<JsValue, JsError> {
         let split = self.split.as_ref().ok_or_else(no_data)?;
-        let t = self.trainer.as_mut().ok_or_else(|| JsError::new("no model: start training first"))?;
+        let t = self
+            .trainer
+            .as_mut()
+            .ok_or_else(|| JsError::new("no model: start training first"))?;
         let mut record = None;
         let mut done_batches = 0;
         while done_batches < k && !t.is_done() {
-            match t.train_batch(&self.gpu, &split.train).await.map_err(js_err)? {
+            match t
+                .train_batch(&self.gpu, &split.train)
+                .await
+                .map_err(js_err)?
+            {
                 Some(_) => done_batches += 1,
                 None => {
-                    let secs = self.train_started.map(|s| s.elapsed().as_secs_f64()).unwrap_or(0.0);
+                    let secs = self
+                        .train_started
+                        .map(|s| s.elapsed().as_secs_f64())
+                        .unwrap_or(0.0);
                     let test = t.evaluate(&self.gpu, &split.test).await.map_err(js_err)?;
                     record = Some(t.finish_epoch(&self.gpu, test, secs));
                     self.train_started = Some(Instant::now());
@@ -232,7 +283,16 @@ impl Session {
         let (loss, accuracy) = t.running();
         let batches = t.batches_per_epoch();
         let batch = ((t.step as usize).saturating_sub(t.epoch * batches)).min(batches);
-        let p = Progress { epoch: t.epoch, epochs: t.cfg.epochs, batch, batches, loss, accuracy, record, done: t.is_done() };
+        let p = Progress {
+            epoch: t.epoch,
+            epochs: t.cfg.epochs,
+            batch,
+            batches,
+            loss,
+            accuracy,
+            record,
+            done: t.is_done(),
+        };
         if p.record.is_some() {
             // A checkpoint per epoch, as the CLI writes: downloadable even if the device is lost later.
             self.snapshot_trainer().await?;
@@ -251,7 +311,10 @@ impl Session {
                 }
             }
         }
-        let d = self.dnn.as_ref().ok_or_else(|| JsError::new("no DNN yet: train or upload one"))?;
+        let d = self
+            .dnn
+            .as_ref()
+            .ok_or_else(|| JsError::new("no DNN yet: train or upload one"))?;
         d.ck.to_bytes().map_err(js_err)
     }
 
@@ -280,15 +343,22 @@ impl Session {
         if self.trainer.is_some() {
             self.snapshot_trainer().await?;
         }
-        let d = self.dnn.as_ref().ok_or_else(|| JsError::new("no DNN yet: train or upload one"))?;
+        let d = self
+            .dnn
+            .as_ref()
+            .ok_or_else(|| JsError::new("no DNN yet: train or upload one"))?;
         let split = self.split.as_ref().ok_or_else(no_data)?;
         check_dataset(&d.meta.model, &split.test).map_err(js_err)?;
         let batch = 100;
-        let net = DnnNet::new(&self.gpu, &d.meta.model, batch, 0, SgdConfig::default()).map_err(js_err)?;
-        net.load_checkpoint(&self.gpu, &d.ck, false).map_err(js_err)?;
+        let net = DnnNet::new(&self.gpu, &d.meta.model, batch, 0, SgdConfig::default())
+            .map_err(js_err)?;
+        net.load_checkpoint(&self.gpu, &d.ck, false)
+            .map_err(js_err)?;
         let img = net.image_len();
         let (mut x, mut y) = (vec![0.0; batch * img], vec![0; batch]);
-        let ev = evaluate(&self.gpu, &net, &split.test, &mut x, &mut y).await.map_err(js_err)?;
+        let ev = evaluate(&self.gpu, &net, &split.test, &mut x, &mut y)
+            .await
+            .map_err(js_err)?;
         to_js(&ev)
     }
 }
@@ -312,7 +382,11 @@ impl Session {
             history: t.history.clone(),
             ..DnnMeta::new(&t.net.cfg)
         };
-        let ck = t.net.to_checkpoint(&self.gpu, &meta, true).await.map_err(js_err)?;
+        let ck = t
+            .net
+            .to_checkpoint(&self.gpu, &meta, true)
+            .await
+            .map_err(js_err)?;
         self.dnn = Some(DnnState { ck, meta });
         Ok(())
     }
@@ -328,5 +402,6 @@ pub(crate) fn js_err(e: Error) -> JsError {
 
 /// Plain JS objects (maps as objects, 64-bit integers as numbers).
 pub(crate) fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsError> {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| JsError::new(&e.to_string()))
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&e.to_string()))
 }

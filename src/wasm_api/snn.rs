@@ -30,7 +30,14 @@ struct FinetuneOptions {
 
 impl Default for FinetuneOptions {
     fn default() -> Self {
-        FinetuneOptions { epochs: 1, batch: 32, lr: 1e-4, dropout: 0.1, seed: 0, train_subset: 0 }
+        FinetuneOptions {
+            epochs: 1,
+            batch: 32,
+            lr: 1e-4,
+            dropout: 0.1,
+            seed: 0,
+            train_subset: 0,
+        }
     }
 }
 
@@ -54,10 +61,15 @@ fn not_converted() -> JsError {
 impl Session {
     /// Build the BPTT trainer from the current SNN (a fresh conversion or an upload).
     pub fn start_finetune(&mut self, opts: JsValue) -> Result<JsValue, JsError> {
-        let o: FinetuneOptions = serde_wasm_bindgen::from_value(opts).map_err(|e| JsError::new(&format!("fine-tuning options: {e}")))?;
+        let o: FinetuneOptions = serde_wasm_bindgen::from_value(opts)
+            .map_err(|e| JsError::new(&format!("fine-tuning options: {e}")))?;
         let s = self.snn.as_ref().ok_or_else(not_converted)?;
         let split = self.split.as_ref().ok_or_else(no_data)?;
-        let train = if o.train_subset > 0 { split.train.subset(0, o.train_subset) } else { split.train.clone() };
+        let train = if o.train_subset > 0 {
+            split.train.subset(0, o.train_subset)
+        } else {
+            split.train.clone()
+        };
         let cfg = FinetuneConfig {
             epochs: o.epochs.max(1),
             batch: o.batch.max(1),
@@ -73,7 +85,16 @@ impl Session {
             max_steps: None,
         };
         self.finetuner = None;
-        let f = Finetuner::new(&self.gpu, &s.meta.model, &s.meta.neurons, &s.ck, s.meta.out_scale, &train, cfg).map_err(js_err)?;
+        let f = Finetuner::new(
+            &self.gpu,
+            &s.meta.model,
+            &s.meta.neurons,
+            &s.ck,
+            s.meta.out_scale,
+            &train,
+            cfg,
+        )
+        .map_err(js_err)?;
         self.gpu.check().map_err(js_err)?;
         let info = serde_json::json!({ "t": s.meta.timesteps, "images": train.n, "memory_bytes": f.net.memory_bytes });
         self.finetuner = Some(f);
@@ -92,11 +113,18 @@ impl Session {
         let mut record = None;
         let mut n = 0;
         while n < k && !f.is_done() {
-            if f.train_batch(&self.gpu, train).await.map_err(js_err)?.is_some() {
+            if f.train_batch(&self.gpu, train)
+                .await
+                .map_err(js_err)?
+                .is_some()
+            {
                 n += 1;
                 continue;
             }
-            let secs = self.ft_started.map(|s| s.elapsed().as_secs_f64()).unwrap_or(0.0);
+            let secs = self
+                .ft_started
+                .map(|s| s.elapsed().as_secs_f64())
+                .unwrap_or(0.0);
             let test = f.evaluate(&self.gpu, &split.test).await.map_err(js_err)?;
             record = Some(f.finish_epoch(test, secs));
             self.ft_started = Some(Instant::now());
@@ -105,7 +133,16 @@ impl Session {
         let (loss, accuracy) = f.running();
         let batches = f.batches_per_epoch();
         let batch = ((f.step as usize).saturating_sub(f.epoch * batches)).min(batches);
-        let p = Progress { epoch: f.epoch, epochs: f.cfg.epochs, batch, batches, loss, accuracy, record, done: f.is_done() };
+        let p = Progress {
+            epoch: f.epoch,
+            epochs: f.cfg.epochs,
+            batch,
+            batches,
+            loss,
+            accuracy,
+            record,
+            done: f.is_done(),
+        };
         if p.record.is_some() {
             self.snapshot_finetuner().await?;
         }
@@ -117,7 +154,12 @@ impl Session {
         if self.finetuner.is_some() {
             self.snapshot_finetuner().await?;
         }
-        self.snn.as_ref().ok_or_else(not_converted)?.ck.to_bytes().map_err(js_err)
+        self.snn
+            .as_ref()
+            .ok_or_else(not_converted)?
+            .ck
+            .to_bytes()
+            .map_err(js_err)
     }
 
     /// Accuracy, spikes per layer and energy of the current SNN at `t` steps
@@ -131,9 +173,14 @@ impl Session {
         crate::train::dnn::check_dataset(&s.meta.model, &split.test).map_err(js_err)?;
         let t = if t == 0 { s.meta.timesteps } else { t };
         let b = fit_batch(split.test.n, 100);
-        let (net, _) = snn_from_checkpoint(&self.gpu, &s.ck, SnnOptions::inference(b, t)).map_err(js_err)?;
-        let ev = evaluate_snn(&self.gpu, &net, &split.test, Some(CMOS_45NM)).await.map_err(js_err)?;
-        to_js(&serde_json::json!({ "model": s.meta.model.name, "method": s.meta.method, "finetune_epochs": s.meta.finetune_epochs, "evaluation": ev }))
+        let (net, _) =
+            snn_from_checkpoint(&self.gpu, &s.ck, SnnOptions::inference(b, t)).map_err(js_err)?;
+        let ev = evaluate_snn(&self.gpu, &net, &split.test, Some(CMOS_45NM))
+            .await
+            .map_err(js_err)?;
+        to_js(
+            &serde_json::json!({ "model": s.meta.model.name, "method": s.meta.method, "finetune_epochs": s.meta.finetune_epochs, "evaluation": ev }),
+        )
     }
 
     /// Test accuracy only of the current SNN at `t` steps (for accuracy vs T).
@@ -141,9 +188,15 @@ impl Session {
         let s = self.snn.as_ref().ok_or_else(not_converted)?;
         let split = self.split.as_ref().ok_or_else(no_data)?;
         let b = 100.min(split.test.n.max(1));
-        let (net, _) = snn_from_checkpoint(&self.gpu, &s.ck, SnnOptions::inference(b, t.max(1))).map_err(js_err)?;
+        let (net, _) = snn_from_checkpoint(&self.gpu, &s.ck, SnnOptions::inference(b, t.max(1)))
+            .map_err(js_err)?;
         let (mut x, mut y) = (vec![0.0; b * net.image_len()], vec![0; b]);
-        Ok(evaluate_accuracy(&self.gpu, &net, &split.test, &mut x, &mut y).await.map_err(js_err)?.accuracy)
+        Ok(
+            evaluate_accuracy(&self.gpu, &net, &split.test, &mut x, &mut y)
+                .await
+                .map_err(js_err)?
+                .accuracy,
+        )
     }
 
     /// Spikes of up to `sample` neurons per layer over T for test image `index`,
@@ -152,32 +205,64 @@ impl Session {
         let s = self.snn.as_ref().ok_or_else(not_converted)?;
         let ds = &self.split.as_ref().ok_or_else(no_data)?.test;
         if index >= ds.n {
-            return Err(JsError::new(&format!("test image {index} out of range (0..{})", ds.n)));
+            return Err(JsError::new(&format!(
+                "test image {index} out of range (0..{})",
+                ds.n
+            )));
         }
         let t = s.meta.timesteps;
-        let (net, _) = snn_from_checkpoint(&self.gpu, &s.ck, SnnOptions::inference(1, t)).map_err(js_err)?;
+        let (net, _) =
+            snn_from_checkpoint(&self.gpu, &s.ck, SnnOptions::inference(1, t)).map_err(js_err)?;
         let mut x = vec![0.0; net.image_len()];
         ds.normalized_into(index, &mut x);
         let y = [ds.labels[index] as u32];
-        net.eval_step(&self.gpu, &x, &y, 1, false).await.map_err(js_err)?;
+        net.eval_step(&self.gpu, &x, &y, 1, false)
+            .await
+            .map_err(js_err)?;
         let logits = net.read_logits(&self.gpu, 1).await.map_err(js_err)?;
-        let pred = logits.iter().enumerate().fold(0, |b, (i, v)| if *v > logits[b] { i } else { b });
+        let pred = logits
+            .iter()
+            .enumerate()
+            .fold(0, |b, (i, v)| if *v > logits[b] { i } else { b });
         let mut layers = Vec::new();
         for nr in &net.neurons {
             let out = self.gpu.read(&nr.out).await.map_err(js_err)?;
             let per = nr.per_sample;
             let k = sample.clamp(1, per);
             let idx: Vec<usize> = (0..k).map(|j| j * per / k).collect();
-            let spikes = (0..t).map(|step| idx.iter().map(|&i| out.get(step * per + i).is_some_and(|v| *v != 0.0)).collect()).collect();
-            let per_step = (0..t).map(|step| out[step * per..((step + 1) * per).min(out.len())].iter().filter(|v| **v != 0.0).count()).collect();
-            layers.push(RasterLayer { name: nr.name.clone(), neurons: per, sample: idx, spikes, per_step });
+            let spikes = (0..t)
+                .map(|step| {
+                    idx.iter()
+                        .map(|&i| out.get(step * per + i).is_some_and(|v| *v != 0.0))
+                        .collect()
+                })
+                .collect();
+            let per_step = (0..t)
+                .map(|step| {
+                    out[step * per..((step + 1) * per).min(out.len())]
+                        .iter()
+                        .filter(|v| **v != 0.0)
+                        .count()
+                })
+                .collect();
+            layers.push(RasterLayer {
+                name: nr.name.clone(),
+                neurons: per,
+                sample: idx,
+                spikes,
+                per_step,
+            });
         }
-        to_js(&serde_json::json!({ "index": index, "label": y[0], "predicted": pred, "logits": logits, "t": t, "layers": layers }))
+        to_js(
+            &serde_json::json!({ "index": index, "label": y[0], "predicted": pred, "logits": logits, "t": t, "layers": layers }),
+        )
     }
 
     /// The energy constants used (45 nm CMOS) and the neuromorphic (compute, static) pairs.
     pub fn energy_constants(&self) -> Result<JsValue, JsError> {
-        to_js(&serde_json::json!({ "model": CMOS_45NM.name, "e_mac_pj": CMOS_45NM.e_mac_pj, "e_ac_pj": CMOS_45NM.e_ac_pj, "truenorth": TRUENORTH, "spinnaker": SPINNAKER }))
+        to_js(
+            &serde_json::json!({ "model": CMOS_45NM.name, "e_mac_pj": CMOS_45NM.e_mac_pj, "e_ac_pj": CMOS_45NM.e_ac_pj, "truenorth": TRUENORTH, "spinnaker": SPINNAKER }),
+        )
     }
 }
 
@@ -190,8 +275,16 @@ impl Session {
         let mut meta: SnnMeta = s.meta.clone();
         meta.finetune_epochs = s.meta.finetune_epochs.max(f.epoch);
         meta.adam_steps = f.net.adam_steps();
-        meta.history = f.history.iter().filter_map(|r| serde_json::to_value(r).ok()).collect();
-        let ck = f.net.to_checkpoint(&self.gpu, &meta).await.map_err(js_err)?;
+        meta.history = f
+            .history
+            .iter()
+            .filter_map(|r| serde_json::to_value(r).ok())
+            .collect();
+        let ck = f
+            .net
+            .to_checkpoint(&self.gpu, &meta)
+            .await
+            .map_err(js_err)?;
         self.snn = Some(SnnState { ck, meta });
         Ok(())
     }

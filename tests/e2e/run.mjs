@@ -57,7 +57,7 @@ try {
   check(!/fail|no webgpu|no device/i.test(st) && (await page.getAttribute("body", "data-status")) === "ok", `WebGPU session opened: ${st.trim()}`);
 
   // The quick demo's settings for a CPU (SwiftShader) WebGPU: small and fast.
-  for (const [id, v] of [["#train-n", "1500"], ["#test-n", "200"], ["#epochs", "1"], ["#ft-n", "400"]]) await page.fill(id, v);
+  for (const [id, v] of [["#train-n", "1500"], ["#test-n", "200"], ["#epochs", "1"], ["#ft-n", "400"], ["#calib", "4"]]) await page.fill(id, v);
   const ticker = setInterval(async () => console.log(`  [${secs()}]`, (await page.textContent("#progress-text").catch(() => "")).trim()), 30_000);
   await page.click("#demo");
   // Progress is visible while the GPU works: the page keeps answering.
