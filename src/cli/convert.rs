@@ -5,13 +5,12 @@ use std::path::PathBuf;
 
 use clap::Args;
 use ultraspike::checkpoint::Checkpoint;
-use ultraspike::convert::pipeline::{build_converted, calibrate_checkpoint, diagnostics, snn_meta};
+use ultraspike::convert::pipeline::{build_converted_fitting, calibrate_checkpoint, diagnostics, snn_meta};
 use ultraspike::convert::{convert, ConversionMethod};
 use ultraspike::gpu::Gpu;
 use ultraspike::models::dnn_ckpt::DnnMeta;
 use ultraspike::snn::energy::CMOS_45NM;
-use ultraspike::snn::eval::{evaluate_snn, fit_batch};
-use ultraspike::snn::SnnOptions;
+use ultraspike::snn::eval::evaluate_snn;
 use ultraspike::Result;
 
 use super::common::{to_json, DataArgs};
@@ -52,8 +51,7 @@ pub fn run(a: &ConvertArgs) -> Result<()> {
     eprintln!("calibrating {} on {} batches of {} training images", meta.model.name, a.calib_batches, a.batch);
     let stats = pollster::block_on(calibrate_checkpoint(&gpu, &meta.model, &ck, &split.train, a.calib_batches, a.batch))?;
     let neurons = convert(method, &stats, a.timesteps)?;
-    let b = fit_batch(split.test.n, a.batch);
-    let snn = build_converted(&gpu, &meta.model, &ck, &neurons, SnnOptions::inference(b, a.timesteps))?;
+    let snn = build_converted_fitting(&gpu, &meta.model, &ck, &neurons, a.timesteps, split.test.n, a.batch)?;
     let ev = pollster::block_on(evaluate_snn(&gpu, &snn, &split.test, Some(CMOS_45NM)))?;
     let diag = diagnostics(&stats, &neurons, &ev, a.timesteps);
     let smeta = snn_meta(&meta.model, method, a.timesteps, neurons, Some(&meta));

@@ -5,14 +5,13 @@ use std::path::PathBuf;
 
 use clap::Args;
 use ultraspike::checkpoint::Checkpoint;
-use ultraspike::convert::pipeline::{build_converted, calibrate_checkpoint};
+use ultraspike::convert::pipeline::{build_converted_fitting, calibrate_checkpoint};
 use ultraspike::convert::{convert, ConversionMethod};
 use ultraspike::gpu::Gpu;
 use ultraspike::models::dnn::{DnnNet, SgdConfig};
 use ultraspike::models::dnn_ckpt::DnnMeta;
 use ultraspike::snn::energy::CMOS_45NM;
-use ultraspike::snn::eval::{evaluate_snn, fit_batch};
-use ultraspike::snn::SnnOptions;
+use ultraspike::snn::eval::evaluate_snn;
 use ultraspike::train::dnn::evaluate;
 use ultraspike::Result;
 
@@ -58,13 +57,12 @@ pub fn run(a: &SweepArgs) -> Result<()> {
     let dnn_ev = pollster::block_on(evaluate(&gpu, &dnn, &split.test, &mut x, &mut y))?;
     drop(dnn);
     let stats = pollster::block_on(calibrate_checkpoint(&gpu, &meta.model, &ck, &split.train, a.calib_batches, a.batch))?;
-    let b = fit_batch(split.test.n, a.batch);
     let pb = bar((methods.len() * ts.len()) as u64, "sweep".into());
     let mut rows = Vec::new();
     for &m in &methods {
         for &t in &ts {
             let neurons = convert(m, &stats, t)?;
-            let snn = build_converted(&gpu, &meta.model, &ck, &neurons, SnnOptions::inference(b, t))?;
+            let snn = build_converted_fitting(&gpu, &meta.model, &ck, &neurons, t, split.test.n, a.batch)?;
             let ev = pollster::block_on(evaluate_snn(&gpu, &snn, &split.test, Some(CMOS_45NM)))?;
             let ratio = ev.energy.as_ref().map(|e| e.ratio).unwrap_or(0.0);
             rows.push(serde_json::json!({ "method": m, "t": t, "accuracy": ev.accuracy, "spikes_per_image": ev.total_spikes_per_image, "energy_ratio": ratio,
