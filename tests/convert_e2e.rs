@@ -48,3 +48,24 @@ fn tiny_pipeline_converts_with_every_method() {
         }
     }
 }
+
+/// Every built-in model converts and runs as an SNN (ResNet-20's blocks included:
+/// IF neurons after the residual add, spikes on the shortcut), and builds for BPTT.
+#[test]
+fn every_builtin_model_builds_as_an_snn() {
+    use ultraspike::convert::NeuronParams;
+    use ultraspike::snn::SnnNet;
+    let gpu = common::gpu();
+    for name in ultraspike::models::builtin::NAMES {
+        let (input, classes) = if name.starts_with("vgg-") { ([1, 28, 28], 10) } else { ([3, 32, 32], 10) };
+        let model = builtin(name, input, classes).unwrap();
+        let n = ultraspike::snn::snn_param_specs(&model).unwrap().iter().filter(|s| s.name.ends_with(".vth")).count();
+        let neurons = vec![NeuronParams { vth: 0.5, beta: 1.0, shift: 0.0, alpha: 1.0, leak: 1.0, mu: 4.0 }; n];
+        let snn = SnnNet::new(gpu, &model, &neurons, SnnOptions::inference(1, 2)).unwrap();
+        let x = vec![0.5; input.iter().product()];
+        let s = pollster::block_on(snn.eval_step(gpu, &x, &[0], 1, true)).unwrap();
+        assert!(s.loss_sum.is_finite(), "{name}");
+        let train = SnnOptions { train: true, ..SnnOptions::inference(1, 2) };
+        assert!(SnnNet::new(gpu, &model, &neurons, train).is_ok(), "{name} builds for fine-tuning");
+    }
+}
