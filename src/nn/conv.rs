@@ -206,8 +206,10 @@ fn pick(
 ) -> Result<(Kernel, usize)> {
     // Auto on a real GPU: measured on an H200 (BENCHMARKS.md), Direct wins forward and
     // backward-input (8.5 vs 7.5 TFLOP/s on 64x32x32) while Subgroup wins backward-weight
-    // (3.5 vs 1.9); CPU adapters (lavapipe) want Subgroup in every pass.
-    let gpu_prefers_direct = gpu.info.device_type != wgpu::DeviceType::Cpu && subgroup != Kernel::Conv2dBackwardWeightSubgroup;
+    // (3.5 vs 1.9); CPU adapters (lavapipe) want Subgroup in every pass. Browsers do not say
+    // what the device is (SwiftShader is a CPU): there Auto keeps Subgroup everywhere.
+    let real_gpu = matches!(gpu.info.device_type, wgpu::DeviceType::DiscreteGpu | wgpu::DeviceType::IntegratedGpu);
+    let gpu_prefers_direct = real_gpu && subgroup != Kernel::Conv2dBackwardWeightSubgroup;
     let algo = if algo == ConvAlgo::Auto && gpu_prefers_direct { ConvAlgo::Direct } else { algo };
     match algo.resolve(gpu) {
         ConvAlgo::Subgroup if !ConvAlgo::Subgroup.supported(gpu) => Err(Error::Gpu(format!(
