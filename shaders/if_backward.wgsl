@@ -26,6 +26,7 @@
 struct Params {
     n: u32, t: u32, in_stride_t: u32, save_trace: u32,
     beta: f32, shift: f32, out_scale: f32, surrogate: u32,
+    count_n: u32, _p0: u32, _p1: u32, _p2: u32,   // count_n: if_forward only
 }
 
 const FAST_SIGMOID_K: f32 = 2.0;

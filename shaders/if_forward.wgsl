@@ -8,13 +8,15 @@
 //   constant current [n] reused at every step (direct encoding: the first conv runs once).
 //   out, u_trace [T, n]; vth, leak [1]; spike_count [>= 1] u32.
 // u_trace keeps u_tmp(t) for BPTT when save_trace != 0 (inference binds any buffer).
-// spike_count[0] += the spikes of this dispatch: per-workgroup total, one atomicAdd;
-//   never cleared here.
+// spike_count[0] += the spikes of neurons i < count_n: per-workgroup total, one atomicAdd;
+//   never cleared here. count_n = valid images x neurons per image leaves the padding rows
+//   of a partial batch (i = image*per + j) out of the count; n when the batch is full.
 // Dispatch: grid_1d(n, 256); i = gid.x + gid.y * nwg.x * 256.
 
 struct Params {
     n: u32, t: u32, in_stride_t: u32, save_trace: u32,
     beta: f32, shift: f32, out_scale: f32, surrogate: u32,
+    count_n: u32, _p0: u32, _p1: u32, _p2: u32,
 }
 
 @group(0) @binding(0) var<storage, read>       input: array<f32>;        // [T, n] or [n]
@@ -53,7 +55,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>,
                 u = ut;
             }
         }
-        if (count > 0u) { atomicAdd(&wg_spikes, count); }
+        if (count > 0u && i < p.count_n) { atomicAdd(&wg_spikes, count); }
     }
     workgroupBarrier();
     if (lid == 0u) {

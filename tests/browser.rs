@@ -67,3 +67,5 @@ browser_check!(if_forward_exact, checks::spiking::if_forward_exact);
 browser_check!(if_forward_big_grid, checks::spiking::if_forward_big_grid);
 browser_check!(if_backward_vs_cpu, checks::spiking::if_backward_vs_cpu);
 browser_check!(if_backward_big_grid, checks::spiking::if_backward_big_grid);
+browser_check!(if_forward_count_limit, checks::spikes::if_forward_count_limit);
+browser_check!(spike_map_count_vs_cpu, checks::spikes::spike_map_count_vs_cpu);

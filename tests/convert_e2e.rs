@@ -25,7 +25,7 @@ fn tiny_pipeline_converts_with_every_method() {
         let ev = pollster::block_on(t.evaluate(gpu, &split.test)).unwrap();
         t.finish_epoch(gpu, ev, 1.0);
     }
-    let dnn_acc = t.history.last().unwrap().test_acc;
+    let dnn_acc = t.run.history.last().unwrap().test_acc;
     assert!(dnn_acc > 0.9, "DNN should learn the synthetic set: {dnn_acc}");
     let ck = pollster::block_on(t.net.to_checkpoint(gpu, &DnnMeta::new(&model), false)).unwrap();
     let stats = pollster::block_on(calibrate_checkpoint(gpu, &model, &ck, &split.train, 4, 32)).unwrap();
@@ -67,5 +67,33 @@ fn every_builtin_model_builds_as_an_snn() {
         assert!(s.loss_sum.is_finite(), "{name}");
         let train = SnnOptions { train: true, ..SnnOptions::inference(1, 2) };
         assert!(SnnNet::new(gpu, &model, &neurons, train).is_ok(), "{name} builds for fine-tuning");
+    }
+}
+
+/// A partial last batch counts like full ones: its padding rows (which hold
+/// the previous batch's images) are left out of the spike counts and maps.
+#[test]
+fn partial_batches_count_like_full_ones() {
+    use ultraspike::models::dnn::{DnnNet, SgdConfig};
+    let gpu = common::gpu();
+    let split = synthetic_split(64, 13, 1, 12, 12, 3, 9).unwrap();
+    let model = builtin("vgg-tiny", [1, 12, 12], 3).unwrap();
+    let dnn = DnnNet::new(gpu, &model, 16, 5, SgdConfig::default()).unwrap();
+    let ck = pollster::block_on(dnn.to_checkpoint(gpu, &DnnMeta::new(&model), false)).unwrap();
+    let stats = pollster::block_on(calibrate_checkpoint(gpu, &model, &ck, &split.train, 2, 32)).unwrap();
+    let neurons = convert(ConversionMethod::AlphaBeta, &stats, 3).unwrap();
+    let run = |b: usize| {
+        let snn = build_converted(gpu, &model, &ck, &neurons, SnnOptions::inference(b, 3)).unwrap();
+        pollster::block_on(evaluate_snn(gpu, &snn, &split.test, Some(CMOS_45NM))).unwrap()
+    };
+    let whole = run(13);
+    assert!(whole.layers.iter().all(|l| l.spikes_per_image > 0.0), "every layer should spike: {:?}", whole.layers);
+    for b in [5, 4] {
+        let part = run(b);
+        let spikes = |e: &ultraspike::snn::eval::SnnEvaluation| e.layers.iter().map(|l| l.spikes_per_image).collect::<Vec<_>>();
+        assert_eq!(spikes(&part), spikes(&whole), "batch {b}: spikes per layer");
+        let ops = |e: &ultraspike::snn::eval::SnnEvaluation| e.energy.as_ref().unwrap().layers.iter().map(|l| l.snn_ops).collect::<Vec<_>>();
+        assert_eq!(ops(&part), ops(&whole), "batch {b}: synaptic operations");
+        assert_eq!(part.accuracy, whole.accuracy, "batch {b}: accuracy");
     }
 }

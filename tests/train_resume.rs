@@ -35,7 +35,7 @@ fn resumed_run_equals_uninterrupted_run() {
 
     let mut first = Trainer::new(gpu, &model, &split.train, config()).unwrap();
     run_epoch(&mut first, &split.train, &split.test);
-    let meta = DnnMeta { epoch: first.epoch, step: first.step, history: first.history.clone(), ..DnnMeta::new(&model) };
+    let meta = DnnMeta { epoch: first.run.epoch, step: first.run.step, history: first.run.history.clone(), ..DnnMeta::new(&model) };
     let bytes = pollster::block_on(first.net.to_checkpoint(gpu, &meta, true)).unwrap().to_bytes().unwrap();
     drop(first);
 
@@ -43,9 +43,7 @@ fn resumed_run_equals_uninterrupted_run() {
     let meta = DnnMeta::from_checkpoint(&ck).unwrap();
     let mut resumed = Trainer::new(gpu, &meta.model, &split.train, config()).unwrap();
     resumed.net.load_checkpoint(gpu, &ck, true).unwrap();
-    resumed.epoch = meta.epoch;
-    resumed.step = meta.step;
-    resumed.begin_epoch(gpu);
+    resumed.resume_at(gpu, meta.epoch, meta.step, meta.history);
     run_epoch(&mut resumed, &split.train, &split.test);
     let got = pollster::block_on(resumed.net.read_params(gpu)).unwrap();
     for ((name, _, a), (_, _, b)) in want.iter().zip(&got) {

@@ -98,7 +98,7 @@ pub fn run(a: &FinetuneArgs) -> Result<()> {
     eprintln!("before: test accuracy {:.2}%", before.accuracy * 100.0);
     let mut smeta = SnnMeta { timesteps: t, ..meta.clone() };
     while !f.is_done() {
-        let pb = bar(f.batches_per_epoch() as u64, format!("epoch {}", f.epoch + 1));
+        let pb = bar(f.batches_per_epoch() as u64, format!("epoch {}", f.run.epoch + 1));
         let start = Instant::now();
         while pollster::block_on(f.train_batch(&gpu, &split.train))?.is_some() {
             let (loss, acc) = f.running();
@@ -114,14 +114,14 @@ pub fn run(a: &FinetuneArgs) -> Result<()> {
             "epoch {:>3}  lr {:.2e}  train loss {:.4} acc {:.2}%  test acc {:.2}%  {:.0} img/s  {:.1}s",
             rec.epoch + 1, rec.lr, rec.train_loss, rec.train_acc * 100.0, rec.test_acc * 100.0, rec.images_per_s, rec.seconds
         );
-        smeta.finetune_epochs = meta.finetune_epochs + f.epoch;
+        smeta.finetune_epochs = meta.finetune_epochs + f.run.epoch;
         smeta.adam_steps = f.net.adam_steps();
         smeta.history.push(serde_json::to_value(&rec).unwrap_or_default());
         pollster::block_on(f.net.to_checkpoint(&gpu, &smeta))?.save_atomic(&a.out)?;
     }
     eprintln!("saved {}", a.out.display());
     if a.json {
-        println!("{}", to_json(&serde_json::json!({ "timesteps": t, "before": before, "history": f.history, "memory_bytes": f.net.memory_bytes, "checkpoint": a.out })));
+        println!("{}", to_json(&serde_json::json!({ "timesteps": t, "before": before, "history": f.run.history, "memory_bytes": f.net.memory_bytes, "checkpoint": a.out })));
     }
     Ok(())
 }

@@ -4,7 +4,7 @@ use ultraspike::checkpoint::Checkpoint;
 use ultraspike::gpu::Gpu;
 use ultraspike::snn::ckpt::{snn_from_checkpoint, SnnMeta};
 use ultraspike::snn::energy::CMOS_45NM;
-use ultraspike::snn::eval::{evaluate_snn, fit_batch};
+use ultraspike::snn::eval::{evaluate_snn, shrink_until_fits};
 use ultraspike::snn::SnnOptions;
 use ultraspike::train::dnn::check_dataset;
 use ultraspike::Result;
@@ -18,8 +18,8 @@ pub fn run(a: &EvalArgs, ck: &Checkpoint) -> Result<()> {
     let split = a.data.load()?;
     check_dataset(&meta.model, &split.test)?;
     let t = a.timesteps.unwrap_or(meta.timesteps);
-    let b = fit_batch(split.test.n, a.batch);
-    let (net, _) = snn_from_checkpoint(&gpu, ck, SnnOptions::inference(b, t))?;
+    // --batch (at most the test set), halved until the device takes it.
+    let (net, _) = shrink_until_fits(a.batch.min(split.test.n.max(1)), |b| snn_from_checkpoint(&gpu, ck, SnnOptions::inference(b, t)))?;
     let ev = pollster::block_on(evaluate_snn(&gpu, &net, &split.test, Some(CMOS_45NM)))?;
     if a.json {
         println!("{}", to_json(&serde_json::json!({ "kind": "snn", "model": meta.model.name, "method": meta.method, "evaluation": ev })));

@@ -86,11 +86,8 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         let ck = Checkpoint::load(p)?;
         let meta = DnnMeta::from_checkpoint(&ck)?;
         t.net.load_checkpoint(&gpu, &ck, true)?;
-        t.epoch = meta.epoch;
-        t.step = meta.step;
-        t.history = meta.history;
-        t.begin_epoch(&gpu);
-        eprintln!("resumed {} at epoch {} (step {})", p.display(), t.epoch, t.step);
+        t.resume_at(&gpu, meta.epoch, meta.step, meta.history);
+        eprintln!("resumed {} at epoch {} (step {})", p.display(), t.run.epoch, t.run.step);
     } else if let Some(p) = &a.init {
         t.net.load_checkpoint(&gpu, &Checkpoint::load(p)?, false)?;
     }
@@ -104,7 +101,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     );
     let mut saved: Option<usize> = None;
     while !t.is_done() {
-        let pb = bar(t.batches_per_epoch() as u64, format!("epoch {}", t.epoch + 1));
+        let pb = bar(t.batches_per_epoch() as u64, format!("epoch {}", t.run.epoch + 1));
         let start = Instant::now();
         let step = loop {
             match pollster::block_on(t.train_batch(&gpu, &split.train)) {
@@ -141,18 +138,18 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         let meta = DnnMeta {
             dataset: Some(kind),
             normalization: Some(split.train.norm.clone()),
-            epoch: t.epoch,
-            step: t.step,
+            epoch: t.run.epoch,
+            step: t.run.step,
             train: Some(cfg.clone()),
-            history: t.history.clone(),
+            history: t.run.history.clone(),
             ..DnnMeta::new(&model)
         };
         pollster::block_on(t.net.to_checkpoint(&gpu, &meta, true))?.save_atomic(&a.out)?;
-        saved = Some(t.epoch);
+        saved = Some(t.run.epoch);
     }
     eprintln!("saved {}", a.out.display());
     if a.json {
-        println!("{}", to_json(&serde_json::json!({ "model": model.name, "dataset": kind.name(), "checkpoint": a.out, "history": t.history })));
+        println!("{}", to_json(&serde_json::json!({ "model": model.name, "dataset": kind.name(), "checkpoint": a.out, "history": t.run.history })));
     }
     Ok(())
 }

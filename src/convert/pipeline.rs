@@ -103,14 +103,8 @@ pub fn neurons_for(method: ConversionMethod, stats: &[LayerStats], t: usize) -> 
     convert(method, stats, t)
 }
 
-/// Like `build_converted` for inference over `n_images`, with the largest batch
-/// <= `max_batch` that divides `n_images` and fits the device (T*B rows grow with T).
+/// Like `build_converted` for inference over `n_images`: batch `max_batch` (at
+/// most `n_images`), halved until the device takes it (T*B rows grow with T).
 pub fn build_converted_fitting(gpu: &Gpu, model: &ModelConfig, ck: &Checkpoint, neurons: &[NeuronParams], t: usize, n_images: usize, max_batch: usize) -> Result<SnnNet> {
-    let mut b = crate::snn::eval::fit_batch(n_images, max_batch);
-    loop {
-        match build_converted(gpu, model, ck, neurons, SnnOptions::inference(b, t)) {
-            Err(crate::Error::TooLarge { .. }) if b > 1 => b = crate::snn::eval::fit_batch(n_images, b / 2),
-            r => return r,
-        }
-    }
+    crate::snn::eval::shrink_until_fits(max_batch.min(n_images.max(1)), |b| build_converted(gpu, model, ck, neurons, SnnOptions::inference(b, t)))
 }

@@ -82,6 +82,16 @@ impl Op {
     pub fn set_params<P: Pod>(&self, gpu: &Gpu, params: &P) {
         gpu.queue.write_buffer(&self.params, 0, bytemuck::bytes_of(params));
     }
+
+    /// Overwrite one 32-bit field (index `word`) of the uniform, the others kept.
+    pub fn set_param_word(&self, gpu: &Gpu, word: usize, value: u32) -> crate::Result<()> {
+        let at = 4 * word as u64;
+        if at + 4 > self.params.size() {
+            return Err(crate::Error::Shape(format!("{}: uniform word {word} past its {} bytes", self.label, self.params.size())));
+        }
+        gpu.queue.write_buffer(&self.params, at, bytemuck::bytes_of(&value));
+        Ok(())
+    }
 }
 
 /// Records dispatches, buffer clears and copies in order; consecutive

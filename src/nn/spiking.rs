@@ -27,7 +27,14 @@ pub struct IfParams {
     pub shift: f32,
     pub out_scale: f32,
     pub surrogate: u32,
+    /// if_forward counts the spikes of neurons `i < count_n` only (see `COUNT_LIMIT_WORD`).
+    pub count_n: u32,
+    pub _pad: [u32; 3],
 }
+
+/// Index of `count_n` among the 32-bit words of `IfParams`: `Op::set_param_word`
+/// sets it to valid images x neurons per image for a partial batch.
+pub const IF_COUNT_LIMIT_WORD: usize = 8;
 
 /// Per-layer constants. `beta` scales the spike height `beta*vth`,
 /// `out_scale` multiplies the output only (the code's 1.3 / 1.5), `shift` is
@@ -97,6 +104,8 @@ fn params(
         shift: cfg.shift,
         out_scale: cfg.out_scale,
         surrogate: surrogate.code(),
+        count_n: n as u32,
+        _pad: [0; 3],
     }
 }
 
@@ -129,7 +138,8 @@ fn check_sizes(label: &str, t: usize, n: usize) -> Result<()> {
 /// Forward of T steps. `input` is [T, n] (t-major) or one constant current
 /// [n] reused at every step (told apart by its length); `out` [T, n];
 /// `u_trace` [T, n] when `cfg.save_trace`, else any tensor (bound, unwritten);
-/// `vth`, `leak` [1]; `spike_count` u32 [>= 1], accumulated, never cleared.
+/// `vth`, `leak` [1]; `spike_count` u32 [>= 1], accumulated, never cleared
+/// (all n neurons count until `IF_COUNT_LIMIT_WORD` is set lower).
 #[allow(clippy::too_many_arguments)]
 pub fn if_forward(
     gpu: &Gpu,

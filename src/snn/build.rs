@@ -18,8 +18,17 @@ use crate::nn::linear::{bias_backward, linear_backward_input, linear_backward_we
 use crate::nn::pool::{avgpool2d_backward, avgpool2d_forward, maxpool2d_backward, maxpool2d_forward, PoolShape};
 use crate::nn::reduce::sum_over_t;
 use crate::nn::residual::residual_add;
-use crate::nn::spiking::{if_backward, if_forward, IfConfig};
-use crate::nn::spikes::spike_map_count;
+use crate::nn::spiking::{if_backward, if_forward, IfConfig, IF_COUNT_LIMIT_WORD};
+use crate::nn::spikes::{spike_map_count, SPIKE_MAP_COUNT_LIMIT_WORD};
+
+/// A counting op (`Arena::ops[op]`) whose uniform word `word` must hold
+/// valid images x `per_image`, so the padding of a partial batch is not counted.
+#[derive(Clone, Copy, Debug)]
+pub struct CountLimit {
+    pub op: usize,
+    pub word: usize,
+    pub per_image: usize,
+}
 
 /// A tensor flowing between layers, with its gradient (training only).
 #[derive(Clone)]
@@ -46,6 +55,8 @@ pub struct SnnBuilder<'a> {
     pub bwd_layers: Vec<Vec<Step>>,
     pub neurons: Vec<Neuron>,
     pub synapses: Vec<Synapse>,
+    /// Counting ops whose limit follows the valid images of a batch.
+    pub count_limits: Vec<CountLimit>,
     pub bytes: u64,
 }
 
@@ -69,6 +80,7 @@ impl<'a> SnnBuilder<'a> {
             bwd_layers: Vec::new(),
             neurons: Vec::new(),
             synapses: Vec::new(),
+            count_limits: Vec::new(),
             bytes: 0,
         }
     }
@@ -171,7 +183,9 @@ impl<'a> SnnBuilder<'a> {
         };
         let map = self.scratch(&format!("{name}.spike_map"), &[hw])?;
         if x.spiking {
-            let op = spike_map_count(self.gpu, &format!("{name}.spike_map"), rows * per_row, hw, &x.x, &map)?;
+            let step = self.opts.batch * per_row;
+            let op = spike_map_count(self.gpu, &format!("{name}.spike_map"), rows * per_row, step, hw, &x.x, &map)?;
+            self.count_limits.push(CountLimit { op: self.arena.ops.len(), word: SPIKE_MAP_COUNT_LIMIT_WORD, per_image: per_row });
             let s = self.arena.op(op);
             self.count.push(s);
         }
@@ -189,6 +203,7 @@ impl<'a> SnnBuilder<'a> {
         let cfg = IfConfig { beta: np.beta, shift: np.shift, out_scale: self.opts.out_scale, save_trace: self.opts.train };
         let trace = if self.opts.train { self.scratch(&format!("{name}.u"), &[t * n])? } else { self.scratch(&format!("{name}.u"), &[1])? };
         let count = self.scratch(&format!("{name}.count"), &[1])?;
+        self.count_limits.push(CountLimit { op: self.arena.ops.len(), word: IF_COUNT_LIMIT_WORD, per_image: per });
         self.both(if_forward(self.gpu, name, t, n, &cfg, &x.x, &vth.value, &leak.value, &y.x, &trace, &count)?);
         if let (Some(gy), true) = (&y.g, self.opts.train) {
             // BPTT writes dL/dI per step; an analog input gets their sum over T.

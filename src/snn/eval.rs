@@ -37,10 +37,6 @@ pub struct SnnEvaluation {
 pub async fn evaluate_snn(gpu: &Gpu, net: &SnnNet, ds: &Dataset, energy: Option<EnergyModel>) -> Result<SnnEvaluation> {
     let img = net.image_len();
     let b = net.opts.batch;
-    if !ds.n.is_multiple_of(b) {
-        // Padding rows would spike too (biases feed currents) and spoil the counts.
-        return Err(Error::Config(format!("the SNN batch ({b}) must divide the {} images evaluated; use fit_batch", ds.n)));
-    }
     let (mut x, mut y) = (vec![0.0; b * img], vec![0u32; b]);
     net.reset_counters(gpu)?;
     let (mut loss, mut correct) = (0f64, 0f64);
@@ -90,9 +86,16 @@ pub async fn evaluate_snn(gpu: &Gpu, net: &SnnNet, ds: &Dataset, energy: Option<
     })
 }
 
-/// The largest batch <= `max` that divides `n` (so that every row is a real image).
-pub fn fit_batch(n: usize, max: usize) -> usize {
-    (1..=max.max(1).min(n.max(1))).rev().find(|b| n.is_multiple_of(*b)).unwrap_or(1)
+/// `build(b)` for the first batch `b <= max` that the device takes: halved while
+/// the net is over its buffer limits (`Error::TooLarge`, e.g. a large T x batch).
+pub fn shrink_until_fits<T>(max: usize, mut build: impl FnMut(usize) -> Result<T>) -> Result<T> {
+    let mut b = max.max(1);
+    loop {
+        match build(b) {
+            Err(Error::TooLarge { .. }) if b > 1 => b /= 2,
+            r => return r,
+        }
+    }
 }
 
 /// Loss and accuracy only (partial last batches allowed: padded rows are masked in the loss).

@@ -4,7 +4,9 @@
 //! BPTT through the T steps and an Adam (AMSGrad) update of weights, biases,
 //! thresholds and leaks (leak clamped to <= 1).
 
-use super::build::{Flow, SnnBuilder};
+use std::cell::Cell;
+
+use super::build::{CountLimit, Flow, SnnBuilder};
 use super::snn_param_specs;
 use crate::convert::NeuronParams;
 use crate::error::{Error, Result};
@@ -92,6 +94,9 @@ pub struct SnnNet {
     fwd: Vec<Step>,
     fwd_train: Vec<Step>,
     count: Vec<Step>,
+    count_limits: Vec<CountLimit>,
+    /// The valid images the counting ops are set for.
+    counting_valid: Cell<usize>,
     bwd: Vec<Step>,
     update: Vec<(usize, usize)>,
     loss: SoftmaxXent,
@@ -173,8 +178,8 @@ impl SnnNet {
                 update.push((b.arena.ops.len() - 1, pi));
             }
         }
-        let (arena, fwd, fwd_train, count, neurons_out, synapses, memory_bytes) =
-            (b.arena, b.fwd, b.fwd_train, b.count, b.neurons, b.synapses, b.bytes + bytes);
+        let (arena, fwd, fwd_train, count, neurons_out, synapses, count_limits, memory_bytes) =
+            (b.arena, b.fwd, b.fwd_train, b.count, b.neurons, b.synapses, b.count_limits, b.bytes + bytes);
         Ok(SnnNet {
             cfg: cfg.clone(),
             opts,
@@ -189,6 +194,8 @@ impl SnnNet {
             fwd,
             fwd_train,
             count,
+            count_limits,
+            counting_valid: Cell::new(opts.batch),
             bwd,
             update,
             loss,
@@ -232,6 +239,13 @@ impl SnnNet {
         }
         gpu.write(&self.input, &x[..valid * img])?;
         gpu.write_u32(&self.labels, &y[..valid])?;
+        if self.counting_valid.get() != valid {
+            // Spike counts and maps skip the padding images of a partial batch.
+            for c in &self.count_limits {
+                self.arena.ops[c.op].set_param_word(gpu, c.word, (valid * c.per_image) as u32)?;
+            }
+            self.counting_valid.set(valid);
+        }
         self.loss.set_valid(gpu, valid as u32)
     }
 

@@ -5,8 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::epochs::{EpochRecord, Evaluation};
+use super::epochs::EpochLoop;
 use super::schedule::StepDecay;
-use crate::data::batch::Batcher;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
@@ -43,38 +44,11 @@ impl Default for TrainConfig {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct EpochRecord {
-    pub epoch: usize,
-    pub lr: f32,
-    pub train_loss: f32,
-    pub train_acc: f32,
-    pub test_loss: f32,
-    pub test_acc: f32,
-    pub seconds: f64,
-    pub images_per_s: f64,
-}
-
-/// Loss and accuracy over a dataset.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Evaluation {
-    pub loss: f32,
-    pub accuracy: f32,
-    pub images: usize,
-}
-
 pub struct Trainer {
     pub net: DnnNet,
     pub cfg: TrainConfig,
-    batcher: Batcher,
-    /// Epochs completed.
-    pub epoch: usize,
-    /// Steps completed in total.
-    pub step: u64,
-    x: Vec<f32>,
-    y: Vec<u32>,
-    running: StepStats,
-    pub history: Vec<EpochRecord>,
+    /// Batches, counters, running means and history.
+    pub run: EpochLoop,
 }
 
 impl Trainer {
@@ -82,86 +56,59 @@ impl Trainer {
         check_dataset(model, train)?;
         let mut net = DnnNet::new(gpu, model, cfg.batch, cfg.seed, cfg.sgd)?;
         net.set_dropout(cfg.dropout);
-        let batcher = Batcher::new(train, cfg.batch, cfg.shuffle, cfg.augment, cfg.seed);
-        let img = net.image_len();
-        let mut t = Trainer {
-            x: vec![0.0; cfg.batch * img],
-            y: vec![0; cfg.batch],
-            net,
-            cfg,
-            batcher,
-            epoch: 0,
-            step: 0,
-            running: StepStats::default(),
-            history: Vec::new(),
-        };
+        let run = EpochLoop::new(train, cfg.batch, cfg.shuffle, cfg.augment, cfg.seed, cfg.epochs, cfg.max_steps);
+        let mut t = Trainer { net, cfg, run };
         t.begin_epoch(gpu);
         Ok(t)
     }
 
+    /// Continue a run saved after `epoch` epochs and `step` steps (see `DnnMeta`).
+    pub fn resume_at(&mut self, gpu: &Gpu, epoch: usize, step: u64, history: Vec<EpochRecord>) {
+        self.run.resume_at(epoch, step, history);
+        self.begin_epoch(gpu);
+    }
+
     pub fn batches_per_epoch(&self) -> usize {
-        self.batcher.batches_per_epoch()
+        self.run.batches_per_epoch()
     }
 
     pub fn is_done(&self) -> bool {
-        self.epoch >= self.cfg.epochs || self.cfg.max_steps.is_some_and(|m| self.step >= m)
+        self.run.is_done()
     }
 
-    /// Set the epoch's learning rate and shuffle order; called by `new`,
-    /// `finish_epoch` and when resuming at an epoch boundary.
+    /// Set the epoch's learning rate and shuffle order (restarts the epoch).
     pub fn begin_epoch(&mut self, gpu: &Gpu) {
-        let lr = self.cfg.schedule.lr(self.cfg.sgd.lr, self.epoch, self.cfg.epochs);
+        let lr = self.cfg.schedule.lr(self.cfg.sgd.lr, self.run.epoch, self.cfg.epochs);
         self.net.set_sgd(gpu, SgdConfig { lr, ..self.cfg.sgd });
-        self.batcher.reset_epoch(self.epoch as u64);
-        self.running = StepStats::default();
+        self.run.begin_epoch();
     }
 
     /// Train on the next batch. `Ok(None)` at the end of the epoch: evaluate,
     /// then call `finish_epoch`.
     pub async fn train_batch(&mut self, gpu: &Gpu, train: &Dataset) -> Result<Option<StepStats>> {
-        if self.is_done() {
-            return Ok(None);
-        }
-        let Some(valid) = self.batcher.next_batch(train, &mut self.x, &mut self.y)? else {
+        let Some((valid, seed)) = self.run.next_batch(train)? else {
             return Ok(None);
         };
-        let seed = (self.cfg.seed as u32) ^ (self.step as u32).wrapping_mul(0x85EB_CA6B);
-        let s = self.net.train_step(gpu, &self.x, &self.y, valid, seed).await?;
-        self.step += 1;
-        self.running.loss_sum += s.loss_sum;
-        self.running.correct += s.correct;
-        self.running.count += s.count;
+        let s = self.net.train_step(gpu, &self.run.x, &self.run.y, valid, seed).await?;
+        self.run.record(&s);
         Ok(Some(s))
     }
 
     /// Mean training loss and accuracy of the epoch so far.
     pub fn running(&self) -> (f32, f32) {
-        let n = self.running.count.max(1) as f32;
-        (self.running.loss_sum / n, self.running.correct / n)
+        self.run.running()
     }
 
     /// Close the epoch with its evaluation and timing, and start the next one.
     pub fn finish_epoch(&mut self, gpu: &Gpu, test: Evaluation, seconds: f64) -> EpochRecord {
-        let (train_loss, train_acc) = self.running();
-        let rec = EpochRecord {
-            epoch: self.epoch,
-            lr: self.net.sgd().lr,
-            train_loss,
-            train_acc,
-            test_loss: test.loss,
-            test_acc: test.accuracy,
-            seconds,
-            images_per_s: self.running.count as f64 / seconds.max(1e-9),
-        };
-        self.history.push(rec.clone());
-        self.epoch += 1;
+        let rec = self.run.finish_epoch(self.net.sgd().lr, test, seconds);
         self.begin_epoch(gpu);
         rec
     }
 
     pub async fn evaluate(&mut self, gpu: &Gpu, ds: &Dataset) -> Result<Evaluation> {
         check_dataset(&self.net.cfg, ds)?;
-        evaluate(gpu, &self.net, ds, &mut self.x, &mut self.y).await
+        evaluate(gpu, &self.net, ds, &mut self.run.x, &mut self.run.y).await
     }
 }
 

@@ -1,8 +1,10 @@
 //! Training loops: the DNN trainer (SGD) and the SNN fine-tuner (BPTT, Adam).
 
 pub mod dnn;
+pub mod epochs;
 pub mod schedule;
 
-pub use dnn::{EpochRecord, TrainConfig, Trainer};
+pub use dnn::{TrainConfig, Trainer};
+pub use epochs::{EpochLoop, EpochRecord, Evaluation, Progress};
 pub use schedule::StepDecay;
 pub mod snn;

@@ -4,11 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::dnn::{EpochRecord, Evaluation};
+use super::epochs::{EpochLoop, EpochRecord, Evaluation};
 use super::schedule::StepDecay;
 use crate::checkpoint::Checkpoint;
 use crate::convert::NeuronParams;
-use crate::data::batch::Batcher;
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::gpu::Gpu;
@@ -69,13 +68,8 @@ pub fn with_dropout(model: &ModelConfig, p: f32) -> ModelConfig {
 pub struct Finetuner {
     pub net: SnnNet,
     pub cfg: FinetuneConfig,
-    batcher: Batcher,
-    pub epoch: usize,
-    pub step: u64,
-    x: Vec<f32>,
-    y: Vec<u32>,
-    running: StepStats,
-    pub history: Vec<EpochRecord>,
+    /// Batches, counters, running means and history.
+    pub run: EpochLoop,
 }
 
 impl Finetuner {
@@ -89,68 +83,46 @@ impl Finetuner {
         let opts = SnnOptions { batch: cfg.batch, t: cfg.t, train: true, surrogate: cfg.surrogate, out_scale, lr: cfg.lr, weight_decay: cfg.weight_decay };
         let net = SnnNet::new(gpu, &model, neurons, opts)?;
         net.load_snn_checkpoint(gpu, ck)?;
-        let batcher = Batcher::new(train, cfg.batch, cfg.shuffle, cfg.augment, cfg.seed);
-        let img = net.image_len();
-        let mut f = Finetuner { x: vec![0.0; cfg.batch * img], y: vec![0; cfg.batch], net, cfg, batcher, epoch: 0, step: 0, running: StepStats::default(), history: Vec::new() };
+        let run = EpochLoop::new(train, cfg.batch, cfg.shuffle, cfg.augment, cfg.seed, cfg.epochs, cfg.max_steps);
+        let mut f = Finetuner { net, cfg, run };
         f.begin_epoch();
         Ok(f)
     }
 
     pub fn batches_per_epoch(&self) -> usize {
-        self.batcher.batches_per_epoch()
+        self.run.batches_per_epoch()
     }
 
     pub fn is_done(&self) -> bool {
-        self.epoch >= self.cfg.epochs || self.cfg.max_steps.is_some_and(|m| self.step >= m)
+        self.run.is_done()
     }
 
-    pub fn begin_epoch(&mut self) {
-        self.net.set_lr(self.cfg.schedule.lr(self.cfg.lr, self.epoch, self.cfg.epochs));
-        self.batcher.reset_epoch(self.epoch as u64);
-        self.running = StepStats::default();
+    fn begin_epoch(&mut self) {
+        self.net.set_lr(self.cfg.schedule.lr(self.cfg.lr, self.run.epoch, self.cfg.epochs));
+        self.run.begin_epoch();
     }
 
     pub async fn train_batch(&mut self, gpu: &Gpu, train: &Dataset) -> Result<Option<StepStats>> {
-        if self.is_done() {
-            return Ok(None);
-        }
-        let Some(valid) = self.batcher.next_batch(train, &mut self.x, &mut self.y)? else {
+        let Some((valid, seed)) = self.run.next_batch(train)? else {
             return Ok(None);
         };
-        let seed = (self.cfg.seed as u32) ^ (self.step as u32).wrapping_mul(0x85EB_CA6B);
-        let s = self.net.train_step(gpu, &self.x, &self.y, valid, seed).await?;
-        self.step += 1;
-        self.running.loss_sum += s.loss_sum;
-        self.running.correct += s.correct;
-        self.running.count += s.count;
+        let s = self.net.train_step(gpu, &self.run.x, &self.run.y, valid, seed).await?;
+        self.run.record(&s);
         Ok(Some(s))
     }
 
     pub fn running(&self) -> (f32, f32) {
-        let n = self.running.count.max(1) as f32;
-        (self.running.loss_sum / n, self.running.correct / n)
+        self.run.running()
     }
 
     pub fn finish_epoch(&mut self, test: Evaluation, seconds: f64) -> EpochRecord {
-        let (train_loss, train_acc) = self.running();
-        let rec = EpochRecord {
-            epoch: self.epoch,
-            lr: self.net.opts.lr,
-            train_loss,
-            train_acc,
-            test_loss: test.loss,
-            test_acc: test.accuracy,
-            seconds,
-            images_per_s: self.running.count as f64 / seconds.max(1e-9),
-        };
-        self.history.push(rec.clone());
-        self.epoch += 1;
+        let rec = self.run.finish_epoch(self.net.opts.lr, test, seconds);
         self.begin_epoch();
         rec
     }
 
     /// Accuracy on `ds` with the training net (no dropout).
     pub async fn evaluate(&mut self, gpu: &Gpu, ds: &Dataset) -> Result<Evaluation> {
-        crate::snn::eval::evaluate_accuracy(gpu, &self.net, ds, &mut self.x, &mut self.y).await
+        crate::snn::eval::evaluate_accuracy(gpu, &self.net, ds, &mut self.run.x, &mut self.run.y).await
     }
 }

@@ -7,13 +7,13 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use super::{js_err, no_data, to_js, Session, SnnState};
+use super::{js_err, no_data, no_dnn, to_js, Session, SnnState};
 use crate::convert::algorithm1::{find_scaling_factors, loss_grid, LossKind, Scaling};
-use crate::convert::pipeline::{build_converted, calibrate_checkpoint, diagnostics, snn_meta};
-use crate::convert::{convert, ConversionMethod};
+use crate::convert::pipeline::{build_converted_fitting, calibrate_checkpoint, diagnostics, snn_meta};
+use crate::convert::{convert, ConversionMethod, NeuronParams};
 use crate::snn::energy::CMOS_45NM;
-use crate::snn::eval::{evaluate_snn, fit_batch};
-use crate::snn::SnnOptions;
+use crate::snn::eval::{evaluate_snn, SnnEvaluation};
+use crate::snn::net::SnnNet;
 
 /// Histogram bins sent to the page (the calibration keeps 16,384).
 const VIEW_BINS: usize = 120;
@@ -60,7 +60,7 @@ impl Session {
         let d = self
             .dnn
             .as_ref()
-            .ok_or_else(|| JsError::new("no DNN yet: train or upload one"))?;
+            .ok_or_else(no_dnn)?;
         let split = self.split.as_ref().ok_or_else(no_data)?;
         let stats = calibrate_checkpoint(
             &self.gpu,
@@ -90,30 +90,8 @@ impl Session {
     /// Convert with `method` at `t` steps, evaluate on the test set (spikes,
     /// energy) and keep the SNN (for fine-tuning, rasters and download).
     pub async fn convert(&mut self, method: String, t: usize) -> Result<JsValue, JsError> {
-        let method: ConversionMethod = method.parse().map_err(js_err)?;
-        let (d, split) = (
-            self.dnn
-                .as_ref()
-                .ok_or_else(|| JsError::new("no DNN yet"))?,
-            self.split.as_ref().ok_or_else(no_data)?,
-        );
-        let stats = self
-            .stats
-            .as_ref()
-            .ok_or_else(|| JsError::new("calibrate first"))?;
-        let neurons = convert(method, stats, t).map_err(js_err)?;
-        let b = fit_batch(split.test.n, 100);
-        let snn = build_converted(
-            &self.gpu,
-            &d.meta.model,
-            &d.ck,
-            &neurons,
-            SnnOptions::inference(b, t),
-        )
-        .map_err(js_err)?;
-        let ev = evaluate_snn(&self.gpu, &snn, &split.test, Some(CMOS_45NM))
-            .await
-            .map_err(js_err)?;
+        let (method, snn, ev, neurons) = self.convert_and_evaluate(&method, t).await?;
+        let (d, stats) = (self.dnn.as_ref().ok_or_else(no_dnn)?, self.stats.as_ref().ok_or_else(not_calibrated)?);
         let diag = diagnostics(stats, &neurons, &ev, t);
         let scalings: Vec<Scaling> = stats
             .iter()
@@ -131,30 +109,7 @@ impl Session {
 
     /// One point of the sweep: accuracy, spikes and energy ratio of `method` at `t`.
     pub async fn sweep_point(&mut self, method: String, t: usize) -> Result<JsValue, JsError> {
-        let method: ConversionMethod = method.parse().map_err(js_err)?;
-        let (d, split) = (
-            self.dnn
-                .as_ref()
-                .ok_or_else(|| JsError::new("no DNN yet"))?,
-            self.split.as_ref().ok_or_else(no_data)?,
-        );
-        let stats = self
-            .stats
-            .as_ref()
-            .ok_or_else(|| JsError::new("calibrate first"))?;
-        let neurons = convert(method, stats, t).map_err(js_err)?;
-        let b = fit_batch(split.test.n, 100);
-        let snn = build_converted(
-            &self.gpu,
-            &d.meta.model,
-            &d.ck,
-            &neurons,
-            SnnOptions::inference(b, t),
-        )
-        .map_err(js_err)?;
-        let ev = evaluate_snn(&self.gpu, &snn, &split.test, Some(CMOS_45NM))
-            .await
-            .map_err(js_err)?;
+        let (method, _, ev, _) = self.convert_and_evaluate(&method, t).await?;
         let ratio = ev.energy.as_ref().map(|e| e.ratio).unwrap_or(0.0);
         to_js(
             &serde_json::json!({ "method": method, "t": t, "accuracy": ev.accuracy, "spikes_per_image": ev.total_spikes_per_image, "energy_ratio": ratio }),
@@ -166,7 +121,7 @@ impl Session {
         let stats = self
             .stats
             .as_ref()
-            .ok_or_else(|| JsError::new("calibrate first"))?;
+            .ok_or_else(not_calibrated)?;
         let s = stats.get(index).ok_or_else(|| {
             JsError::new(&format!("layer {index} out of range (0..{})", stats.len()))
         })?;
@@ -207,4 +162,23 @@ impl Session {
         };
         to_js(&w)
     }
+}
+
+impl Session {
+    /// The calibrated DNN converted with `method` at `t` steps and evaluated on
+    /// the whole test set (batch shrunk to what the device takes).
+    async fn convert_and_evaluate(&self, method: &str, t: usize) -> Result<(ConversionMethod, SnnNet, SnnEvaluation, Vec<NeuronParams>), JsError> {
+        let method: ConversionMethod = method.parse().map_err(js_err)?;
+        let d = self.dnn.as_ref().ok_or_else(no_dnn)?;
+        let split = self.split.as_ref().ok_or_else(no_data)?;
+        let stats = self.stats.as_ref().ok_or_else(not_calibrated)?;
+        let neurons = convert(method, stats, t).map_err(js_err)?;
+        let snn = build_converted_fitting(&self.gpu, &d.meta.model, &d.ck, &neurons, t, split.test.n, 100).map_err(js_err)?;
+        let ev = evaluate_snn(&self.gpu, &snn, &split.test, Some(CMOS_45NM)).await.map_err(js_err)?;
+        Ok((method, snn, ev, neurons))
+    }
+}
+
+fn not_calibrated() -> JsError {
+    JsError::new("calibrate first")
 }

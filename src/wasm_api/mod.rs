@@ -21,7 +21,7 @@ use crate::models::dnn::{DnnNet, SgdConfig};
 use crate::models::dnn_ckpt::DnnMeta;
 use crate::models::{builtin, ModelConfig};
 use crate::snn::ckpt::SnnMeta;
-use crate::train::dnn::{check_dataset, evaluate, EpochRecord};
+use crate::train::dnn::{check_dataset, evaluate};
 use crate::train::snn::Finetuner;
 use crate::train::{StepDecay, TrainConfig, Trainer};
 use crate::Error;
@@ -128,20 +128,6 @@ impl Default for TrainOptions {
             dropout: true,
         }
     }
-}
-
-/// What one call of a step-wise loop reports.
-#[derive(Serialize)]
-struct Progress {
-    epoch: usize,
-    epochs: usize,
-    batch: usize,
-    batches: usize,
-    loss: f32,
-    accuracy: f32,
-    /// Set when an epoch closed during this call (with its test evaluation).
-    record: Option<EpochRecord>,
-    done: bool,
 }
 
 #[derive(Serialize)]
@@ -280,19 +266,7 @@ impl Session {
                 }
             }
         }
-        let (loss, accuracy) = t.running();
-        let batches = t.batches_per_epoch();
-        let batch = ((t.step as usize).saturating_sub(t.epoch * batches)).min(batches);
-        let p = Progress {
-            epoch: t.epoch,
-            epochs: t.cfg.epochs,
-            batch,
-            batches,
-            loss,
-            accuracy,
-            record,
-            done: t.is_done(),
-        };
+        let p = t.run.progress(record);
         if p.record.is_some() {
             // A checkpoint per epoch, as the CLI writes: downloadable even if the device is lost later.
             self.snapshot_trainer().await?;
@@ -314,7 +288,7 @@ impl Session {
         let d = self
             .dnn
             .as_ref()
-            .ok_or_else(|| JsError::new("no DNN yet: train or upload one"))?;
+            .ok_or_else(no_dnn)?;
         d.ck.to_bytes().map_err(js_err)
     }
 
@@ -346,7 +320,7 @@ impl Session {
         let d = self
             .dnn
             .as_ref()
-            .ok_or_else(|| JsError::new("no DNN yet: train or upload one"))?;
+            .ok_or_else(no_dnn)?;
         let split = self.split.as_ref().ok_or_else(no_data)?;
         check_dataset(&d.meta.model, &split.test).map_err(js_err)?;
         let batch = 100;
@@ -376,10 +350,10 @@ impl Session {
         let meta = DnnMeta {
             dataset: Some(split.train.kind),
             normalization: Some(split.train.norm.clone()),
-            epoch: t.epoch,
-            step: t.step,
+            epoch: t.run.epoch,
+            step: t.run.step,
             train: Some(t.cfg.clone()),
-            history: t.history.clone(),
+            history: t.run.history.clone(),
             ..DnnMeta::new(&t.net.cfg)
         };
         let ck = t
@@ -394,6 +368,10 @@ impl Session {
 
 fn no_data() -> JsError {
     JsError::new("no dataset loaded: pick MNIST / Fashion-MNIST or upload files first")
+}
+
+pub(crate) fn no_dnn() -> JsError {
+    JsError::new("no DNN yet: train or upload one")
 }
 
 pub(crate) fn js_err(e: Error) -> JsError {

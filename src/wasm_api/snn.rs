@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use web_time::Instant;
 
-use super::{js_err, no_data, to_js, Progress, Session, SnnState};
+use super::{js_err, no_data, to_js, Session, SnnState};
 use crate::nn::spiking::Surrogate;
 use crate::snn::ckpt::{snn_from_checkpoint, SnnMeta};
 use crate::snn::energy::{CMOS_45NM, SPINNAKER, TRUENORTH};
-use crate::snn::eval::{evaluate_accuracy, evaluate_snn, fit_batch};
+use crate::snn::eval::{evaluate_accuracy, evaluate_snn, shrink_until_fits};
 use crate::snn::SnnOptions;
 use crate::train::snn::{FinetuneConfig, Finetuner};
 use crate::train::StepDecay;
@@ -130,19 +130,7 @@ impl Session {
             self.ft_started = Some(Instant::now());
             break;
         }
-        let (loss, accuracy) = f.running();
-        let batches = f.batches_per_epoch();
-        let batch = ((f.step as usize).saturating_sub(f.epoch * batches)).min(batches);
-        let p = Progress {
-            epoch: f.epoch,
-            epochs: f.cfg.epochs,
-            batch,
-            batches,
-            loss,
-            accuracy,
-            record,
-            done: f.is_done(),
-        };
+        let p = f.run.progress(record);
         if p.record.is_some() {
             self.snapshot_finetuner().await?;
         }
@@ -172,9 +160,10 @@ impl Session {
         let split = self.split.as_ref().ok_or_else(no_data)?;
         crate::train::dnn::check_dataset(&s.meta.model, &split.test).map_err(js_err)?;
         let t = if t == 0 { s.meta.timesteps } else { t };
-        let b = fit_batch(split.test.n, 100);
-        let (net, _) =
-            snn_from_checkpoint(&self.gpu, &s.ck, SnnOptions::inference(b, t)).map_err(js_err)?;
+        let (net, _) = shrink_until_fits(100.min(split.test.n.max(1)), |b| {
+            snn_from_checkpoint(&self.gpu, &s.ck, SnnOptions::inference(b, t))
+        })
+        .map_err(js_err)?;
         let ev = evaluate_snn(&self.gpu, &net, &split.test, Some(CMOS_45NM))
             .await
             .map_err(js_err)?;
@@ -187,9 +176,11 @@ impl Session {
     pub async fn snn_accuracy_at(&mut self, t: usize) -> Result<f32, JsError> {
         let s = self.snn.as_ref().ok_or_else(not_converted)?;
         let split = self.split.as_ref().ok_or_else(no_data)?;
-        let b = 100.min(split.test.n.max(1));
-        let (net, _) = snn_from_checkpoint(&self.gpu, &s.ck, SnnOptions::inference(b, t.max(1)))
-            .map_err(js_err)?;
+        let (net, _) = shrink_until_fits(100.min(split.test.n.max(1)), |b| {
+            snn_from_checkpoint(&self.gpu, &s.ck, SnnOptions::inference(b, t.max(1)))
+        })
+        .map_err(js_err)?;
+        let b = net.opts.batch;
         let (mut x, mut y) = (vec![0.0; b * net.image_len()], vec![0; b]);
         Ok(
             evaluate_accuracy(&self.gpu, &net, &split.test, &mut x, &mut y)
@@ -273,9 +264,10 @@ impl Session {
             return Ok(());
         };
         let mut meta: SnnMeta = s.meta.clone();
-        meta.finetune_epochs = s.meta.finetune_epochs.max(f.epoch);
+        meta.finetune_epochs = s.meta.finetune_epochs.max(f.run.epoch);
         meta.adam_steps = f.net.adam_steps();
         meta.history = f
+            .run
             .history
             .iter()
             .filter_map(|r| serde_json::to_value(r).ok())

@@ -12,6 +12,7 @@ pub mod optim;
 pub mod pool;
 pub mod reduce;
 pub mod residual;
+pub mod spikes;
 pub mod spiking;
 
 use ultraspike::util::rng::Rng;

@@ -40,7 +40,7 @@ impl Pass<'_> {
 
     fn map(&mut self, x: &Flow, hw: usize) {
         self.maps.push(if x.spiking {
-            cpu::spikes::spike_map_count(&x.x, hw)
+            cpu::spikes::spike_map_count(&x.x, hw, x.x.len(), x.x.len())
         } else {
             vec![0; hw]
         });
