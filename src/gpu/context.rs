@@ -191,7 +191,11 @@ impl Gpu {
             compilation_options: Default::default(),
             cache: None,
         });
-        self.check().map_err(|e| Error::Shader { name: kernel.name().into(), msg: e.to_string() })?;
+        self.check().map_err(|e| match e {
+            // A lost device fails every pipeline; the shader is not at fault.
+            Error::DeviceLost(_) => e,
+            e => Error::Shader { name: kernel.name().into(), msg: e.to_string() },
+        })?;
         cache.insert(kernel, pipeline.clone());
         Ok(pipeline)
     }
@@ -213,7 +217,11 @@ impl Gpu {
         });
         self.wait()?;
         let mapped = rx.await.map_err(|_| Error::Readback("map callback dropped".into()))?;
-        mapped.map_err(|e| Error::Readback(e.to_string()))?;
+        if let Err(e) = mapped {
+            // A lost device fails every map: say that, not the map's own error.
+            self.check()?;
+            return Err(Error::Readback(e.to_string()));
+        }
         let out = {
             let view = staging.slice(..bytes).get_mapped_range().map_err(|e| Error::Readback(e.to_string()))?;
             view.to_vec()

@@ -4,8 +4,11 @@
 // MNIST subset with vgg-tiny), check every view holds real numbers and that no
 // error reached the console, save screenshots, and (with CKPT/CLI_ACC) check a
 // CLI-trained checkpoint gives the CLI's test accuracy in the page.
+// Last, the error paths: a batch over the GPU's limits and a lost GPU device
+// (the test destroys it) must give the page's explanations, not a crash.
 // Usage: node tests/e2e/run.mjs [--out test-output/e2e]
-//   env: CKPT=path.safetensors CLI_ACC=0.87 (from `ultraspike eval --json`), CHROMIUM=/usr/bin/chromium
+//   env: CKPT=path.safetensors CLI_ACC=0.87 (from `ultraspike eval --json`), CHROMIUM=/usr/bin/chromium,
+//   E2E_ERRORS_ONLY=1 (load a small dataset and run only the error paths)
 import { createServer } from "node:http";
 import { readFile, mkdir, stat } from "node:fs/promises";
 import { extname, join, resolve, normalize } from "node:path";
@@ -43,6 +46,17 @@ await mkdir(outDir, { recursive: true });
 const flags = JSON.parse(await readFile(join(root, "webdriver.json"), "utf8"))["goog:chromeOptions"].args.filter((a) => !a.startsWith("--headless"));
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true, args: flags });
 const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+// Keep the page's GPUDevice(s) reachable, so the test can lose them on purpose.
+await page.addInitScript(() => {
+  window.__gpuDevices = [];
+  if (!self.GPUAdapter) return;
+  const request = GPUAdapter.prototype.requestDevice;
+  GPUAdapter.prototype.requestDevice = async function (...args) {
+    const d = await request.apply(this, args);
+    window.__gpuDevices.push(d);
+    return d;
+  };
+});
 const consoleErrors = [];
 page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") console.log(`[console.${m.type()}] ${m.text()}`); if (m.type() === "error") consoleErrors.push(m.text()); });
 page.on("pageerror", (e) => consoleErrors.push("pageerror: " + e.message));
@@ -56,6 +70,12 @@ try {
   const st = await page.textContent("#status");
   check(!/fail|no webgpu|no device/i.test(st) && (await page.getAttribute("body", "data-status")) === "ok", `WebGPU session opened: ${st.trim()}`);
 
+  if (process.env.E2E_ERRORS_ONLY) {
+    await page.fill("#train-n", "200");
+    await page.fill("#test-n", "100");
+    await page.click("#load-bundled");
+    await page.waitForFunction(() => document.body.dataset.state === "idle" && /100 test/.test(document.getElementById("data-info").textContent), null, { timeout: 120_000 });
+  } else {
   // The quick demo's settings for a CPU (SwiftShader) WebGPU: small and fast.
   for (const [id, v] of [["#train-n", "1500"], ["#test-n", "200"], ["#epochs", "1"], ["#ft-n", "400"], ["#calib", "4"]]) await page.fill(id, v);
   const ticker = setInterval(async () => console.log(`  [${secs()}]`, (await page.textContent("#progress-text").catch(() => "")).trim()), 30_000);
@@ -124,6 +144,26 @@ try {
     await page.screenshot({ path: join(outDir, "2-cli-checkpoint.png"), fullPage: true });
   }
   check(consoleErrors.length === 0, `no console errors (${consoleErrors.length}${consoleErrors.length ? ": " + consoleErrors.join(" | ") : ""})`);
+  }
+
+  // Error paths, last (a lost device ends the session). Each must reach the
+  // status line as the page's explanation, with the page still alive.
+  const failWith = async (button) => {
+    await page.evaluate(() => { document.body.dataset.state = "reset"; });
+    await page.click(button);
+    await page.waitForFunction(() => ["error", "idle"].includes(document.body.dataset.state), null, { timeout: 120_000 });
+    return [(await page.getAttribute("body", "data-state")), (await page.textContent("#status")).trim()];
+  };
+  await page.selectOption("#model", "vgg-small");
+  await page.fill("#epochs", "1");
+  await page.fill("#batch", "200000");
+  const [tooLargeState, tooLarge] = await failWith("#train");
+  check(tooLargeState === "error" && /too large for this GPU's limits/.test(tooLarge) && /device allows at most/.test(tooLarge), `batch over the device limits: ${tooLarge.replace(/\n/g, " / ")}`);
+  await page.fill("#batch", "16");
+  const devices = await page.evaluate(() => { window.__gpuDevices.forEach((d) => d.destroy()); return window.__gpuDevices.length; });
+  const [lostState, lost] = await failWith("#train");
+  check(devices > 0 && lostState === "error" && /GPU device was lost/.test(lost) && !/shader/.test(lost), `lost device (${devices} destroyed): ${lost.replace(/\n/g, " / ")}`);
+  check(!consoleErrors.some((e) => e.startsWith("pageerror")), "no uncaught exception or panic in the error paths");
 } catch (e) {
   failures.push(String(e));
   console.log("FAIL", e);
