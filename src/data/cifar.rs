@@ -128,7 +128,7 @@ pub fn cifar_split_from_files(kind: Option<DatasetKind>, files: &[(&str, &[u8])]
     let (train, test) = (pick(true), pick(false));
     if train.is_empty() || test.is_empty() {
         let want = if kind == DatasetKind::Cifar10 {
-            "data_batch_1..5.bin and test_batch.bin"
+            "at least one of data_batch_1..5.bin, and test_batch.bin"
         } else {
             "train.bin and test.bin"
         };

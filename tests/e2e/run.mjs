@@ -12,15 +12,59 @@
 import { createServer } from "node:http";
 import { readFile, mkdir, stat } from "node:fs/promises";
 import { extname, join, resolve, normalize } from "node:path";
+import { gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
 
 const root = resolve(new URL("../..", import.meta.url).pathname);
 const outDir = resolve(root, process.argv.includes("--out") ? process.argv[process.argv.indexOf("--out") + 1] : "test-output/e2e");
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".wasm": "application/wasm" };
 
+// CIFAR-10 in its official binary format (a label byte, then 3x32x32 pixels
+// per record), made here: the real archive cannot be downloaded on CI.
+function cifarBatch(records, seed) {
+  const b = Buffer.alloc(records * 3073);
+  for (let r = 0; r < records; r++) {
+    b[r * 3073] = (r + seed) % 10;
+    for (let i = 1; i < 3073; i++) b[r * 3073 + i] = (r * 31 + i * 7 + seed) & 255;
+  }
+  return b;
+}
+
+/** A ustar archive of [name, bytes] entries (512-byte header per file, data padded). */
+function tar(files) {
+  const blocks = [];
+  for (const [name, data] of files) {
+    const h = Buffer.alloc(512);
+    const field = (off, len, s) => h.write(s, off, len, "ascii");
+    field(0, 100, name);
+    field(100, 8, "0000644\0");
+    field(108, 8, "0000000\0");
+    field(116, 8, "0000000\0");
+    field(124, 12, data.length.toString(8).padStart(11, "0") + "\0");
+    field(136, 12, "00000000000\0");
+    field(148, 8, "        ");
+    field(156, 1, "0");
+    field(257, 8, "ustar\x0000");
+    let sum = 0;
+    for (const x of h) sum += x;
+    field(148, 8, sum.toString(8).padStart(6, "0") + "\0 ");
+    blocks.push(h, data, Buffer.alloc((512 - (data.length % 512)) % 512));
+  }
+  blocks.push(Buffer.alloc(1024));
+  return Buffer.concat(blocks);
+}
+
+const cifarTrain = cifarBatch(40, 1);
+const cifarTest = cifarBatch(20, 2);
+const cifarArchive = gzipSync(tar([["cifar-10-batches-bin/data_batch_1.bin", cifarTrain], ["cifar-10-batches-bin/test_batch.bin", cifarTest], ["cifar-10-batches-bin/readme.html", Buffer.from("readme")]]));
+
 function serve() {
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname));
+    if (path === "/test-data/cifar-10-binary.tar.gz") {
+      res.writeHead(200, { "content-type": "application/gzip" }).end(cifarArchive);
+      return;
+    }
     const file = path.startsWith("/data/") ? join(root, path) : join(root, "dist", path === "/" ? "index.html" : path);
     if (!file.startsWith(root)) { res.writeHead(403).end(); return; }
     try {
@@ -145,6 +189,36 @@ try {
   }
   check(consoleErrors.length === 0, `no console errors (${consoleErrors.length}${consoleErrors.length ? ": " + consoleErrors.join(" | ") : ""})`);
   }
+
+  // Bring-your-own CIFAR-10: the official .tar.gz through the URL field, and
+  // loose .bin files through the file picker.
+  await page.fill("#train-n", "0");
+  await page.fill("#test-n", "0");
+  const cifarLoaded = async () => {
+    await page.waitForFunction(() => document.body.dataset.state !== "busy", null, { timeout: 60_000 });
+    return [(await page.getAttribute("body", "data-state")), (await page.textContent("#data-info")).trim(), (await page.textContent("#status")).trim()];
+  };
+  const cifarInfo = "cifar10: 40 train / 20 test images, 3x32x32, 10 classes";
+  await page.fill("#data-url", url + "test-data/cifar-10-binary.tar.gz");
+  await page.evaluate(() => { document.body.dataset.state = "reset"; });
+  await page.click("#load-url");
+  const [urlState, urlInfo, urlStatus] = await cifarLoaded();
+  check(urlState === "idle" && urlInfo === cifarInfo, `CIFAR-10 .tar.gz by URL: ${urlInfo} (${urlStatus})`);
+  await page.evaluate(() => { document.body.dataset.state = "reset"; });
+  await page.setInputFiles("#upload-data", [
+    { name: "data_batch_1.bin", mimeType: "application/octet-stream", buffer: cifarTrain },
+    { name: "test_batch.bin", mimeType: "application/octet-stream", buffer: cifarTest },
+  ]);
+  const [upState, upInfo, upStatus] = await cifarLoaded();
+  check(upState === "idle" && upInfo === cifarInfo, `CIFAR-10 .bin files by upload: ${upInfo} (${upStatus})`);
+  // A truncated record is refused with the file's name, and the loaded data stays.
+  await page.evaluate(() => { document.body.dataset.state = "reset"; });
+  await page.setInputFiles("#upload-data", [
+    { name: "data_batch_1.bin", mimeType: "application/octet-stream", buffer: cifarTrain },
+    { name: "test_batch.bin", mimeType: "application/octet-stream", buffer: cifarTest.subarray(0, 3073 * 3 + 100) },
+  ]);
+  const [badState, badInfo, badStatus] = await cifarLoaded();
+  check(badState === "error" && /test_batch\.bin/.test(badStatus) && /3073/.test(badStatus) && badInfo === cifarInfo, `truncated CIFAR file: ${badStatus.replace(/\n/g, " / ")}`);
 
   // Error paths, last (a lost device ends the session). Each must reach the
   // status line as the page's explanation, with the page still alive.
