@@ -13,23 +13,18 @@ U=target/release/ultraspike
 SWEEP_TEST=${SWEEP_TEST:-500}   # test images per sweep cell (10 000 = the full test set)
 FT_SUBSET=${FT_SUBSET:-5000}    # training images per fine-tuning epoch
 
-$U train --dataset mnist --model vgg-small --epochs 2 --batch 64 --seed 1 \
-  --out "$OUT/mnist-vgg-small.safetensors"
-for E in 3 4; do  # resumed one epoch at a time, lr /5 at 60/80 %
-  $U train --dataset mnist --resume "$OUT/mnist-vgg-small.safetensors" --epochs $E --lr-gamma 0.2 \
-    --batch 64 --seed 1 --out "$OUT/mnist-vgg-small.safetensors" --json > "$OUT/mnist-train.json"
-done
-# The recorded run: 2 epochs of a 7-epoch schedule, then resumed as a 4-epoch run with
-# the learning rate divided by 5 at 60/80 % (to fit a 3-hour session).
+# Section 1: full schedules from scratch (lr 0.01, /5 at 60/80/90 % of the epochs).
+$U train --dataset fashion-mnist --model vgg-small --epochs 10 --batch 64 --lr-gamma 0.2 --seed 1 \
+  --out "$OUT/fashion-vgg-small-e10.safetensors" --json > "$OUT/fashion-train-e10.json"
+$U train --dataset mnist --model vgg-small --epochs 5 --batch 64 --lr-gamma 0.2 --seed 1 \
+  --out "$OUT/mnist-vgg-small-e5.safetensors" --json > "$OUT/mnist-train-e5.json"
+# Sections 2-3 use the first session's shorter run: 2 epochs of a 7-epoch schedule, then
+# resumed as a 4-epoch run with the learning rate divided by 5 at 60/80 % (90.80 %).
 $U train --dataset fashion-mnist --model vgg-small --epochs 7 --batch 64 --seed 1 --max-steps 1876 \
   --out "$OUT/fashion-vgg-small.safetensors"
 $U train --dataset fashion-mnist --resume "$OUT/fashion-vgg-small.safetensors" --epochs 4 --lr-gamma 0.2 \
   --batch 64 --seed 1 --out "$OUT/fashion-vgg-small.safetensors" --json > "$OUT/fashion-train.json"
 cp "$OUT/fashion-vgg-small.safetensors" "$OUT/fashion-epoch4.safetensors"   # the conversions below use this one
-for E in 5 6; do
-  $U train --dataset fashion-mnist --resume "$OUT/fashion-vgg-small.safetensors" --epochs $E --lr-gamma 0.2 \
-    --batch 64 --seed 1 --out "$OUT/fashion-vgg-small.safetensors" --json > "$OUT/fashion-train-e$E.json"
-done
 $U sweep --dataset fashion-mnist --ckpt "$OUT/fashion-epoch4.safetensors" --test-subset "$SWEEP_TEST" \
   --calib-batches 10 --batch 100 --json > "$OUT/fashion-sweep.json"
 for T in 2 3; do
@@ -43,3 +38,12 @@ done
 $U finetune --dataset fashion-mnist --ckpt "$OUT/fashion-snn-t2-ft.safetensors" --timesteps 2 --epochs 1 \
   --batch 32 --lr 1e-4 --train-subset 30000 --out "$OUT/fashion-snn-t2-ft35k.safetensors" --json > "$OUT/fashion-finetune-t2-35k.json"
 $U eval --dataset fashion-mnist --ckpt "$OUT/fashion-snn-t2-ft35k.safetensors" --json > "$OUT/fashion-eval-t2-ft35k.json"
+# Section 3, last part: the same T=2 recipe on the 10-epoch DNN of section 1.
+E10="$OUT/fashion-vgg-small-e10"
+$U convert --dataset fashion-mnist --ckpt "$E10.safetensors" --method alpha-beta --timesteps 2 --calib-batches 10 \
+  --batch 100 --out "$E10-snn-t2.safetensors" --json > "$E10-convert-t2.json"
+$U finetune --dataset fashion-mnist --ckpt "$E10-snn-t2.safetensors" --timesteps 2 --epochs 1 --batch 32 --lr 1e-4 \
+  --train-subset "$FT_SUBSET" --out "$E10-snn-t2-ft.safetensors" --json > "$E10-finetune-t2.json"
+$U finetune --dataset fashion-mnist --ckpt "$E10-snn-t2-ft.safetensors" --timesteps 2 --epochs 1 --batch 32 --lr 1e-4 \
+  --train-subset 30000 --out "$E10-snn-t2-ft35k.safetensors" --json > "$E10-finetune-t2-35k.json"
+$U eval --dataset fashion-mnist --ckpt "$E10-snn-t2-ft35k.safetensors" --json > "$E10-eval-t2-ft35k.json"
