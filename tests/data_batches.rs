@@ -1,95 +1,24 @@
 //! Augmentation (crop + flip), the seeded batcher and the synthetic dataset.
 
-
 use ultraspike::data::augment::{crop_flip, CropFlip};
-use ultraspike::data::{
-    synthetic,
-    synthetic_split, Augment, Batcher, Dataset, DatasetKind, Normalization,
-};
+use ultraspike::data::{synthetic, synthetic_split, Augment, Batcher, Dataset, DatasetKind, Normalization};
 
 #[test]
 fn crop_and_flip_hand_checked() {
-    // 1 channel, 2x3:  1 2 3 / 4 5 6
+    // 1 channel, 2x3:  1 2 3 / 4 5 6, padded by 1; (dy, dx) is the crop's corner in the padded image.
     let src = [1u8, 2, 3, 4, 5, 6];
-    let mut dst = [0u8; 6];
-    // pad 1, corner (0,0): shifts the image down-right by one, zeros enter
-    crop_flip(
-        &src,
-        [1, 2, 3],
-        1,
-        CropFlip {
-            dy: 0,
-            dx: 0,
-            flip: false,
-        },
-        &mut dst,
-    )
-    .unwrap();
-    assert_eq!(dst, [0, 0, 0, 0, 1, 2]);
-    crop_flip(
-        &src,
-        [1, 2, 3],
-        1,
-        CropFlip {
-            dy: 1,
-            dx: 1,
-            flip: false,
-        },
-        &mut dst,
-    )
-    .unwrap();
-    assert_eq!(dst, src);
-    crop_flip(
-        &src,
-        [1, 2, 3],
-        1,
-        CropFlip {
-            dy: 1,
-            dx: 1,
-            flip: true,
-        },
-        &mut dst,
-    )
-    .unwrap();
-    assert_eq!(dst, [3, 2, 1, 6, 5, 4]);
+    let crop = |src: &[u8], dy: usize, dx: usize, flip: bool| {
+        let mut dst = [0u8; 6];
+        crop_flip(src, [1, 2, 3], 1, CropFlip { dy, dx, flip }, &mut dst).map(|_| dst)
+    };
+    // corner (0,0) shifts the image down-right by one, zeros enter
+    assert_eq!(crop(&src, 0, 0, false).unwrap(), [0, 0, 0, 0, 1, 2]);
+    assert_eq!(crop(&src, 1, 1, false).unwrap(), src);
+    assert_eq!(crop(&src, 1, 1, true).unwrap(), [3, 2, 1, 6, 5, 4]);
     // crop up-left by one, then mirror
-    crop_flip(
-        &src,
-        [1, 2, 3],
-        1,
-        CropFlip {
-            dy: 2,
-            dx: 2,
-            flip: true,
-        },
-        &mut dst,
-    )
-    .unwrap();
-    assert_eq!(dst, [0, 6, 5, 0, 0, 0]);
-    assert!(crop_flip(
-        &src,
-        [1, 2, 3],
-        1,
-        CropFlip {
-            dy: 3,
-            dx: 0,
-            flip: false
-        },
-        &mut dst
-    )
-    .is_err());
-    assert!(crop_flip(
-        &src[..5],
-        [1, 2, 3],
-        1,
-        CropFlip {
-            dy: 0,
-            dx: 0,
-            flip: false
-        },
-        &mut dst
-    )
-    .is_err());
+    assert_eq!(crop(&src, 2, 2, true).unwrap(), [0, 6, 5, 0, 0, 0]);
+    assert!(crop(&src, 3, 0, false).is_err(), "corner past the padding");
+    assert!(crop(&src[..5], 0, 0, false).is_err(), "source shorter than C*H*W");
 }
 
 /// n samples, sample i has every pixel and label = i (classes 256).
