@@ -109,7 +109,8 @@ impl Checkpoint {
         } else {
             Some(meta.into_iter().collect())
         };
-        safetensors::serialize(views, meta).map_err(|e| err(format!("serialize: {e}")))
+        let bytes = safetensors::serialize(views, meta).map_err(|e| err(format!("serialize: {e}")))?;
+        canonical_header(bytes)
     }
 
     /// Parse safetensors bytes. F32 loads as is; F16, BF16, F64 and integer
@@ -257,4 +258,26 @@ pub fn f16_to_f32(h: u16) -> f32 {
         (e, m) => sign | ((e + 127 - 15) << 23) | (m << 13),
     };
     f32::from_bits(bits)
+}
+
+/// safetensors takes `__metadata__` as a HashMap, so its key order (and the
+/// file's bytes) changed from call to call. Rewrite the header with sorted
+/// keys, so equal checkpoints are equal files. Data offsets are relative to the
+/// data section, which stays as it is.
+fn canonical_header(bytes: Vec<u8>) -> Result<Vec<u8>> {
+    let bad = || err("serialize: malformed header".into());
+    let n = bytes.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes).ok_or_else(bad)? as usize;
+    let raw = bytes.get(8..8 + n).ok_or_else(bad)?;
+    let mut header: BTreeMap<String, serde_json::Value> = serde_json::from_slice(raw).map_err(|e| err(format!("serialize: {e}")))?;
+    if let Some(m) = header.get_mut("__metadata__") {
+        let sorted: BTreeMap<String, String> = serde_json::from_value(m.take()).map_err(|e| err(format!("serialize: {e}")))?;
+        *m = serde_json::to_value(sorted).map_err(|e| err(format!("serialize: {e}")))?;
+    }
+    let mut json = serde_json::to_vec(&header).map_err(|e| err(format!("serialize: {e}")))?;
+    json.resize(json.len().next_multiple_of(8), b' ');
+    let mut out = Vec::with_capacity(8 + json.len() + bytes.len() - 8 - n);
+    out.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    out.extend_from_slice(&json);
+    out.extend_from_slice(&bytes[8 + n..]);
+    Ok(out)
 }

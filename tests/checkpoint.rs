@@ -258,3 +258,20 @@ fn atomic_save_leaves_no_temp_file() {
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(Checkpoint::load(&path).is_err());
 }
+
+/// Equal checkpoints are equal files: the header's keys (metadata included)
+/// come out in one order, whatever order a HashMap would pick.
+#[test]
+fn serialization_is_deterministic() {
+    let mut ck = sample();
+    ck.extra.insert("format".into(), "pt".into());
+    ck.extra.insert("zz-note".into(), "kept".into());
+    let first = ck.to_bytes().unwrap();
+    for _ in 0..20 {
+        assert_eq!(ck.to_bytes().unwrap(), first);
+    }
+    let back = Checkpoint::from_bytes(&first).unwrap();
+    assert_eq!(back.extra, ck.extra);
+    assert_eq!(back.metadata, ck.metadata);
+    assert_eq!(back.to_bytes().unwrap(), first);
+}
