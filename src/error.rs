@@ -37,6 +37,17 @@ pub enum Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+impl Error {
+    /// `wrap(self)` to add context, except that a lost device stays `DeviceLost`:
+    /// it fails every call, and the call is not at fault.
+    pub fn unless_lost(self, wrap: impl FnOnce(Error) -> Error) -> Error {
+        match self {
+            Error::DeviceLost(_) => self,
+            e => wrap(e),
+        }
+    }
+}
+
 /// Shorthand for shape errors: `shape_err!("conv2d: x has {} channels, w expects {}", a, b)`.
 #[macro_export]
 macro_rules! shape_err {

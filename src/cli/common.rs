@@ -80,12 +80,12 @@ pub fn bar(len: u64, prefix: String) -> ProgressBar {
 
 /// When stderr is not a terminal (logs, CI) indicatif draws nothing: print a
 /// plain progress line every tenth of the bar instead.
-pub fn log_progress(pb: &ProgressBar, what: &str) {
+pub fn log_progress(pb: &ProgressBar) {
     use std::io::IsTerminal;
     let len = pb.length().unwrap_or(0).max(1);
     let pos = pb.position();
     if !std::io::stderr().is_terminal() && (pos * 10 / len != (pos.saturating_sub(1)) * 10 / len || pos == 1) {
-        eprintln!("{} {pos}/{len} {what} ({:.0}s elapsed, ETA {:.0}s)", pb.prefix(), pb.elapsed().as_secs_f64(), pb.eta().as_secs_f64());
+        eprintln!("{} {pos}/{len} {} ({:.0}s elapsed, ETA {:.0}s)", pb.prefix(), pb.message(), pb.elapsed().as_secs_f64(), pb.eta().as_secs_f64());
     }
 }
 

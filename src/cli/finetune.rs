@@ -104,7 +104,7 @@ pub fn run(a: &FinetuneArgs) -> Result<()> {
             let (loss, acc) = f.running();
             pb.set_message(format!("loss {loss:.4} acc {:.2}%", acc * 100.0));
             pb.inc(1);
-            super::common::log_progress(&pb, &pb.message());
+            super::common::log_progress(&pb);
         }
         pb.finish_and_clear();
         let secs = start.elapsed().as_secs_f64();

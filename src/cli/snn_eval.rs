@@ -19,7 +19,7 @@ pub fn run(a: &EvalArgs, ck: &Checkpoint) -> Result<()> {
     check_dataset(&meta.model, &split.test)?;
     let t = a.timesteps.unwrap_or(meta.timesteps);
     // --batch (at most the test set), halved until the device takes it.
-    let (net, _) = shrink_until_fits(a.batch.min(split.test.n.max(1)), |b| snn_from_checkpoint(&gpu, ck, SnnOptions::inference(b, t)))?;
+    let (net, _) = shrink_until_fits(a.batch, split.test.n, |b| snn_from_checkpoint(&gpu, ck, SnnOptions::inference(b, t)))?;
     let ev = pollster::block_on(evaluate_snn(&gpu, &net, &split.test, Some(CMOS_45NM)))?;
     if a.json {
         println!("{}", to_json(&serde_json::json!({ "kind": "snn", "model": meta.model.name, "method": meta.method, "evaluation": ev })));

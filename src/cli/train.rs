@@ -111,7 +111,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
                         / start.elapsed().as_secs_f64().max(1e-9);
                     pb.set_message(format!("loss {loss:.4} acc {:.2}% {ips:.0} img/s", acc * 100.0));
                     pb.inc(1);
-                    super::common::log_progress(&pb, &pb.message());
+                    super::common::log_progress(&pb);
                 }
                 Ok(None) => break Ok(()),
                 Err(e) => break Err(e),

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::algorithm1::{h_of_t_mu, k_of_mu};
-use super::methods::{convert, ConversionMethod, NeuronParams};
+use super::methods::{ConversionMethod, NeuronParams};
 use super::stats::{calibrate, LayerStats};
 use crate::checkpoint::Checkpoint;
 use crate::data::Dataset;
@@ -98,13 +98,9 @@ pub fn snn_meta(model: &ModelConfig, method: ConversionMethod, t: usize, neurons
     }
 }
 
-/// Convenience: neuron constants of `method` at `t` from statistics.
-pub fn neurons_for(method: ConversionMethod, stats: &[LayerStats], t: usize) -> Result<Vec<NeuronParams>> {
-    convert(method, stats, t)
-}
 
 /// Like `build_converted` for inference over `n_images`: batch `max_batch` (at
 /// most `n_images`), halved until the device takes it (T*B rows grow with T).
 pub fn build_converted_fitting(gpu: &Gpu, model: &ModelConfig, ck: &Checkpoint, neurons: &[NeuronParams], t: usize, n_images: usize, max_batch: usize) -> Result<SnnNet> {
-    crate::snn::eval::shrink_until_fits(max_batch.min(n_images.max(1)), |b| build_converted(gpu, model, ck, neurons, SnnOptions::inference(b, t)))
+    crate::snn::eval::shrink_until_fits(max_batch, n_images, |b| build_converted(gpu, model, ck, neurons, SnnOptions::inference(b, t)))
 }

@@ -191,11 +191,7 @@ impl Gpu {
             compilation_options: Default::default(),
             cache: None,
         });
-        self.check().map_err(|e| match e {
-            // A lost device fails every pipeline; the shader is not at fault.
-            Error::DeviceLost(_) => e,
-            e => Error::Shader { name: kernel.name().into(), msg: e.to_string() },
-        })?;
+        self.check().map_err(|e| e.unless_lost(|e| Error::Shader { name: kernel.name().into(), msg: e.to_string() }))?;
         cache.insert(kernel, pipeline.clone());
         Ok(pipeline)
     }

@@ -62,10 +62,7 @@ impl Gpu {
             layout: &pipeline.get_bind_group_layout(0),
             entries: &entries,
         });
-        self.check().map_err(|e| match e {
-            Error::DeviceLost(_) => e,
-            e => Error::Gpu(format!("building `{label}` ({}): {e}", kernel.name())),
-        })?;
+        self.check().map_err(|e| e.unless_lost(|e| Error::Gpu(format!("building `{label}` ({}): {e}", kernel.name()))))?;
         Ok(Op { label: label.into(), pipeline, bind_group, params: params_buf, groups })
     }
 

@@ -86,10 +86,11 @@ pub async fn evaluate_snn(gpu: &Gpu, net: &SnnNet, ds: &Dataset, energy: Option<
     })
 }
 
-/// `build(b)` for the first batch `b <= max` that the device takes: halved while
-/// the net is over its buffer limits (`Error::TooLarge`, e.g. a large T x batch).
-pub fn shrink_until_fits<T>(max: usize, mut build: impl FnMut(usize) -> Result<T>) -> Result<T> {
-    let mut b = max.max(1);
+/// `build(b)` for the first batch `b <= max` (and <= `n_images`, no padding to
+/// spare) that the device takes: halved while the net is over its buffer limits
+/// (`Error::TooLarge`, e.g. a large T x batch).
+pub fn shrink_until_fits<T>(max: usize, n_images: usize, mut build: impl FnMut(usize) -> Result<T>) -> Result<T> {
+    let mut b = max.min(n_images).max(1);
     loop {
         match build(b) {
             Err(Error::TooLarge { .. }) if b > 1 => b /= 2,

@@ -160,7 +160,7 @@ impl Session {
         let split = self.split.as_ref().ok_or_else(no_data)?;
         crate::train::dnn::check_dataset(&s.meta.model, &split.test).map_err(js_err)?;
         let t = if t == 0 { s.meta.timesteps } else { t };
-        let (net, _) = shrink_until_fits(100.min(split.test.n.max(1)), |b| {
+        let (net, _) = shrink_until_fits(100, split.test.n, |b| {
             snn_from_checkpoint(&self.gpu, &s.ck, SnnOptions::inference(b, t))
         })
         .map_err(js_err)?;
@@ -176,7 +176,7 @@ impl Session {
     pub async fn snn_accuracy_at(&mut self, t: usize) -> Result<f32, JsError> {
         let s = self.snn.as_ref().ok_or_else(not_converted)?;
         let split = self.split.as_ref().ok_or_else(no_data)?;
-        let (net, _) = shrink_until_fits(100.min(split.test.n.max(1)), |b| {
+        let (net, _) = shrink_until_fits(100, split.test.n, |b| {
             snn_from_checkpoint(&self.gpu, &s.ck, SnnOptions::inference(b, t.max(1)))
         })
         .map_err(js_err)?;
