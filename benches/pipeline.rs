@@ -14,7 +14,7 @@ use std::time::Instant;
 use ultraspike::convert::NeuronParams;
 use ultraspike::gpu::{Gpu, GpuOptions};
 use ultraspike::models::builtin;
-use ultraspike::models::dnn::{DnnNet, SgdConfig};
+use ultraspike::dnn::{DnnNet, SgdConfig};
 use ultraspike::snn::{SnnNet, SnnOptions};
 use ultraspike::util::rng::Rng;
 use ultraspike::Result;

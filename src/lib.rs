@@ -5,11 +5,14 @@ pub mod checkpoint;
 pub mod convert;
 pub mod cpu;
 pub mod data;
+pub mod dnn;
 pub mod error;
 pub mod gpu;
+pub mod meta;
 pub mod models;
 pub mod nn;
 pub mod snn;
+pub mod spec;
 pub mod train;
 pub mod util;
 #[cfg(target_arch = "wasm32")]

@@ -6,7 +6,7 @@ mod common;
 use ultraspike::convert::pipeline::{build_converted, calibrate_checkpoint, diagnostics};
 use ultraspike::convert::{convert, ConversionMethod};
 use ultraspike::data::synthetic_split;
-use ultraspike::models::dnn_ckpt::DnnMeta;
+use ultraspike::meta::DnnMeta;
 use ultraspike::models::builtin;
 use ultraspike::snn::energy::CMOS_45NM;
 use ultraspike::snn::eval::evaluate_snn;
@@ -74,7 +74,7 @@ fn every_builtin_model_builds_as_an_snn() {
 /// the previous batch's images) are left out of the spike counts and maps.
 #[test]
 fn partial_batches_count_like_full_ones() {
-    use ultraspike::models::dnn::{DnnNet, SgdConfig};
+    use ultraspike::dnn::{DnnNet, SgdConfig};
     let gpu = common::gpu();
     let split = synthetic_split(64, 13, 1, 12, 12, 3, 9).unwrap();
     let model = builtin("vgg-tiny", [1, 12, 12], 3).unwrap();

@@ -6,7 +6,7 @@ mod common;
 
 use ultraspike::cpu::net::CpuNet;
 use ultraspike::data::synthetic;
-use ultraspike::models::dnn::{DnnNet, SgdConfig};
+use ultraspike::dnn::{DnnNet, SgdConfig};
 use ultraspike::models::{builtin, LayerSpec, ModelConfig};
 
 fn small_net() -> ModelConfig {

@@ -7,8 +7,8 @@ mod common;
 use ultraspike::checkpoint::Checkpoint;
 use ultraspike::data::{synthetic_split, Dataset};
 use ultraspike::models::builtin;
-use ultraspike::models::dnn::{DnnNet, SgdConfig};
-use ultraspike::models::dnn_ckpt::DnnMeta;
+use ultraspike::dnn::{DnnNet, SgdConfig};
+use ultraspike::meta::DnnMeta;
 use ultraspike::train::{TrainConfig, Trainer};
 use ultraspike::Error;
 

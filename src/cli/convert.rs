@@ -8,7 +8,7 @@ use ultraspike::checkpoint::Checkpoint;
 use ultraspike::convert::pipeline::{build_converted_fitting, calibrate_checkpoint, diagnostics, snn_meta};
 use ultraspike::convert::{convert, ConversionMethod};
 use ultraspike::gpu::Gpu;
-use ultraspike::models::dnn_ckpt::DnnMeta;
+use ultraspike::meta::DnnMeta;
 use ultraspike::snn::energy::CMOS_45NM;
 use ultraspike::snn::eval::evaluate_snn;
 use ultraspike::Result;

@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use clap::Args;
 use ultraspike::checkpoint::Checkpoint;
 use ultraspike::gpu::Gpu;
-use ultraspike::models::dnn::{DnnNet, SgdConfig};
-use ultraspike::models::dnn_ckpt::DnnMeta;
-use ultraspike::train::dnn::{check_dataset, evaluate};
+use ultraspike::dnn::{DnnNet, SgdConfig};
+use ultraspike::meta::DnnMeta;
+use ultraspike::dnn::evaluate;
+use ultraspike::models::check_dataset;
 use ultraspike::Result;
 
 use super::common::{to_json, DataArgs};

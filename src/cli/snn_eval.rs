@@ -6,7 +6,7 @@ use ultraspike::snn::ckpt::{snn_from_checkpoint, SnnMeta};
 use ultraspike::snn::energy::CMOS_45NM;
 use ultraspike::snn::eval::{evaluate_snn, shrink_until_fits};
 use ultraspike::snn::SnnOptions;
-use ultraspike::train::dnn::check_dataset;
+use ultraspike::models::check_dataset;
 use ultraspike::Result;
 
 use super::common::to_json;

@@ -8,11 +8,11 @@ use ultraspike::checkpoint::Checkpoint;
 use ultraspike::convert::pipeline::{build_converted_fitting, calibrate_checkpoint};
 use ultraspike::convert::{convert, ConversionMethod};
 use ultraspike::gpu::Gpu;
-use ultraspike::models::dnn::{DnnNet, SgdConfig};
-use ultraspike::models::dnn_ckpt::DnnMeta;
+use ultraspike::dnn::{DnnNet, SgdConfig};
+use ultraspike::meta::DnnMeta;
 use ultraspike::snn::energy::CMOS_45NM;
 use ultraspike::snn::eval::evaluate_snn;
-use ultraspike::train::dnn::evaluate;
+use ultraspike::dnn::evaluate;
 use ultraspike::Result;
 
 use super::common::{bar, to_json, DataArgs};

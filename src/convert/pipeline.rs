@@ -11,7 +11,7 @@ use crate::checkpoint::Checkpoint;
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::gpu::Gpu;
-use crate::models::dnn::{DnnNet, SgdConfig};
+use crate::dnn::{DnnNet, SgdConfig};
 use crate::models::ModelConfig;
 use crate::snn::ckpt::SnnMeta;
 use crate::snn::eval::SnnEvaluation;
@@ -82,7 +82,7 @@ pub fn diagnostics(stats: &[LayerStats], neurons: &[NeuronParams], eval: &SnnEva
 }
 
 /// Metadata of a freshly converted SNN.
-pub fn snn_meta(model: &ModelConfig, method: ConversionMethod, t: usize, neurons: Vec<NeuronParams>, dnn_meta: Option<&crate::models::dnn_ckpt::DnnMeta>) -> SnnMeta {
+pub fn snn_meta(model: &ModelConfig, method: ConversionMethod, t: usize, neurons: Vec<NeuronParams>, dnn_meta: Option<&crate::meta::DnnMeta>) -> SnnMeta {
     SnnMeta {
         kind: "snn".into(),
         model: model.clone(),

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::gpu::{Encoder, Gpu, Op, Tensor};
-use crate::models::dnn::DnnNet;
+use crate::dnn::DnnNet;
+use crate::models::params::ParamKind;
 use crate::nn::reduce::{histogram, reduce_max, reduce_min, reduce_sum, Histogram};
 
 /// Histogram resolution: percentiles are exact to within (max - min) / BINS.
@@ -89,7 +90,7 @@ pub async fn calibrate(gpu: &Gpu, net: &DnnNet, ds: &Dataset, batches: usize) ->
         return Err(Error::Data(format!("calibration needs at least one full batch of {} images, the set has {}", net.batch, ds.n)));
     }
     let mut layers = Vec::new();
-    let mus = net.params.iter().filter(|p| p.spec.name.ends_with(".mu"));
+    let mus = net.params.iter().filter(|p| p.spec.kind == ParamKind::Mu);
     for ((pre, post), mu) in net.pre_acts.iter().zip(&net.post_acts).zip(mus) {
         let name = mu.spec.name.trim_end_matches(".mu").to_string();
         let out = gpu.tensor(&format!("{name}.calib"), &[3])?;

@@ -1,7 +1,7 @@
 //! Naive conv2d references (NCHW activations, OIHW weights), f64 accumulators.
 //! Shapes are taken on trust: callers (tests) pass slices of the right length.
 
-use crate::nn::conv::Conv2dShape;
+use crate::spec::Conv2dShape;
 
 /// Input coordinate of output row/col `o` at tap `k`, if inside the image.
 fn src(o: usize, k: usize, s: &Conv2dShape, size: usize) -> Option<usize> {

@@ -1,7 +1,7 @@
 //! Dropout reference with the kernel's counter-based hash, so masks match bit
 //! for bit (see the header of shaders/dropout_forward.wgsl).
 
-use crate::nn::dropout::keep_threshold;
+use crate::spec::optim::keep_threshold;
 
 /// PCG-RXS-M-XS output hash of one u32 (wrapping arithmetic, as in WGSL).
 pub fn pcg(v: u32) -> u32 {

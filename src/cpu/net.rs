@@ -4,11 +4,11 @@
 
 use crate::cpu;
 use crate::models::config::{LayerSpec, ModelConfig};
-use crate::models::dnn::SgdConfig;
-use crate::models::dnn_build::conv_shape;
+use crate::spec::SgdConfig;
+use crate::spec::shapes::conv_shape;
 use crate::models::params::{block_needs_shortcut, init_params, param_specs, ParamSpec};
-use crate::nn::optim::SgdParams;
-use crate::nn::pool::PoolShape;
+use crate::spec::optim::SgdParams;
+use crate::spec::PoolShape;
 use crate::Result;
 
 pub struct CpuNet {

@@ -1,7 +1,7 @@
 //! Optimizer references, one step over flat slices, in f32 with the shaders'
 //! operation order (PyTorch SGD with momentum and Adam with AMSGrad).
 
-use crate::nn::optim::{AdamParams, SgdParams};
+use crate::spec::optim::{AdamParams, SgdParams};
 
 /// PyTorch SGD (dampening 0, no Nesterov): d = g + wd*p; buf = m*buf + d; p -= lr*buf.
 pub fn sgd_step(hp: &SgdParams, param: &mut [f32], grad: &[f32], buf: &mut [f32]) {

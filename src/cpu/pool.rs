@@ -2,7 +2,7 @@
 //! kernels: max pooling keeps the FIRST maximum in row-major window order and
 //! records its flat index into x; backward passes scatter in row-major output order.
 
-use crate::nn::pool::PoolShape;
+use crate::spec::PoolShape;
 
 /// Flat index of x at window (plane, oh, ow) offset (kh, kw).
 fn in_index(s: &PoolShape, plane: usize, oh: usize, ow: usize, kh: usize, kw: usize) -> usize {

@@ -9,16 +9,16 @@
 mod backward;
 mod forward;
 
-use crate::convert::NeuronParams;
+use crate::spec::NeuronParams;
 use crate::cpu;
 use crate::error::{Error, Result};
 use crate::models::config::ModelConfig;
-use crate::models::params::ParamSpec;
-use crate::nn::conv::Conv2dShape;
-use crate::nn::pool::PoolShape;
-use crate::nn::spiking::{IfConfig, Surrogate};
+use crate::models::params::{ParamKind, ParamSpec};
+use crate::spec::Conv2dShape;
+use crate::spec::PoolShape;
+use crate::spec::{IfConfig, Surrogate};
 use crate::shape_err;
-use crate::snn::snn_param_specs;
+use crate::models::params::snn_param_specs;
 use backward::Back;
 use forward::Pass;
 
@@ -118,7 +118,7 @@ impl CpuSnn {
     ) -> Result<CpuSnn> {
         cfg.validate()?;
         let specs = snn_param_specs(cfg)?;
-        let n_if = specs.iter().filter(|s| s.name.ends_with(".vth")).count();
+        let n_if = specs.iter().filter(|s| s.kind == ParamKind::Vth).count();
         if neurons.len() != n_if || t == 0 {
             return Err(Error::Config(format!(
                 "{} neuron settings and T={t} for a model with {n_if} spiking layers",

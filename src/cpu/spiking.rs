@@ -3,7 +3,7 @@
 //! (same f32 operation order in the forward, so the GPU matches bit-for-bit
 //! on exactly representable inputs).
 
-use crate::nn::spiking::{IfConfig, Surrogate, FAST_SIGMOID_K};
+use crate::spec::neuron::{IfConfig, Surrogate, FAST_SIGMOID_K};
 
 /// Forward results: `out` and `u_trace` are [T, n]; `spikes` counts all spikes.
 #[derive(Clone, Debug, PartialEq)]

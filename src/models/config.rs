@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::Dataset;
 use crate::error::{Error, Result};
 
 /// One layer of a model. Convolutions and linears carry a bias (no BatchNorm),
@@ -125,4 +126,22 @@ fn spatial(s: &[usize]) -> Option<[usize; 3]> {
         [c, h, w] => Some([*c, *h, *w]),
         _ => None,
     }
+}
+
+/// The dataset's images and classes must match what the model expects.
+pub fn check_dataset(model: &ModelConfig, ds: &Dataset) -> Result<()> {
+    if [ds.c, ds.h, ds.w] != model.input || ds.classes > model.classes {
+        return Err(Error::Data(format!(
+            "dataset `{}` has {}x{}x{} images and {} classes; model `{}` expects {:?} and {} classes",
+            ds.kind.name(),
+            ds.c,
+            ds.h,
+            ds.w,
+            ds.classes,
+            model.name,
+            model.input,
+            model.classes
+        )));
+    }
+    Ok(())
 }

@@ -13,6 +13,10 @@ pub enum ParamKind {
     Bias,
     /// The threshold-ReLU ceiling mu (one scalar per layer).
     Mu,
+    /// An SNN neuron layer's threshold V_th (one scalar per layer; replaces mu).
+    Vth,
+    /// An SNN neuron layer's leak (1 = IF, < 1 = LIF; one scalar per layer).
+    Leak,
 }
 
 #[derive(Clone, Debug)]
@@ -98,4 +102,20 @@ pub fn init_params(specs: &[ParamSpec], seed: u64) -> Vec<Vec<f32>> {
             }
         })
         .collect()
+}
+
+/// The SNN's parameters: the DNN's weights and biases, and for each
+/// threshold-ReLU `prefix.mu` the neuron's `prefix.vth` and `prefix.leak`.
+pub fn snn_param_specs(cfg: &ModelConfig) -> Result<Vec<ParamSpec>> {
+    let mut out = Vec::new();
+    for s in param_specs(cfg)? {
+        if s.kind == ParamKind::Mu {
+            let base = s.name.trim_end_matches(".mu").to_string();
+            out.push(ParamSpec { name: format!("{base}.vth"), kind: ParamKind::Vth, ..s.clone() });
+            out.push(ParamSpec { name: format!("{base}.leak"), kind: ParamKind::Leak, init_value: 1.0, ..s });
+        } else {
+            out.push(s);
+        }
+    }
+    Ok(out)
 }

@@ -27,11 +27,7 @@ pub struct DropoutParams {
     pub _pad: [u32; 2],
 }
 
-/// `min(round(p * 2^32), 2^32 - 1)`: a 32-bit hash `h` is kept when `h >= threshold`,
-/// so the drop probability is `p` to within 2^-32.
-pub fn keep_threshold(p: f32) -> u32 {
-    (p as f64 * 4_294_967_296.0).round().min(u32::MAX as f64) as u32
-}
+pub use crate::spec::optim::keep_threshold;
 
 /// The forward op and the parameters it was built with (to change the seed).
 pub struct Dropout {

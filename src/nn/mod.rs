@@ -13,3 +13,4 @@ pub mod optim;
 pub mod reduce;
 pub mod spiking;
 pub mod spikes;
+pub mod program;

@@ -7,87 +7,23 @@ use bytemuck::{Pod, Zeroable};
 use crate::error::Result;
 use crate::gpu::{grid_1d, Gpu, Kernel, Op, Tensor};
 use crate::nn::linear::check_len;
-use crate::shape_err;
 
-/// Pooling geometry: input `[n, c, h, w]`, a `k x k` window moved by `stride`,
-/// no padding, so `out = (h - k) / stride + 1` (trailing rows/cols a window
-/// cannot reach are ignored, as in PyTorch).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PoolShape {
-    pub n: usize,
-    pub c: usize,
-    pub h: usize,
-    pub w: usize,
-    pub k: usize,
-    pub stride: usize,
-}
+pub use crate::spec::shapes::PoolShape;
 
-impl PoolShape {
-    pub fn out_h(&self) -> usize {
-        (self.h.saturating_sub(self.k)) / self.stride.max(1) + 1
-    }
+/// The uniform of a pooling kernel over `total` outputs.
+fn pool_params(s: &PoolShape, total: usize) -> PoolParams {
 
-    pub fn out_w(&self) -> usize {
-        (self.w.saturating_sub(self.k)) / self.stride.max(1) + 1
-    }
-
-    /// Global pooling over square `h x w` maps (k = stride = h). Non-square maps
-    /// get `k = max(h, w)`, which the builders reject with a shape error.
-    pub fn global(n: usize, c: usize, h: usize, w: usize) -> Self {
-        let k = h.max(w);
-        PoolShape {
-            n,
-            c,
-            h,
-            w,
-            k,
-            stride: k,
-        }
-    }
-
-    pub fn in_len(&self) -> usize {
-        self.n * self.c * self.h * self.w
-    }
-
-    pub fn out_len(&self) -> usize {
-        self.n * self.c * self.out_h() * self.out_w()
-    }
-
-    /// Shape errors for an unusable geometry.
-    pub fn validate(&self, label: &str) -> Result<()> {
-        let s = self;
-        if s.n == 0 || s.c == 0 || s.k == 0 || s.stride == 0 {
-            return Err(shape_err!(
-                "{label}: pool {s:?}: n, c, k and stride must be > 0"
-            ));
-        }
-        if s.k > s.h || s.k > s.w {
-            return Err(shape_err!(
-                "{label}: pool {s:?}: window k={} larger than the {}x{} map",
-                s.k,
-                s.h,
-                s.w
-            ));
-        }
-        if s.in_len() > u32::MAX as usize {
-            return Err(shape_err!("{label}: pool {s:?} overflows u32 indexing"));
-        }
-        Ok(())
-    }
-
-    fn params(&self, total: usize) -> PoolParams {
         PoolParams {
             total: total as u32,
-            h: self.h as u32,
-            w: self.w as u32,
-            k: self.k as u32,
-            stride: self.stride as u32,
-            out_h: self.out_h() as u32,
-            out_w: self.out_w() as u32,
+            h: s.h as u32,
+            w: s.w as u32,
+            k: s.k as u32,
+            stride: s.stride as u32,
+            out_h: s.out_h() as u32,
+            out_w: s.out_w() as u32,
             _pad: 0,
         }
     }
-}
 
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
@@ -122,7 +58,7 @@ pub fn maxpool2d_forward(
         Kernel::MaxPool2dForward,
         label,
         &bufs,
-        &s.params(total),
+        &pool_params(&s, total),
         grid_1d(total, 256),
     )
 }
@@ -147,7 +83,7 @@ pub fn maxpool2d_backward(
         Kernel::MaxPool2dBackward,
         label,
         &bufs,
-        &s.params(total),
+        &pool_params(&s, total),
         grid_1d(total, 256),
     )
 }
@@ -168,7 +104,7 @@ pub fn avgpool2d_forward(
         Kernel::AvgPool2dForward,
         label,
         &[&x.buffer, &y.buffer],
-        &s.params(total),
+        &pool_params(&s, total),
         grid_1d(total, 256),
     )
 }
@@ -189,7 +125,7 @@ pub fn avgpool2d_backward(
         Kernel::AvgPool2dBackward,
         label,
         &[&dy.buffer, &dx.buffer],
-        &s.params(total),
+        &pool_params(&s, total),
         grid_1d(total, 256),
     )
 }

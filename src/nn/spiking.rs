@@ -11,9 +11,7 @@ use crate::gpu::{grid_1d, Gpu, Kernel, Op, Tensor};
 use crate::nn::reduce::reduce_sum;
 use crate::shape_err;
 
-/// Slope of the fast-sigmoid surrogate `1 / (1 + K|u/vth - 1|)^2`: K = 2 gives
-/// unit area in `u/vth`, like the triangle.
-pub const FAST_SIGMOID_K: f32 = 2.0;
+pub use crate::spec::neuron::{IfConfig, Surrogate, FAST_SIGMOID_K};
 
 /// Uniform of `if_forward` / `if_backward` (mirrors their `Params`).
 #[repr(C)]
@@ -35,50 +33,6 @@ pub struct IfParams {
 /// Index of `count_n` among the 32-bit words of `IfParams`: `Op::set_param_word`
 /// sets it to valid images x neurons per image for a partial batch.
 pub const IF_COUNT_LIMIT_WORD: usize = 8;
-
-/// Per-layer constants. `beta` scales the spike height `beta*vth`,
-/// `out_scale` multiplies the output only (the code's 1.3 / 1.5), `shift` is
-/// added to the input current every step (Deng et al.'s `vth/(2T)` baseline).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct IfConfig {
-    pub beta: f32,
-    pub shift: f32,
-    pub out_scale: f32,
-    /// Keep `u_tmp` [T, n] for BPTT; inference may skip the writes.
-    pub save_trace: bool,
-}
-
-impl Default for IfConfig {
-    fn default() -> Self {
-        IfConfig {
-            beta: 1.0,
-            shift: 0.0,
-            out_scale: 1.0,
-            save_trace: true,
-        }
-    }
-}
-
-/// The surrogate of dS/du used by BPTT (x = u/vth - 1): Boxcar `|x| <= 1`
-/// (the paper's), Triangle `max(0, 1 - |x|)`, FastSigmoid `1/(1 + K|x|)^2`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum Surrogate {
-    #[default]
-    Boxcar,
-    Triangle,
-    FastSigmoid,
-}
-
-impl Surrogate {
-    /// The shader's `surrogate` code.
-    pub fn code(self) -> u32 {
-        match self {
-            Surrogate::Boxcar => 0,
-            Surrogate::Triangle => 1,
-            Surrogate::FastSigmoid => 2,
-        }
-    }
-}
 
 /// Ops of one IF layer's backward, in order: the BPTT kernel, then the two
 /// reductions of the per-workgroup partial sums into `dvth` and `dleak`.

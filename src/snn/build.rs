@@ -5,13 +5,13 @@
 //! t-major, so each conv/linear is one dispatch over all time steps.
 
 use super::net::{Neuron, SnnOptions, SnnParam, Synapse};
-use crate::convert::NeuronParams;
+use crate::spec::NeuronParams;
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, Op, Tensor};
 use crate::models::config::{LayerSpec, ModelConfig};
-use crate::models::dnn_build::conv_shape;
+use crate::spec::shapes::conv_shape;
 use crate::models::params::{block_needs_shortcut, layer_prefix};
-use crate::models::program::{Arena, Step};
+use crate::nn::program::{Arena, Step};
 use crate::nn::conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, Conv2dShape, ConvAlgo};
 use crate::nn::dropout::{dropout_backward, dropout_forward};
 use crate::nn::linear::{bias_backward, linear_backward_input, linear_backward_weight, linear_forward};

@@ -5,8 +5,8 @@
 
 use super::build::{Flow, SnnBuilder};
 use crate::error::{Error, Result};
-use crate::models::dnn_build::conv_shape;
-use crate::models::program::Step;
+use crate::spec::shapes::conv_shape;
+use crate::nn::program::Step;
 use crate::nn::residual::residual_add;
 
 #[allow(clippy::too_many_arguments)]

@@ -2,52 +2,14 @@
 //! `<layer>.vth` and `<layer>.leak`; the metadata holds the model config, T,
 //! the conversion method and every layer's alpha, beta, shift and mu.
 
-use serde::{Deserialize, Serialize};
-
 use super::net::{SnnNet, SnnOptions};
 use crate::checkpoint::Checkpoint;
-use crate::convert::{ConversionMethod, NeuronParams};
-use crate::data::{DatasetKind, Normalization};
+use crate::spec::{ConversionMethod, NeuronParams};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::models::params::ParamKind;
-use crate::models::ModelConfig;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SnnMeta {
-    /// "snn".
-    pub kind: String,
-    pub model: ModelConfig,
-    pub timesteps: usize,
-    pub method: ConversionMethod,
-    pub neurons: Vec<NeuronParams>,
-    #[serde(default = "one")]
-    pub out_scale: f32,
-    pub dataset: Option<DatasetKind>,
-    pub normalization: Option<Normalization>,
-    /// Fine-tuning epochs done and Adam steps taken.
-    #[serde(default)]
-    pub finetune_epochs: usize,
-    #[serde(default)]
-    pub adam_steps: u32,
-    #[serde(default)]
-    pub history: Vec<serde_json::Value>,
-}
-
-fn one() -> f32 {
-    1.0
-}
-
-impl SnnMeta {
-    pub fn from_checkpoint(ck: &Checkpoint) -> Result<SnnMeta> {
-        let m: SnnMeta = serde_json::from_value(ck.metadata.clone()).map_err(|e| Error::Checkpoint(format!("not an SNN checkpoint: {e}")))?;
-        if m.kind != "snn" {
-            return Err(Error::Checkpoint(format!("this is a `{}` checkpoint, not an SNN", m.kind)));
-        }
-        m.model.validate()?;
-        Ok(m)
-    }
-}
+pub use crate::meta::SnnMeta;
 
 impl SnnNet {
     /// Copy weights and biases from a DNN checkpoint (conversion copies the weights).

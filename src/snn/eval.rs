@@ -100,7 +100,7 @@ pub fn shrink_until_fits<T>(max: usize, n_images: usize, mut build: impl FnMut(u
 }
 
 /// Loss and accuracy only (partial last batches allowed: padded rows are masked in the loss).
-pub async fn evaluate_accuracy(gpu: &Gpu, net: &SnnNet, ds: &Dataset, x: &mut [f32], y: &mut [u32]) -> Result<crate::train::dnn::Evaluation> {
+pub async fn evaluate_accuracy(gpu: &Gpu, net: &SnnNet, ds: &Dataset, x: &mut [f32], y: &mut [u32]) -> Result<crate::spec::Evaluation> {
     let img = net.image_len();
     let b = net.opts.batch;
     let (mut loss, mut correct) = (0f64, 0f64);
@@ -117,5 +117,5 @@ pub async fn evaluate_accuracy(gpu: &Gpu, net: &SnnNet, ds: &Dataset, x: &mut [f
         start += valid;
     }
     let n = ds.n.max(1) as f64;
-    Ok(crate::train::dnn::Evaluation { loss: (loss / n) as f32, accuracy: (correct / n) as f32, images: ds.n })
+    Ok(crate::spec::Evaluation { loss: (loss / n) as f32, accuracy: (correct / n) as f32, images: ds.n })
 }

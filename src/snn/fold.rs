@@ -6,7 +6,7 @@
 //! has no weights to absorb the scale, so block models are refused.
 
 use super::snn_param_specs;
-use crate::convert::NeuronParams;
+use crate::spec::NeuronParams;
 use crate::error::{Error, Result};
 use crate::models::config::{LayerSpec, ModelConfig};
 use crate::shape_err;

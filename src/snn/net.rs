@@ -8,13 +8,13 @@ use std::cell::Cell;
 
 use super::build::{CountLimit, Flow, SnnBuilder};
 use super::snn_param_specs;
-use crate::convert::NeuronParams;
+use crate::spec::NeuronParams;
 use crate::error::{Error, Result};
 use crate::gpu::{Encoder, Gpu, Tensor};
 use crate::models::config::ModelConfig;
-use crate::models::dnn::StepStats;
-use crate::models::params::ParamSpec;
-use crate::models::program::{Arena, Step};
+use crate::spec::StepStats;
+use crate::models::params::{ParamKind, ParamSpec};
+use crate::nn::program::{Arena, Step};
 use crate::nn::conv::Conv2dShape;
 use crate::nn::loss::{softmax_xent, SoftmaxXent};
 use crate::nn::optim::{adam_set, adam_step, AdamParams};
@@ -113,7 +113,7 @@ impl SnnNet {
             return Err(Error::Config("batch and T must be >= 1".into()));
         }
         let specs = snn_param_specs(cfg)?;
-        let n_neurons = specs.iter().filter(|s| s.name.ends_with(".vth")).count();
+        let n_neurons = specs.iter().filter(|s| s.kind == ParamKind::Vth).count();
         if neurons.len() != n_neurons {
             return Err(Error::Config(format!("{} neuron settings for a model with {n_neurons} spiking layers", neurons.len())));
         }
@@ -121,10 +121,10 @@ impl SnnNet {
         let mut bytes = 0u64;
         let mut ni = 0;
         for spec in specs {
-            let init: Vec<f32> = if spec.name.ends_with(".vth") {
+            let init: Vec<f32> = if spec.kind == ParamKind::Vth {
                 ni += 1;
                 vec![neurons[ni - 1].vth]
-            } else if spec.name.ends_with(".leak") {
+            } else if spec.kind == ParamKind::Leak {
                 vec![neurons[ni - 1].leak]
             } else {
                 vec![0.0; spec.shape.iter().product()]
@@ -169,7 +169,7 @@ impl SnnNet {
                 }
                 let mut hp = AdamParams::new(p.value.len() as u32, opts.lr);
                 hp.weight_decay = opts.weight_decay;
-                if p.spec.name.ends_with(".leak") {
+                if p.spec.kind == ParamKind::Leak {
                     hp.use_clamp = 1;
                     hp.clamp_max = 1.0;
                 }
@@ -281,7 +281,7 @@ impl SnnNet {
             let mut hp = AdamParams::new(p.value.len() as u32, self.opts.lr);
             hp.step = self.adam_step;
             hp.weight_decay = self.opts.weight_decay;
-            if p.spec.name.ends_with(".leak") {
+            if p.spec.kind == ParamKind::Leak {
                 hp.use_clamp = 1;
                 hp.clamp_max = 1.0;
             }

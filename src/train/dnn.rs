@@ -3,46 +3,17 @@
 //! evaluation per epoch, and a NaN/Inf guard. Driven batch by batch so the
 //! browser can interleave it with its event loop; the CLI loops over it.
 
-use serde::{Deserialize, Serialize};
-
 pub use super::epochs::{EpochRecord, Evaluation};
 use super::epochs::EpochLoop;
-use super::schedule::StepDecay;
 use crate::data::Dataset;
-use crate::error::{Error, Result};
+use crate::dnn::evaluate;
+use crate::error::Result;
+use crate::models::check_dataset;
 use crate::gpu::Gpu;
-use crate::models::dnn::{DnnNet, SgdConfig, StepStats};
+use crate::dnn::{DnnNet, SgdConfig, StepStats};
 use crate::models::ModelConfig;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TrainConfig {
-    pub epochs: usize,
-    pub batch: usize,
-    pub sgd: SgdConfig,
-    pub schedule: StepDecay,
-    pub augment: bool,
-    pub shuffle: bool,
-    pub dropout: bool,
-    pub seed: u64,
-    /// Stop after this many steps in total (for quick runs and tests).
-    pub max_steps: Option<u64>,
-}
-
-impl Default for TrainConfig {
-    fn default() -> Self {
-        TrainConfig {
-            epochs: 10,
-            batch: 64,
-            sgd: SgdConfig::default(),
-            schedule: StepDecay::default(),
-            augment: false,
-            shuffle: true,
-            dropout: true,
-            seed: 0,
-            max_steps: None,
-        }
-    }
-}
+pub use crate::spec::train::TrainConfig;
 
 pub struct Trainer {
     pub net: DnnNet,
@@ -112,40 +83,3 @@ impl Trainer {
     }
 }
 
-/// Loss and accuracy of `net` over all of `ds`, in order, batch by batch.
-pub async fn evaluate(gpu: &Gpu, net: &DnnNet, ds: &Dataset, x: &mut [f32], y: &mut [u32]) -> Result<Evaluation> {
-    let img = net.image_len();
-    let (mut loss, mut correct) = (0f64, 0f64);
-    let mut start = 0;
-    while start < ds.n {
-        let valid = net.batch.min(ds.n - start);
-        for i in 0..valid {
-            ds.normalized_into(start + i, &mut x[i * img..(i + 1) * img]);
-            y[i] = ds.labels[start + i] as u32;
-        }
-        let s = net.eval_step(gpu, x, y, valid).await?;
-        loss += s.loss_sum as f64;
-        correct += s.correct as f64;
-        start += valid;
-    }
-    let n = ds.n.max(1) as f64;
-    Ok(Evaluation { loss: (loss / n) as f32, accuracy: (correct / n) as f32, images: ds.n })
-}
-
-/// The dataset's images and classes must match what the model expects.
-pub fn check_dataset(model: &ModelConfig, ds: &Dataset) -> Result<()> {
-    if [ds.c, ds.h, ds.w] != model.input || ds.classes > model.classes {
-        return Err(Error::Data(format!(
-            "dataset `{}` has {}x{}x{} images and {} classes; model `{}` expects {:?} and {} classes",
-            ds.kind.name(),
-            ds.c,
-            ds.h,
-            ds.w,
-            ds.classes,
-            model.name,
-            model.input,
-            model.classes
-        )));
-    }
-    Ok(())
-}

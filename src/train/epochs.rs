@@ -2,49 +2,12 @@
 //! batches, epoch and step counters, running loss/accuracy, the per-epoch
 //! history and the progress a caller shows. The nets stay in their trainers.
 
-use serde::{Deserialize, Serialize};
-
 use crate::data::batch::Batcher;
 use crate::data::Dataset;
 use crate::error::Result;
-use crate::models::dnn::StepStats;
+use crate::dnn::StepStats;
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct EpochRecord {
-    pub epoch: usize,
-    pub lr: f32,
-    pub train_loss: f32,
-    pub train_acc: f32,
-    pub test_loss: f32,
-    pub test_acc: f32,
-    pub seconds: f64,
-    pub images_per_s: f64,
-}
-
-/// Loss and accuracy over a dataset.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Evaluation {
-    pub loss: f32,
-    pub accuracy: f32,
-    pub images: usize,
-}
-
-/// Where a run stands, for progress bars and the page.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Progress {
-    /// Epochs completed.
-    pub epoch: usize,
-    pub epochs: usize,
-    /// Batches done in the current epoch.
-    pub batch: usize,
-    pub batches: usize,
-    /// Running mean training loss and accuracy of the current epoch.
-    pub loss: f32,
-    pub accuracy: f32,
-    /// Set when an epoch closed (with its test evaluation).
-    pub record: Option<EpochRecord>,
-    pub done: bool,
-}
+pub use crate::spec::records::{EpochRecord, Evaluation, Progress};
 
 pub struct EpochLoop {
     batcher: Batcher,

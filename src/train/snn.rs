@@ -2,55 +2,17 @@
 //! spike gradient, Adam (AMSGrad), weights + thresholds + leaks trained, step
 //! decay, seeded like the DNN trainer, a NaN guard. Driven batch by batch.
 
-use serde::{Deserialize, Serialize};
-
 use super::epochs::{EpochLoop, EpochRecord, Evaluation};
-use super::schedule::StepDecay;
 use crate::checkpoint::Checkpoint;
-use crate::convert::NeuronParams;
+use crate::spec::NeuronParams;
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::models::config::{LayerSpec, ModelConfig};
-use crate::models::dnn::StepStats;
-use crate::nn::spiking::Surrogate;
+use crate::dnn::StepStats;
 use crate::snn::net::{SnnNet, SnnOptions};
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FinetuneConfig {
-    pub epochs: usize,
-    pub batch: usize,
-    pub t: usize,
-    pub lr: f32,
-    pub weight_decay: f32,
-    pub schedule: StepDecay,
-    pub surrogate: Surrogate,
-    /// Replace every dropout probability of the model (paper's SGL: 0.1); None keeps the model's.
-    pub dropout: Option<f32>,
-    pub augment: bool,
-    pub shuffle: bool,
-    pub seed: u64,
-    pub max_steps: Option<u64>,
-}
-
-impl Default for FinetuneConfig {
-    fn default() -> Self {
-        FinetuneConfig {
-            epochs: 5,
-            batch: 32,
-            t: 2,
-            lr: 1e-4,
-            weight_decay: 0.0,
-            schedule: StepDecay::default(),
-            surrogate: Surrogate::Boxcar,
-            dropout: Some(0.1),
-            augment: false,
-            shuffle: true,
-            seed: 0,
-            max_steps: None,
-        }
-    }
-}
+pub use crate::spec::train::FinetuneConfig;
 
 /// The model with every dropout probability replaced by `p`.
 pub fn with_dropout(model: &ModelConfig, p: f32) -> ModelConfig {
@@ -79,7 +41,7 @@ impl Finetuner {
             Some(p) => with_dropout(model, p),
             None => model.clone(),
         };
-        crate::train::dnn::check_dataset(&model, train)?;
+        crate::models::check_dataset(&model, train)?;
         let opts = SnnOptions { batch: cfg.batch, t: cfg.t, train: true, surrogate: cfg.surrogate, out_scale, lr: cfg.lr, weight_decay: cfg.weight_decay };
         let net = SnnNet::new(gpu, &model, neurons, opts)?;
         net.load_snn_checkpoint(gpu, ck)?;

@@ -158,7 +158,7 @@ impl Session {
         }
         let s = self.snn.as_ref().ok_or_else(not_converted)?;
         let split = self.split.as_ref().ok_or_else(no_data)?;
-        crate::train::dnn::check_dataset(&s.meta.model, &split.test).map_err(js_err)?;
+        crate::models::check_dataset(&s.meta.model, &split.test).map_err(js_err)?;
         let t = if t == 0 { s.meta.timesteps } else { t };
         let (net, _) = shrink_until_fits(100, split.test.n, |b| {
             snn_from_checkpoint(&self.gpu, &s.ck, SnnOptions::inference(b, t))

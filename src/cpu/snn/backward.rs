@@ -2,7 +2,7 @@
 
 use super::{BlockCache, Cache, CpuSnn, NeuronCache};
 use crate::cpu;
-use crate::nn::conv::Conv2dShape;
+use crate::spec::Conv2dShape;
 
 /// Backward state: the gradients being filled in.
 pub(super) struct Back<'a> {

@@ -5,11 +5,11 @@ use crate::cpu;
 use crate::cpu::net::dropout_seed;
 use crate::error::{Error, Result};
 use crate::models::config::LayerSpec;
-use crate::models::dnn_build::conv_shape;
+use crate::spec::shapes::conv_shape;
 use crate::models::params::block_needs_shortcut;
-use crate::nn::conv::Conv2dShape;
-use crate::nn::pool::PoolShape;
-use crate::nn::spiking::IfConfig;
+use crate::spec::Conv2dShape;
+use crate::spec::PoolShape;
+use crate::spec::IfConfig;
 
 /// Forward state: parameter cursor, dropout index and the counts gathered.
 pub(super) struct Pass<'a> {

@@ -3,10 +3,10 @@
 //! backward, and the optimizer update. A training step writes the batch,
 //! records the programs, and reads back two floats (loss sum, correct count).
 
-use super::config::{LayerSpec, ModelConfig};
-use super::dnn_build::Builder;
-use super::params::{init_params, param_specs, ParamSpec};
-use super::program::{Arena, Step};
+use crate::models::config::{LayerSpec, ModelConfig};
+use super::build::Builder;
+use crate::models::params::{init_params, param_specs, ParamSpec};
+use crate::nn::program::{Arena, Step};
 use crate::error::{Error, Result};
 use crate::gpu::{Encoder, Gpu, Tensor};
 use crate::nn::dropout::Dropout;
@@ -21,27 +21,8 @@ pub struct GpuParam {
     pub momentum: Tensor,
 }
 
-/// SGD hyper-parameters (PyTorch semantics, see paper.md section 8).
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct SgdConfig {
-    pub lr: f32,
-    pub momentum: f32,
-    pub weight_decay: f32,
-}
-
-impl Default for SgdConfig {
-    fn default() -> Self {
-        SgdConfig { lr: 0.01, momentum: 0.95, weight_decay: 5e-4 }
-    }
-}
-
-/// What one step measured.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct StepStats {
-    pub loss_sum: f32,
-    pub correct: f32,
-    pub count: usize,
-}
+pub use crate::spec::optim::SgdConfig;
+pub use crate::spec::records::StepStats;
 
 pub struct DnnNet {
     pub cfg: ModelConfig,

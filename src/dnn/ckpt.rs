@@ -2,67 +2,14 @@
 //! under `optimizer.<name>.momentum_buffer`, and metadata that rebuilds the
 //! model (config, dataset, normalization, epoch, step, metrics, train config).
 
-use serde::{Deserialize, Serialize};
-
-use super::config::ModelConfig;
-use super::dnn::DnnNet;
+use super::net::DnnNet;
 use crate::checkpoint::Checkpoint;
-use crate::data::{DatasetKind, Normalization};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
-use crate::train::{EpochRecord, TrainConfig};
+use crate::meta::DnnMeta;
 
+/// Checkpoint names of the SGD momentum buffers start with this.
 pub const OPTIMIZER_PREFIX: &str = "optimizer.";
-
-/// What `__metadata__["ultraspike"]` holds for a DNN.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DnnMeta {
-    /// "dnn" (SNN checkpoints say "snn").
-    pub kind: String,
-    pub model: ModelConfig,
-    pub dataset: Option<DatasetKind>,
-    pub normalization: Option<Normalization>,
-    /// Epochs completed and steps taken when saved.
-    #[serde(default)]
-    pub epoch: usize,
-    #[serde(default)]
-    pub step: u64,
-    pub train: Option<TrainConfig>,
-    #[serde(default)]
-    pub history: Vec<EpochRecord>,
-}
-
-impl DnnMeta {
-    pub fn new(model: &ModelConfig) -> Self {
-        DnnMeta {
-            kind: "dnn".into(),
-            model: model.clone(),
-            dataset: None,
-            normalization: None,
-            epoch: 0,
-            step: 0,
-            train: None,
-            history: Vec::new(),
-        }
-    }
-
-    /// Read our metadata from a checkpoint (a bare PyTorch file has none: then
-    /// the caller must name the model, see `DnnMeta::new`).
-    pub fn from_checkpoint(ck: &Checkpoint) -> Result<DnnMeta> {
-        if ck.metadata.is_null() {
-            return Err(Error::Checkpoint(
-                "the file carries no ultraspike metadata (a bare PyTorch state_dict?): pass --model to name its architecture".into(),
-            ));
-        }
-        let meta: DnnMeta = serde_json::from_value(ck.metadata.clone())
-            .map_err(|e| Error::Checkpoint(format!("metadata is not a DNN checkpoint's: {e}")))?;
-        if meta.kind != "dnn" {
-            return Err(Error::Checkpoint(format!("this is a `{}` checkpoint, not a DNN", meta.kind)));
-        }
-        meta.model.validate()?;
-        Ok(meta)
-    }
-}
 
 impl DnnNet {
     /// Parameters (and, with `optimizer`, the momentum buffers) plus `meta`.

@@ -2,10 +2,11 @@
 //! forward ops with its backward ops (llm.c style). Residual blocks are built
 //! explicitly: the gradient of the block input is the sum of both branches.
 
-use super::config::{LayerSpec, ModelConfig};
-use super::dnn::GpuParam;
-use super::program::{Arena, Step};
+use crate::models::config::{LayerSpec, ModelConfig};
+use super::net::GpuParam;
+use crate::nn::program::{Arena, Step};
 use crate::error::{Error, Result};
+use crate::spec::shapes::conv_shape;
 use crate::gpu::{Gpu, Tensor};
 use crate::nn::activation::{threshold_relu_backward, threshold_relu_backward_mu, threshold_relu_forward};
 use crate::nn::conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvAlgo, Conv2dShape};
@@ -97,7 +98,7 @@ impl<'a> Builder<'a> {
     pub fn build(&mut self) -> Result<()> {
         let shapes = self.cfg.shapes()?;
         for (i, layer) in self.cfg.layers.iter().enumerate() {
-            let name = super::params::layer_prefix(self.cfg, i);
+            let name = crate::models::params::layer_prefix(self.cfg, i);
             let in_shape: Vec<usize> = self.acts[i].shape[1..].to_vec();
             let out_shape = &shapes[i];
             let mut bwd = Vec::new();
@@ -270,7 +271,7 @@ impl<'a> Builder<'a> {
         self.conv_pair(&format!("{name}.conv2"), &s2, &d1, &c2, &gd1, &gsum, w2, b2, true, &mut v)?;
         inner.push(v);
         // Shortcut: a 1x1 conv when the shape changes, else the identity.
-        let gx2 = if super::params::block_needs_shortcut(in_shape, out_shape) {
+        let gx2 = if crate::models::params::block_needs_shortcut(in_shape, out_shape) {
             let ss = conv_shape(self.n, in_shape, out, 1, stride, 0);
             let (ws, bs) = (self.param("shortcut.weight")?, self.param("shortcut.bias")?);
             let sc = t(self, "shortcut")?;
@@ -318,8 +319,4 @@ impl<'a> Builder<'a> {
             post_acts: self.post_acts,
         }
     }
-}
-
-pub fn conv_shape(n: usize, in_shape: &[usize], out: usize, k: usize, stride: usize, pad: usize) -> Conv2dShape {
-    Conv2dShape { n, c_in: in_shape[0], h: in_shape[1], w: in_shape[2], c_out: out, k, stride, pad }
 }

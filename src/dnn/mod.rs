@@ -1,0 +1,11 @@
+//! The threshold-ReLU DNN on the GPU: the network (buffers and recorded
+//! programs built once), its builder, checkpoints and evaluation.
+
+pub mod build;
+pub mod ckpt;
+pub mod eval;
+pub mod net;
+
+pub use ckpt::OPTIMIZER_PREFIX;
+pub use eval::evaluate;
+pub use net::{DnnNet, GpuParam, SgdConfig, StepStats};

@@ -1,0 +1,100 @@
+//! Checkpoint metadata (`__metadata__["ultraspike"]`): what rebuilds a model
+//! from its file - the model config, dataset and normalization, and the run
+//! that made it (DNN: epochs, steps, training config, history; SNN: T, the
+//! conversion method, every layer's neuron constants, fine-tuning epochs).
+//! Plain data: the GPU runtimes write it, the pipeline owns its rules.
+
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::Checkpoint;
+use crate::data::{DatasetKind, Normalization};
+use crate::error::{Error, Result};
+use crate::models::ModelConfig;
+use crate::spec::{ConversionMethod, EpochRecord, NeuronParams, TrainConfig};
+
+/// What `__metadata__["ultraspike"]` holds for a DNN.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DnnMeta {
+    /// "dnn" (SNN checkpoints say "snn").
+    pub kind: String,
+    pub model: ModelConfig,
+    pub dataset: Option<DatasetKind>,
+    pub normalization: Option<Normalization>,
+    /// Epochs completed and steps taken when saved.
+    #[serde(default)]
+    pub epoch: usize,
+    #[serde(default)]
+    pub step: u64,
+    pub train: Option<TrainConfig>,
+    #[serde(default)]
+    pub history: Vec<EpochRecord>,
+}
+
+impl DnnMeta {
+    pub fn new(model: &ModelConfig) -> Self {
+        DnnMeta {
+            kind: "dnn".into(),
+            model: model.clone(),
+            dataset: None,
+            normalization: None,
+            epoch: 0,
+            step: 0,
+            train: None,
+            history: Vec::new(),
+        }
+    }
+
+    /// Read our metadata from a checkpoint (a bare PyTorch file has none: then
+    /// the caller must name the model, see `DnnMeta::new`).
+    pub fn from_checkpoint(ck: &Checkpoint) -> Result<DnnMeta> {
+        if ck.metadata.is_null() {
+            return Err(Error::Checkpoint(
+                "the file carries no ultraspike metadata (a bare PyTorch state_dict?): pass --model to name its architecture".into(),
+            ));
+        }
+        let meta: DnnMeta = serde_json::from_value(ck.metadata.clone())
+            .map_err(|e| Error::Checkpoint(format!("metadata is not a DNN checkpoint's: {e}")))?;
+        if meta.kind != "dnn" {
+            return Err(Error::Checkpoint(format!("this is a `{}` checkpoint, not a DNN", meta.kind)));
+        }
+        meta.model.validate()?;
+        Ok(meta)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SnnMeta {
+    /// "snn".
+    pub kind: String,
+    pub model: ModelConfig,
+    pub timesteps: usize,
+    pub method: ConversionMethod,
+    pub neurons: Vec<NeuronParams>,
+    #[serde(default = "one")]
+    pub out_scale: f32,
+    pub dataset: Option<DatasetKind>,
+    pub normalization: Option<Normalization>,
+    /// Fine-tuning epochs done and Adam steps taken.
+    #[serde(default)]
+    pub finetune_epochs: usize,
+    #[serde(default)]
+    pub adam_steps: u32,
+    #[serde(default)]
+    pub history: Vec<serde_json::Value>,
+}
+
+fn one() -> f32 {
+    1.0
+}
+
+impl SnnMeta {
+    pub fn from_checkpoint(ck: &Checkpoint) -> Result<SnnMeta> {
+        let m: SnnMeta = serde_json::from_value(ck.metadata.clone()).map_err(|e| Error::Checkpoint(format!("not an SNN checkpoint: {e}")))?;
+        if m.kind != "snn" {
+            return Err(Error::Checkpoint(format!("this is a `{}` checkpoint, not an SNN", m.kind)));
+        }
+        m.model.validate()?;
+        Ok(m)
+    }
+}
+

@@ -1,0 +1,16 @@
+//! Plain data that says what to compute: kernel geometry, neuron constants,
+//! optimizer and run hyper-parameters, and what runs report. Everything above
+//! (the GPU layers, the CPU reference, models, checkpoints, the pipeline)
+//! shares these types; this module depends on nothing but `error`.
+
+pub mod neuron;
+pub mod optim;
+pub mod records;
+pub mod shapes;
+pub mod train;
+
+pub use neuron::{ConversionMethod, IfConfig, NeuronParams, Surrogate};
+pub use optim::SgdConfig;
+pub use records::{EpochRecord, Evaluation, Progress, StepStats};
+pub use shapes::{Conv2dShape, PoolShape};
+pub use train::{FinetuneConfig, StepDecay, TrainConfig};
