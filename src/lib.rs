@@ -11,6 +11,7 @@ pub mod gpu;
 pub mod meta;
 pub mod models;
 pub mod nn;
+pub mod pipeline;
 pub mod snn;
 pub mod spec;
 pub mod train;

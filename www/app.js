@@ -213,9 +213,14 @@ async function uploadCheckpoint(file) {
 
 async function convert() {
   const t = +$("timesteps").value;
-  progress(0.1, "calibrating the pre-activation statistics");
-  await sleep0();
-  const layers = await session.calibrate(Math.max(1, +$("calib").value || 10), 100);
+  let c = await session.start_calibration(Math.max(1, +$("calib").value || 10), 100);
+  while (!c.layers) {
+    if (cancelled) throw new Cancelled();
+    progress((0.5 * c.done) / c.total, `calibrating the pre-activation statistics: batch ${c.done}/${c.total}`);
+    await sleep0();
+    c = await session.calibration_steps(2);
+  }
+  const layers = c.layers;
   progress(0.5, "converting and evaluating the SNN");
   const dnn = state.dnnEval ?? (await evalDnn());
   const r = await session.convert($("method").value, t);
@@ -257,7 +262,7 @@ async function sweep() {
 // ---- SNN: fine-tuning, evaluation, spikes, energy ------------------------------
 
 async function finetune() {
-  const info = session.start_finetune({ epochs: +$("ft-epochs").value, train_subset: +$("ft-n").value || 0, lr: +$("ft-lr").value });
+  const info = session.start_finetune({ epochs: +$("ft-epochs").value, train_subset: +$("ft-n").value || null, lr: +$("ft-lr").value });
   state.ft = [];
   await loop(`fine-tuning at T=${info.t}`, (k) => session.finetune_steps(k), (p) => {
     if (p.record) state.ft.push(p.record);

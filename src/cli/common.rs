@@ -1,13 +1,18 @@
-//! Options shared by the training and evaluation commands: which dataset
-//! (and where), which model, and the progress bar style.
+//! What the subcommands share: the dataset and model flags (translated into
+//! the pipeline's `DataSource` and model text), opening the pipeline, and the
+//! progress bars (stderr; a plain line every tenth when stderr is not a terminal).
 
 use std::path::PathBuf;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use ultraspike::data::{load_dir, synthetic_split, DatasetKind, Split};
-use ultraspike::models::{builtin, ModelConfig};
+use ultraspike::data::DatasetKind;
+use ultraspike::gpu::Gpu;
+use ultraspike::pipeline::{DataSource, DatasetSummary, Pipeline};
+use ultraspike::spec::Progress;
 use ultraspike::{Error, Result};
+
+use super::GpuArgs;
 
 #[derive(Args, Clone, Debug)]
 pub struct DataArgs {
@@ -30,23 +35,15 @@ impl DataArgs {
         self.dataset.parse::<DatasetKind>()
     }
 
-    pub fn load(&self) -> Result<Split> {
+    /// Load the dataset into the pipeline.
+    pub fn load_into(&self, p: &mut Pipeline) -> Result<DatasetSummary> {
         let kind = self.kind()?;
-        let mut split = if kind == DatasetKind::Synthetic {
-            synthetic_split(2048, 512, 1, 16, 16, 4, 1)?
-        } else {
-            let dir = self.data.clone().unwrap_or_else(|| PathBuf::from("data"));
-            load_dir(kind, &dir).map_err(|e| {
-                Error::Data(format!("{e} (fetch MNIST/Fashion-MNIST with `bash scripts/fetch-datasets.sh data`; bring CIFAR with --data DIR)"))
-            })?
+        let dir = self.data.clone().unwrap_or_else(|| PathBuf::from("data"));
+        let source = match kind {
+            DatasetKind::Synthetic => DataSource::Synthetic,
+            _ => DataSource::Dir { kind, dir: &dir },
         };
-        if let Some(n) = self.train_subset {
-            split.train = split.train.subset(0, n);
-        }
-        if let Some(n) = self.test_subset {
-            split.test = split.test.subset(0, n);
-        }
-        Ok(split)
+        p.load_data(source, self.train_subset, self.test_subset)
     }
 }
 
@@ -58,14 +55,18 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
-    pub fn config(&self, split: &Split) -> Result<ModelConfig> {
-        let ds = &split.train;
+    /// A built-in name as is, or the JSON text of a config file.
+    pub fn text(&self) -> Result<String> {
         if self.model.ends_with(".json") {
-            let text = std::fs::read_to_string(&self.model)?;
-            return ModelConfig::from_json(&text);
+            return std::fs::read_to_string(&self.model).map_err(|e| Error::Config(format!("{}: {e}", self.model)));
         }
-        builtin(&self.model, [ds.c, ds.h, ds.w], ds.classes)
+        Ok(self.model.clone())
     }
+}
+
+/// The pipeline on the adapter the flags choose.
+pub fn open(gpu: &GpuArgs) -> Result<Pipeline> {
+    Ok(Pipeline::new(Gpu::new_blocking(&gpu.options())?))
 }
 
 pub fn bar(len: u64, prefix: String) -> ProgressBar {
@@ -86,6 +87,30 @@ pub fn log_progress(pb: &ProgressBar) {
     let pos = pb.position();
     if !std::io::stderr().is_terminal() && (pos * 10 / len != (pos.saturating_sub(1)) * 10 / len || pos == 1) {
         eprintln!("{} {pos}/{len} {} ({:.0}s elapsed, ETA {:.0}s)", pb.prefix(), pb.message(), pb.elapsed().as_secs_f64(), pb.eta().as_secs_f64());
+    }
+}
+
+/// One bar per epoch, fed from the pipeline's progress.
+#[derive(Default)]
+pub struct EpochBar {
+    pb: Option<ProgressBar>,
+}
+
+impl EpochBar {
+    /// Show a trained batch; `images` is the batch size (for images/s), 0 to leave it out.
+    pub fn batch(&mut self, p: &Progress, images: usize) {
+        let pb = self.pb.get_or_insert_with(|| bar(p.batches as u64, format!("epoch {}", p.epoch + 1)));
+        pb.set_position(p.batch as u64);
+        let rate = if images > 0 { format!(" {:.0} img/s", (p.batch * images) as f64 / pb.elapsed().as_secs_f64().max(1e-9)) } else { String::new() };
+        pb.set_message(format!("loss {:.4} acc {:.2}%{rate}", p.loss, p.accuracy * 100.0));
+        log_progress(pb);
+    }
+
+    /// The epoch closed: clear its bar.
+    pub fn finish(&mut self) {
+        if let Some(pb) = self.pb.take() {
+            pb.finish_and_clear();
+        }
     }
 }
 

@@ -5,15 +5,11 @@ use std::path::PathBuf;
 
 use clap::Args;
 use ultraspike::checkpoint::Checkpoint;
-use ultraspike::convert::pipeline::{build_converted_fitting, calibrate_checkpoint, diagnostics, snn_meta};
-use ultraspike::convert::{convert, ConversionMethod};
-use ultraspike::gpu::Gpu;
-use ultraspike::meta::DnnMeta;
-use ultraspike::snn::energy::CMOS_45NM;
-use ultraspike::snn::eval::evaluate_snn;
+use ultraspike::convert::ConversionMethod;
+use ultraspike::pipeline::check_timesteps;
 use ultraspike::Result;
 
-use super::common::{to_json, DataArgs};
+use super::common::{open, to_json, DataArgs};
 use super::GpuArgs;
 
 #[derive(Args)]
@@ -43,26 +39,27 @@ pub struct ConvertArgs {
 }
 
 pub fn run(a: &ConvertArgs) -> Result<()> {
-    let gpu = Gpu::new_blocking(&a.gpu.options())?;
-    let ck = Checkpoint::load(&a.ckpt)?;
-    let meta = DnnMeta::from_checkpoint(&ck)?;
     let method: ConversionMethod = a.method.parse()?;
-    let split = a.data.load()?;
-    eprintln!("calibrating {} on {} batches of {} training images", meta.model.name, a.calib_batches, a.batch);
-    let stats = pollster::block_on(calibrate_checkpoint(&gpu, &meta.model, &ck, &split.train, a.calib_batches, a.batch))?;
-    let neurons = convert(method, &stats, a.timesteps)?;
-    let snn = build_converted_fitting(&gpu, &meta.model, &ck, &neurons, a.timesteps, split.test.n, a.batch)?;
-    let ev = pollster::block_on(evaluate_snn(&gpu, &snn, &split.test, Some(CMOS_45NM)))?;
-    let diag = diagnostics(&stats, &neurons, &ev, a.timesteps);
-    let smeta = snn_meta(&meta.model, method, a.timesteps, neurons, Some(&meta));
-    pollster::block_on(snn.to_checkpoint(&gpu, &smeta))?.save_atomic(&a.out)?;
+    check_timesteps(a.timesteps)?;
+    let ck = Checkpoint::load(&a.ckpt)?;
+    let mut p = open(&a.gpu)?;
+    a.data.load_into(&mut p)?;
+    p.load_dnn(ck)?;
+    let model = p.saved_dnn().map(|s| s.meta.model.name.clone()).unwrap_or_default();
+    eprintln!("calibrating {model} on {} batches of {} training images", a.calib_batches, a.batch);
+    let c = pollster::block_on(async {
+        p.calibrate(a.calib_batches, a.batch, |_| {}).await?;
+        p.convert(method, a.timesteps, a.batch).await
+    })?;
+    pollster::block_on(p.snn_snapshot())?.ck.save_atomic(&a.out)?;
+    let ev = &c.evaluation;
     if a.json {
-        println!("{}", to_json(&serde_json::json!({ "method": method, "timesteps": a.timesteps, "evaluation": ev, "layers": diag, "checkpoint": a.out })));
+        println!("{}", to_json(&serde_json::json!({ "method": method, "timesteps": a.timesteps, "evaluation": ev, "layers": c.layers, "checkpoint": a.out })));
         return Ok(());
     }
     println!("{method} at T={}: test accuracy {:.2}% on {} images; saved {}", a.timesteps, ev.accuracy * 100.0, ev.images, a.out.display());
     println!("{:<24} {:>7} {:>7} {:>6} {:>5} {:>7} {:>7} {:>9} {:>9} {:>8}", "layer", "mu", "V_th", "alpha", "beta", "K(mu)", "h(T,mu)", "DNN mean", "SNN mean", "activity");
-    for d in &diag {
+    for d in &c.layers {
         println!(
             "{:<24} {:>7.3} {:>7.3} {:>6.3} {:>5.2} {:>7.3} {:>7.3} {:>9.4} {:>9.4} {:>8.4}",
             d.name, d.mu, d.vth, d.alpha, d.beta, d.k_mu, d.h_t_mu, d.dnn_mean, d.snn_mean, d.activity

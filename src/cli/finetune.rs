@@ -6,15 +6,11 @@ use std::path::PathBuf;
 
 use clap::Args;
 use ultraspike::checkpoint::Checkpoint;
-use ultraspike::gpu::Gpu;
-use ultraspike::nn::spiking::Surrogate;
-use ultraspike::snn::ckpt::SnnMeta;
-use ultraspike::train::snn::{FinetuneConfig, Finetuner};
-use ultraspike::train::StepDecay;
-use ultraspike::{Error, Result};
-use web_time::Instant;
+use ultraspike::pipeline::{FinetuneEvent, FinetuneOptions};
+use ultraspike::spec::EpochRecord;
+use ultraspike::Result;
 
-use super::common::{bar, to_json, DataArgs};
+use super::common::{open, to_json, DataArgs, EpochBar};
 use super::GpuArgs;
 
 #[derive(Args)]
@@ -43,7 +39,7 @@ pub struct FinetuneArgs {
     #[arg(long, default_value = "boxcar")]
     pub surrogate: String,
     /// Dropout probability for every dropout layer during fine-tuning (paper: 0.1); -1 keeps the model's.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
     pub dropout: f32,
     #[arg(long)]
     pub augment: Option<bool>,
@@ -57,71 +53,72 @@ pub struct FinetuneArgs {
     pub json: bool,
 }
 
-fn surrogate(s: &str) -> Result<Surrogate> {
-    match s {
-        "boxcar" => Ok(Surrogate::Boxcar),
-        "triangle" => Ok(Surrogate::Triangle),
-        "fast-sigmoid" => Ok(Surrogate::FastSigmoid),
-        _ => Err(Error::Config(format!("unknown surrogate `{s}` (boxcar, triangle, fast-sigmoid)"))),
+impl FinetuneArgs {
+    fn options(&self) -> FinetuneOptions {
+        FinetuneOptions {
+            timesteps: self.timesteps,
+            epochs: self.epochs,
+            batch: self.batch,
+            lr: self.lr,
+            weight_decay: self.weight_decay,
+            lr_gamma: self.lr_gamma,
+            surrogate: self.surrogate.clone(),
+            dropout: self.dropout,
+            augment: self.augment,
+            seed: self.seed,
+            max_steps: self.max_steps,
+            // --train-subset applies to the whole dataset here (DataArgs).
+            train_subset: None,
+        }
     }
 }
 
 pub fn run(a: &FinetuneArgs) -> Result<()> {
-    let gpu = Gpu::new_blocking(&a.gpu.options())?;
+    let opts = a.options();
+    opts.validate()?;
     let ck = Checkpoint::load(&a.ckpt)?;
-    let meta = SnnMeta::from_checkpoint(&ck)?;
-    let split = a.data.load()?;
-    let kind = a.data.kind()?;
-    let t = a.timesteps.unwrap_or(meta.timesteps);
-    let cfg = FinetuneConfig {
-        epochs: a.epochs,
-        batch: a.batch,
-        t,
-        lr: a.lr,
-        weight_decay: a.weight_decay,
-        schedule: StepDecay { gamma: a.lr_gamma, ..Default::default() },
-        surrogate: surrogate(&a.surrogate)?,
-        dropout: (a.dropout >= 0.0).then_some(a.dropout),
-        augment: a.augment.unwrap_or(kind.default_augment()),
-        shuffle: true,
-        seed: a.seed,
-        max_steps: a.max_steps,
-    };
-    let mut f = Finetuner::new(&gpu, &meta.model, &meta.neurons, &ck, meta.out_scale, &split.train, cfg)?;
-    eprintln!(
-        "fine-tuning {} SNN at T={t} on {} images; GPU memory planned: {:.1} MiB",
-        meta.model.name,
-        split.train.n,
-        f.net.memory_bytes as f64 / (1024.0 * 1024.0)
-    );
-    let before = pollster::block_on(f.evaluate(&gpu, &split.test))?;
+    let mut p = open(&a.gpu)?;
+    a.data.load_into(&mut p)?;
+    p.load_snn(ck)?;
+    let info = p.start_finetune(&opts)?;
+    let model = p.saved_snn().map(|s| s.meta.model.name.clone()).unwrap_or_default();
+    eprintln!("fine-tuning {model} SNN at T={} on {} images; GPU memory planned: {:.1} MiB", info.t, info.images, info.memory_bytes as f64 / (1024.0 * 1024.0));
+    let before = pollster::block_on(p.finetune_evaluate())?;
     eprintln!("before: test accuracy {:.2}%", before.accuracy * 100.0);
-    let mut smeta = SnnMeta { timesteps: t, ..meta.clone() };
-    while !f.is_done() {
-        let pb = bar(f.batches_per_epoch() as u64, format!("epoch {}", f.run.epoch + 1));
-        let start = Instant::now();
-        while pollster::block_on(f.train_batch(&gpu, &split.train))?.is_some() {
-            let (loss, acc) = f.running();
-            pb.set_message(format!("loss {loss:.4} acc {:.2}%", acc * 100.0));
-            pb.inc(1);
-            super::common::log_progress(&pb);
+    let mut bar = EpochBar::default();
+    let mut history: Vec<EpochRecord> = Vec::new();
+    let run = pollster::block_on(p.finetune_to_end(|event| match event {
+        FinetuneEvent::Batch(progress) => {
+            bar.batch(progress, 0);
+            Ok(())
         }
-        pb.finish_and_clear();
-        let secs = start.elapsed().as_secs_f64();
-        let test = pollster::block_on(f.evaluate(&gpu, &split.test))?;
-        let rec = f.finish_epoch(test, secs);
-        eprintln!(
-            "epoch {:>3}  lr {:.2e}  train loss {:.4} acc {:.2}%  test acc {:.2}%  {:.0} img/s  {:.1}s",
-            rec.epoch + 1, rec.lr, rec.train_loss, rec.train_acc * 100.0, rec.test_acc * 100.0, rec.images_per_s, rec.seconds
-        );
-        smeta.finetune_epochs = meta.finetune_epochs + f.run.epoch;
-        smeta.adam_steps = f.net.adam_steps();
-        smeta.history.push(serde_json::to_value(&rec).unwrap_or_default());
-        pollster::block_on(f.net.to_checkpoint(&gpu, &smeta))?.save_atomic(&a.out)?;
-    }
+        FinetuneEvent::Epoch(progress, snapshot) => {
+            bar.finish();
+            if let Some(rec) = &progress.record {
+                print_epoch(rec);
+                history.push(rec.clone());
+            }
+            snapshot.ck.save_atomic(&a.out)
+        }
+    }));
+    bar.finish();
+    run?;
     eprintln!("saved {}", a.out.display());
     if a.json {
-        println!("{}", to_json(&serde_json::json!({ "timesteps": t, "before": before, "history": f.run.history, "memory_bytes": f.net.memory_bytes, "checkpoint": a.out })));
+        println!("{}", to_json(&serde_json::json!({ "timesteps": info.t, "before": before, "history": history, "memory_bytes": info.memory_bytes, "checkpoint": a.out })));
     }
     Ok(())
+}
+
+fn print_epoch(rec: &EpochRecord) {
+    eprintln!(
+        "epoch {:>3}  lr {:.2e}  train loss {:.4} acc {:.2}%  test acc {:.2}%  {:.0} img/s  {:.1}s",
+        rec.epoch + 1,
+        rec.lr,
+        rec.train_loss,
+        rec.train_acc * 100.0,
+        rec.test_acc * 100.0,
+        rec.images_per_s,
+        rec.seconds
+    );
 }

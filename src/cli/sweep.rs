@@ -5,17 +5,11 @@ use std::path::PathBuf;
 
 use clap::Args;
 use ultraspike::checkpoint::Checkpoint;
-use ultraspike::convert::pipeline::{build_converted_fitting, calibrate_checkpoint};
-use ultraspike::convert::{convert, ConversionMethod};
-use ultraspike::gpu::Gpu;
-use ultraspike::dnn::{DnnNet, SgdConfig};
-use ultraspike::meta::DnnMeta;
-use ultraspike::snn::energy::CMOS_45NM;
-use ultraspike::snn::eval::evaluate_snn;
-use ultraspike::dnn::evaluate;
-use ultraspike::Result;
+use ultraspike::convert::ConversionMethod;
+use ultraspike::pipeline::check_timesteps;
+use ultraspike::{Error, Result};
 
-use super::common::{bar, to_json, DataArgs};
+use super::common::{bar, open, to_json, DataArgs};
 use super::GpuArgs;
 
 #[derive(Args)]
@@ -40,55 +34,49 @@ pub struct SweepArgs {
     pub json: bool,
 }
 
+fn parse_timesteps(s: &str) -> Result<Vec<usize>> {
+    s.split(',')
+        .map(|v| {
+            let t = v.trim().parse().map_err(|_| Error::Config(format!("bad time step `{v}` in --timesteps")))?;
+            check_timesteps(t).map(|_| t)
+        })
+        .collect()
+}
+
 pub fn run(a: &SweepArgs) -> Result<()> {
-    let gpu = Gpu::new_blocking(&a.gpu.options())?;
-    let ck = Checkpoint::load(&a.ckpt)?;
-    let meta = DnnMeta::from_checkpoint(&ck)?;
-    let split = a.data.load()?;
-    let ts: Vec<usize> = a.timesteps.split(',').map(|s| s.trim().parse().map_err(|_| ultraspike::Error::Config(format!("bad time step `{s}`")))).collect::<Result<_>>()?;
+    let ts = parse_timesteps(&a.timesteps)?;
     let methods: Vec<ConversionMethod> = match &a.methods {
         Some(m) => m.split(',').map(|s| s.trim().parse()).collect::<Result<_>>()?,
         None => ConversionMethod::ALL.to_vec(),
     };
-    let dnn = DnnNet::new(&gpu, &meta.model, a.batch, 0, SgdConfig::default())?;
-    dnn.load_checkpoint(&gpu, &ck, false)?;
-    let img = dnn.image_len();
-    let (mut x, mut y) = (vec![0.0; a.batch * img], vec![0; a.batch]);
-    let dnn_ev = pollster::block_on(evaluate(&gpu, &dnn, &split.test, &mut x, &mut y))?;
-    drop(dnn);
-    let stats = pollster::block_on(calibrate_checkpoint(&gpu, &meta.model, &ck, &split.train, a.calib_batches, a.batch))?;
+    let ck = Checkpoint::load(&a.ckpt)?;
+    let mut p = open(&a.gpu)?;
+    let data = a.data.load_into(&mut p)?;
+    p.load_dnn(ck)?;
+    let model = p.saved_dnn().map(|s| s.meta.model.name.clone()).unwrap_or_default();
     let pb = bar((methods.len() * ts.len()) as u64, "sweep".into());
-    let mut rows = Vec::new();
-    for &m in &methods {
-        for &t in &ts {
-            let neurons = convert(m, &stats, t)?;
-            let snn = build_converted_fitting(&gpu, &meta.model, &ck, &neurons, t, split.test.n, a.batch)?;
-            let ev = pollster::block_on(evaluate_snn(&gpu, &snn, &split.test, Some(CMOS_45NM)))?;
-            let ratio = ev.energy.as_ref().map(|e| e.ratio).unwrap_or(0.0);
-            rows.push(serde_json::json!({ "method": m, "t": t, "accuracy": ev.accuracy, "spikes_per_image": ev.total_spikes_per_image, "energy_ratio": ratio,
-                "energy_ratio_first_once": ev.energy.as_ref().map(|e| e.ratio_first_once) }));
-            pb.set_message(format!("{m} T={t}: {:.2}%", ev.accuracy * 100.0));
-            pb.inc(1);
-        }
-    }
+    let (dnn_ev, rows) = pollster::block_on(async {
+        let dnn_ev = p.evaluate_dnn(a.batch).await?;
+        p.calibrate(a.calib_batches, a.batch, |_| {}).await?;
+        let rows = p
+            .sweep(&methods, &ts, a.batch, |r| {
+                pb.set_message(format!("{} T={}: {:.2}%", r.method, r.t, r.accuracy * 100.0));
+                pb.inc(1);
+            })
+            .await?;
+        Ok::<_, Error>((dnn_ev, rows))
+    })?;
     pb.finish_and_clear();
     if a.json {
-        println!("{}", to_json(&serde_json::json!({ "model": meta.model.name, "dnn_accuracy": dnn_ev.accuracy, "images": split.test.n, "rows": rows })));
+        println!("{}", to_json(&serde_json::json!({ "model": model, "dnn_accuracy": dnn_ev.accuracy, "images": data.test, "rows": rows })));
         return Ok(());
     }
-    println!("DNN {}: {:.2}% on {} test images", meta.model.name, dnn_ev.accuracy * 100.0, split.test.n);
-    print!("{:<16}", "method \\ T");
-    for t in &ts {
-        print!("{t:>9}");
-    }
-    println!();
-    for (mi, m) in methods.iter().enumerate() {
-        print!("{:<16}", m.name());
-        for ti in 0..ts.len() {
-            let acc = rows[mi * ts.len() + ti]["accuracy"].as_f64().unwrap_or(0.0);
-            print!("{:>8.2}%", acc * 100.0);
-        }
-        println!();
+    println!("DNN {model}: {:.2}% on {} test images", dnn_ev.accuracy * 100.0, data.test);
+    let header: String = ts.iter().map(|t| format!("{t:>9}")).collect();
+    println!("{:<16}{header}", "method \\ T");
+    for (m, chunk) in methods.iter().zip(rows.chunks(ts.len())) {
+        let cells: String = chunk.iter().map(|r| format!("{:>8.2}%", r.accuracy * 100.0)).collect();
+        println!("{:<16}{cells}", m.name());
     }
     Ok(())
 }

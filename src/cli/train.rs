@@ -1,18 +1,15 @@
 //! `ultraspike train`: train a threshold-ReLU DNN with progress bars, an
 //! evaluation and an atomic checkpoint per epoch, resume and `--json`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use ultraspike::checkpoint::Checkpoint;
-use ultraspike::gpu::Gpu;
-use ultraspike::dnn::SgdConfig;
-use ultraspike::meta::DnnMeta;
-use ultraspike::train::{StepDecay, TrainConfig, Trainer};
+use ultraspike::pipeline::{TrainEvent, TrainOptions, TrainStart};
+use ultraspike::spec::EpochRecord;
 use ultraspike::{Error, Result};
-use web_time::Instant;
 
-use super::common::{bar, to_json, DataArgs, ModelArgs};
+use super::common::{open, to_json, DataArgs, EpochBar, ModelArgs};
 use super::GpuArgs;
 
 #[derive(Args)]
@@ -62,100 +59,91 @@ pub struct TrainArgs {
     pub json: bool,
 }
 
+impl TrainArgs {
+    fn options(&self) -> Result<TrainOptions> {
+        Ok(TrainOptions {
+            model: self.model.text()?,
+            epochs: self.epochs,
+            batch: self.batch,
+            lr: self.lr,
+            momentum: self.momentum,
+            weight_decay: self.weight_decay,
+            lr_gamma: self.lr_gamma,
+            seed: self.seed,
+            augment: self.augment,
+            shuffle: !self.no_shuffle,
+            dropout: !self.no_dropout,
+            max_steps: self.max_steps,
+        })
+    }
+}
+
 pub fn run(a: &TrainArgs) -> Result<()> {
-    let gpu = Gpu::new_blocking(&a.gpu.options())?;
-    let split = a.data.load()?;
-    let kind = a.data.kind()?;
-    let model = match &a.resume {
-        Some(p) => DnnMeta::from_checkpoint(&Checkpoint::load(p)?)?.model,
-        None => a.model.config(&split)?,
-    };
-    let cfg = TrainConfig {
-        epochs: a.epochs,
-        batch: a.batch,
-        sgd: SgdConfig { lr: a.lr, momentum: a.momentum, weight_decay: a.weight_decay },
-        schedule: StepDecay { gamma: a.lr_gamma, ..Default::default() },
-        augment: a.augment.unwrap_or(kind.default_augment()),
-        shuffle: !a.no_shuffle,
-        dropout: !a.no_dropout,
-        seed: a.seed,
-        max_steps: a.max_steps,
-    };
-    let mut t = Trainer::new(&gpu, &model, &split.train, cfg.clone())?;
-    if let Some(p) = &a.resume {
-        let ck = Checkpoint::load(p)?;
-        let meta = DnnMeta::from_checkpoint(&ck)?;
-        t.net.load_checkpoint(&gpu, &ck, true)?;
-        t.resume_at(&gpu, meta.epoch, meta.step, meta.history);
-        eprintln!("resumed {} at epoch {} (step {})", p.display(), t.run.epoch, t.run.step);
-    } else if let Some(p) = &a.init {
-        t.net.load_checkpoint(&gpu, &Checkpoint::load(p)?, false)?;
-    }
-    eprintln!(
-        "training {} on {} ({} train / {} test images) on {}",
-        model.name,
-        kind.name(),
-        split.train.n,
-        split.test.n,
-        gpu.info.name
-    );
-    let mut saved: Option<usize> = None;
-    while !t.is_done() {
-        let pb = bar(t.batches_per_epoch() as u64, format!("epoch {}", t.run.epoch + 1));
-        let start = Instant::now();
-        let step = loop {
-            match pollster::block_on(t.train_batch(&gpu, &split.train)) {
-                Ok(Some(_)) => {
-                    let (loss, acc) = t.running();
-                    let ips = (t.batches_per_epoch().min(pb.position() as usize + 1) * a.batch) as f64
-                        / start.elapsed().as_secs_f64().max(1e-9);
-                    pb.set_message(format!("loss {loss:.4} acc {:.2}% {ips:.0} img/s", acc * 100.0));
-                    pb.inc(1);
-                    super::common::log_progress(&pb);
-                }
-                Ok(None) => break Ok(()),
-                Err(e) => break Err(e),
-            }
-        };
-        pb.finish_and_clear();
-        if let Err(e) = step {
-            return Err(diverged_note(e, &a.out, saved));
+    let opts = a.options()?;
+    opts.validate()?;
+    let mut p = open(&a.gpu)?;
+    let data = a.data.load_into(&mut p)?;
+    let start = match (&a.resume, &a.init) {
+        (Some(path), _) => {
+            p.load_dnn(Checkpoint::load(path)?)?;
+            TrainStart::Resume
         }
-        let train_secs = start.elapsed().as_secs_f64();
-        let test = pollster::block_on(t.evaluate(&gpu, &split.test))?;
-        let rec = t.finish_epoch(&gpu, test, train_secs);
-        eprintln!(
-            "epoch {:>3}  lr {:.5}  train loss {:.4} acc {:.2}%  test loss {:.4} acc {:.2}%  {:.0} img/s  {:.1}s",
-            rec.epoch + 1,
-            rec.lr,
-            rec.train_loss,
-            rec.train_acc * 100.0,
-            rec.test_loss,
-            rec.test_acc * 100.0,
-            rec.images_per_s,
-            rec.seconds
-        );
-        let meta = DnnMeta {
-            dataset: Some(kind),
-            normalization: Some(split.train.norm.clone()),
-            epoch: t.run.epoch,
-            step: t.run.step,
-            train: Some(cfg.clone()),
-            history: t.run.history.clone(),
-            ..DnnMeta::new(&model)
-        };
-        pollster::block_on(t.net.to_checkpoint(&gpu, &meta, true))?.save_atomic(&a.out)?;
-        saved = Some(t.run.epoch);
+        (None, Some(path)) => TrainStart::FromWeights(Checkpoint::load(path)?),
+        (None, None) => TrainStart::Fresh,
+    };
+    let info = p.start_training(&opts, start)?;
+    if let Some(path) = &a.resume {
+        eprintln!("resumed {} at epoch {} (step {})", path.display(), info.epoch, info.step);
     }
-    eprintln!("saved {}", a.out.display());
+    let device = p.gpu().info.name.clone();
+    eprintln!("training {} on {} ({} train / {} test images) on {device}", info.model.name, data.kind.name(), data.train, data.test);
+    let mut bar = EpochBar::default();
+    let mut saved: Option<usize> = None;
+    let run = pollster::block_on(p.train_to_end(|event| match event {
+        TrainEvent::Batch(progress) => {
+            bar.batch(progress, a.batch);
+            Ok(())
+        }
+        TrainEvent::Epoch(progress, snapshot) => {
+            bar.finish();
+            if let Some(rec) = &progress.record {
+                print_epoch(rec);
+            }
+            snapshot.ck.save_atomic(&a.out)?;
+            saved = Some(snapshot.meta.epoch);
+            Ok(())
+        }
+    }));
+    bar.finish();
+    run.map_err(|e| diverged_note(e, &a.out, saved))?;
+    match saved {
+        Some(_) => eprintln!("saved {}", a.out.display()),
+        None => eprintln!("nothing to train: the run is at epoch {} of {}; {} was not written", info.epoch, info.epochs, a.out.display()),
+    }
     if a.json {
-        println!("{}", to_json(&serde_json::json!({ "model": model.name, "dataset": kind.name(), "checkpoint": a.out, "history": t.run.history })));
+        let history = p.saved_dnn().map(|s| s.meta.history.clone()).unwrap_or_default();
+        let checkpoint = saved.map(|_| &a.out);
+        println!("{}", to_json(&serde_json::json!({ "model": info.model.name, "dataset": data.kind.name(), "checkpoint": checkpoint, "history": history })));
     }
     Ok(())
 }
 
+fn print_epoch(rec: &EpochRecord) {
+    eprintln!(
+        "epoch {:>3}  lr {:.5}  train loss {:.4} acc {:.2}%  test loss {:.4} acc {:.2}%  {:.0} img/s  {:.1}s",
+        rec.epoch + 1,
+        rec.lr,
+        rec.train_loss,
+        rec.train_acc * 100.0,
+        rec.test_loss,
+        rec.test_acc * 100.0,
+        rec.images_per_s,
+        rec.seconds
+    );
+}
+
 /// On divergence, say where the last good weights are (nothing is overwritten).
-fn diverged_note(e: Error, out: &std::path::Path, saved: Option<usize>) -> Error {
+fn diverged_note(e: Error, out: &Path, saved: Option<usize>) -> Error {
     match (e, saved) {
         (Error::Diverged(m), Some(ep)) => Error::Diverged(format!("{m}; the last good checkpoint is {} (epoch {ep})", out.display())),
         (Error::Diverged(m), None) => Error::Diverged(format!("{m}; no checkpoint was written yet")),

@@ -21,7 +21,7 @@ use crate::snn::net::{SnnNet, SnnOptions};
 pub async fn calibrate_checkpoint(gpu: &Gpu, model: &ModelConfig, ck: &Checkpoint, ds: &Dataset, batches: usize, batch: usize) -> Result<Vec<LayerStats>> {
     let net = DnnNet::new(gpu, model, batch.min(ds.n).max(1), 0, SgdConfig::default())?;
     net.load_checkpoint(gpu, ck, false)?;
-    calibrate(gpu, &net, ds, batches).await
+    calibrate(gpu, net, ds, batches).await
 }
 
 /// Build the SNN of `method` at `t` steps with the DNN checkpoint's weights.

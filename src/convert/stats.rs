@@ -75,109 +75,195 @@ pub fn percentile_from_hist(hist: &[u32], lo: f64, hi: f64, count: u64, q: f64) 
 
 /// Per-layer GPU ops of the two passes, built once.
 struct LayerOps {
+    name: String,
+    /// Index of the layer's mu among the net's parameters.
+    mu_param: usize,
     min_max: Vec<Op>,
     sum_post: Vec<Op>,
     hist: Histogram,
-    lo_hi_sum: Tensor, // [min, max, post sum] written by the reductions
+    /// [min, max, post sum] written by the reductions.
+    scalars: [Tensor; 3],
     counts: Tensor,
 }
 
-/// Run `batches` full batches of `ds` through `net` (no dropout) and gather
-/// each threshold-ReLU's statistics.
-pub async fn calibrate(gpu: &Gpu, net: &DnnNet, ds: &Dataset, batches: usize) -> Result<Vec<LayerStats>> {
-    let batches = batches.min(ds.n / net.batch);
-    if batches == 0 {
-        return Err(Error::Data(format!("calibration needs at least one full batch of {} images, the set has {}", net.batch, ds.n)));
-    }
-    let mut layers = Vec::new();
-    let mus = net.params.iter().filter(|p| p.spec.kind == ParamKind::Mu);
-    for ((pre, post), mu) in net.pre_acts.iter().zip(&net.post_acts).zip(mus) {
-        let name = mu.spec.name.trim_end_matches(".mu").to_string();
-        let out = gpu.tensor(&format!("{name}.calib"), &[3])?;
-        let (mn, mx, sm) = (gpu.tensor("min", &[1])?, gpu.tensor("max", &[1])?, gpu.tensor("sum", &[1])?);
-        let mut min_max = reduce_min(gpu, &format!("{name}.min"), pre.len(), pre, &mn)?.ops;
-        min_max.extend(reduce_max(gpu, &format!("{name}.max"), pre.len(), pre, &mx)?.ops);
-        let sum_post = reduce_sum(gpu, &format!("{name}.sum"), post.len(), post, &sm)?.ops;
-        let counts = gpu.tensor(&format!("{name}.hist"), &[BINS + 2])?;
-        let hist = histogram(gpu, &format!("{name}.hist"), pre.len(), BINS, 0.0, 1.0, pre, &counts)?;
-        layers.push((name, mu, LayerOps { min_max, sum_post, hist, lo_hi_sum: out, counts }, [mn, mx, sm]));
-    }
-    let img = net.image_len();
-    let mut x = vec![0.0; net.batch * img];
-    let load = |b: usize, x: &mut [f32]| -> Result<()> {
-        for i in 0..net.batch {
-            ds.normalized_into(b * net.batch + i, &mut x[i * img..(i + 1) * img]);
+/// Calibration as resumable work: `2 x batches` steps (pass 1 gathers each
+/// layer's range and post-activation sum, pass 2 its histogram over that range),
+/// one batch per `step`, so a page can interleave it with its event loop. It
+/// owns the inference net it runs; the dataset is passed to every step.
+pub struct Calibrator {
+    net: DnnNet,
+    layers: Vec<LayerOps>,
+    /// Pass 1's per-batch read-back: [min, max, post sum] of every layer, read in one map.
+    gathered: Tensor,
+    batches: usize,
+    done: usize,
+    /// (min, max, post sum) per layer over pass 1.
+    range: Vec<(f32, f32, f64)>,
+    /// Each histogram's top edge (max nudged up so that max lands in the last bin).
+    tops: Vec<f32>,
+    x: Vec<f32>,
+}
+
+impl Calibrator {
+    /// Statistics of every threshold-ReLU of `net` over the first `batches` full batches of `ds`.
+    pub fn new(gpu: &Gpu, net: DnnNet, ds: &Dataset, batches: usize) -> Result<Calibrator> {
+        let batches = batches.min(ds.n / net.batch);
+        if batches == 0 {
+            return Err(Error::Data(format!("calibration needs at least one full batch of {} images, the set has {}", net.batch, ds.n)));
         }
-        net.forward(gpu, x, net.batch)
-    };
-    // Pass 1: range and post-activation mean.
-    let mut range = vec![(f32::INFINITY, f32::NEG_INFINITY, 0f64); layers.len()];
-    for b in 0..batches {
-        load(b, &mut x)?;
+        let mut layers = Vec::new();
+        let mus = net.params.iter().enumerate().filter(|(_, p)| p.spec.kind == ParamKind::Mu);
+        for ((pre, post), (mu_param, mu)) in net.pre_acts.iter().zip(&net.post_acts).zip(mus) {
+            let name = mu.spec.name.trim_end_matches(".mu").to_string();
+            layers.push(layer_ops(gpu, name, mu_param, pre, post)?);
+        }
+        let gathered = gpu.tensor("calib.gathered", &[3 * layers.len().max(1)])?;
+        let x = vec![0.0; net.batch * net.image_len()];
+        let range = vec![(f32::INFINITY, f32::NEG_INFINITY, 0f64); layers.len()];
+        Ok(Calibrator { net, layers, gathered, batches, done: 0, range, tops: Vec::new(), x })
+    }
+
+    /// Steps in all: one per batch and pass.
+    pub fn total_steps(&self) -> usize {
+        2 * self.batches
+    }
+
+    pub fn steps_done(&self) -> usize {
+        self.done
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.done >= self.total_steps()
+    }
+
+    /// Run the next batch of pass 1 or pass 2 (a no-op once done).
+    pub async fn step(&mut self, gpu: &Gpu, ds: &Dataset) -> Result<()> {
+        if self.is_done() {
+            return Ok(());
+        }
+        let b = self.done % self.batches;
+        self.forward_batch(gpu, ds, b)?;
+        if self.done < self.batches {
+            self.pass1_batch(gpu).await?;
+        } else {
+            if self.done == self.batches {
+                self.set_hist_ranges(gpu)?;
+            }
+            let mut enc = Encoder::new(gpu, "calib.pass2");
+            for l in &self.layers {
+                enc.dispatch(&l.hist.op);
+            }
+            enc.submit(gpu)?;
+        }
+        self.done += 1;
+        Ok(())
+    }
+
+    fn forward_batch(&mut self, gpu: &Gpu, ds: &Dataset, b: usize) -> Result<()> {
+        let (n, img) = (self.net.batch, self.net.image_len());
+        if (b + 1) * n > ds.n {
+            return Err(Error::Data(format!("calibration batch {b} is past the {} images of the set", ds.n)));
+        }
+        for i in 0..n {
+            ds.normalized_into(b * n + i, &mut self.x[i * img..(i + 1) * img]);
+        }
+        self.net.forward(gpu, &self.x, n)
+    }
+
+    /// Range and post-activation sum of every layer on the batch just run: one submission, one map.
+    async fn pass1_batch(&mut self, gpu: &Gpu) -> Result<()> {
         let mut enc = Encoder::new(gpu, "calib.pass1");
-        for (_, _, ops, [mn, mx, sm]) in &layers {
+        for (l, ops) in self.layers.iter().enumerate() {
             for op in ops.min_max.iter().chain(&ops.sum_post) {
                 enc.dispatch(op);
             }
-            enc.copy_at(&mn.buffer, 0, &ops.lo_hi_sum.buffer, 0, 4);
-            enc.copy_at(&mx.buffer, 0, &ops.lo_hi_sum.buffer, 4, 4);
-            enc.copy_at(&sm.buffer, 0, &ops.lo_hi_sum.buffer, 8, 4);
+            for (k, t) in ops.scalars.iter().enumerate() {
+                enc.copy_at(&t.buffer, 0, &self.gathered.buffer, (4 * (3 * l + k)) as u64, 4);
+            }
         }
         enc.submit(gpu)?;
-        for (l, (_, _, ops, _)) in layers.iter().enumerate() {
-            let v = gpu.read(&ops.lo_hi_sum).await?;
-            range[l] = (range[l].0.min(v[0]), range[l].1.max(v[1]), range[l].2 + v[2] as f64);
+        let v = gpu.read(&self.gathered).await?;
+        for (l, r) in self.range.iter_mut().enumerate() {
+            let (mn, mx, sm) = (v[3 * l], v[3 * l + 1], v[3 * l + 2]);
+            *r = (r.0.min(mn), r.1.max(mx), r.2 + sm as f64);
         }
+        Ok(())
     }
-    // Pass 2: histograms over [min, max] (the top edge nudged so max lands in the last bin).
-    let mut tops = Vec::with_capacity(layers.len());
-    for (l, (name, _, ops, _)) in layers.iter().enumerate() {
-        let (lo, hi) = (range[l].0, range[l].1);
-        if !(lo.is_finite() && hi.is_finite()) {
-            return Err(Error::Diverged(format!("{name}: pre-activations are not finite (min {lo}, max {hi})")));
+
+    /// Between the passes: histogram each layer over [min, max] and clear the counts.
+    fn set_hist_ranges(&mut self, gpu: &Gpu) -> Result<()> {
+        self.tops.clear();
+        for (ops, &(lo, hi, _)) in self.layers.iter().zip(&self.range) {
+            if !(lo.is_finite() && hi.is_finite()) {
+                return Err(Error::Diverged(format!("{}: pre-activations are not finite (min {lo}, max {hi})", ops.name)));
+            }
+            let top = if hi > lo { hi + (hi - lo) * 1e-5 } else { lo + 1e-3 };
+            ops.hist.set_range(gpu, lo, top)?;
+            self.tops.push(top);
         }
-        let top = if hi > lo { hi + (hi - lo) * 1e-5 } else { lo + 1e-3 };
-        ops.hist.set_range(gpu, lo, top)?;
-        tops.push(top);
-    }
-    let mut enc = Encoder::new(gpu, "calib.clear");
-    for (_, _, ops, _) in &layers {
-        enc.clear(&ops.counts.buffer);
-    }
-    enc.submit(gpu)?;
-    for b in 0..batches {
-        load(b, &mut x)?;
-        let mut enc = Encoder::new(gpu, "calib.pass2");
-        for (_, _, ops, _) in &layers {
-            enc.dispatch(&ops.hist.op);
+        let mut enc = Encoder::new(gpu, "calib.clear");
+        for ops in &self.layers {
+            enc.clear(&ops.counts.buffer);
         }
-        enc.submit(gpu)?;
+        enc.submit(gpu)
     }
-    let mut out = Vec::with_capacity(layers.len());
-    for (l, (name, mu, ops, _)) in layers.iter().enumerate() {
-        let counts = gpu.read_u32(&ops.counts).await?;
-        let mu_v = gpu.read(&mu.value).await?[0];
-        // counts = [under, bins..., over]; under/over are empty by construction
-        let mut hist = counts[1..=BINS].to_vec();
-        hist[0] += counts[0];
-        hist[BINS - 1] += counts[BINS + 1];
-        let count: u64 = hist.iter().map(|&c| c as u64).sum();
-        let (lo, hi) = (range[l].0 as f64, tops[l] as f64);
-        let pct = |q: f64| percentile_from_hist(&hist, lo, hi, count, q);
-        out.push(LayerStats {
-            name: name.clone(),
-            mu: mu_v,
-            count,
-            min: range[l].0,
-            max: range[l].1,
-            percentiles: (1..=99).map(|q| pct(q as f64)).collect(),
-            p99_9: pct(99.9),
-            p99_99: pct(99.99),
-            percentile_error: (hi - lo) / BINS as f64,
-            mean_post: range[l].2 / count.max(1) as f64,
-            hist,
-            hist_top: tops[l],
-        });
+
+    /// Read the histograms and the mus and compute every layer's statistics.
+    pub async fn finish(self, gpu: &Gpu) -> Result<Vec<LayerStats>> {
+        if !self.is_done() {
+            return Err(Error::Config(format!("calibration finished after {} of {} steps", self.done, self.total_steps())));
+        }
+        let mut out = Vec::with_capacity(self.layers.len());
+        for (l, ops) in self.layers.iter().enumerate() {
+            let counts = gpu.read_u32(&ops.counts).await?;
+            let mu = gpu.read(&self.net.params[ops.mu_param].value).await?[0];
+            out.push(layer_stats(ops.name.clone(), mu, &counts, self.range[l], self.tops[l]));
+        }
+        Ok(out)
     }
-    Ok(out)
+}
+
+fn layer_ops(gpu: &Gpu, name: String, mu_param: usize, pre: &Tensor, post: &Tensor) -> Result<LayerOps> {
+    let scalars = [gpu.tensor("min", &[1])?, gpu.tensor("max", &[1])?, gpu.tensor("sum", &[1])?];
+    let mut min_max = reduce_min(gpu, &format!("{name}.min"), pre.len(), pre, &scalars[0])?.ops;
+    min_max.extend(reduce_max(gpu, &format!("{name}.max"), pre.len(), pre, &scalars[1])?.ops);
+    let sum_post = reduce_sum(gpu, &format!("{name}.sum"), post.len(), post, &scalars[2])?.ops;
+    let counts = gpu.tensor(&format!("{name}.hist"), &[BINS + 2])?;
+    let hist = histogram(gpu, &format!("{name}.hist"), pre.len(), BINS, 0.0, 1.0, pre, &counts)?;
+    Ok(LayerOps { name, mu_param, min_max, sum_post, hist, scalars, counts })
+}
+
+/// One layer's statistics from its histogram counts `[under, bins..., over]`.
+fn layer_stats(name: String, mu: f32, counts: &[u32], (min, max, post_sum): (f32, f32, f64), top: f32) -> LayerStats {
+    // under/over are empty by construction; fold them in anyway.
+    let mut hist = counts[1..=BINS].to_vec();
+    hist[0] += counts[0];
+    hist[BINS - 1] += counts[BINS + 1];
+    let count: u64 = hist.iter().map(|&c| c as u64).sum();
+    let (lo, hi) = (min as f64, top as f64);
+    let pct = |q: f64| percentile_from_hist(&hist, lo, hi, count, q);
+    LayerStats {
+        name,
+        mu,
+        count,
+        min,
+        max,
+        percentiles: (1..=99).map(|q| pct(q as f64)).collect(),
+        p99_9: pct(99.9),
+        p99_99: pct(99.99),
+        percentile_error: (hi - lo) / BINS as f64,
+        mean_post: post_sum / count.max(1) as f64,
+        hist,
+        hist_top: top,
+    }
+}
+
+/// Run `batches` full batches of `ds` through `net` (no dropout) and gather
+/// each threshold-ReLU's statistics, start to finish.
+pub async fn calibrate(gpu: &Gpu, net: DnnNet, ds: &Dataset, batches: usize) -> Result<Vec<LayerStats>> {
+    let mut c = Calibrator::new(gpu, net, ds, batches)?;
+    while !c.is_done() {
+        c.step(gpu, ds).await?;
+    }
+    c.finish(gpu).await
 }

@@ -60,6 +60,11 @@ impl EpochLoop {
         self.batcher.batches_per_epoch()
     }
 
+    /// Batches trained in the current (open) epoch.
+    pub fn batches_in_epoch(&self) -> usize {
+        self.in_epoch
+    }
+
     pub fn is_done(&self) -> bool {
         self.epoch >= self.epochs || self.max_steps.is_some_and(|m| self.step >= m)
     }

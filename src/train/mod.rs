@@ -1,10 +1,12 @@
 //! Training loops: the DNN trainer (SGD) and the SNN fine-tuner (BPTT, Adam).
 
 pub mod dnn;
+pub mod driver;
 pub mod epochs;
 pub mod schedule;
 
 pub use dnn::{TrainConfig, Trainer};
+pub use driver::{EpochDriver, EpochTrainer};
 pub use epochs::{EpochLoop, EpochRecord, Evaluation, Progress};
 pub use schedule::StepDecay;
 pub mod snn;
