@@ -93,8 +93,9 @@ impl Pipeline {
             return Err(Error::Config("--batch must be >= 1".into()));
         }
         let test = &self.data.as_ref().ok_or_else(no_data)?.test;
+        let stats = &self.calibrated()?.stats;
         let saved = self.dnn.as_ref().and_then(|d| d.saved.as_ref()).ok_or_else(no_dnn)?;
-        let neurons = convert(method, &self.calibrated()?.stats, t)?;
+        let neurons = convert(method, stats, t)?;
         let snn = build_converted_fitting(&self.gpu, &saved.meta.model, &saved.ck, &neurons, t, test.n, max_batch)?;
         let ev = evaluate_snn(&self.gpu, &snn, test, Some(CMOS_45NM)).await?;
         Ok((snn, ev, neurons))
