@@ -18,6 +18,7 @@ let busy = false;
 // Everything the views draw, kept so they can be redrawn and inspected (window.ultraspike).
 const state = { history: [], live: [], convert: null, sweep: [], finetuned: [], snnEval: null, raster: null, dnnEval: null, walk: null, ft: [] };
 window.ultraspike = state;
+state.pipeline = () => pipelineState();
 
 class Cancelled extends Error {}
 
@@ -92,19 +93,30 @@ async function loop(label, step, onProgress) {
   }
 }
 
+/** What the session holds (src/pipeline decides what a new DNN or dataset invalidates). */
+function pipelineState() {
+  try {
+    return session ? session.state() : null;
+  } catch {
+    return null; // a lost device: every button but the downloads waits for a new session
+  }
+}
+
 function setButtons() {
-  const has = (k) => !!state[k];
+  const st = pipelineState();
+  const haveDnn = st && (st.dnn_epoch !== null || st.training);
+  const haveSnn = !!st?.snn;
   $("demo").disabled = busy || !session;
   $("cancel").disabled = !busy;
   for (const id of ["load-bundled", "load-url", "train"]) $(id).disabled = busy || !session;
-  $("download-dnn").disabled = busy || !state.haveDnn;
-  $("eval-dnn").disabled = busy || !state.haveDnn || !state.data;
-  $("convert").disabled = busy || !state.haveDnn || !state.data;
-  $("sweep").disabled = busy || !has("convert");
-  $("finetune").disabled = busy || !state.haveSnn;
-  $("eval-snn").disabled = busy || !state.haveSnn;
-  $("download-snn").disabled = busy || !state.haveSnn;
-  $("show-raster").disabled = busy || !state.haveSnn;
+  $("download-dnn").disabled = busy || !haveDnn;
+  $("eval-dnn").disabled = busy || !haveDnn || !st?.data;
+  $("convert").disabled = busy || !haveDnn || !st?.data;
+  $("sweep").disabled = busy || !st?.calibrated;
+  $("finetune").disabled = busy || !haveSnn;
+  $("eval-snn").disabled = busy || !haveSnn;
+  $("download-snn").disabled = busy || !haveSnn;
+  $("show-raster").disabled = busy || !haveSnn;
 }
 
 // ---- data -------------------------------------------------------------------
@@ -158,8 +170,8 @@ async function loadUrl() {
 async function train() {
   if (!state.data) await loadBundled();
   session.start_training({ model: $("model").value, epochs: +$("epochs").value, batch: +$("batch").value, lr: +$("lr").value });
-  state.history = [];
-  state.live = [];
+  // A new DNN: the views of the old one's conversion no longer apply (the session dropped it too).
+  Object.assign(state, { history: [], live: [], convert: null, sweep: [], dnnEval: null, walk: null });
   let seen = 0;
   await loop("training", (k) => session.train_steps(k), (p) => {
     seen += 1;
@@ -167,7 +179,6 @@ async function train() {
     if (!p.record) state.live.push([p.epoch + p.batch / p.batches, p.loss, p.accuracy]);
     if (p.record) {
       state.history.push(p.record);
-      state.haveDnn = true;
     }
     if (seen % 2 === 0 || p.record) drawTraining(state);
   });
@@ -194,8 +205,6 @@ function download(bytes, name) {
 async function uploadCheckpoint(file) {
   const info = session.load_checkpoint(new Uint8Array(await file.arrayBuffer()));
   if (info.kind === "dnn") {
-    state.haveDnn = true;
-    state.haveSnn = false;
     state.convert = null;
     $("dnn-info").textContent = `loaded DNN ${info.model} (${info.epoch} epochs) from ${file.name}`;
     if (info.history?.length) {
@@ -204,7 +213,6 @@ async function uploadCheckpoint(file) {
       drawTraining(state);
     }
   } else {
-    state.haveSnn = true;
     $("snn-info").textContent = `loaded SNN ${info.model} (${info.method}, T=${info.timesteps}, ${info.finetune_epochs} fine-tuning epochs)`;
   }
 }
@@ -226,7 +234,6 @@ async function convert() {
   const r = await session.convert($("method").value, t);
   state.convert = r;
   state.convertDnnAcc = dnn.accuracy;
-  state.haveSnn = true;
   state.finetuned = [];
   $("convert-info").textContent = `${r.method} at T=${t}: SNN test accuracy ${pct(r.evaluation.accuracy)} (DNN ${pct(dnn.accuracy)}), ${fmt(r.evaluation.total_spikes_per_image)} spikes per image`;
   const sel = $("layer");

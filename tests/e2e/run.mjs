@@ -165,6 +165,22 @@ try {
   await dl.saveAs(saved);
   check((await stat(saved)).size > 1000, `DNN download: ${(await stat(saved)).size} bytes`);
 
+  // Retrain (the native tests/pipeline_scenario.rs drives the same scenario): the new DNN drops the old
+  // one's calibration and the SNN converted from it, and the page's buttons follow the session's state.
+  const before = await page.evaluate(() => window.ultraspike.pipeline());
+  check(before?.calibrated && before.snn?.[0] === "converted", `before retraining: calibrated, a converted SNN (${JSON.stringify(before)})`);
+  await page.fill("#epochs", "1");
+  await page.evaluate(() => { document.body.dataset.state = "reset"; });
+  await page.click("#train");
+  await page.waitForFunction(() => ["idle", "error"].includes(document.body.dataset.state), null, { timeout: 600_000, polling: 1000 });
+  const after = await page.evaluate(() => ({ st: window.ultraspike.pipeline(), sweep: document.getElementById("sweep").disabled, ft: document.getElementById("finetune").disabled }));
+  check(after.st?.dnn_epoch === 1 && !after.st.calibrated && after.st.snn === null && after.sweep && after.ft, `after retraining: a new 1-epoch DNN, no calibration, no SNN, sweep and fine-tune disabled (${JSON.stringify(after)})`);
+  await page.evaluate(() => { document.body.dataset.state = "reset"; });
+  await page.click("#convert");
+  await page.waitForFunction(() => ["idle", "error"].includes(document.body.dataset.state), null, { timeout: 600_000, polling: 1000 });
+  const reconv = await page.evaluate(() => ({ st: window.ultraspike.pipeline(), acc: window.ultraspike.convert?.evaluation.accuracy }));
+  check(reconv.st?.calibrated && reconv.st.snn?.[0] === "converted" && reconv.acc > 0.1, `the new DNN calibrates and converts: SNN accuracy ${reconv.acc}`);
+
   // A malformed upload gives a clear message, not a crash.
   await page.setInputFiles("#upload-ckpt", { name: "bad.safetensors", mimeType: "application/octet-stream", buffer: Buffer.from("not a checkpoint") });
   await page.waitForFunction(() => document.body.dataset.state === "error", null, { timeout: 30_000 });
