@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The project's test command (README): lints, native tests (a real GPU, or Mesa
+# The project's test command (README): formatting, lints, native tests (a real GPU, or Mesa
 # lavapipe's Vulkan CPU adapter) and the same kernel checks in headless Chromium's
 # WebGPU. Fails at the first failing step; ends with one summary line.
 # Prerequisites: `bash .ci/run` installs them (it then runs this script).
@@ -48,6 +48,7 @@ require wasm-bindgen-test-runner "cargo install wasm-bindgen-cli --version 0.2.1
 export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
 require "$CHROMEDRIVER" "apt-get install chromium chromium-driver"
 
+step fmt cargo fmt --check
 step clippy-native cargo clippy --all-targets -- -D warnings
 step clippy-wasm cargo clippy --target wasm32-unknown-unknown --lib --bins --test browser -- -D warnings
 step test-native cargo test

@@ -30,42 +30,11 @@ macro_rules! browser_check {
     };
 }
 
-// Grouped by area, in the order of tests/checks/mod.rs.
-browser_check!(threshold_relu, checks::activation::threshold_relu);
-browser_check!(
-    threshold_relu_big_grid,
-    checks::activation::threshold_relu_big_grid
-);
-browser_check!(
-    threshold_relu_shape_errors,
-    checks::activation::threshold_relu_shape_errors
-);
-browser_check!(conv2d_forward, checks::conv::conv2d_forward);
-browser_check!(conv2d_backward_input, checks::conv::conv2d_backward_input);
-browser_check!(conv2d_backward_weight, checks::conv::conv2d_backward_weight);
-browser_check!(conv2d_large_grid, checks::conv::conv2d_large_grid);
-browser_check!(conv2d_shape_errors, checks::conv::conv2d_shape_errors);
-browser_check!(dropout, checks::dropout::dropout);
-browser_check!(dropout_statistics, checks::dropout::dropout_statistics);
-browser_check!(dropout_shape_errors, checks::dropout::dropout_shape_errors);
-browser_check!(linear, checks::linear::linear);
-browser_check!(bias_backward, checks::linear::bias_backward);
-browser_check!(linear_shape_errors, checks::linear::linear_shape_errors);
-browser_check!(softmax_xent_vs_cpu, checks::loss::softmax_xent_vs_cpu);
-browser_check!(softmax_xent_errors, checks::loss::softmax_xent_errors);
-browser_check!(sgd_steps, checks::optim::sgd_steps);
-browser_check!(adam_steps, checks::optim::adam_steps);
-browser_check!(maxpool2d, checks::pool::maxpool2d);
-browser_check!(maxpool2d_ties, checks::pool::maxpool2d_ties);
-browser_check!(avgpool2d, checks::pool::avgpool2d);
-browser_check!(pool_shape_errors, checks::pool::pool_shape_errors);
-browser_check!(reductions, checks::reduce::reductions);
-browser_check!(time_axis, checks::reduce::time_axis);
-browser_check!(histograms, checks::reduce::histograms);
-browser_check!(residual_add, checks::residual::residual_add);
-browser_check!(if_forward_exact, checks::spiking::if_forward_exact);
-browser_check!(if_forward_big_grid, checks::spiking::if_forward_big_grid);
-browser_check!(if_backward_vs_cpu, checks::spiking::if_backward_vs_cpu);
-browser_check!(if_backward_big_grid, checks::spiking::if_backward_big_grid);
-browser_check!(if_forward_count_limit, checks::spikes::if_forward_count_limit);
-browser_check!(spike_map_count_vs_cpu, checks::spikes::spike_map_count_vs_cpu);
+/// One browser test per check of `for_each_check!` (tests/checks/mod.rs).
+macro_rules! browser_checks {
+    ($($module:ident::$check:ident),* $(,)?) => {
+        $(browser_check!($check, checks::$module::$check);)*
+    };
+}
+
+for_each_check!(browser_checks);

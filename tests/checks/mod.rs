@@ -17,6 +17,52 @@ pub mod spiking;
 
 use ultraspike::util::rng::Rng;
 
+/// The one list of shared checks, each as `module::function` under tests/checks.
+/// `for_each_check!(callback)` expands to `callback! { activation::threshold_relu, ... }`:
+/// tests/kernels.rs makes a native #[test] of each and tests/browser.rs a
+/// headless-Chromium test, so a check added here runs in both places.
+/// tests/kernels.rs fails when a `pub async fn` under tests/checks is not listed.
+#[macro_export]
+macro_rules! for_each_check {
+    ($callback:ident) => {
+        $callback! {
+            activation::threshold_relu,
+            activation::threshold_relu_big_grid,
+            activation::threshold_relu_shape_errors,
+            conv::conv2d_forward,
+            conv::conv2d_backward_input,
+            conv::conv2d_backward_weight,
+            conv::conv2d_backward_large_grid,
+            conv::conv2d_large_grid,
+            conv::conv2d_shape_errors,
+            dropout::dropout,
+            dropout::dropout_statistics,
+            dropout::dropout_shape_errors,
+            linear::linear,
+            linear::bias_backward,
+            linear::linear_shape_errors,
+            loss::softmax_xent_vs_cpu,
+            loss::softmax_xent_errors,
+            optim::sgd_steps,
+            optim::adam_steps,
+            pool::maxpool2d,
+            pool::maxpool2d_ties,
+            pool::avgpool2d,
+            pool::pool_shape_errors,
+            reduce::reductions,
+            reduce::time_axis,
+            reduce::histograms,
+            residual::residual_add,
+            spikes::spike_map_count_vs_cpu,
+            spikes::if_forward_count_limit,
+            spiking::if_forward_exact,
+            spiking::if_forward_big_grid,
+            spiking::if_backward_vs_cpu,
+            spiking::if_backward_big_grid,
+        }
+    };
+}
+
 pub type CheckResult = Result<(), String>;
 
 /// Compare element-wise with |got - want| <= atol + rtol * |want|; report the
