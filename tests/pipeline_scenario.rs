@@ -121,7 +121,7 @@ fn resume_appends_and_a_loaded_snn_counts_its_earlier_epochs() {
 
     // A loaded SNN does not derive from the DNN: a new DNN leaves it alone.
     q.start_training(&train_options(1, 6), TrainStart::Fresh).unwrap();
-    assert_eq!(q.state().snn.map(|s| s.0), Some(SnnOrigin::Loaded));
+    assert_eq!(q.state().snn.map(|s| s.origin), Some(SnnOrigin::Loaded));
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::algorithm1::{h_of_t_mu, k_of_mu};
-use super::methods::{ConversionMethod, NeuronParams};
+use super::methods::NeuronParams;
 use super::stats::{calibrate, LayerStats};
 use crate::checkpoint::Checkpoint;
 use crate::data::Dataset;
@@ -13,7 +13,6 @@ use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::dnn::{DnnNet, SgdConfig};
 use crate::models::ModelConfig;
-use crate::snn::ckpt::SnnMeta;
 use crate::snn::eval::SnnEvaluation;
 use crate::snn::net::{SnnNet, SnnOptions};
 
@@ -80,24 +79,6 @@ pub fn diagnostics(stats: &[LayerStats], neurons: &[NeuronParams], eval: &SnnEva
         })
         .collect()
 }
-
-/// Metadata of a freshly converted SNN.
-pub fn snn_meta(model: &ModelConfig, method: ConversionMethod, t: usize, neurons: Vec<NeuronParams>, dnn_meta: Option<&crate::meta::DnnMeta>) -> SnnMeta {
-    SnnMeta {
-        kind: "snn".into(),
-        model: model.clone(),
-        timesteps: t,
-        method,
-        neurons,
-        out_scale: 1.0,
-        dataset: dnn_meta.and_then(|m| m.dataset),
-        normalization: dnn_meta.and_then(|m| m.normalization.clone()),
-        finetune_epochs: 0,
-        adam_steps: 0,
-        history: Vec::new(),
-    }
-}
-
 
 /// Like `build_converted` for inference over `n_images`: batch `max_batch` (at
 /// most `n_images`), halved until the device takes it (T*B rows grow with T).

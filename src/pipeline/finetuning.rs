@@ -73,6 +73,9 @@ impl Pipeline {
         if p.record.is_some() {
             snn.saved = snapshot(&self.gpu, run).await?;
         }
+        if p.done {
+            snn.finetuning = None; // its last epoch is the current SNN; free the BPTT buffers
+        }
         Ok(p)
     }
 

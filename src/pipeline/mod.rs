@@ -12,6 +12,30 @@
 //! - Long work is step-wise (`*_steps(k) -> Progress`), so the page slices it
 //!   between frames and the CLI drives it to the end with a progress callback.
 //! - Checkpoint metadata follows one set of rules (`rules.rs`).
+//!
+//! ```no_run
+//! # fn main() -> ultraspike::Result<()> {
+//! use std::path::Path;
+//! use ultraspike::convert::ConversionMethod;
+//! use ultraspike::data::DatasetKind;
+//! use ultraspike::gpu::{Gpu, GpuOptions};
+//! use ultraspike::pipeline::{DataSource, FinetuneOptions, Pipeline, TrainOptions, TrainStart};
+//!
+//! let mut p = Pipeline::new(Gpu::new_blocking(&GpuOptions::default())?);
+//! p.load_data(DataSource::Dir { kind: DatasetKind::Mnist, dir: Path::new("data") }, None, None)?;
+//! let opts = TrainOptions { model: "vgg-small".into(), epochs: 5, ..Default::default() };
+//! p.start_training(&opts, TrainStart::Fresh)?;
+//! pollster::block_on(p.train_to_end(|_event| Ok(())))?; // or train_steps(k), a slice at a time
+//! pollster::block_on(p.calibrate(10, 100, |_| {}))?; // or start_calibration + calibration_steps(k)
+//! let conversion = pollster::block_on(p.convert(ConversionMethod::AlphaBeta, 2, 100))?;
+//! println!("SNN accuracy {}", conversion.evaluation.accuracy);
+//! p.start_finetune(&FinetuneOptions { epochs: 1, ..Default::default() })?;
+//! pollster::block_on(p.finetune_to_end(|_event| Ok(())))?;
+//! let bytes = pollster::block_on(p.snn_snapshot())?.to_bytes()?; // what `ultraspike` writes
+//! # let _ = bytes;
+//! # Ok(())
+//! # }
+//! ```
 
 mod calibration;
 mod conversion;
@@ -25,9 +49,8 @@ mod views;
 pub use calibration::{CalibrationProgress, LayerSummary};
 pub use conversion::{Conversion, SweepPoint};
 pub use data::{DataSource, DatasetSummary};
-pub use options::{FinetuneOptions, TrainOptions, MAX_TIMESTEPS};
 pub use finetuning::{FinetuneEvent, FinetuneInfo};
-pub use options::{check_timesteps, parse_surrogate};
+pub use options::{check_timesteps, parse_surrogate, FinetuneOptions, TrainOptions, MAX_TIMESTEPS};
 pub use training::{TrainEvent, TrainInfo, TrainStart};
 pub use views::{energy_constants, EnergyConstants, Raster, RasterLayer, SnnReport, TestImage, Walkthrough};
 
@@ -193,7 +216,7 @@ impl Pipeline {
             dnn_epoch: dnn.and_then(|d| d.saved.as_ref()).map(|s| s.meta.epoch),
             training: dnn.is_some_and(|d| d.training.is_some()),
             calibrated: dnn.is_some_and(|d| matches!(d.calibration, Some(Calibration::Done(_)))),
-            snn: self.snn.as_ref().map(|s| (s.origin, s.saved.meta.timesteps, s.saved.meta.finetune_epochs)),
+            snn: self.snn.as_ref().map(|s| SnnSummary { origin: s.origin, timesteps: s.saved.meta.timesteps, finetune_epochs: s.saved.meta.finetune_epochs }),
             finetuning: self.snn.as_ref().is_some_and(|s| s.finetuning.is_some()),
         }
     }
@@ -236,9 +259,16 @@ pub struct PipelineState {
     pub dnn_epoch: Option<usize>,
     pub training: bool,
     pub calibrated: bool,
-    /// (origin, T, fine-tuning epochs) of the SNN.
-    pub snn: Option<(SnnOrigin, usize, usize)>,
+    pub snn: Option<SnnSummary>,
     pub finetuning: bool,
+}
+
+/// What the current SNN is.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct SnnSummary {
+    pub origin: SnnOrigin,
+    pub timesteps: usize,
+    pub finetune_epochs: usize,
 }
 
 fn no_data() -> Error {

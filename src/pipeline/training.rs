@@ -101,6 +101,9 @@ impl Pipeline {
         if p.record.is_some() {
             dnn.saved = Some(snapshot(&self.gpu, run, split).await?);
         }
+        if p.done {
+            dnn.training = None; // its last epoch is in the snapshot; free the trainer's buffers
+        }
         Ok(p)
     }
 

@@ -168,7 +168,7 @@ try {
   // Retrain (the native tests/pipeline_scenario.rs drives the same scenario): the new DNN drops the old
   // one's calibration and the SNN converted from it, and the page's buttons follow the session's state.
   const before = await page.evaluate(() => window.ultraspike.pipeline());
-  check(before?.calibrated && before.snn?.[0] === "converted", `before retraining: calibrated, a converted SNN (${JSON.stringify(before)})`);
+  check(before?.calibrated && before.snn?.origin === "converted", `before retraining: calibrated, a converted SNN (${JSON.stringify(before)})`);
   await page.fill("#epochs", "1");
   await page.evaluate(() => { document.body.dataset.state = "reset"; });
   await page.click("#train");
@@ -179,7 +179,7 @@ try {
   await page.click("#convert");
   await page.waitForFunction(() => ["idle", "error"].includes(document.body.dataset.state), null, { timeout: 600_000, polling: 1000 });
   const reconv = await page.evaluate(() => ({ st: window.ultraspike.pipeline(), acc: window.ultraspike.convert?.evaluation.accuracy }));
-  check(reconv.st?.calibrated && reconv.st.snn?.[0] === "converted" && reconv.acc > 0.1, `the new DNN calibrates and converts: SNN accuracy ${reconv.acc}`);
+  check(reconv.st?.calibrated && reconv.st.snn?.origin === "converted" && reconv.acc > 0.1, `the new DNN calibrates and converts: SNN accuracy ${reconv.acc}`);
 
   // A malformed upload gives a clear message, not a crash.
   await page.setInputFiles("#upload-ckpt", { name: "bad.safetensors", mimeType: "application/octet-stream", buffer: Buffer.from("not a checkpoint") });
