@@ -2,18 +2,26 @@
 //! forward ops with its backward ops (llm.c style). Residual blocks are built
 //! explicitly: the gradient of the block input is the sum of both branches.
 
-use crate::models::config::{LayerSpec, ModelConfig};
 use super::net::GpuParam;
-use crate::nn::program::{Arena, Step};
 use crate::error::{Error, Result};
-use crate::spec::shapes::conv_shape;
 use crate::gpu::{Gpu, Tensor};
-use crate::nn::activation::{threshold_relu_backward, threshold_relu_backward_mu, threshold_relu_forward};
-use crate::nn::conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, ConvAlgo, Conv2dShape};
+use crate::models::config::{LayerSpec, ModelConfig};
+use crate::nn::activation::{
+    threshold_relu_backward, threshold_relu_backward_mu, threshold_relu_forward,
+};
+use crate::nn::conv::{
+    conv2d_backward_input, conv2d_backward_weight, conv2d_forward, Conv2dShape, ConvAlgo,
+};
 use crate::nn::dropout::{dropout_backward, dropout_forward};
-use crate::nn::linear::{bias_backward, linear_backward_input, linear_backward_weight, linear_forward};
-use crate::nn::pool::{avgpool2d_backward, avgpool2d_forward, maxpool2d_backward, maxpool2d_forward, PoolShape};
+use crate::nn::linear::{
+    bias_backward, linear_backward_input, linear_backward_weight, linear_forward,
+};
+use crate::nn::pool::{
+    avgpool2d_backward, avgpool2d_forward, maxpool2d_backward, maxpool2d_forward, PoolShape,
+};
+use crate::nn::program::{Arena, Step};
 use crate::nn::residual::residual_add;
+use crate::spec::shapes::conv_shape;
 
 pub struct Built {
     pub input: Tensor,
@@ -53,11 +61,20 @@ pub struct Builder<'a> {
 }
 
 fn alias(t: &Tensor, shape: &[usize], label: &str) -> Tensor {
-    Tensor { buffer: t.buffer.clone(), shape: shape.to_vec(), label: label.into() }
+    Tensor {
+        buffer: t.buffer.clone(),
+        shape: shape.to_vec(),
+        label: label.into(),
+    }
 }
 
 impl<'a> Builder<'a> {
-    pub fn new(gpu: &'a Gpu, cfg: &'a ModelConfig, n: usize, params: &'a [GpuParam]) -> Result<Self> {
+    pub fn new(
+        gpu: &'a Gpu,
+        cfg: &'a ModelConfig,
+        n: usize,
+        params: &'a [GpuParam],
+    ) -> Result<Self> {
         let mut shape = vec![n];
         shape.extend_from_slice(&cfg.input);
         let input = gpu.tensor("input", &shape)?;
@@ -81,9 +98,15 @@ impl<'a> Builder<'a> {
 
     /// The next parameter in `param_specs` order, checking its name suffix.
     fn param(&mut self, suffix: &str) -> Result<&'a GpuParam> {
-        let p = self.params.get(self.next_param).ok_or_else(|| Error::Config("parameter list too short".into()))?;
+        let p = self
+            .params
+            .get(self.next_param)
+            .ok_or_else(|| Error::Config("parameter list too short".into()))?;
         if !p.spec.name.ends_with(suffix) {
-            return Err(Error::Config(format!("expected a `{suffix}` parameter, found `{}`", p.spec.name)));
+            return Err(Error::Config(format!(
+                "expected a `{suffix}` parameter, found `{}`",
+                p.spec.name
+            )));
         }
         self.next_param += 1;
         Ok(p)
@@ -106,15 +129,27 @@ impl<'a> Builder<'a> {
                 LayerSpec::Flatten => {
                     let mut s = vec![self.n];
                     s.extend_from_slice(out_shape);
-                    (alias(&self.acts[i], &s, &name), alias(&self.grads[i], &s, &format!("{name}.grad")))
+                    (
+                        alias(&self.acts[i], &s, &name),
+                        alias(&self.grads[i], &s, &format!("{name}.grad")),
+                    )
                 }
-                _ => (self.tensor(&name, out_shape)?, self.tensor(&format!("{name}.grad"), out_shape)?),
+                _ => (
+                    self.tensor(&name, out_shape)?,
+                    self.tensor(&format!("{name}.grad"), out_shape)?,
+                ),
             };
             let x = &alias(&self.acts[i], &self.acts[i].shape, "x");
             let gx = &alias(&self.grads[i], &self.grads[i].shape, "gx");
             let need_dx = i > 0;
             match layer {
-                LayerSpec::Conv { out, k, stride, pad, .. } => {
+                LayerSpec::Conv {
+                    out,
+                    k,
+                    stride,
+                    pad,
+                    ..
+                } => {
                     let s = conv_shape(self.n, &in_shape, *out, *k, *stride, *pad);
                     let (w, b) = (self.param("weight")?, self.param("bias")?);
                     self.conv_pair(&name, &s, x, &y, gx, &gy, w, b, need_dx, &mut bwd)?;
@@ -122,16 +157,43 @@ impl<'a> Builder<'a> {
                 LayerSpec::Linear { out, .. } => {
                     let (w, b) = (self.param("weight")?, self.param("bias")?);
                     let (n, inf) = (self.n, in_shape[0]);
-                    let f = linear_forward(self.gpu, &name, n, inf, *out, x, &w.value, &b.value, &y)?;
+                    let f =
+                        linear_forward(self.gpu, &name, n, inf, *out, x, &w.value, &b.value, &y)?;
                     self.both(f);
                     if need_dx {
-                        let op = linear_backward_input(self.gpu, &format!("{name}.dx"), n, inf, *out, &gy, &w.value, gx)?;
+                        let op = linear_backward_input(
+                            self.gpu,
+                            &format!("{name}.dx"),
+                            n,
+                            inf,
+                            *out,
+                            &gy,
+                            &w.value,
+                            gx,
+                        )?;
                         bwd.push(self.arena.op(op));
                     }
-                    let op = linear_backward_weight(self.gpu, &format!("{name}.dw"), n, inf, *out, x, &gy, &w.grad)?;
+                    let op = linear_backward_weight(
+                        self.gpu,
+                        &format!("{name}.dw"),
+                        n,
+                        inf,
+                        *out,
+                        x,
+                        &gy,
+                        &w.grad,
+                    )?;
                     bwd.push(self.arena.op(op));
                     if b.spec.trainable {
-                        bwd.push(self.arena.op(bias_backward(self.gpu, &format!("{name}.db"), n, *out, 1, &gy, &b.grad)?));
+                        bwd.push(self.arena.op(bias_backward(
+                            self.gpu,
+                            &format!("{name}.db"),
+                            n,
+                            *out,
+                            1,
+                            &gy,
+                            &b.grad,
+                        )?));
                     }
                 }
                 LayerSpec::Act { .. } => {
@@ -141,34 +203,66 @@ impl<'a> Builder<'a> {
                 LayerSpec::Dropout { p } => {
                     let mask = self.tensor(&format!("{name}.mask"), out_shape)?;
                     let per_row = y.len() / self.n;
-                    let d = dropout_forward(self.gpu, &name, self.n, per_row, self.n, *p, 0, x, &y, &mask)?;
+                    let d = dropout_forward(
+                        self.gpu, &name, self.n, per_row, self.n, *p, 0, x, &y, &mask,
+                    )?;
                     let step = self.arena.dropout(d);
                     self.fwd_train.push(step);
-                    let (xi, yi) = (self.arena.tensor(alias(x, &x.shape, "x")), self.arena.tensor(alias(&y, &y.shape, "y")));
+                    let (xi, yi) = (
+                        self.arena.tensor(alias(x, &x.shape, "x")),
+                        self.arena.tensor(alias(&y, &y.shape, "y")),
+                    );
                     self.fwd_eval.push(Step::Copy(xi, yi));
-                    let op = dropout_backward(self.gpu, &format!("{name}.dx"), y.len(), &gy, &mask, gx)?;
+                    let op =
+                        dropout_backward(self.gpu, &format!("{name}.dx"), y.len(), &gy, &mask, gx)?;
                     bwd.push(self.arena.op(op));
                     self.arena.tensor(mask);
                 }
                 LayerSpec::MaxPool { k, stride } | LayerSpec::AvgPool { k, stride } => {
-                    let s = PoolShape { n: self.n, c: in_shape[0], h: in_shape[1], w: in_shape[2], k: *k, stride: *stride };
+                    let s = PoolShape {
+                        n: self.n,
+                        c: in_shape[0],
+                        h: in_shape[1],
+                        w: in_shape[2],
+                        k: *k,
+                        stride: *stride,
+                    };
                     if matches!(layer, LayerSpec::MaxPool { .. }) {
                         let argmax = self.tensor(&format!("{name}.argmax"), out_shape)?;
                         self.both(maxpool2d_forward(self.gpu, &name, &s, x, &y, &argmax)?);
                         if need_dx {
-                            bwd.push(self.arena.op(maxpool2d_backward(self.gpu, &format!("{name}.dx"), &s, &gy, &argmax, gx)?));
+                            bwd.push(self.arena.op(maxpool2d_backward(
+                                self.gpu,
+                                &format!("{name}.dx"),
+                                &s,
+                                &gy,
+                                &argmax,
+                                gx,
+                            )?));
                         }
                         self.arena.tensor(argmax);
                     } else {
                         self.both(avgpool2d_forward(self.gpu, &name, &s, x, &y)?);
                         if need_dx {
-                            bwd.push(self.arena.op(avgpool2d_backward(self.gpu, &format!("{name}.dx"), &s, &gy, gx)?));
+                            bwd.push(self.arena.op(avgpool2d_backward(
+                                self.gpu,
+                                &format!("{name}.dx"),
+                                &s,
+                                &gy,
+                                gx,
+                            )?));
                         }
                     }
                 }
                 LayerSpec::Flatten => {}
-                LayerSpec::Block { out, stride, dropout } => {
-                    self.block(&name, &in_shape, out_shape, *out, *stride, *dropout, &y, &gy, &mut bwd)?;
+                LayerSpec::Block {
+                    out,
+                    stride,
+                    dropout,
+                } => {
+                    self.block(
+                        &name, &in_shape, out_shape, *out, *stride, *dropout, &y, &gy, &mut bwd,
+                    )?;
                 }
             }
             self.acts.push(y);
@@ -176,7 +270,10 @@ impl<'a> Builder<'a> {
             self.bwd_layers.push(bwd);
         }
         if self.next_param != self.params.len() {
-            return Err(Error::Config(format!("{} parameters left unused", self.params.len() - self.next_param)));
+            return Err(Error::Config(format!(
+                "{} parameters left unused",
+                self.params.len() - self.next_param
+            )));
         }
         Ok(())
     }
@@ -202,27 +299,76 @@ impl<'a> Builder<'a> {
         need_dx: bool,
         bwd: &mut Vec<Step>,
     ) -> Result<()> {
-        self.both(conv2d_forward(self.gpu, name, s, ConvAlgo::Auto, x, &w.value, &b.value, y)?);
+        self.both(conv2d_forward(
+            self.gpu,
+            name,
+            s,
+            ConvAlgo::Auto,
+            x,
+            &w.value,
+            &b.value,
+            y,
+        )?);
         if need_dx {
-            bwd.push(self.arena.op(conv2d_backward_input(self.gpu, &format!("{name}.dx"), s, gy, &w.value, gx)?));
+            bwd.push(self.arena.op(conv2d_backward_input(
+                self.gpu,
+                &format!("{name}.dx"),
+                s,
+                gy,
+                &w.value,
+                gx,
+            )?));
         }
         let ops = conv2d_backward_weight(self.gpu, &format!("{name}.dw"), s, x, gy, &w.grad)?;
         bwd.extend(self.arena.ops(ops));
         if b.spec.trainable {
             let spatial = s.out_h() * s.out_w();
-            bwd.push(self.arena.op(bias_backward(self.gpu, &format!("{name}.db"), s.n, s.c_out, spatial, gy, &b.grad)?));
+            bwd.push(self.arena.op(bias_backward(
+                self.gpu,
+                &format!("{name}.db"),
+                s.n,
+                s.c_out,
+                spatial,
+                gy,
+                &b.grad,
+            )?));
         }
         Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn act_pair(&mut self, name: &str, x: &Tensor, y: &Tensor, gx: &Tensor, gy: &Tensor, mu: &GpuParam, bwd: &mut Vec<Step>) -> Result<()> {
+    fn act_pair(
+        &mut self,
+        name: &str,
+        x: &Tensor,
+        y: &Tensor,
+        gx: &Tensor,
+        gy: &Tensor,
+        mu: &GpuParam,
+        bwd: &mut Vec<Step>,
+    ) -> Result<()> {
         let n = x.len();
         self.pre_acts.push(alias(x, &x.shape, name));
         self.post_acts.push(alias(y, &y.shape, name));
         self.both(threshold_relu_forward(self.gpu, name, n, x, &mu.value, y)?);
-        bwd.push(self.arena.op(threshold_relu_backward(self.gpu, &format!("{name}.dx"), n, x, &mu.value, gy, gx)?));
-        let g = threshold_relu_backward_mu(self.gpu, &format!("{name}.dmu"), n, x, &mu.value, gy, &mu.grad)?;
+        bwd.push(self.arena.op(threshold_relu_backward(
+            self.gpu,
+            &format!("{name}.dx"),
+            n,
+            x,
+            &mu.value,
+            gy,
+            gx,
+        )?));
+        let g = threshold_relu_backward_mu(
+            self.gpu,
+            &format!("{name}.dmu"),
+            n,
+            x,
+            &mu.value,
+            gy,
+            &mu.grad,
+        )?;
         bwd.extend(self.arena.ops(g.ops));
         Ok(())
     }
@@ -245,30 +391,84 @@ impl<'a> Builder<'a> {
         let x = alias(&self.acts[i], &self.acts[i].shape, "block.x");
         let gx = alias(&self.grads[i], &self.grads[i].shape, "block.gx");
         let t = |b: &Self, s: &str| b.tensor(&format!("{name}.{s}"), out_shape);
-        let (c1, a1, d1, c2, sum) = (t(self, "conv1")?, t(self, "act1")?, t(self, "drop")?, t(self, "conv2")?, t(self, "sum")?);
-        let (gc1, ga1, gd1, gsum) = (t(self, "conv1.grad")?, t(self, "act1.grad")?, t(self, "drop.grad")?, t(self, "sum.grad")?);
+        let (c1, a1, d1, c2, sum) = (
+            t(self, "conv1")?,
+            t(self, "act1")?,
+            t(self, "drop")?,
+            t(self, "conv2")?,
+            t(self, "sum")?,
+        );
+        let (gc1, ga1, gd1, gsum) = (
+            t(self, "conv1.grad")?,
+            t(self, "act1.grad")?,
+            t(self, "drop.grad")?,
+            t(self, "sum.grad")?,
+        );
         let mut inner = Vec::new(); // backward in forward order; reversed below
         let s1 = conv_shape(self.n, in_shape, out, 3, stride, 1);
         let (w1, b1) = (self.param("conv1.weight")?, self.param("conv1.bias")?);
         let gx1 = self.tensor(&format!("{name}.x.grad1"), in_shape)?;
         let mut v = Vec::new();
-        self.conv_pair(&format!("{name}.conv1"), &s1, &x, &c1, &gx1, &gc1, w1, b1, true, &mut v)?;
+        self.conv_pair(
+            &format!("{name}.conv1"),
+            &s1,
+            &x,
+            &c1,
+            &gx1,
+            &gc1,
+            w1,
+            b1,
+            true,
+            &mut v,
+        )?;
         inner.push(v);
         let mu1 = self.param("act1.mu")?;
         let mut v = Vec::new();
         self.act_pair(&format!("{name}.act1"), &c1, &a1, &gc1, &ga1, mu1, &mut v)?;
         inner.push(v);
         let mask = t(self, "mask")?;
-        let d = dropout_forward(self.gpu, &format!("{name}.drop"), self.n, a1.len() / self.n, self.n, p, 0, &a1, &d1, &mask)?;
+        let d = dropout_forward(
+            self.gpu,
+            &format!("{name}.drop"),
+            self.n,
+            a1.len() / self.n,
+            self.n,
+            p,
+            0,
+            &a1,
+            &d1,
+            &mask,
+        )?;
         let ds = self.arena.dropout(d);
         self.fwd_train.push(ds);
-        let (ai, di) = (self.arena.tensor(alias(&a1, &a1.shape, "a1")), self.arena.tensor(alias(&d1, &d1.shape, "d1")));
+        let (ai, di) = (
+            self.arena.tensor(alias(&a1, &a1.shape, "a1")),
+            self.arena.tensor(alias(&d1, &d1.shape, "d1")),
+        );
         self.fwd_eval.push(Step::Copy(ai, di));
-        inner.push(vec![self.arena.op(dropout_backward(self.gpu, &format!("{name}.drop.dx"), d1.len(), &gd1, &mask, &ga1)?)]);
+        inner.push(vec![self.arena.op(dropout_backward(
+            self.gpu,
+            &format!("{name}.drop.dx"),
+            d1.len(),
+            &gd1,
+            &mask,
+            &ga1,
+        )?)]);
         let s2 = conv_shape(self.n, out_shape, out, 3, 1, 1);
         let (w2, b2) = (self.param("conv2.weight")?, self.param("conv2.bias")?);
         let mut v = Vec::new();
-        self.conv_pair(&format!("{name}.conv2"), &s2, &d1, &c2, &gd1, &gsum, w2, b2, true, &mut v)?;
+        self.conv_pair(
+            &format!("{name}.conv2"),
+            &s2,
+            &d1,
+            &c2,
+            &gd1,
+            &gsum,
+            w2,
+            b2,
+            true,
+            &mut v,
+        )?;
         inner.push(v);
         // Shortcut: a 1x1 conv when the shape changes, else the identity.
         let gx2 = if crate::models::params::block_needs_shortcut(in_shape, out_shape) {
@@ -277,13 +477,36 @@ impl<'a> Builder<'a> {
             let sc = t(self, "shortcut")?;
             let gx2 = self.tensor(&format!("{name}.x.grad2"), in_shape)?;
             let mut v = Vec::new();
-            self.conv_pair(&format!("{name}.shortcut"), &ss, &x, &sc, &gx2, &gsum, ws, bs, true, &mut v)?;
+            self.conv_pair(
+                &format!("{name}.shortcut"),
+                &ss,
+                &x,
+                &sc,
+                &gx2,
+                &gsum,
+                ws,
+                bs,
+                true,
+                &mut v,
+            )?;
             inner.push(v);
-            self.both(residual_add(self.gpu, &format!("{name}.add"), &c2, &sc, &sum)?);
+            self.both(residual_add(
+                self.gpu,
+                &format!("{name}.add"),
+                &c2,
+                &sc,
+                &sum,
+            )?);
             self.arena.tensor(sc);
             gx2
         } else {
-            self.both(residual_add(self.gpu, &format!("{name}.add"), &c2, &x, &sum)?);
+            self.both(residual_add(
+                self.gpu,
+                &format!("{name}.add"),
+                &c2,
+                &x,
+                &sum,
+            )?);
             alias(&gsum, &gsum.shape, "gsum")
         };
         let mu2 = self.param("act2.mu")?;
@@ -291,7 +514,13 @@ impl<'a> Builder<'a> {
         self.act_pair(&format!("{name}.act2"), &sum, y, &gsum, gy, mu2, &mut v)?;
         inner.push(v);
         // Backward: the inner layers in reverse, then dL/dx = both branches.
-        let mut add = vec![self.arena.op(residual_add(self.gpu, &format!("{name}.dx"), &gx1, &gx2, &gx)?)];
+        let mut add = vec![self.arena.op(residual_add(
+            self.gpu,
+            &format!("{name}.dx"),
+            &gx1,
+            &gx2,
+            &gx,
+        )?)];
         for v in inner.into_iter().rev() {
             bwd.extend(v);
         }

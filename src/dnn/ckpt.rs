@@ -13,7 +13,12 @@ pub const OPTIMIZER_PREFIX: &str = "optimizer.";
 
 impl DnnNet {
     /// Parameters (and, with `optimizer`, the momentum buffers) plus `meta`.
-    pub async fn to_checkpoint(&self, gpu: &Gpu, meta: &DnnMeta, optimizer: bool) -> Result<Checkpoint> {
+    pub async fn to_checkpoint(
+        &self,
+        gpu: &Gpu,
+        meta: &DnnMeta,
+        optimizer: bool,
+    ) -> Result<Checkpoint> {
         let json = serde_json::to_value(meta).map_err(|e| Error::Checkpoint(e.to_string()))?;
         let mut ck = Checkpoint::new(json);
         for p in &self.params {
@@ -22,12 +27,19 @@ impl DnnNet {
             }
             let v = gpu.read(&p.value).await?;
             if let Some(i) = v.iter().position(|x| !x.is_finite()) {
-                return Err(Error::Diverged(format!("{}[{i}] is {} - refusing to save it", p.spec.name, v[i])));
+                return Err(Error::Diverged(format!(
+                    "{}[{i}] is {} - refusing to save it",
+                    p.spec.name, v[i]
+                )));
             }
             ck.insert(&p.spec.name, &p.spec.shape, v)?;
             if optimizer {
                 let m = gpu.read(&p.momentum).await?;
-                ck.insert(&format!("{OPTIMIZER_PREFIX}{}.momentum_buffer", p.spec.name), &p.spec.shape, m)?;
+                ck.insert(
+                    &format!("{OPTIMIZER_PREFIX}{}.momentum_buffer", p.spec.name),
+                    &p.spec.shape,
+                    m,
+                )?;
             }
         }
         Ok(ck)
@@ -48,7 +60,8 @@ impl DnnNet {
                 }
             }
         }
-        let known: std::collections::HashSet<&str> = self.params.iter().map(|p| p.spec.name.as_str()).collect();
+        let known: std::collections::HashSet<&str> =
+            self.params.iter().map(|p| p.spec.name.as_str()).collect();
         let unknown: Vec<&String> = ck
             .tensors
             .keys()

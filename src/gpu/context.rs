@@ -134,7 +134,10 @@ impl Gpu {
 
     /// Turn any reported device loss or uncaptured error into an `Error`.
     pub fn check(&self) -> Result<()> {
-        let mut s = self.sink.lock().map_err(|_| Error::Gpu("error sink poisoned".into()))?;
+        let mut s = self
+            .sink
+            .lock()
+            .map_err(|_| Error::Gpu("error sink poisoned".into()))?;
         if let Some(l) = &s.lost {
             return Err(Error::DeviceLost(l.clone()));
         }
@@ -169,7 +172,10 @@ impl Gpu {
 
     /// The compiled pipeline of `kernel`, built once and cached.
     pub fn pipeline(&self, kernel: Kernel) -> Result<wgpu::ComputePipeline> {
-        let mut cache = self.pipelines.lock().map_err(|_| Error::Gpu("pipeline cache poisoned".into()))?;
+        let mut cache = self
+            .pipelines
+            .lock()
+            .map_err(|_| Error::Gpu("pipeline cache poisoned".into()))?;
         if let Some(p) = cache.get(&kernel) {
             return Ok(p.clone());
         }
@@ -179,19 +185,28 @@ impl Gpu {
                 kernel.name()
             )));
         }
-        let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some(kernel.name()),
-            source: wgpu::ShaderSource::Wgsl(kernel.device_source()),
-        });
-        let pipeline = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(kernel.name()),
-            layout: None,
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: Default::default(),
-            cache: None,
-        });
-        self.check().map_err(|e| e.unless_lost(|e| Error::Shader { name: kernel.name().into(), msg: e.to_string() }))?;
+        let module = self
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(kernel.name()),
+                source: wgpu::ShaderSource::Wgsl(kernel.device_source()),
+            });
+        let pipeline = self
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(kernel.name()),
+                layout: None,
+                module: &module,
+                entry_point: Some("main"),
+                compilation_options: Default::default(),
+                cache: None,
+            });
+        self.check().map_err(|e| {
+            e.unless_lost(|e| Error::Shader {
+                name: kernel.name().into(),
+                msg: e.to_string(),
+            })
+        })?;
         cache.insert(kernel, pipeline.clone());
         Ok(pipeline)
     }
@@ -204,22 +219,33 @@ impl Gpu {
             return Ok(Vec::new());
         }
         let staging = self.take_staging(bytes);
-        let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
+        let mut enc = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("readback"),
+            });
         enc.copy_buffer_to_buffer(src, offset, &staging, 0, bytes);
         self.queue.submit([enc.finish()]);
         let (tx, rx) = futures_channel::oneshot::channel();
-        staging.slice(..bytes).map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
+        staging
+            .slice(..bytes)
+            .map_async(wgpu::MapMode::Read, move |r| {
+                let _ = tx.send(r);
+            });
         self.wait()?;
-        let mapped = rx.await.map_err(|_| Error::Readback("map callback dropped".into()))?;
+        let mapped = rx
+            .await
+            .map_err(|_| Error::Readback("map callback dropped".into()))?;
         if let Err(e) = mapped {
             // A lost device fails every map: say that, not the map's own error.
             self.check()?;
             return Err(Error::Readback(e.to_string()));
         }
         let out = {
-            let view = staging.slice(..bytes).get_mapped_range().map_err(|e| Error::Readback(e.to_string()))?;
+            let view = staging
+                .slice(..bytes)
+                .get_mapped_range()
+                .map_err(|e| Error::Readback(e.to_string()))?;
             view.to_vec()
         };
         staging.unmap();
@@ -245,7 +271,8 @@ impl Gpu {
             let _ = tx.send(());
         });
         self.wait()?;
-        rx.await.map_err(|_| Error::Gpu("work-done callback dropped".into()))?;
+        rx.await
+            .map_err(|_| Error::Gpu("work-done callback dropped".into()))?;
         self.check()
     }
 
@@ -278,20 +305,41 @@ impl Gpu {
             ("adapter".into(), self.info.name.clone()),
             ("backend".into(), format!("{:?}", self.info.backend)),
             ("device type".into(), format!("{:?}", self.info.device_type)),
-            ("driver".into(), format!("{} {}", self.info.driver, self.info.driver_info)),
-            ("max_storage_buffer_binding_size".into(), mib(l.max_storage_buffer_binding_size)),
+            (
+                "driver".into(),
+                format!("{} {}", self.info.driver, self.info.driver_info),
+            ),
+            (
+                "max_storage_buffer_binding_size".into(),
+                mib(l.max_storage_buffer_binding_size),
+            ),
             ("max_buffer_size".into(), mib(l.max_buffer_size)),
-            ("max_compute_workgroup_storage_size".into(), format!("{} bytes", l.max_compute_workgroup_storage_size)),
-            ("max_compute_invocations_per_workgroup".into(), l.max_compute_invocations_per_workgroup.to_string()),
-            ("max_compute_workgroups_per_dimension".into(), l.max_compute_workgroups_per_dimension.to_string()),
-            ("max_storage_buffers_per_shader_stage".into(), l.max_storage_buffers_per_shader_stage.to_string()),
+            (
+                "max_compute_workgroup_storage_size".into(),
+                format!("{} bytes", l.max_compute_workgroup_storage_size),
+            ),
+            (
+                "max_compute_invocations_per_workgroup".into(),
+                l.max_compute_invocations_per_workgroup.to_string(),
+            ),
+            (
+                "max_compute_workgroups_per_dimension".into(),
+                l.max_compute_workgroups_per_dimension.to_string(),
+            ),
+            (
+                "max_storage_buffers_per_shader_stage".into(),
+                l.max_storage_buffers_per_shader_stage.to_string(),
+            ),
             ("subgroups".into(), self.has_subgroups().to_string()),
         ]
     }
 }
 
 fn mib(bytes: u64) -> String {
-    format!("{bytes} bytes ({:.0} MiB)", bytes as f64 / (1024.0 * 1024.0))
+    format!(
+        "{bytes} bytes ({:.0} MiB)",
+        bytes as f64 / (1024.0 * 1024.0)
+    )
 }
 
 fn no_adapter_hint(e: &str) -> String {

@@ -28,7 +28,10 @@ impl Tensor {
     /// Error unless the shape is exactly `want`.
     pub fn expect_shape(&self, want: &[usize]) -> Result<()> {
         if self.shape != want {
-            return Err(Error::Shape(format!("`{}` has shape {:?}, expected {:?}", self.label, self.shape, want)));
+            return Err(Error::Shape(format!(
+                "`{}` has shape {:?}, expected {:?}",
+                self.label, self.shape, want
+            )));
         }
         Ok(())
     }
@@ -43,10 +46,16 @@ impl Gpu {
         let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size: bytes,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        Ok(Tensor { buffer, shape: shape.to_vec(), label: label.into() })
+        Ok(Tensor {
+            buffer,
+            shape: shape.to_vec(),
+            label: label.into(),
+        })
     }
 
     pub fn tensor_from(&self, label: &str, shape: &[usize], data: &[f32]) -> Result<Tensor> {
@@ -76,17 +85,24 @@ impl Gpu {
             )));
         }
         if !data.is_empty() {
-            self.queue.write_buffer(&t.buffer, offset as u64 * 4, bytemuck::cast_slice(data));
+            self.queue
+                .write_buffer(&t.buffer, offset as u64 * 4, bytemuck::cast_slice(data));
         }
         Ok(())
     }
 
     pub fn write_u32(&self, t: &Tensor, data: &[u32]) -> Result<()> {
         if data.len() > t.len() {
-            return Err(Error::Shape(format!("writing {} values into `{}` of {} elements", data.len(), t.label, t.len())));
+            return Err(Error::Shape(format!(
+                "writing {} values into `{}` of {} elements",
+                data.len(),
+                t.label,
+                t.len()
+            )));
         }
         if !data.is_empty() {
-            self.queue.write_buffer(&t.buffer, 0, bytemuck::cast_slice(data));
+            self.queue
+                .write_buffer(&t.buffer, 0, bytemuck::cast_slice(data));
         }
         Ok(())
     }
@@ -104,9 +120,15 @@ impl Gpu {
     /// Read `len` elements from element `offset`.
     pub async fn read_range(&self, t: &Tensor, offset: usize, len: usize) -> Result<Vec<f32>> {
         if offset + len > t.len() {
-            return Err(Error::Shape(format!("reading {len} at {offset} from `{}` of {}", t.label, t.len())));
+            return Err(Error::Shape(format!(
+                "reading {len} at {offset} from `{}` of {}",
+                t.label,
+                t.len()
+            )));
         }
-        let bytes = self.read_bytes(&t.buffer, offset as u64 * 4, len as u64 * 4).await?;
+        let bytes = self
+            .read_bytes(&t.buffer, offset as u64 * 4, len as u64 * 4)
+            .await?;
         Ok(bytemuck::pod_collect_to_vec(&bytes))
     }
 }

@@ -4,10 +4,10 @@
 
 use super::net::{SnnNet, SnnOptions};
 use crate::checkpoint::Checkpoint;
-use crate::spec::{ConversionMethod, NeuronParams};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::models::params::ParamKind;
+use crate::spec::{ConversionMethod, NeuronParams};
 
 pub use crate::meta::SnnMeta;
 
@@ -38,7 +38,11 @@ impl SnnNet {
         for n in &self.neurons {
             let vth = gpu.read(&self.params[n.vth].value).await?[0];
             let leak = gpu.read(&self.params[n.leak].value).await?[0];
-            out.push(NeuronParams { vth, leak, ..n.params });
+            out.push(NeuronParams {
+                vth,
+                leak,
+                ..n.params
+            });
         }
         Ok(out)
     }
@@ -55,7 +59,10 @@ impl SnnNet {
             }
             let v = gpu.read(&p.value).await?;
             if let Some(i) = v.iter().position(|x| !x.is_finite()) {
-                return Err(Error::Diverged(format!("{}[{i}] is {} - refusing to save it", p.spec.name, v[i])));
+                return Err(Error::Diverged(format!(
+                    "{}[{i}] is {} - refusing to save it",
+                    p.spec.name, v[i]
+                )));
             }
             ck.insert(&p.spec.name, &p.spec.shape, v)?;
         }
@@ -64,7 +71,11 @@ impl SnnNet {
 }
 
 /// Build an SNN from its checkpoint for `opts` (T may differ from the saved one).
-pub fn snn_from_checkpoint(gpu: &Gpu, ck: &Checkpoint, opts: SnnOptions) -> Result<(SnnNet, SnnMeta)> {
+pub fn snn_from_checkpoint(
+    gpu: &Gpu,
+    ck: &Checkpoint,
+    opts: SnnOptions,
+) -> Result<(SnnNet, SnnMeta)> {
     let meta = SnnMeta::from_checkpoint(ck)?;
     let mut neurons = meta.neurons.clone();
     if opts.t != meta.timesteps && meta.method == ConversionMethod::Deng {
@@ -73,7 +84,15 @@ pub fn snn_from_checkpoint(gpu: &Gpu, ck: &Checkpoint, opts: SnnOptions) -> Resu
             n.shift = n.vth / (2 * opts.t) as f32;
         }
     }
-    let net = SnnNet::new(gpu, &meta.model, &neurons, SnnOptions { out_scale: meta.out_scale, ..opts })?;
+    let net = SnnNet::new(
+        gpu,
+        &meta.model,
+        &neurons,
+        SnnOptions {
+            out_scale: meta.out_scale,
+            ..opts
+        },
+    )?;
     net.load_snn_checkpoint(gpu, ck)?;
     Ok((net, meta))
 }

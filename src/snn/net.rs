@@ -8,18 +8,18 @@ use std::cell::Cell;
 
 use super::build::{CountLimit, Flow, SnnBuilder};
 use super::snn_param_specs;
-use crate::spec::NeuronParams;
 use crate::error::{Error, Result};
 use crate::gpu::{Encoder, Gpu, Tensor};
 use crate::models::config::ModelConfig;
-use crate::spec::StepStats;
 use crate::models::params::{ParamKind, ParamSpec};
-use crate::nn::program::{Arena, Step};
 use crate::nn::conv::Conv2dShape;
 use crate::nn::loss::{softmax_xent, SoftmaxXent};
 use crate::nn::optim::{adam_set, adam_step, AdamParams};
+use crate::nn::program::{Arena, Step};
 use crate::nn::reduce::{broadcast_over_t, sum_over_t};
 use crate::nn::spiking::{IfConfig, Surrogate};
+use crate::spec::NeuronParams;
+use crate::spec::StepStats;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SnnOptions {
@@ -36,7 +36,15 @@ pub struct SnnOptions {
 
 impl SnnOptions {
     pub fn inference(batch: usize, t: usize) -> Self {
-        SnnOptions { batch, t, train: false, surrogate: Surrogate::Boxcar, out_scale: 1.0, lr: 1e-4, weight_decay: 0.0 }
+        SnnOptions {
+            batch,
+            t,
+            train: false,
+            surrogate: Surrogate::Boxcar,
+            out_scale: 1.0,
+            lr: 1e-4,
+            weight_decay: 0.0,
+        }
     }
 }
 
@@ -107,7 +115,12 @@ pub struct SnnNet {
 impl SnnNet {
     /// Build for `neurons` (one per threshold-ReLU, from a conversion) with
     /// weights to be loaded by the caller (`write_param`).
-    pub fn new(gpu: &Gpu, cfg: &ModelConfig, neurons: &[NeuronParams], opts: SnnOptions) -> Result<SnnNet> {
+    pub fn new(
+        gpu: &Gpu,
+        cfg: &ModelConfig,
+        neurons: &[NeuronParams],
+        opts: SnnOptions,
+    ) -> Result<SnnNet> {
         cfg.validate()?;
         if opts.batch == 0 || opts.t == 0 {
             return Err(Error::Config("batch and T must be >= 1".into()));
@@ -115,7 +128,10 @@ impl SnnNet {
         let specs = snn_param_specs(cfg)?;
         let n_neurons = specs.iter().filter(|s| s.kind == ParamKind::Vth).count();
         if neurons.len() != n_neurons {
-            return Err(Error::Config(format!("{} neuron settings for a model with {n_neurons} spiking layers", neurons.len())));
+            return Err(Error::Config(format!(
+                "{} neuron settings for a model with {n_neurons} spiking layers",
+                neurons.len()
+            )));
         }
         let mut params = Vec::with_capacity(specs.len());
         let mut bytes = 0u64;
@@ -130,18 +146,38 @@ impl SnnNet {
                 vec![0.0; spec.shape.iter().product()]
             };
             let value = gpu.tensor_from(&spec.name, &spec.shape, &init)?;
-            let state = |s: &str| gpu.tensor(&format!("{}.{s}", spec.name), if opts.train { &spec.shape } else { &[1] });
+            let state = |s: &str| {
+                gpu.tensor(
+                    &format!("{}.{s}", spec.name),
+                    if opts.train { &spec.shape } else { &[1] },
+                )
+            };
             let (grad, m, v, vmax) = (state("grad")?, state("m")?, state("v")?, state("vmax")?);
             bytes += value.bytes() + grad.bytes() + m.bytes() + v.bytes() + vmax.bytes();
-            params.push(SnnParam { spec, value, grad, m, v, vmax });
+            params.push(SnnParam {
+                spec,
+                value,
+                grad,
+                m,
+                v,
+                vmax,
+            });
         }
         let mut b = SnnBuilder::new(gpu, cfg, opts, &params, neurons);
         let mut in_shape = vec![opts.batch];
         in_shape.extend_from_slice(&cfg.input);
-        let input = Flow { x: gpu.tensor("input", &in_shape)?, g: None, shape: cfg.input.to_vec(), spiking: false };
+        let input = Flow {
+            x: gpu.tensor("input", &in_shape)?,
+            g: None,
+            shape: cfg.input.to_vec(),
+            spiking: false,
+        };
         let out = b.build(&input)?;
         if b.params_used() != params.len() {
-            return Err(Error::Config(format!("{} SNN parameters left unused", params.len() - b.params_used())));
+            return Err(Error::Config(format!(
+                "{} SNN parameters left unused",
+                params.len() - b.params_used()
+            )));
         }
         let classes = cfg.classes;
         let n = opts.batch * classes;
@@ -150,13 +186,24 @@ impl SnnNet {
         let labels = gpu.tensor("labels", &[opts.batch])?;
         let stats = gpu.tensor("loss.stats", &[2])?;
         b.bytes += input.x.bytes() + 2 * logits.bytes() + labels.bytes();
-        let sum = b.arena.op(sum_over_t(gpu, "logits.sum_t", opts.t, n, &out.x, &logits)?);
+        let sum = b
+            .arena
+            .op(sum_over_t(gpu, "logits.sum_t", opts.t, n, &out.x, &logits)?);
         b.fwd.push(sum.clone());
         b.fwd_train.push(sum);
-        let loss = softmax_xent(gpu, "loss", opts.batch, classes, &logits, &labels, &dlogits, &stats)?;
+        let loss = softmax_xent(
+            gpu, "loss", opts.batch, classes, &logits, &labels, &dlogits, &stats,
+        )?;
         let mut bwd = Vec::new();
         if let Some(g) = &out.g {
-            bwd.push(b.arena.op(broadcast_over_t(gpu, "logits.grad.t", opts.t, n, &dlogits, g)?));
+            bwd.push(b.arena.op(broadcast_over_t(
+                gpu,
+                "logits.grad.t",
+                opts.t,
+                n,
+                &dlogits,
+                g,
+            )?));
         }
         for v in std::mem::take(&mut b.bwd_layers).into_iter().rev() {
             bwd.extend(v);
@@ -173,13 +220,31 @@ impl SnnNet {
                     hp.use_clamp = 1;
                     hp.clamp_max = 1.0;
                 }
-                let op = adam_step(gpu, &format!("{}.adam", p.spec.name), p.value.len(), &hp, &p.value, &p.grad, &p.m, &p.v, &p.vmax)?;
+                let op = adam_step(
+                    gpu,
+                    &format!("{}.adam", p.spec.name),
+                    p.value.len(),
+                    &hp,
+                    &p.value,
+                    &p.grad,
+                    &p.m,
+                    &p.v,
+                    &p.vmax,
+                )?;
                 b.arena.ops.push(op);
                 update.push((b.arena.ops.len() - 1, pi));
             }
         }
-        let (arena, fwd, fwd_train, count, neurons_out, synapses, count_limits, memory_bytes) =
-            (b.arena, b.fwd, b.fwd_train, b.count, b.neurons, b.synapses, b.count_limits, b.bytes + bytes);
+        let (arena, fwd, fwd_train, count, neurons_out, synapses, count_limits, memory_bytes) = (
+            b.arena,
+            b.fwd,
+            b.fwd_train,
+            b.count,
+            b.neurons,
+            b.synapses,
+            b.count_limits,
+            b.bytes + bytes,
+        );
         Ok(SnnNet {
             cfg: cfg.clone(),
             opts,
@@ -209,13 +274,20 @@ impl SnnNet {
     }
 
     pub fn param(&self, name: &str) -> Result<&SnnParam> {
-        self.params.iter().find(|p| p.spec.name == name).ok_or_else(|| Error::Checkpoint(format!("SNN has no parameter `{name}`")))
+        self.params
+            .iter()
+            .find(|p| p.spec.name == name)
+            .ok_or_else(|| Error::Checkpoint(format!("SNN has no parameter `{name}`")))
     }
 
     pub fn write_param(&self, gpu: &Gpu, name: &str, data: &[f32]) -> Result<()> {
         let p = self.param(name)?;
         if data.len() != p.value.len() {
-            return Err(Error::Shape(format!("{name}: {} values for shape {:?}", data.len(), p.spec.shape)));
+            return Err(Error::Shape(format!(
+                "{name}: {} values for shape {:?}",
+                data.len(),
+                p.spec.shape
+            )));
         }
         gpu.write(&p.value, data)
     }
@@ -235,7 +307,10 @@ impl SnnNet {
     fn load(&self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize) -> Result<()> {
         let img = self.image_len();
         if valid == 0 || valid > self.opts.batch || x.len() < valid * img || y.len() < valid {
-            return Err(Error::Shape(format!("batch of {valid} for an SNN built for {}", self.opts.batch)));
+            return Err(Error::Shape(format!(
+                "batch of {valid} for an SNN built for {}",
+                self.opts.batch
+            )));
         }
         gpu.write(&self.input, &x[..valid * img])?;
         gpu.write_u32(&self.labels, &y[..valid])?;
@@ -251,7 +326,14 @@ impl SnnNet {
 
     /// Inference on `valid` images; spikes are counted, and with `count_ops`
     /// the per-position spike maps for synaptic-operation counts too.
-    pub async fn eval_step(&self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize, count_ops: bool) -> Result<StepStats> {
+    pub async fn eval_step(
+        &self,
+        gpu: &Gpu,
+        x: &[f32],
+        y: &[u32],
+        valid: usize,
+        count_ops: bool,
+    ) -> Result<StepStats> {
         self.load(gpu, x, y, valid)?;
         let mut enc = Encoder::new(gpu, "snn.eval");
         self.arena.record(&self.fwd, &mut enc);
@@ -263,13 +345,26 @@ impl SnnNet {
         }
         enc.submit(gpu)?;
         let s = gpu.read(&self.stats).await?;
-        Ok(StepStats { loss_sum: s[0], correct: s[1], count: valid })
+        Ok(StepStats {
+            loss_sum: s[0],
+            correct: s[1],
+            count: valid,
+        })
     }
 
     /// One BPTT + Adam step (the net must be built with `train`).
-    pub async fn train_step(&mut self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize, seed: u32) -> Result<StepStats> {
+    pub async fn train_step(
+        &mut self,
+        gpu: &Gpu,
+        x: &[f32],
+        y: &[u32],
+        valid: usize,
+        seed: u32,
+    ) -> Result<StepStats> {
         if !self.opts.train {
-            return Err(Error::Config("this SNN was built for inference; build it with train = true".into()));
+            return Err(Error::Config(
+                "this SNN was built for inference; build it with train = true".into(),
+            ));
         }
         self.load(gpu, x, y, valid)?;
         for (i, d) in self.arena.dropouts.iter().enumerate() {
@@ -299,9 +394,16 @@ impl SnnNet {
         enc.submit(gpu)?;
         let s = gpu.read(&self.stats).await?;
         if !s[0].is_finite() {
-            return Err(Error::Diverged(format!("SNN loss became {} (lower the learning rate {})", s[0], self.opts.lr)));
+            return Err(Error::Diverged(format!(
+                "SNN loss became {} (lower the learning rate {})",
+                s[0], self.opts.lr
+            )));
         }
-        Ok(StepStats { loss_sum: s[0], correct: s[1], count: valid })
+        Ok(StepStats {
+            loss_sum: s[0],
+            correct: s[1],
+            count: valid,
+        })
     }
 
     /// Set the learning rate (schedule) and Adam's step count (for resume).
@@ -337,6 +439,7 @@ impl SnnNet {
 
     /// The last forward's logits [valid, classes].
     pub async fn read_logits(&self, gpu: &Gpu, valid: usize) -> Result<Vec<f32>> {
-        gpu.read_range(&self.logits, 0, valid * self.cfg.classes).await
+        gpu.read_range(&self.logits, 0, valid * self.cfg.classes)
+            .await
     }
 }

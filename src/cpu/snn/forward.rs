@@ -5,11 +5,11 @@ use crate::cpu;
 use crate::cpu::net::dropout_seed;
 use crate::error::{Error, Result};
 use crate::models::config::LayerSpec;
-use crate::spec::shapes::conv_shape;
 use crate::models::params::block_needs_shortcut;
+use crate::spec::shapes::conv_shape;
 use crate::spec::Conv2dShape;
-use crate::spec::PoolShape;
 use crate::spec::IfConfig;
+use crate::spec::PoolShape;
 
 /// Forward state: parameter cursor, dropout index and the counts gathered.
 pub(super) struct Pass<'a> {
