@@ -2,6 +2,7 @@
 //! STORAGE | COPY_SRC | COPY_DST, checked against device limits before allocation.
 
 use crate::error::{Error, Result};
+use crate::gpu::context::ReadRange;
 use crate::gpu::Gpu;
 
 /// Cloning gives another handle to the same GPU buffer (a view, not a copy).
@@ -23,6 +24,15 @@ impl Tensor {
 
     pub fn bytes(&self) -> u64 {
         self.len() as u64 * 4
+    }
+
+    /// All of the tensor, as a range to read back.
+    fn whole(&self) -> ReadRange<'_> {
+        ReadRange {
+            buffer: &self.buffer,
+            offset: 0,
+            bytes: self.bytes(),
+        }
     }
 
     /// Error unless the shape is exactly `want`.
@@ -130,5 +140,40 @@ impl Gpu {
             .read_bytes(&t.buffer, offset as u64 * 4, len as u64 * 4)
             .await?;
         Ok(bytemuck::pod_collect_to_vec(&bytes))
+    }
+
+    /// Every tensor with one submit and one map (see `read_bytes_many`), in order.
+    pub async fn read_many(&self, tensors: &[&Tensor]) -> Result<Vec<Vec<f32>>> {
+        self.read_many_chunked(tensors, self.limits.max_buffer_size)
+            .await
+    }
+
+    pub async fn read_many_u32(&self, tensors: &[&Tensor]) -> Result<Vec<Vec<u32>>> {
+        self.read_many_as(tensors, self.limits.max_buffer_size)
+            .await
+    }
+
+    /// `read_many` with staging buffers of at most `max_chunk` bytes: one map per
+    /// chunk. For callers that bound host memory, and for tests of the chunking.
+    pub async fn read_many_chunked(
+        &self,
+        tensors: &[&Tensor],
+        max_chunk: u64,
+    ) -> Result<Vec<Vec<f32>>> {
+        self.read_many_as(tensors, max_chunk).await
+    }
+
+    async fn read_many_as<T: bytemuck::Pod>(
+        &self,
+        tensors: &[&Tensor],
+        max_chunk: u64,
+    ) -> Result<Vec<Vec<T>>> {
+        let ranges: Vec<ReadRange> = tensors.iter().map(|t| t.whole()).collect();
+        let bytes = self.read_bytes_chunked(&ranges, max_chunk).await?;
+        // into_iter: each tensor's bytes are freed once converted.
+        Ok(bytes
+            .into_iter()
+            .map(|b| bytemuck::pod_collect_to_vec(&b))
+            .collect())
     }
 }
