@@ -79,8 +79,8 @@ pub struct ReadRange<'a> {
 
 impl ReadRange<'_> {
     fn is_aligned(&self) -> bool {
-        self.offset % wgpu::COPY_BUFFER_ALIGNMENT == 0
-            && self.bytes % wgpu::COPY_BUFFER_ALIGNMENT == 0
+        self.offset.is_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT)
+            && self.bytes.is_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT)
     }
 }
 

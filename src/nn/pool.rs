@@ -58,7 +58,7 @@ pub fn maxpool2d_forward(
         Kernel::MaxPool2dForward,
         label,
         &bufs,
-        &pool_params(&s, total),
+        &pool_params(s, total),
         grid_1d(total, 256),
     )
 }
@@ -83,7 +83,7 @@ pub fn maxpool2d_backward(
         Kernel::MaxPool2dBackward,
         label,
         &bufs,
-        &pool_params(&s, total),
+        &pool_params(s, total),
         grid_1d(total, 256),
     )
 }
@@ -104,7 +104,7 @@ pub fn avgpool2d_forward(
         Kernel::AvgPool2dForward,
         label,
         &[&x.buffer, &y.buffer],
-        &pool_params(&s, total),
+        &pool_params(s, total),
         grid_1d(total, 256),
     )
 }
@@ -125,7 +125,7 @@ pub fn avgpool2d_backward(
         Kernel::AvgPool2dBackward,
         label,
         &[&dy.buffer, &dx.buffer],
-        &pool_params(&s, total),
+        &pool_params(s, total),
         grid_1d(total, 256),
     )
 }
