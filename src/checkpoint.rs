@@ -60,6 +60,18 @@ impl Checkpoint {
         Ok(())
     }
 
+    /// `insert`, unless a value is NaN or infinite: a diverged model is refused
+    /// with the tensor and index named, instead of being saved over a good one.
+    pub fn insert_finite(&mut self, name: &str, shape: &[usize], data: Vec<f32>) -> Result<()> {
+        if let Some(i) = data.iter().position(|x| !x.is_finite()) {
+            return Err(Error::Diverged(format!(
+                "{name}[{i}] is {} - refusing to save it",
+                data[i]
+            )));
+        }
+        self.insert(name, shape, data)
+    }
+
     /// The data of `name`, which must have exactly `expect_shape`.
     pub fn get(&self, name: &str, expect_shape: &[usize]) -> Result<&[f32]> {
         let t = self.tensors.get(name).ok_or_else(|| {

@@ -262,26 +262,22 @@ impl DnnNet {
         gpu.read_range(logits, 0, valid * self.cfg.classes).await
     }
 
-    /// Read every parameter (name, shape, values), in `param_specs` order.
+    /// Read every parameter (name, shape, values), in `param_specs` order, with one map.
     pub async fn read_params(&self, gpu: &Gpu) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>> {
-        let mut out = Vec::with_capacity(self.params.len());
-        for p in &self.params {
-            out.push((
-                p.spec.name.clone(),
-                p.spec.shape.clone(),
-                gpu.read(&p.value).await?,
-            ));
-        }
-        Ok(out)
+        let tensors: Vec<&Tensor> = self.params.iter().map(|p| &p.value).collect();
+        let values = gpu.read_many(&tensors).await?;
+        Ok(self
+            .params
+            .iter()
+            .zip(values)
+            .map(|(p, v)| (p.spec.name.clone(), p.spec.shape.clone(), v))
+            .collect())
     }
 
-    /// Read the SGD momentum buffers (for resumable checkpoints).
+    /// Read the SGD momentum buffers (for resumable checkpoints), with one map.
     pub async fn read_momentum(&self, gpu: &Gpu) -> Result<Vec<Vec<f32>>> {
-        let mut out = Vec::with_capacity(self.params.len());
-        for p in &self.params {
-            out.push(gpu.read(&p.momentum).await?);
-        }
-        Ok(out)
+        let tensors: Vec<&Tensor> = self.params.iter().map(|p| &p.momentum).collect();
+        gpu.read_many(&tensors).await
     }
 
     /// Overwrite parameter `name` (shape checked).

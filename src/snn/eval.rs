@@ -57,7 +57,8 @@ pub async fn evaluate_snn(
         correct += s.correct as f64;
         start += valid;
     }
-    let counts = net.spike_counts(gpu).await?;
+    // Counts and (for energy) maps of every layer: one readback for the whole evaluation.
+    let (counts, maps) = net.read_spikes(gpu, energy.is_some()).await?;
     let n = ds.n.max(1) as f64;
     let t = net.opts.t as f64;
     let layers: Vec<LayerSpikes> = net
@@ -76,16 +77,7 @@ pub async fn evaluate_snn(
             }
         })
         .collect();
-    let energy = match energy {
-        Some(m) => Some(energy_report(
-            &net.synapses,
-            &net.spike_maps(gpu).await?,
-            ds.n as u64,
-            net.opts.t,
-            m,
-        )),
-        None => None,
-    };
+    let energy = energy.map(|m| energy_report(&net.synapses, &maps, ds.n as u64, net.opts.t, m));
     Ok(SnnEvaluation {
         t: net.opts.t,
         images: ds.n,

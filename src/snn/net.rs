@@ -419,22 +419,37 @@ impl SnnNet {
         self.adam_step = s;
     }
 
-    /// Spikes per neuron layer since the last reset.
+    /// Spikes per neuron layer since the last reset (all layers with one map).
     pub async fn spike_counts(&self, gpu: &Gpu) -> Result<Vec<u64>> {
-        let mut out = Vec::with_capacity(self.neurons.len());
-        for n in &self.neurons {
-            out.push(gpu.read_u32(&n.count).await?[0] as u64);
-        }
-        Ok(out)
+        Ok(self.read_spikes(gpu, false).await?.0)
     }
 
-    /// Per-position non-zero input counts of every synaptic layer since the last reset.
+    /// Per-position non-zero input counts of every synaptic layer since the
+    /// last reset (all layers with one map).
     pub async fn spike_maps(&self, gpu: &Gpu) -> Result<Vec<Vec<u32>>> {
-        let mut out = Vec::with_capacity(self.synapses.len());
-        for s in &self.synapses {
-            out.push(gpu.read_u32(&s.map).await?);
+        let maps: Vec<&Tensor> = self.synapses.iter().map(|s| &s.map).collect();
+        gpu.read_many_u32(&maps).await
+    }
+
+    /// The spike counts and, with `maps`, the spike maps (else none), read
+    /// together: an evaluation's whole tally costs one map.
+    pub async fn read_spikes(&self, gpu: &Gpu, maps: bool) -> Result<(Vec<u64>, Vec<Vec<u32>>)> {
+        let mut tensors: Vec<&Tensor> = self.neurons.iter().map(|n| &n.count).collect();
+        if maps {
+            tensors.extend(self.synapses.iter().map(|s| &s.map));
         }
-        Ok(out)
+        let mut read = gpu.read_many_u32(&tensors).await?.into_iter();
+        let counts = self
+            .neurons
+            .iter()
+            .zip(read.by_ref())
+            .map(|(n, c)| {
+                let c = c.first().copied();
+                c.map(u64::from)
+                    .ok_or_else(|| Error::Readback(format!("`{}`: empty spike counter", n.name)))
+            })
+            .collect::<Result<Vec<u64>>>()?;
+        Ok((counts, read.collect()))
     }
 
     /// The last forward's logits [valid, classes].
