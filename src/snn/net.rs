@@ -121,57 +121,10 @@ impl SnnNet {
         neurons: &[NeuronParams],
         opts: SnnOptions,
     ) -> Result<SnnNet> {
-        cfg.validate()?;
-        if opts.batch == 0 || opts.t == 0 {
-            return Err(Error::Config("batch and T must be >= 1".into()));
-        }
-        let specs = snn_param_specs(cfg)?;
-        let n_neurons = specs.iter().filter(|s| s.kind == ParamKind::Vth).count();
-        if neurons.len() != n_neurons {
-            return Err(Error::Config(format!(
-                "{} neuron settings for a model with {n_neurons} spiking layers",
-                neurons.len()
-            )));
-        }
-        let mut params = Vec::with_capacity(specs.len());
-        let mut bytes = 0u64;
-        let mut ni = 0;
-        for spec in specs {
-            let init: Vec<f32> = if spec.kind == ParamKind::Vth {
-                ni += 1;
-                vec![neurons[ni - 1].vth]
-            } else if spec.kind == ParamKind::Leak {
-                vec![neurons[ni - 1].leak]
-            } else {
-                vec![0.0; spec.shape.iter().product()]
-            };
-            let value = gpu.tensor_from(&spec.name, &spec.shape, &init)?;
-            let state = |s: &str| {
-                gpu.tensor(
-                    &format!("{}.{s}", spec.name),
-                    if opts.train { &spec.shape } else { &[1] },
-                )
-            };
-            let (grad, m, v, vmax) = (state("grad")?, state("m")?, state("v")?, state("vmax")?);
-            bytes += value.bytes() + grad.bytes() + m.bytes() + v.bytes() + vmax.bytes();
-            params.push(SnnParam {
-                spec,
-                value,
-                grad,
-                m,
-                v,
-                vmax,
-            });
-        }
+        let specs = checked_specs(cfg, neurons, &opts)?;
+        let (params, param_bytes) = alloc_params(gpu, specs, neurons, &opts)?;
         let mut b = SnnBuilder::new(gpu, cfg, opts, &params, neurons);
-        let mut in_shape = vec![opts.batch];
-        in_shape.extend_from_slice(&cfg.input);
-        let input = Flow {
-            x: gpu.tensor("input", &in_shape)?,
-            g: None,
-            shape: cfg.input.to_vec(),
-            spiking: false,
-        };
+        let input = input_flow(gpu, cfg, opts.batch)?;
         let out = b.build(&input)?;
         if b.params_used() != params.len() {
             return Err(Error::Config(format!(
@@ -179,92 +132,44 @@ impl SnnNet {
                 params.len() - b.params_used()
             )));
         }
-        let classes = cfg.classes;
-        let n = opts.batch * classes;
-        let logits = gpu.tensor("logits", &[opts.batch, classes])?;
-        let dlogits = gpu.tensor("logits.grad", &[opts.batch, classes])?;
-        let labels = gpu.tensor("labels", &[opts.batch])?;
-        let stats = gpu.tensor("loss.stats", &[2])?;
-        b.bytes += input.x.bytes() + 2 * logits.bytes() + labels.bytes();
-        let sum = b
-            .arena
-            .op(sum_over_t(gpu, "logits.sum_t", opts.t, n, &out.x, &logits)?);
-        b.fwd.push(sum.clone());
-        b.fwd_train.push(sum);
-        let loss = softmax_xent(
-            gpu, "loss", opts.batch, classes, &logits, &labels, &dlogits, &stats,
-        )?;
-        let mut bwd = Vec::new();
-        if let Some(g) = &out.g {
-            bwd.push(b.arena.op(broadcast_over_t(
-                gpu,
-                "logits.grad.t",
-                opts.t,
-                n,
-                &dlogits,
-                g,
-            )?));
-        }
-        for v in std::mem::take(&mut b.bwd_layers).into_iter().rev() {
-            bwd.extend(v);
-        }
-        let mut update = Vec::new();
-        if opts.train {
-            for (pi, p) in params.iter().enumerate() {
-                if !p.spec.trainable {
-                    continue;
-                }
-                let mut hp = AdamParams::new(p.value.len() as u32, opts.lr);
-                hp.weight_decay = opts.weight_decay;
-                if p.spec.kind == ParamKind::Leak {
-                    hp.use_clamp = 1;
-                    hp.clamp_max = 1.0;
-                }
-                let op = adam_step(
-                    gpu,
-                    &format!("{}.adam", p.spec.name),
-                    p.value.len(),
-                    &hp,
-                    &p.value,
-                    &p.grad,
-                    &p.m,
-                    &p.v,
-                    &p.vmax,
-                )?;
-                b.arena.ops.push(op);
-                update.push((b.arena.ops.len() - 1, pi));
-            }
-        }
-        let (arena, fwd, fwd_train, count, neurons_out, synapses, count_limits, memory_bytes) = (
-            b.arena,
-            b.fwd,
-            b.fwd_train,
-            b.count,
-            b.neurons,
-            b.synapses,
-            b.count_limits,
-            b.bytes + bytes,
-        );
+        b.bytes += input.x.bytes();
+        let head = build_head(gpu, &mut b, cfg.classes, &out)?;
+        let update = match opts.train {
+            true => adam_ops(gpu, &mut b.arena, &params, &opts)?,
+            false => Vec::new(),
+        };
+        // Take the builder apart first: it borrows `params`, which moves into the net.
+        let SnnBuilder {
+            arena,
+            fwd,
+            fwd_train,
+            count,
+            neurons,
+            synapses,
+            count_limits,
+            bytes,
+            ..
+        } = b;
         Ok(SnnNet {
             cfg: cfg.clone(),
             opts,
             params,
-            neurons: neurons_out,
+            neurons,
             synapses,
             input: input.x,
-            labels,
-            logits,
-            memory_bytes,
+            labels: head.labels,
+            logits: head.logits,
+            memory_bytes: bytes + param_bytes,
             arena,
             fwd,
             fwd_train,
             count,
             count_limits,
             counting_valid: Cell::new(opts.batch),
-            bwd,
+            bwd: head.bwd,
             update,
-            loss,
-            stats,
+            loss: head.loss,
+            stats: head.stats,
             adam_step: 0,
         })
     }
@@ -372,14 +277,8 @@ impl SnnNet {
         }
         self.adam_step += 1;
         for &(oi, pi) in &self.update {
-            let p = &self.params[pi];
-            let mut hp = AdamParams::new(p.value.len() as u32, self.opts.lr);
+            let mut hp = adam_params(&self.params[pi], &self.opts);
             hp.step = self.adam_step;
-            hp.weight_decay = self.opts.weight_decay;
-            if p.spec.kind == ParamKind::Leak {
-                hp.use_clamp = 1;
-                hp.clamp_max = 1.0;
-            }
             adam_set(gpu, &self.arena.ops[oi], &hp);
         }
         let mut enc = Encoder::new(gpu, "snn.train");
@@ -457,4 +356,159 @@ impl SnnNet {
         gpu.read_range(&self.logits, 0, valid * self.cfg.classes)
             .await
     }
+}
+
+/// The model's parameter specs, once `cfg`, `neurons` and `opts` are known to fit together.
+fn checked_specs(
+    cfg: &ModelConfig,
+    neurons: &[NeuronParams],
+    opts: &SnnOptions,
+) -> Result<Vec<ParamSpec>> {
+    cfg.validate()?;
+    if opts.batch == 0 || opts.t == 0 {
+        return Err(Error::Config("batch and T must be >= 1".into()));
+    }
+    let specs = snn_param_specs(cfg)?;
+    let n_neurons = specs.iter().filter(|s| s.kind == ParamKind::Vth).count();
+    if neurons.len() != n_neurons {
+        return Err(Error::Config(format!(
+            "{} neuron settings for a model with {n_neurons} spiking layers",
+            neurons.len()
+        )));
+    }
+    Ok(specs)
+}
+
+/// Every parameter with its gradient and Adam moments ([1] placeholders at
+/// inference), and their bytes. Weights start at zero; each vth and leak at
+/// its neuron's value (a layer's vth comes before its leak).
+fn alloc_params(
+    gpu: &Gpu,
+    specs: Vec<ParamSpec>,
+    neurons: &[NeuronParams],
+    opts: &SnnOptions,
+) -> Result<(Vec<SnnParam>, u64)> {
+    let mut params = Vec::with_capacity(specs.len());
+    let mut bytes = 0u64;
+    let mut ni = 0;
+    for spec in specs {
+        let init: Vec<f32> = if spec.kind == ParamKind::Vth {
+            ni += 1;
+            vec![neurons[ni - 1].vth]
+        } else if spec.kind == ParamKind::Leak {
+            vec![neurons[ni - 1].leak]
+        } else {
+            vec![0.0; spec.shape.iter().product()]
+        };
+        let value = gpu.tensor_from(&spec.name, &spec.shape, &init)?;
+        let state = |s: &str| {
+            gpu.tensor(
+                &format!("{}.{s}", spec.name),
+                if opts.train { &spec.shape } else { &[1] },
+            )
+        };
+        let (grad, m, v, vmax) = (state("grad")?, state("m")?, state("v")?, state("vmax")?);
+        bytes += value.bytes() + grad.bytes() + m.bytes() + v.bytes() + vmax.bytes();
+        params.push(SnnParam {
+            spec,
+            value,
+            grad,
+            m,
+            v,
+            vmax,
+        });
+    }
+    Ok((params, bytes))
+}
+
+/// The analog input image batch [B, C, H, W] (no gradient).
+fn input_flow(gpu: &Gpu, cfg: &ModelConfig, batch: usize) -> Result<Flow> {
+    let mut in_shape = vec![batch];
+    in_shape.extend_from_slice(&cfg.input);
+    Ok(Flow {
+        x: gpu.tensor("input", &in_shape)?,
+        g: None,
+        shape: cfg.input.to_vec(),
+        spiking: false,
+    })
+}
+
+/// The end of the network: logits (the output layer summed over T), the loss,
+/// and the backward program (the loss gradient spread over T, then the layers in reverse).
+struct Head {
+    logits: Tensor,
+    labels: Tensor,
+    stats: Tensor,
+    loss: SoftmaxXent,
+    bwd: Vec<Step>,
+}
+
+fn build_head(gpu: &Gpu, b: &mut SnnBuilder, classes: usize, out: &Flow) -> Result<Head> {
+    let (batch, t) = (b.opts.batch, b.opts.t);
+    let n = batch * classes;
+    let logits = gpu.tensor("logits", &[batch, classes])?;
+    let dlogits = gpu.tensor("logits.grad", &[batch, classes])?;
+    let labels = gpu.tensor("labels", &[batch])?;
+    let stats = gpu.tensor("loss.stats", &[2])?;
+    b.bytes += 2 * logits.bytes() + labels.bytes();
+    let sum = b
+        .arena
+        .op(sum_over_t(gpu, "logits.sum_t", t, n, &out.x, &logits)?);
+    b.fwd.push(sum.clone());
+    b.fwd_train.push(sum);
+    let loss = softmax_xent(
+        gpu, "loss", batch, classes, &logits, &labels, &dlogits, &stats,
+    )?;
+    let mut bwd = Vec::new();
+    if let Some(g) = &out.g {
+        let op = broadcast_over_t(gpu, "logits.grad.t", t, n, &dlogits, g)?;
+        bwd.push(b.arena.op(op));
+    }
+    for v in std::mem::take(&mut b.bwd_layers).into_iter().rev() {
+        bwd.extend(v);
+    }
+    Ok(Head {
+        logits,
+        labels,
+        stats,
+        loss,
+        bwd,
+    })
+}
+
+/// Adam settings of `p` (step left to the caller): the leak is clamped to <= 1.
+fn adam_params(p: &SnnParam, opts: &SnnOptions) -> AdamParams {
+    let mut hp = AdamParams::new(p.value.len() as u32, opts.lr);
+    hp.weight_decay = opts.weight_decay;
+    if p.spec.kind == ParamKind::Leak {
+        hp.use_clamp = 1;
+        hp.clamp_max = 1.0;
+    }
+    hp
+}
+
+/// One Adam op per trainable parameter, pushed to `arena`: (op index, parameter index).
+fn adam_ops(
+    gpu: &Gpu,
+    arena: &mut Arena,
+    params: &[SnnParam],
+    opts: &SnnOptions,
+) -> Result<Vec<(usize, usize)>> {
+    let mut update = Vec::new();
+    for (pi, p) in params.iter().enumerate().filter(|(_, p)| p.spec.trainable) {
+        let op = adam_step(
+            gpu,
+            &format!("{}.adam", p.spec.name),
+            p.value.len(),
+            &adam_params(p, opts),
+            &p.value,
+            &p.grad,
+            &p.m,
+            &p.v,
+            &p.vmax,
+        )?;
+        arena.ops.push(op);
+        update.push((arena.ops.len() - 1, pi));
+    }
+    Ok(update)
 }
