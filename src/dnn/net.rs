@@ -60,20 +60,7 @@ impl DnnNet {
         if batch == 0 {
             return Err(Error::Config("batch size must be >= 1".into()));
         }
-        let specs = param_specs(cfg)?;
-        let values = init_params(&specs, seed);
-        let mut params = Vec::with_capacity(specs.len());
-        for (spec, v) in specs.into_iter().zip(values) {
-            let value = gpu.tensor_from(&spec.name, &spec.shape, &v)?;
-            let grad = gpu.tensor(&format!("{}.grad", spec.name), &spec.shape)?;
-            let momentum = gpu.tensor(&format!("{}.momentum", spec.name), &spec.shape)?;
-            params.push(GpuParam {
-                spec,
-                value,
-                grad,
-                momentum,
-            });
-        }
+        let params = alloc_params(gpu, cfg, seed)?;
         let mut b = Builder::new(gpu, cfg, batch, &params)?;
         b.build()?;
         let built = b.finish();
@@ -95,24 +82,7 @@ impl DnnNet {
             &stats,
         )?;
         let mut arena = built.arena;
-        let mut update = Vec::new();
-        for (pi, p) in params.iter().enumerate() {
-            if !p.spec.trainable {
-                continue;
-            }
-            let hp = sgd_params(p.value.len(), &sgd);
-            let op = sgd_step(
-                gpu,
-                &format!("{}.sgd", p.spec.name),
-                p.value.len(),
-                &hp,
-                &p.value,
-                &p.grad,
-                &p.momentum,
-            )?;
-            arena.ops.push(op);
-            update.push((arena.ops.len() - 1, pi));
-        }
+        let update = sgd_ops(gpu, &mut arena, &params, &sgd)?;
         Ok(DnnNet {
             cfg: cfg.clone(),
             batch,
@@ -334,4 +304,47 @@ fn sgd_params(n: usize, c: &SgdConfig) -> SgdParams {
         momentum: c.momentum,
         weight_decay: c.weight_decay,
     }
+}
+
+/// Every parameter with its paper init from `seed`, gradient and momentum buffer.
+fn alloc_params(gpu: &Gpu, cfg: &ModelConfig, seed: u64) -> Result<Vec<GpuParam>> {
+    let specs = param_specs(cfg)?;
+    let values = init_params(&specs, seed);
+    let mut params = Vec::with_capacity(specs.len());
+    for (spec, v) in specs.into_iter().zip(values) {
+        let value = gpu.tensor_from(&spec.name, &spec.shape, &v)?;
+        let grad = gpu.tensor(&format!("{}.grad", spec.name), &spec.shape)?;
+        let momentum = gpu.tensor(&format!("{}.momentum", spec.name), &spec.shape)?;
+        params.push(GpuParam {
+            spec,
+            value,
+            grad,
+            momentum,
+        });
+    }
+    Ok(params)
+}
+
+/// One SGD op per trainable parameter, pushed to `arena`: (op index, parameter index).
+fn sgd_ops(
+    gpu: &Gpu,
+    arena: &mut Arena,
+    params: &[GpuParam],
+    sgd: &SgdConfig,
+) -> Result<Vec<(usize, usize)>> {
+    let mut update = Vec::new();
+    for (pi, p) in params.iter().enumerate().filter(|(_, p)| p.spec.trainable) {
+        let op = sgd_step(
+            gpu,
+            &format!("{}.sgd", p.spec.name),
+            p.value.len(),
+            &sgd_params(p.value.len(), sgd),
+            &p.value,
+            &p.grad,
+            &p.momentum,
+        )?;
+        arena.ops.push(op);
+        update.push((arena.ops.len() - 1, pi));
+    }
+    Ok(update)
 }
