@@ -68,6 +68,9 @@ pub struct Gpu {
     maps: AtomicU64,
 }
 
+/// Staging buffers up to this size go back to the pool for the next readback.
+const STAGING_POOL_MAX_BYTES: u64 = 64 << 20;
+
 /// `bytes` bytes at `offset` of `buffer`, for `Gpu::read_bytes_many`. wgpu copies
 /// whole 4-byte words, so both must be multiples of 4 (every tensor range is).
 #[derive(Clone, Copy, Debug)]
@@ -372,9 +375,11 @@ impl Gpu {
         self.check()
     }
 
+    /// The smallest pooled staging buffer that holds `bytes`, else a new one.
     fn take_staging(&self, bytes: u64) -> wgpu::Buffer {
         if let Ok(mut pool) = self.staging.lock() {
-            if let Some(i) = pool.iter().position(|b| b.size() >= bytes) {
+            let fits = pool.iter().enumerate().filter(|(_, b)| b.size() >= bytes);
+            if let Some((i, _)) = fits.min_by_key(|(_, b)| b.size()) {
                 return pool.swap_remove(i);
             }
         }
@@ -387,6 +392,11 @@ impl Gpu {
     }
 
     fn give_staging(&self, buf: wgpu::Buffer) {
+        // A whole-checkpoint staging buffer (hundreds of MB for VGG-16) is not
+        // kept: exports are rare, and it would hold that host memory for good.
+        if buf.size() > STAGING_POOL_MAX_BYTES {
+            return;
+        }
         if let Ok(mut pool) = self.staging.lock() {
             if pool.len() < 8 {
                 pool.push(buf);
