@@ -60,6 +60,18 @@ impl Checkpoint {
         Ok(())
     }
 
+    /// `insert`, unless a value is NaN or infinite: a diverged model is refused
+    /// with the tensor and index named, instead of being saved over a good one.
+    pub fn insert_finite(&mut self, name: &str, shape: &[usize], data: Vec<f32>) -> Result<()> {
+        if let Some(i) = data.iter().position(|x| !x.is_finite()) {
+            return Err(Error::Diverged(format!(
+                "{name}[{i}] is {} - refusing to save it",
+                data[i]
+            )));
+        }
+        self.insert(name, shape, data)
+    }
+
     /// The data of `name`, which must have exactly `expect_shape`.
     pub fn get(&self, name: &str, expect_shape: &[usize]) -> Result<&[f32]> {
         let t = self.tensors.get(name).ok_or_else(|| {
@@ -109,7 +121,8 @@ impl Checkpoint {
         } else {
             Some(meta.into_iter().collect())
         };
-        let bytes = safetensors::serialize(views, meta).map_err(|e| err(format!("serialize: {e}")))?;
+        let bytes =
+            safetensors::serialize(views, meta).map_err(|e| err(format!("serialize: {e}")))?;
         canonical_header(bytes)
     }
 
@@ -266,11 +279,17 @@ pub fn f16_to_f32(h: u16) -> f32 {
 /// data section, which stays as it is.
 fn canonical_header(bytes: Vec<u8>) -> Result<Vec<u8>> {
     let bad = || err("serialize: malformed header".into());
-    let n = bytes.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes).ok_or_else(bad)? as usize;
+    let n = bytes
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_le_bytes)
+        .ok_or_else(bad)? as usize;
     let raw = bytes.get(8..8 + n).ok_or_else(bad)?;
-    let mut header: BTreeMap<String, serde_json::Value> = serde_json::from_slice(raw).map_err(|e| err(format!("serialize: {e}")))?;
+    let mut header: BTreeMap<String, serde_json::Value> =
+        serde_json::from_slice(raw).map_err(|e| err(format!("serialize: {e}")))?;
     if let Some(m) = header.get_mut("__metadata__") {
-        let sorted: BTreeMap<String, String> = serde_json::from_value(m.take()).map_err(|e| err(format!("serialize: {e}")))?;
+        let sorted: BTreeMap<String, String> =
+            serde_json::from_value(m.take()).map_err(|e| err(format!("serialize: {e}")))?;
         *m = serde_json::to_value(sorted).map_err(|e| err(format!("serialize: {e}")))?;
     }
     let mut json = serde_json::to_vec(&header).map_err(|e| err(format!("serialize: {e}")))?;

@@ -2,10 +2,10 @@
 //! under `optimizer.<name>.momentum_buffer`, and metadata that rebuilds the
 //! model (config, dataset, normalization, epoch, step, metrics, train config).
 
-use super::net::DnnNet;
+use super::net::{DnnNet, GpuParam};
 use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
-use crate::gpu::Gpu;
+use crate::gpu::{Gpu, Tensor};
 use crate::meta::DnnMeta;
 
 /// Checkpoint names of the SGD momentum buffers start with this.
@@ -13,22 +13,29 @@ pub const OPTIMIZER_PREFIX: &str = "optimizer.";
 
 impl DnnNet {
     /// Parameters (and, with `optimizer`, the momentum buffers) plus `meta`.
-    pub async fn to_checkpoint(&self, gpu: &Gpu, meta: &DnnMeta, optimizer: bool) -> Result<Checkpoint> {
+    pub async fn to_checkpoint(
+        &self,
+        gpu: &Gpu,
+        meta: &DnnMeta,
+        optimizer: bool,
+    ) -> Result<Checkpoint> {
         let json = serde_json::to_value(meta).map_err(|e| Error::Checkpoint(e.to_string()))?;
         let mut ck = Checkpoint::new(json);
-        for p in &self.params {
-            if !p.spec.trainable {
-                continue; // e.g. ResNet's bias-free classifier: PyTorch has no such tensor
-            }
-            let v = gpu.read(&p.value).await?;
-            if let Some(i) = v.iter().position(|x| !x.is_finite()) {
-                return Err(Error::Diverged(format!("{}[{i}] is {} - refusing to save it", p.spec.name, v[i])));
-            }
-            ck.insert(&p.spec.name, &p.spec.shape, v)?;
-            if optimizer {
-                let m = gpu.read(&p.momentum).await?;
-                ck.insert(&format!("{OPTIMIZER_PREFIX}{}.momentum_buffer", p.spec.name), &p.spec.shape, m)?;
-            }
+        // Not trainable: e.g. ResNet's bias-free classifier, which PyTorch has no tensor for.
+        let saved: Vec<&GpuParam> = self.params.iter().filter(|p| p.spec.trainable).collect();
+        let mut tensors: Vec<&Tensor> = saved.iter().map(|p| &p.value).collect();
+        if optimizer {
+            tensors.extend(saved.iter().map(|p| &p.momentum));
+        }
+        // One map for the whole export (more only past the device's buffer size).
+        let mut values = gpu.read_many(&tensors).await?.into_iter();
+        for (p, v) in saved.iter().zip(values.by_ref()) {
+            ck.insert_finite(&p.spec.name, &p.spec.shape, v)?;
+        }
+        // Left only with `optimizer`: the momentum buffers, in the same order.
+        for (p, m) in saved.iter().zip(values) {
+            let name = format!("{OPTIMIZER_PREFIX}{}.momentum_buffer", p.spec.name);
+            ck.insert(&name, &p.spec.shape, m)?;
         }
         Ok(ck)
     }
@@ -48,7 +55,8 @@ impl DnnNet {
                 }
             }
         }
-        let known: std::collections::HashSet<&str> = self.params.iter().map(|p| p.spec.name.as_str()).collect();
+        let known: std::collections::HashSet<&str> =
+            self.params.iter().map(|p| p.spec.name.as_str()).collect();
         let unknown: Vec<&String> = ck
             .tensors
             .keys()

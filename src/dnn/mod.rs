@@ -2,6 +2,7 @@
 //! programs built once), its builder, checkpoints and evaluation.
 
 pub mod build;
+mod build_block;
 pub mod ckpt;
 pub mod eval;
 pub mod net;

@@ -3,15 +3,15 @@
 //! backward, and the optimizer update. A training step writes the batch,
 //! records the programs, and reads back two floats (loss sum, correct count).
 
-use crate::models::config::{LayerSpec, ModelConfig};
 use super::build::Builder;
-use crate::models::params::{init_params, param_specs, ParamSpec};
-use crate::nn::program::{Arena, Step};
 use crate::error::{Error, Result};
 use crate::gpu::{Encoder, Gpu, Tensor};
+use crate::models::config::{LayerSpec, ModelConfig};
+use crate::models::params::{init_params, param_specs, ParamSpec};
 use crate::nn::dropout::Dropout;
 use crate::nn::loss::{softmax_xent, SoftmaxXent};
 use crate::nn::optim::{sgd_step, SgdParams};
+use crate::nn::program::{Arena, Step};
 
 /// A parameter on the GPU with its gradient and SGD momentum buffer.
 pub struct GpuParam {
@@ -49,39 +49,40 @@ pub struct DnnNet {
 impl DnnNet {
     /// Build the network for batches of at most `batch` images, initialized
     /// with the paper's init from `seed`.
-    pub fn new(gpu: &Gpu, cfg: &ModelConfig, batch: usize, seed: u64, sgd: SgdConfig) -> Result<DnnNet> {
+    pub fn new(
+        gpu: &Gpu,
+        cfg: &ModelConfig,
+        batch: usize,
+        seed: u64,
+        sgd: SgdConfig,
+    ) -> Result<DnnNet> {
         cfg.validate()?;
         if batch == 0 {
             return Err(Error::Config("batch size must be >= 1".into()));
         }
-        let specs = param_specs(cfg)?;
-        let values = init_params(&specs, seed);
-        let mut params = Vec::with_capacity(specs.len());
-        for (spec, v) in specs.into_iter().zip(values) {
-            let value = gpu.tensor_from(&spec.name, &spec.shape, &v)?;
-            let grad = gpu.tensor(&format!("{}.grad", spec.name), &spec.shape)?;
-            let momentum = gpu.tensor(&format!("{}.momentum", spec.name), &spec.shape)?;
-            params.push(GpuParam { spec, value, grad, momentum });
-        }
+        let params = alloc_params(gpu, cfg, seed)?;
         let mut b = Builder::new(gpu, cfg, batch, &params)?;
         b.build()?;
         let built = b.finish();
         let classes = cfg.classes;
-        let logits = built.acts.last().ok_or_else(|| Error::Config("model has no layers".into()))?;
+        let logits = built
+            .acts
+            .last()
+            .ok_or_else(|| Error::Config("model has no layers".into()))?;
         let labels = gpu.tensor("labels", &[batch])?;
         let stats = gpu.tensor("loss.stats", &[2])?;
-        let loss = softmax_xent(gpu, "loss", batch, classes, logits, &labels, built.dlogits(), &stats)?;
+        let loss = softmax_xent(
+            gpu,
+            "loss",
+            batch,
+            classes,
+            logits,
+            &labels,
+            built.dlogits(),
+            &stats,
+        )?;
         let mut arena = built.arena;
-        let mut update = Vec::new();
-        for (pi, p) in params.iter().enumerate() {
-            if !p.spec.trainable {
-                continue;
-            }
-            let hp = sgd_params(p.value.len(), &sgd);
-            let op = sgd_step(gpu, &format!("{}.sgd", p.spec.name), p.value.len(), &hp, &p.value, &p.grad, &p.momentum)?;
-            arena.ops.push(op);
-            update.push((arena.ops.len() - 1, pi));
-        }
+        let update = sgd_ops(gpu, &mut arena, &params, &sgd)?;
         Ok(DnnNet {
             cfg: cfg.clone(),
             batch,
@@ -142,18 +143,33 @@ impl DnnNet {
 
     async fn read_stats(&self, gpu: &Gpu, valid: usize) -> Result<StepStats> {
         let s = gpu.read(&self.stats).await?;
-        Ok(StepStats { loss_sum: s[0], correct: s[1], count: valid })
+        Ok(StepStats {
+            loss_sum: s[0],
+            correct: s[1],
+            count: valid,
+        })
     }
 
     /// One SGD step on `valid` images (x: [valid, C, H, W] normalized, y: labels).
     /// `seed` drives the dropout masks of this step.
-    pub async fn train_step(&self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize, seed: u32) -> Result<StepStats> {
+    pub async fn train_step(
+        &self,
+        gpu: &Gpu,
+        x: &[f32],
+        y: &[u32],
+        valid: usize,
+        seed: u32,
+    ) -> Result<StepStats> {
         self.load_batch(gpu, x, y, valid)?;
         for (i, d) in self.arena.dropouts.iter().enumerate() {
             d.set_seed(gpu, seed.wrapping_mul(0x9E37_79B9).wrapping_add(i as u32));
         }
         let mut enc = Encoder::new(gpu, "train step");
-        let fwd = if self.drop_enabled { &self.fwd_train } else { &self.fwd_eval };
+        let fwd = if self.drop_enabled {
+            &self.fwd_train
+        } else {
+            &self.fwd_eval
+        };
         self.arena.record(fwd, &mut enc);
         for op in &self.loss.ops {
             enc.dispatch(op);
@@ -174,7 +190,13 @@ impl DnnNet {
     }
 
     /// Forward only (no dropout), returning loss sum and correct count.
-    pub async fn eval_step(&self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize) -> Result<StepStats> {
+    pub async fn eval_step(
+        &self,
+        gpu: &Gpu,
+        x: &[f32],
+        y: &[u32],
+        valid: usize,
+    ) -> Result<StepStats> {
         self.load_batch(gpu, x, y, valid)?;
         let mut enc = Encoder::new(gpu, "eval step");
         self.arena.record(&self.fwd_eval, &mut enc);
@@ -189,7 +211,11 @@ impl DnnNet {
     pub fn forward(&self, gpu: &Gpu, x: &[f32], valid: usize) -> Result<()> {
         let img = self.image_len();
         if valid == 0 || valid > self.batch || x.len() < valid * img {
-            return Err(Error::Shape(format!("forward of {valid} images ({} values) on a net built for {}", x.len(), self.batch)));
+            return Err(Error::Shape(format!(
+                "forward of {valid} images ({} values) on a net built for {}",
+                x.len(),
+                self.batch
+            )));
         }
         gpu.write(&self.input, &x[..valid * img])?;
         let mut enc = Encoder::new(gpu, "forward");
@@ -199,33 +225,40 @@ impl DnnNet {
 
     /// Logits of the last forward pass: [valid, classes].
     pub async fn logits(&self, gpu: &Gpu, valid: usize) -> Result<Vec<f32>> {
-        let logits = self.acts.last().ok_or_else(|| Error::Config("no layers".into()))?;
+        let logits = self
+            .acts
+            .last()
+            .ok_or_else(|| Error::Config("no layers".into()))?;
         gpu.read_range(logits, 0, valid * self.cfg.classes).await
     }
 
-    /// Read every parameter (name, shape, values), in `param_specs` order.
+    /// Read every parameter (name, shape, values), in `param_specs` order, with one map.
     pub async fn read_params(&self, gpu: &Gpu) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>> {
-        let mut out = Vec::with_capacity(self.params.len());
-        for p in &self.params {
-            out.push((p.spec.name.clone(), p.spec.shape.clone(), gpu.read(&p.value).await?));
-        }
-        Ok(out)
+        let tensors: Vec<&Tensor> = self.params.iter().map(|p| &p.value).collect();
+        let values = gpu.read_many(&tensors).await?;
+        Ok(self
+            .params
+            .iter()
+            .zip(values)
+            .map(|(p, v)| (p.spec.name.clone(), p.spec.shape.clone(), v))
+            .collect())
     }
 
-    /// Read the SGD momentum buffers (for resumable checkpoints).
+    /// Read the SGD momentum buffers (for resumable checkpoints), with one map.
     pub async fn read_momentum(&self, gpu: &Gpu) -> Result<Vec<Vec<f32>>> {
-        let mut out = Vec::with_capacity(self.params.len());
-        for p in &self.params {
-            out.push(gpu.read(&p.momentum).await?);
-        }
-        Ok(out)
+        let tensors: Vec<&Tensor> = self.params.iter().map(|p| &p.momentum).collect();
+        gpu.read_many(&tensors).await
     }
 
     /// Overwrite parameter `name` (shape checked).
     pub fn write_param(&self, gpu: &Gpu, name: &str, data: &[f32]) -> Result<()> {
         let p = self.param(name)?;
         if data.len() != p.value.len() {
-            return Err(Error::Shape(format!("{name}: {} values for shape {:?}", data.len(), p.spec.shape)));
+            return Err(Error::Shape(format!(
+                "{name}: {} values for shape {:?}",
+                data.len(),
+                p.spec.shape
+            )));
         }
         gpu.write(&p.value, data)
     }
@@ -233,7 +266,11 @@ impl DnnNet {
     pub fn write_momentum(&self, gpu: &Gpu, name: &str, data: &[f32]) -> Result<()> {
         let p = self.param(name)?;
         if data.len() != p.momentum.len() {
-            return Err(Error::Shape(format!("{name} momentum: {} values for shape {:?}", data.len(), p.spec.shape)));
+            return Err(Error::Shape(format!(
+                "{name} momentum: {} values for shape {:?}",
+                data.len(),
+                p.spec.shape
+            )));
         }
         gpu.write(&p.momentum, data)
     }
@@ -242,7 +279,12 @@ impl DnnNet {
         self.params
             .iter()
             .find(|p| p.spec.name == name)
-            .ok_or_else(|| Error::Checkpoint(format!("model `{}` has no parameter `{name}`", self.cfg.name)))
+            .ok_or_else(|| {
+                Error::Checkpoint(format!(
+                    "model `{}` has no parameter `{name}`",
+                    self.cfg.name
+                ))
+            })
     }
 
     /// Does the config contain a layer of this kind (used by the SNN mapping)?
@@ -256,5 +298,53 @@ impl DnnNet {
 }
 
 fn sgd_params(n: usize, c: &SgdConfig) -> SgdParams {
-    SgdParams { n: n as u32, lr: c.lr, momentum: c.momentum, weight_decay: c.weight_decay }
+    SgdParams {
+        n: n as u32,
+        lr: c.lr,
+        momentum: c.momentum,
+        weight_decay: c.weight_decay,
+    }
+}
+
+/// Every parameter with its paper init from `seed`, gradient and momentum buffer.
+fn alloc_params(gpu: &Gpu, cfg: &ModelConfig, seed: u64) -> Result<Vec<GpuParam>> {
+    let specs = param_specs(cfg)?;
+    let values = init_params(&specs, seed);
+    let mut params = Vec::with_capacity(specs.len());
+    for (spec, v) in specs.into_iter().zip(values) {
+        let value = gpu.tensor_from(&spec.name, &spec.shape, &v)?;
+        let grad = gpu.tensor(&format!("{}.grad", spec.name), &spec.shape)?;
+        let momentum = gpu.tensor(&format!("{}.momentum", spec.name), &spec.shape)?;
+        params.push(GpuParam {
+            spec,
+            value,
+            grad,
+            momentum,
+        });
+    }
+    Ok(params)
+}
+
+/// One SGD op per trainable parameter, pushed to `arena`: (op index, parameter index).
+fn sgd_ops(
+    gpu: &Gpu,
+    arena: &mut Arena,
+    params: &[GpuParam],
+    sgd: &SgdConfig,
+) -> Result<Vec<(usize, usize)>> {
+    let mut update = Vec::new();
+    for (pi, p) in params.iter().enumerate().filter(|(_, p)| p.spec.trainable) {
+        let op = sgd_step(
+            gpu,
+            &format!("{}.sgd", p.spec.name),
+            p.value.len(),
+            &sgd_params(p.value.len(), sgd),
+            &p.value,
+            &p.grad,
+            &p.momentum,
+        )?;
+        arena.ops.push(op);
+        update.push((arena.ops.len() - 1, pi));
+    }
+    Ok(update)
 }

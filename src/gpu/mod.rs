@@ -6,7 +6,7 @@ pub mod kernels;
 pub mod op;
 pub mod tensor;
 
-pub use context::{Gpu, GpuOptions};
+pub use context::{Gpu, GpuOptions, ReadRange};
 pub use kernels::Kernel;
 pub use op::{grid_1d, Encoder, Op};
 pub use tensor::Tensor;

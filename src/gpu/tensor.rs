@@ -2,6 +2,7 @@
 //! STORAGE | COPY_SRC | COPY_DST, checked against device limits before allocation.
 
 use crate::error::{Error, Result};
+use crate::gpu::context::ReadRange;
 use crate::gpu::Gpu;
 
 /// Cloning gives another handle to the same GPU buffer (a view, not a copy).
@@ -25,10 +26,22 @@ impl Tensor {
         self.len() as u64 * 4
     }
 
+    /// All of the tensor, as a range to read back.
+    fn whole(&self) -> ReadRange<'_> {
+        ReadRange {
+            buffer: &self.buffer,
+            offset: 0,
+            bytes: self.bytes(),
+        }
+    }
+
     /// Error unless the shape is exactly `want`.
     pub fn expect_shape(&self, want: &[usize]) -> Result<()> {
         if self.shape != want {
-            return Err(Error::Shape(format!("`{}` has shape {:?}, expected {:?}", self.label, self.shape, want)));
+            return Err(Error::Shape(format!(
+                "`{}` has shape {:?}, expected {:?}",
+                self.label, self.shape, want
+            )));
         }
         Ok(())
     }
@@ -43,10 +56,16 @@ impl Gpu {
         let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size: bytes,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        Ok(Tensor { buffer, shape: shape.to_vec(), label: label.into() })
+        Ok(Tensor {
+            buffer,
+            shape: shape.to_vec(),
+            label: label.into(),
+        })
     }
 
     pub fn tensor_from(&self, label: &str, shape: &[usize], data: &[f32]) -> Result<Tensor> {
@@ -76,17 +95,24 @@ impl Gpu {
             )));
         }
         if !data.is_empty() {
-            self.queue.write_buffer(&t.buffer, offset as u64 * 4, bytemuck::cast_slice(data));
+            self.queue
+                .write_buffer(&t.buffer, offset as u64 * 4, bytemuck::cast_slice(data));
         }
         Ok(())
     }
 
     pub fn write_u32(&self, t: &Tensor, data: &[u32]) -> Result<()> {
         if data.len() > t.len() {
-            return Err(Error::Shape(format!("writing {} values into `{}` of {} elements", data.len(), t.label, t.len())));
+            return Err(Error::Shape(format!(
+                "writing {} values into `{}` of {} elements",
+                data.len(),
+                t.label,
+                t.len()
+            )));
         }
         if !data.is_empty() {
-            self.queue.write_buffer(&t.buffer, 0, bytemuck::cast_slice(data));
+            self.queue
+                .write_buffer(&t.buffer, 0, bytemuck::cast_slice(data));
         }
         Ok(())
     }
@@ -104,9 +130,50 @@ impl Gpu {
     /// Read `len` elements from element `offset`.
     pub async fn read_range(&self, t: &Tensor, offset: usize, len: usize) -> Result<Vec<f32>> {
         if offset + len > t.len() {
-            return Err(Error::Shape(format!("reading {len} at {offset} from `{}` of {}", t.label, t.len())));
+            return Err(Error::Shape(format!(
+                "reading {len} at {offset} from `{}` of {}",
+                t.label,
+                t.len()
+            )));
         }
-        let bytes = self.read_bytes(&t.buffer, offset as u64 * 4, len as u64 * 4).await?;
+        let bytes = self
+            .read_bytes(&t.buffer, offset as u64 * 4, len as u64 * 4)
+            .await?;
         Ok(bytemuck::pod_collect_to_vec(&bytes))
+    }
+
+    /// Every tensor with one submit and one map (see `read_bytes_many`), in order.
+    pub async fn read_many(&self, tensors: &[&Tensor]) -> Result<Vec<Vec<f32>>> {
+        self.read_many_chunked(tensors, self.limits.max_buffer_size)
+            .await
+    }
+
+    pub async fn read_many_u32(&self, tensors: &[&Tensor]) -> Result<Vec<Vec<u32>>> {
+        self.read_many_as(tensors, self.limits.max_buffer_size)
+            .await
+    }
+
+    /// `read_many` with staging buffers of at most `max_chunk` bytes: one map per
+    /// chunk. For callers that bound host memory, and for tests of the chunking.
+    pub async fn read_many_chunked(
+        &self,
+        tensors: &[&Tensor],
+        max_chunk: u64,
+    ) -> Result<Vec<Vec<f32>>> {
+        self.read_many_as(tensors, max_chunk).await
+    }
+
+    async fn read_many_as<T: bytemuck::Pod>(
+        &self,
+        tensors: &[&Tensor],
+        max_chunk: u64,
+    ) -> Result<Vec<Vec<T>>> {
+        let ranges: Vec<ReadRange> = tensors.iter().map(|t| t.whole()).collect();
+        let bytes = self.read_bytes_chunked(&ranges, max_chunk).await?;
+        // into_iter: each tensor's bytes are freed once converted.
+        Ok(bytes
+            .into_iter()
+            .map(|b| bytemuck::pod_collect_to_vec(&b))
+            .collect())
     }
 }

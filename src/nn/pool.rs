@@ -12,18 +12,17 @@ pub use crate::spec::shapes::PoolShape;
 
 /// The uniform of a pooling kernel over `total` outputs.
 fn pool_params(s: &PoolShape, total: usize) -> PoolParams {
-
-        PoolParams {
-            total: total as u32,
-            h: s.h as u32,
-            w: s.w as u32,
-            k: s.k as u32,
-            stride: s.stride as u32,
-            out_h: s.out_h() as u32,
-            out_w: s.out_w() as u32,
-            _pad: 0,
-        }
+    PoolParams {
+        total: total as u32,
+        h: s.h as u32,
+        w: s.w as u32,
+        k: s.k as u32,
+        stride: s.stride as u32,
+        out_h: s.out_h() as u32,
+        out_w: s.out_w() as u32,
+        _pad: 0,
     }
+}
 
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]

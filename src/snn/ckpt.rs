@@ -4,10 +4,10 @@
 
 use super::net::{SnnNet, SnnOptions};
 use crate::checkpoint::Checkpoint;
-use crate::spec::{ConversionMethod, NeuronParams};
 use crate::error::{Error, Result};
-use crate::gpu::Gpu;
+use crate::gpu::{Gpu, Tensor};
 use crate::models::params::ParamKind;
+use crate::spec::{ConversionMethod, NeuronParams};
 
 pub use crate::meta::SnnMeta;
 
@@ -32,39 +32,89 @@ impl SnnNet {
         Ok(())
     }
 
-    /// The current neuron constants, with vth and leak read back (fine-tuning moves them).
+    /// The current neuron constants, with vth and leak read back (fine-tuning
+    /// moves them): all layers with one map.
     pub async fn neuron_params(&self, gpu: &Gpu) -> Result<Vec<NeuronParams>> {
-        let mut out = Vec::with_capacity(self.neurons.len());
-        for n in &self.neurons {
-            let vth = gpu.read(&self.params[n.vth].value).await?[0];
-            let leak = gpu.read(&self.params[n.leak].value).await?[0];
-            out.push(NeuronParams { vth, leak, ..n.params });
-        }
-        Ok(out)
+        let values = self.read_params(gpu, self.neuron_param_mask()).await?;
+        self.neurons_from(&values)
     }
 
+    /// Every trainable parameter and the neuron constants, read with one map.
     pub async fn to_checkpoint(&self, gpu: &Gpu, meta: &SnnMeta) -> Result<Checkpoint> {
+        let mut wanted = self.neuron_param_mask();
+        for (w, p) in wanted.iter_mut().zip(&self.params) {
+            *w |= p.spec.trainable;
+        }
+        let mut values = self.read_params(gpu, wanted).await?;
         let mut meta = meta.clone();
-        meta.neurons = self.neuron_params(gpu).await?;
+        meta.neurons = self.neurons_from(&values)?;
         meta.timesteps = self.opts.t;
         let json = serde_json::to_value(&meta).map_err(|e| Error::Checkpoint(e.to_string()))?;
         let mut ck = Checkpoint::new(json);
-        for p in &self.params {
-            if !p.spec.trainable {
-                continue;
+        for (p, v) in self.params.iter().zip(values.iter_mut()) {
+            if let (true, Some(v)) = (p.spec.trainable, v.take()) {
+                ck.insert_finite(&p.spec.name, &p.spec.shape, v)?;
             }
-            let v = gpu.read(&p.value).await?;
-            if let Some(i) = v.iter().position(|x| !x.is_finite()) {
-                return Err(Error::Diverged(format!("{}[{i}] is {} - refusing to save it", p.spec.name, v[i])));
-            }
-            ck.insert(&p.spec.name, &p.spec.shape, v)?;
         }
         Ok(ck)
+    }
+
+    /// Which parameters are some neuron's vth or leak.
+    fn neuron_param_mask(&self) -> Vec<bool> {
+        let mut mask = vec![false; self.params.len()];
+        for n in &self.neurons {
+            mask[n.vth] = true;
+            mask[n.leak] = true;
+        }
+        mask
+    }
+
+    /// The values of the parameters where `wanted`, read together; `None` elsewhere.
+    async fn read_params(&self, gpu: &Gpu, wanted: Vec<bool>) -> Result<Vec<Option<Vec<f32>>>> {
+        let tensors: Vec<&Tensor> = self
+            .params
+            .iter()
+            .zip(&wanted)
+            .filter(|(_, &w)| w)
+            .map(|(p, _)| &p.value)
+            .collect();
+        let mut read = gpu.read_many(&tensors).await?.into_iter();
+        Ok(wanted
+            .into_iter()
+            .map(|w| if w { read.next() } else { None })
+            .collect())
+    }
+
+    /// Each neuron's constants with vth and leak from `values` (by parameter index).
+    fn neurons_from(&self, values: &[Option<Vec<f32>>]) -> Result<Vec<NeuronParams>> {
+        let scalar = |i: usize| -> Result<f32> {
+            values
+                .get(i)
+                .and_then(|v| v.as_ref()?.first().copied())
+                .ok_or_else(|| {
+                    let name = self.params.get(i).map_or("?", |p| p.spec.name.as_str());
+                    Error::Readback(format!("`{name}` was not read back"))
+                })
+        };
+        self.neurons
+            .iter()
+            .map(|n| {
+                Ok(NeuronParams {
+                    vth: scalar(n.vth)?,
+                    leak: scalar(n.leak)?,
+                    ..n.params
+                })
+            })
+            .collect()
     }
 }
 
 /// Build an SNN from its checkpoint for `opts` (T may differ from the saved one).
-pub fn snn_from_checkpoint(gpu: &Gpu, ck: &Checkpoint, opts: SnnOptions) -> Result<(SnnNet, SnnMeta)> {
+pub fn snn_from_checkpoint(
+    gpu: &Gpu,
+    ck: &Checkpoint,
+    opts: SnnOptions,
+) -> Result<(SnnNet, SnnMeta)> {
     let meta = SnnMeta::from_checkpoint(ck)?;
     let mut neurons = meta.neurons.clone();
     if opts.t != meta.timesteps && meta.method == ConversionMethod::Deng {
@@ -73,7 +123,15 @@ pub fn snn_from_checkpoint(gpu: &Gpu, ck: &Checkpoint, opts: SnnOptions) -> Resu
             n.shift = n.vth / (2 * opts.t) as f32;
         }
     }
-    let net = SnnNet::new(gpu, &meta.model, &neurons, SnnOptions { out_scale: meta.out_scale, ..opts })?;
+    let net = SnnNet::new(
+        gpu,
+        &meta.model,
+        &neurons,
+        SnnOptions {
+            out_scale: meta.out_scale,
+            ..opts
+        },
+    )?;
     net.load_snn_checkpoint(gpu, ck)?;
     Ok((net, meta))
 }

@@ -34,7 +34,12 @@ pub struct SnnEvaluation {
 
 /// Run `ds` (all of it, in batches) through `net`; with `energy` also count
 /// synaptic operations.
-pub async fn evaluate_snn(gpu: &Gpu, net: &SnnNet, ds: &Dataset, energy: Option<EnergyModel>) -> Result<SnnEvaluation> {
+pub async fn evaluate_snn(
+    gpu: &Gpu,
+    net: &SnnNet,
+    ds: &Dataset,
+    energy: Option<EnergyModel>,
+) -> Result<SnnEvaluation> {
     let img = net.image_len();
     let b = net.opts.batch;
     let (mut x, mut y) = (vec![0.0; b * img], vec![0u32; b]);
@@ -52,7 +57,8 @@ pub async fn evaluate_snn(gpu: &Gpu, net: &SnnNet, ds: &Dataset, energy: Option<
         correct += s.correct as f64;
         start += valid;
     }
-    let counts = net.spike_counts(gpu).await?;
+    // Counts and (for energy) maps of every layer: one readback for the whole evaluation.
+    let (counts, maps) = net.read_spikes(gpu, energy.is_some()).await?;
     let n = ds.n.max(1) as f64;
     let t = net.opts.t as f64;
     let layers: Vec<LayerSpikes> = net
@@ -71,10 +77,7 @@ pub async fn evaluate_snn(gpu: &Gpu, net: &SnnNet, ds: &Dataset, energy: Option<
             }
         })
         .collect();
-    let energy = match energy {
-        Some(m) => Some(energy_report(&net.synapses, &net.spike_maps(gpu).await?, ds.n as u64, net.opts.t, m)),
-        None => None,
-    };
+    let energy = energy.map(|m| energy_report(&net.synapses, &maps, ds.n as u64, net.opts.t, m));
     Ok(SnnEvaluation {
         t: net.opts.t,
         images: ds.n,
@@ -89,7 +92,11 @@ pub async fn evaluate_snn(gpu: &Gpu, net: &SnnNet, ds: &Dataset, energy: Option<
 /// `build(b)` for the first batch `b <= max` (and <= `n_images`, no padding to
 /// spare) that the device takes: halved while the net is over its buffer limits
 /// (`Error::TooLarge`, e.g. a large T x batch).
-pub fn shrink_until_fits<T>(max: usize, n_images: usize, mut build: impl FnMut(usize) -> Result<T>) -> Result<T> {
+pub fn shrink_until_fits<T>(
+    max: usize,
+    n_images: usize,
+    mut build: impl FnMut(usize) -> Result<T>,
+) -> Result<T> {
     let mut b = max.min(n_images).max(1);
     loop {
         match build(b) {
@@ -100,7 +107,13 @@ pub fn shrink_until_fits<T>(max: usize, n_images: usize, mut build: impl FnMut(u
 }
 
 /// Loss and accuracy only (partial last batches allowed: padded rows are masked in the loss).
-pub async fn evaluate_accuracy(gpu: &Gpu, net: &SnnNet, ds: &Dataset, x: &mut [f32], y: &mut [u32]) -> Result<crate::spec::Evaluation> {
+pub async fn evaluate_accuracy(
+    gpu: &Gpu,
+    net: &SnnNet,
+    ds: &Dataset,
+    x: &mut [f32],
+    y: &mut [u32],
+) -> Result<crate::spec::Evaluation> {
     let img = net.image_len();
     let b = net.opts.batch;
     let (mut loss, mut correct) = (0f64, 0f64);
@@ -117,5 +130,9 @@ pub async fn evaluate_accuracy(gpu: &Gpu, net: &SnnNet, ds: &Dataset, x: &mut [f
         start += valid;
     }
     let n = ds.n.max(1) as f64;
-    Ok(crate::spec::Evaluation { loss: (loss / n) as f32, accuracy: (correct / n) as f32, images: ds.n })
+    Ok(crate::spec::Evaluation {
+        loss: (loss / n) as f32,
+        accuracy: (correct / n) as f32,
+        images: ds.n,
+    })
 }

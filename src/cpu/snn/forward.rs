@@ -5,11 +5,11 @@ use crate::cpu;
 use crate::cpu::net::dropout_seed;
 use crate::error::{Error, Result};
 use crate::models::config::LayerSpec;
-use crate::spec::shapes::conv_shape;
 use crate::models::params::block_needs_shortcut;
+use crate::spec::shapes::conv_shape;
 use crate::spec::Conv2dShape;
-use crate::spec::PoolShape;
 use crate::spec::IfConfig;
+use crate::spec::PoolShape;
 
 /// Forward state: parameter cursor, dropout index and the counts gathered.
 pub(super) struct Pass<'a> {
@@ -133,33 +133,7 @@ impl Pass<'_> {
                 let (y, s, p) = self.conv(&cur, *out, *k, *stride, *pad);
                 (y, Cache::Conv { s, x: cur.x, p })
             }
-            LayerSpec::Linear { out, .. } => {
-                let (rows, inf) = (self.rows(cur.spiking), cur.shape[0]);
-                let p = self.take(2);
-                self.map(&cur, 1);
-                let y = cpu::linear::linear_forward(
-                    rows,
-                    inf,
-                    *out,
-                    &cur.x,
-                    &self.p[p],
-                    &self.p[p + 1],
-                );
-                (
-                    Flow {
-                        x: y,
-                        shape: vec![*out],
-                        spiking: cur.spiking,
-                    },
-                    Cache::Linear {
-                        rows,
-                        inf,
-                        out: *out,
-                        x: cur.x,
-                        p,
-                    },
-                )
-            }
+            LayerSpec::Linear { out, .. } => self.linear(cur, *out),
             LayerSpec::Act { .. } => {
                 let (y, c) = self.neuron(&cur)?;
                 (y, Cache::Neuron(c))
@@ -168,32 +142,8 @@ impl Pass<'_> {
                 let (y, m) = self.dropout(cur, *p);
                 (y, Cache::Mask(m))
             }
-            LayerSpec::MaxPool { k, stride } | LayerSpec::AvgPool { k, stride } => {
-                let sh = &cur.shape;
-                let s = PoolShape {
-                    n: self.rows(cur.spiking),
-                    c: sh[0],
-                    h: sh[1],
-                    w: sh[2],
-                    k: *k,
-                    stride: *stride,
-                };
-                let shape = vec![s.c, s.out_h(), s.out_w()];
-                let (y, c) = if matches!(layer, LayerSpec::MaxPool { .. }) {
-                    let (y, arg) = cpu::pool::maxpool2d_forward(&s, &cur.x);
-                    (y, Cache::Max(s, arg))
-                } else {
-                    (cpu::pool::avgpool2d_forward(&s, &cur.x), Cache::Avg(s))
-                };
-                (
-                    Flow {
-                        x: y,
-                        shape,
-                        spiking: cur.spiking,
-                    },
-                    c,
-                )
-            }
+            LayerSpec::MaxPool { k, stride } => self.pool(cur, true, *k, *stride),
+            LayerSpec::AvgPool { k, stride } => self.pool(cur, false, *k, *stride),
             LayerSpec::Flatten => {
                 let shape = vec![cur.shape.iter().product()];
                 (Flow { shape, ..cur }, Cache::Flatten)
@@ -204,6 +154,52 @@ impl Pass<'_> {
                 dropout,
             } => self.block(cur, *out, *stride, *dropout)?,
         })
+    }
+
+    fn linear(&mut self, cur: Flow, out: usize) -> (Flow, Cache) {
+        let (rows, inf) = (self.rows(cur.spiking), cur.shape[0]);
+        let p = self.take(2);
+        self.map(&cur, 1);
+        let y = cpu::linear::linear_forward(rows, inf, out, &cur.x, &self.p[p], &self.p[p + 1]);
+        let y = Flow {
+            x: y,
+            shape: vec![out],
+            spiking: cur.spiking,
+        };
+        let c = Cache::Linear {
+            rows,
+            inf,
+            out,
+            x: cur.x,
+            p,
+        };
+        (y, c)
+    }
+
+    /// Max pooling (`max`) or average pooling.
+    fn pool(&mut self, cur: Flow, max: bool, k: usize, stride: usize) -> (Flow, Cache) {
+        let sh = &cur.shape;
+        let s = PoolShape {
+            n: self.rows(cur.spiking),
+            c: sh[0],
+            h: sh[1],
+            w: sh[2],
+            k,
+            stride,
+        };
+        let shape = vec![s.c, s.out_h(), s.out_w()];
+        let (y, c) = if max {
+            let (y, arg) = cpu::pool::maxpool2d_forward(&s, &cur.x);
+            (y, Cache::Max(s, arg))
+        } else {
+            (cpu::pool::avgpool2d_forward(&s, &cur.x), Cache::Avg(s))
+        };
+        let y = Flow {
+            x: y,
+            shape,
+            spiking: cur.spiking,
+        };
+        (y, c)
     }
 
     fn block(&mut self, x: Flow, out: usize, stride: usize, p: f32) -> Result<(Flow, Cache)> {
