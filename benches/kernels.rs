@@ -35,19 +35,11 @@ fn parse_args() -> std::result::Result<Args, String> {
                     Some("direct") => vec![ConvAlgo::Direct],
                     Some("subgroup") => vec![ConvAlgo::Subgroup],
                     Some("all") => vec![ConvAlgo::Direct, ConvAlgo::Subgroup],
-                    other => {
-                        return Err(format!(
-                            "--algo takes auto|direct|subgroup|all, got {other:?}"
-                        ))
-                    }
+                    other => return Err(format!("--algo takes auto|direct|subgroup|all, got {other:?}")),
                 }
             }
             "--bench" => {} // cargo bench passes this to harness = false targets
-            other => {
-                return Err(format!(
-                    "unknown argument `{other}` (use --algo X, --quick)"
-                ))
-            }
+            other => return Err(format!("unknown argument `{other}` (use --algo X, --quick)")),
         }
     }
     Ok(args)
@@ -83,10 +75,7 @@ fn time(gpu: &Gpu, ops: &[&Op], flops: u64, warm: usize, reps: usize) -> Result<
         gpu.wait()?;
         secs.push(t.elapsed().as_secs_f64());
     }
-    let cpu = cpu0
-        .zip(cpu_seconds())
-        .map(|(a, b)| b - a)
-        .filter(|&c| c > 0.0);
+    let cpu = cpu0.zip(cpu_seconds()).map(|(a, b)| b - a).filter(|&c| c > 0.0);
     secs.sort_by(f64::total_cmp);
     let g = |s: f64| flops as f64 / s / 1e9;
     Ok(Timing {
@@ -97,21 +86,12 @@ fn time(gpu: &Gpu, ops: &[&Op], flops: u64, warm: usize, reps: usize) -> Result<
 }
 
 fn random(gpu: &Gpu, r: &mut Rng, label: &str, dims: &[usize]) -> Result<Tensor> {
-    gpu.tensor_from(
-        label,
-        dims,
-        &r.vec_uniform(dims.iter().product(), -1.0, 1.0),
-    )
+    gpu.tensor_from(label, dims, &r.vec_uniform(dims.iter().product(), -1.0, 1.0))
 }
 
 fn report(name: &str, t: Timing) {
-    let cpu = t
-        .per_cpu_s
-        .map_or(String::new(), |c| format!(", {c:.2} GFLOP/CPU-s"));
-    println!(
-        "{name:<44} {:>7.2} GFLOP/s (best {:.2}{cpu})",
-        t.median, t.best
-    );
+    let cpu = t.per_cpu_s.map_or(String::new(), |c| format!(", {c:.2} GFLOP/CPU-s"));
+    println!("{name:<44} {:>7.2} GFLOP/s (best {:.2}{cpu})", t.median, t.best);
 }
 
 fn bench_conv(gpu: &Gpu, s: &Conv2dShape, args: &Args, warm: usize, reps: usize) -> Result<()> {
@@ -160,20 +140,11 @@ fn bench_linear(gpu: &Gpu, n: usize, f: usize, warm: usize, reps: usize) -> Resu
     let flops = 2 * (n * f * f) as u64;
     let tag = format!("{f}x{f} batch {n}");
     let fwd = linear::linear_forward(gpu, "lin", n, f, f, &x, &w, &b, &y)?;
-    report(
-        &format!("linear fwd    {tag}"),
-        time(gpu, &[&fwd], flops, warm, reps)?,
-    );
+    report(&format!("linear fwd    {tag}"), time(gpu, &[&fwd], flops, warm, reps)?);
     let bi = linear::linear_backward_input(gpu, "lin.dx", n, f, f, &y, &w, &dx)?;
-    report(
-        &format!("linear bwd-in {tag}"),
-        time(gpu, &[&bi], flops, warm, reps)?,
-    );
+    report(&format!("linear bwd-in {tag}"), time(gpu, &[&bi], flops, warm, reps)?);
     let bw = linear::linear_backward_weight(gpu, "lin.dw", n, f, f, &x, &y, &dw)?;
-    report(
-        &format!("linear bwd-w  {tag}"),
-        time(gpu, &[&bw], flops, warm, reps)?,
-    );
+    report(&format!("linear bwd-w  {tag}"), time(gpu, &[&bw], flops, warm, reps)?);
     Ok(())
 }
 
@@ -185,10 +156,7 @@ fn main() -> Result<()> {
     };
     let gpu = Gpu::new_blocking(&opts)?;
     let (warm, reps) = if args.quick { (1, 3) } else { (2, 7) };
-    println!(
-        "command: {}",
-        std::env::args().collect::<Vec<_>>().join(" ")
-    );
+    println!("command: {}", std::env::args().collect::<Vec<_>>().join(" "));
     println!(
         "adapter: {} ({:?}), subgroups: {}, warm-up {warm}, reps {reps}",
         gpu.info.name,

@@ -12,9 +12,9 @@
 use std::time::Instant;
 
 use ultraspike::convert::NeuronParams;
+use ultraspike::dnn::{DnnNet, SgdConfig};
 use ultraspike::gpu::{Gpu, GpuOptions};
 use ultraspike::models::builtin;
-use ultraspike::dnn::{DnnNet, SgdConfig};
 use ultraspike::snn::{SnnNet, SnnOptions};
 use ultraspike::util::rng::Rng;
 use ultraspike::Result;
@@ -36,7 +36,17 @@ fn list(s: &str) -> Vec<usize> {
 }
 
 fn parse() -> Args {
-    let mut a = Args { model: "vgg16".into(), input: [3, 32, 32], classes: 10, batch: 32, ts: vec![2, 16], ft_ts: vec![2, 5], reps: 5, train: true, snn: true };
+    let mut a = Args {
+        model: "vgg16".into(),
+        input: [3, 32, 32],
+        classes: 10,
+        batch: 32,
+        ts: vec![2, 16],
+        ft_ts: vec![2, 5],
+        reps: 5,
+        train: true,
+        snn: true,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
         let mut v = || it.next().unwrap_or_default();
@@ -76,14 +86,29 @@ fn time(reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
 
 fn main() -> Result<()> {
     let a = parse();
-    let gpu = Gpu::new_blocking(&GpuOptions { force_fallback: std::env::var("ULTRASPIKE_FALLBACK").is_ok_and(|v| v == "1"), ..Default::default() })?;
-    println!("adapter: {} ({:?}); model {} input {:?} batch {}", gpu.info.name, gpu.info.backend, a.model, a.input, a.batch);
+    let gpu = Gpu::new_blocking(&GpuOptions {
+        force_fallback: std::env::var("ULTRASPIKE_FALLBACK").is_ok_and(|v| v == "1"),
+        ..Default::default()
+    })?;
+    println!(
+        "adapter: {} ({:?}); model {} input {:?} batch {}",
+        gpu.info.name, gpu.info.backend, a.model, a.input, a.batch
+    );
     let cfg = builtin(&a.model, a.input, a.classes)?;
     let img: usize = a.input.iter().product();
     let mut rng = Rng::new(1);
     let x = rng.vec_normal(a.batch * img, 1.0);
     let y: Vec<u32> = (0..a.batch).map(|i| (i % a.classes) as u32).collect();
-    let dnn = DnnNet::new(&gpu, &cfg, a.batch, 1, SgdConfig { lr: 1e-4, ..Default::default() })?;
+    let dnn = DnnNet::new(
+        &gpu,
+        &cfg,
+        a.batch,
+        1,
+        SgdConfig {
+            lr: 1e-4,
+            ..Default::default()
+        },
+    )?;
     if a.train {
         let mut step = 0u32;
         let s = time(a.reps, || {
@@ -92,7 +117,9 @@ fn main() -> Result<()> {
         })?;
         println!("dnn train step: {:.1} ms, {:.1} images/s", s * 1e3, a.batch as f64 / s);
     }
-    let fwd = time(a.reps, || pollster::block_on(dnn.eval_step(&gpu, &x, &y, a.batch)).map(|_| ()))?;
+    let fwd = time(a.reps, || {
+        pollster::block_on(dnn.eval_step(&gpu, &x, &y, a.batch)).map(|_| ())
+    })?;
     println!("dnn forward: {:.1} ms, {:.1} images/s", fwd * 1e3, a.batch as f64 / fwd);
     if !a.snn {
         return Ok(());
@@ -101,7 +128,17 @@ fn main() -> Result<()> {
     drop(dnn);
     let n_neurons = params.iter().filter(|p| p.0.ends_with(".mu")).count();
     // A threshold that makes random-weight layers spike at a realistic rate.
-    let neurons = vec![NeuronParams { vth: 0.5, beta: 1.0, shift: 0.0, alpha: 1.0, leak: 1.0, mu: 4.0 }; n_neurons];
+    let neurons = vec![
+        NeuronParams {
+            vth: 0.5,
+            beta: 1.0,
+            shift: 0.0,
+            alpha: 1.0,
+            leak: 1.0,
+            mu: 4.0
+        };
+        n_neurons
+    ];
     let load = |net: &SnnNet| -> Result<()> {
         for (name, _, v) in &params {
             if !name.ends_with(".mu") && net.param(name).is_ok_and(|p| p.spec.trainable) {
@@ -114,7 +151,9 @@ fn main() -> Result<()> {
         let net = SnnNet::new(&gpu, &cfg, &neurons, SnnOptions::inference(a.batch, t))?;
         load(&net)?;
         net.reset_counters(&gpu)?;
-        let s = time(a.reps, || pollster::block_on(net.eval_step(&gpu, &x, &y, a.batch, false)).map(|_| ()))?;
+        let s = time(a.reps, || {
+            pollster::block_on(net.eval_step(&gpu, &x, &y, a.batch, false)).map(|_| ())
+        })?;
         let spikes: u64 = pollster::block_on(net.spike_counts(&gpu))?.iter().sum();
         println!(
             "snn inference T={t}: {:.1} ms, {:.1} images/s ({:.2}x the DNN forward's time); {:.0} spikes/image",
@@ -125,7 +164,10 @@ fn main() -> Result<()> {
         );
     }
     for &t in &a.ft_ts {
-        let opts = SnnOptions { train: true, ..SnnOptions::inference(a.batch, t) };
+        let opts = SnnOptions {
+            train: true,
+            ..SnnOptions::inference(a.batch, t)
+        };
         let mut net = SnnNet::new(&gpu, &cfg, &neurons, opts)?;
         load(&net)?;
         let mut step = 0u32;

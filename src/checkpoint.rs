@@ -79,10 +79,7 @@ impl Checkpoint {
             if self.tensors.len() > have.len() {
                 have.push("...");
             }
-            err(format!(
-                "no tensor `{name}` (the checkpoint has {})",
-                have.join(", ")
-            ))
+            err(format!("no tensor `{name}` (the checkpoint has {})", have.join(", ")))
         })?;
         if t.shape != expect_shape {
             return Err(err(format!(
@@ -106,14 +103,9 @@ impl Checkpoint {
                 .map_err(|e| err(format!("tensor `{name}` {:?}: {e}", t.shape)))?;
             views.push((name.as_str(), v));
         }
-        let mut meta: Vec<(String, String)> = self
-            .extra
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let mut meta: Vec<(String, String)> = self.extra.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         if !self.metadata.is_null() {
-            let json =
-                serde_json::to_string(&self.metadata).map_err(|e| err(format!("metadata: {e}")))?;
+            let json = serde_json::to_string(&self.metadata).map_err(|e| err(format!("metadata: {e}")))?;
             meta.push((META_KEY.to_string(), json));
         }
         let meta = if meta.is_empty() {
@@ -121,8 +113,7 @@ impl Checkpoint {
         } else {
             Some(meta.into_iter().collect())
         };
-        let bytes =
-            safetensors::serialize(views, meta).map_err(|e| err(format!("serialize: {e}")))?;
+        let bytes = safetensors::serialize(views, meta).map_err(|e| err(format!("serialize: {e}")))?;
         canonical_header(bytes)
     }
 
@@ -154,11 +145,8 @@ impl Checkpoint {
         {
             for (k, v) in meta.iter() {
                 if k == META_KEY {
-                    ck.metadata = serde_json::from_str(v).map_err(|e| {
-                        err(format!(
-                            "__metadata__[\"{META_KEY}\"] is not valid JSON: {e}"
-                        ))
-                    })?;
+                    ck.metadata = serde_json::from_str(v)
+                        .map_err(|e| err(format!("__metadata__[\"{META_KEY}\"] is not valid JSON: {e}")))?;
                 } else {
                     ck.extra.insert(k.clone(), v.clone());
                 }
@@ -176,11 +164,7 @@ impl Checkpoint {
         let file = path
             .file_name()
             .ok_or_else(|| err(format!("{}: not a file path", path.display())))?;
-        let tmp = path.with_file_name(format!(
-            ".{}.tmp{}",
-            file.to_string_lossy(),
-            std::process::id()
-        ));
+        let tmp = path.with_file_name(format!(".{}.tmp{}", file.to_string_lossy(), std::process::id()));
         let write = || -> std::io::Result<()> {
             let mut f = std::fs::File::create(&tmp)?;
             f.write_all(&bytes)?;
@@ -235,17 +219,13 @@ fn explain(e: SafeTensorError, len: usize) -> Error {
 /// Little-endian elements of `dtype` as f32; None for dtypes we do not read.
 fn to_f32(dtype: Dtype, b: &[u8]) -> Option<Vec<f32>> {
     fn each<const N: usize>(b: &[u8], f: impl Fn([u8; N]) -> f32) -> Vec<f32> {
-        b.chunks_exact(N)
-            .map(|c| f(c.try_into().unwrap_or([0; N])))
-            .collect()
+        b.chunks_exact(N).map(|c| f(c.try_into().unwrap_or([0; N]))).collect()
     }
     Some(match dtype {
         Dtype::F32 => each(b, f32::from_le_bytes),
         Dtype::F64 => each(b, |c| f64::from_le_bytes(c) as f32),
         Dtype::F16 => each(b, |c| f16_to_f32(u16::from_le_bytes(c))),
-        Dtype::BF16 => each(b, |c: [u8; 2]| {
-            f32::from_bits((u16::from_le_bytes(c) as u32) << 16)
-        }),
+        Dtype::BF16 => each(b, |c: [u8; 2]| f32::from_bits((u16::from_le_bytes(c) as u32) << 16)),
         Dtype::I64 => each(b, |c| i64::from_le_bytes(c) as f32),
         Dtype::I32 => each(b, |c| i32::from_le_bytes(c) as f32),
         Dtype::I16 => each(b, |c| i16::from_le_bytes(c) as f32),

@@ -18,7 +18,12 @@ pub enum Error {
     #[error("shape mismatch: {0}")]
     Shape(String),
     #[error("`{what}` needs {size} bytes but the device allows at most {limit} ({limit_name}); use a smaller batch or model")]
-    TooLarge { what: String, size: u64, limit: u64, limit_name: &'static str },
+    TooLarge {
+        what: String,
+        size: u64,
+        limit: u64,
+        limit_name: &'static str,
+    },
     #[error("reading results back from the GPU failed: {0}")]
     Readback(String),
     #[error("dataset: {0}")]

@@ -55,7 +55,10 @@ impl DnnMeta {
         let meta: DnnMeta = serde_json::from_value(ck.metadata.clone())
             .map_err(|e| Error::Checkpoint(format!("metadata is not a DNN checkpoint's: {e}")))?;
         if meta.kind != "dnn" {
-            return Err(Error::Checkpoint(format!("this is a `{}` checkpoint, not a DNN", meta.kind)));
+            return Err(Error::Checkpoint(format!(
+                "this is a `{}` checkpoint, not a DNN",
+                meta.kind
+            )));
         }
         meta.model.validate()?;
         Ok(meta)
@@ -89,12 +92,15 @@ fn one() -> f32 {
 
 impl SnnMeta {
     pub fn from_checkpoint(ck: &Checkpoint) -> Result<SnnMeta> {
-        let m: SnnMeta = serde_json::from_value(ck.metadata.clone()).map_err(|e| Error::Checkpoint(format!("not an SNN checkpoint: {e}")))?;
+        let m: SnnMeta = serde_json::from_value(ck.metadata.clone())
+            .map_err(|e| Error::Checkpoint(format!("not an SNN checkpoint: {e}")))?;
         if m.kind != "snn" {
-            return Err(Error::Checkpoint(format!("this is a `{}` checkpoint, not an SNN", m.kind)));
+            return Err(Error::Checkpoint(format!(
+                "this is a `{}` checkpoint, not an SNN",
+                m.kind
+            )));
         }
         m.model.validate()?;
         Ok(m)
     }
 }
-

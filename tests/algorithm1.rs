@@ -25,10 +25,12 @@ fn uniform_distribution_gives_k_and_h_of_one_half() {
 fn skewed_distribution_has_h_falling_below_k_at_small_t() {
     // Exponential-like mass near 0 (the paper's observation): h(T) shrinks as T drops.
     let mu = 4.0;
-    let v: Vec<(f64, f64)> = (0..4000).map(|i| {
-        let d = (i as f64 + 0.5) * mu / 4000.0;
-        (d, (-3.0 * d).exp())
-    }).collect();
+    let v: Vec<(f64, f64)> = (0..4000)
+        .map(|i| {
+            let d = (i as f64 + 0.5) * mu / 4000.0;
+            (d, (-3.0 * d).exp())
+        })
+        .collect();
     let k = k_of_mu(&v, mu);
     let (h2, h8) = (h_of_t_mu(&v, 2, mu), h_of_t_mu(&v, 8, mu));
     assert!(h2 < h8 && h2 < k, "K {k}, h(2) {h2}, h(8) {h8}");

@@ -23,12 +23,8 @@ fn sample() -> Checkpoint {
     ];
     ck.insert("features.0.weight", &[2, 1, 2, 2], odd).unwrap();
     ck.insert("features.0.bias", &[2], vec![0.5, -0.5]).unwrap();
-    ck.insert(
-        "classifier.weight",
-        &[3, 4],
-        (0..12).map(|i| i as f32 * 0.1).collect(),
-    )
-    .unwrap();
+    ck.insert("classifier.weight", &[3, 4], (0..12).map(|i| i as f32 * 0.1).collect())
+        .unwrap();
     ck.insert("act.1.mu", &[], vec![4.0]).unwrap();
     ck.extra.insert("format".into(), "pt".into());
     ck
@@ -58,15 +54,9 @@ fn round_trip_is_bit_exact() {
     assert_eq!(header["features.0.weight"]["dtype"], "F32");
     assert_eq!(header["features.0.weight"]["shape"], json!([2, 1, 2, 2]));
     let meta = header["__metadata__"][META_KEY].as_str().unwrap();
+    assert_eq!(serde_json::from_str::<serde_json::Value>(meta).unwrap()["epoch"], 7);
     assert_eq!(
-        serde_json::from_str::<serde_json::Value>(meta).unwrap()["epoch"],
-        7
-    );
-    assert_eq!(
-        Checkpoint::new(serde_json::Value::Null)
-            .to_bytes()
-            .unwrap()
-            .len(),
+        Checkpoint::new(serde_json::Value::Null).to_bytes().unwrap().len(),
         16,
         "empty: `{{}}` + padding"
     );
@@ -79,9 +69,7 @@ fn handmade(entries: &[(&str, &str, Vec<usize>, Vec<u8>)], meta: &str) -> Vec<u8
     let mut data: Vec<u8> = Vec::new();
     for (name, dtype, shape, bytes) in entries {
         let (s, e) = (data.len(), data.len() + bytes.len());
-        header += &format!(
-            ",\"{name}\":{{\"dtype\":\"{dtype}\",\"shape\":{shape:?},\"data_offsets\":[{s},{e}]}}"
-        );
+        header += &format!(",\"{name}\":{{\"dtype\":\"{dtype}\",\"shape\":{shape:?},\"data_offsets\":[{s},{e}]}}");
         data.extend(bytes);
     }
     header += "}";
@@ -104,30 +92,15 @@ fn pytorch_like() -> Vec<u8> {
     let bf16 = [0x3f80u16, 0xc0a0]; // 1, -5
     handmade(
         &[
-            (
-                "features.0.weight",
-                "F32",
-                vec![2, 1, 3, 3],
-                le(&w, f32::to_le_bytes),
-            ),
+            ("features.0.weight", "F32", vec![2, 1, 3, 3], le(&w, f32::to_le_bytes)),
             (
                 "features.0.bias",
                 "F64",
                 vec![2],
                 le(&[0.25f64, -1.5], f64::to_le_bytes),
             ),
-            (
-                "classifier.weight",
-                "F16",
-                vec![2, 2],
-                le(&f16, u16::to_le_bytes),
-            ),
-            (
-                "classifier.bias",
-                "BF16",
-                vec![2],
-                le(&bf16, u16::to_le_bytes),
-            ),
+            ("classifier.weight", "F16", vec![2, 2], le(&f16, u16::to_le_bytes)),
+            ("classifier.bias", "BF16", vec![2], le(&bf16, u16::to_le_bytes)),
             (
                 "bn.num_batches_tracked",
                 "I64",
@@ -173,18 +146,11 @@ fn f16_conversion() {
 #[test]
 fn damaged_files_and_mismatches_error_clearly() {
     let good = sample().to_bytes().unwrap();
-    let msg = |b: &[u8]| {
-        Checkpoint::from_bytes(b)
-            .expect_err("should fail")
-            .to_string()
-    };
+    let msg = |b: &[u8]| Checkpoint::from_bytes(b).expect_err("should fail").to_string();
     let m = msg(&good[..good.len() - 4]);
     assert!(m.contains("truncated"), "{m}");
     let m = msg(&good[..100]);
-    assert!(
-        m.contains("header length") && m.contains("truncated"),
-        "{m}"
-    );
+    assert!(m.contains("header length") && m.contains("truncated"), "{m}");
     assert!(msg(&good[..5]).contains("too short"));
     let mut trailing = good.clone();
     trailing.extend([0; 4]);
@@ -203,31 +169,20 @@ fn damaged_files_and_mismatches_error_clearly() {
     ));
     assert!(m.contains("not valid JSON"), "{m}");
     let m = msg(&handmade(
-        &[
-            ("a", "I32", vec![1], vec![0; 4]),
-            ("c", "C64", vec![1], vec![0; 8]),
-        ],
+        &[("a", "I32", vec![1], vec![0; 4]), ("c", "C64", vec![1], vec![0; 8])],
         "{}",
     ));
     assert!(m.contains("`c`") && m.contains("C64"), "{m}");
 
     let ck = sample();
-    let m = ck
-        .get("features.0.weight", &[2, 1, 3, 3])
-        .unwrap_err()
-        .to_string();
-    assert!(
-        m.contains("[2, 1, 2, 2]") && m.contains("[2, 1, 3, 3]"),
-        "{m}"
-    );
+    let m = ck.get("features.0.weight", &[2, 1, 3, 3]).unwrap_err().to_string();
+    assert!(m.contains("[2, 1, 2, 2]") && m.contains("[2, 1, 3, 3]"), "{m}");
     let m = ck.get("features.3.weight", &[1]).unwrap_err().to_string();
     assert!(
         m.contains("no tensor `features.3.weight`") && m.contains("features.0.bias"),
         "{m}"
     );
-    assert!(Checkpoint::default()
-        .insert("x", &[2, 3], vec![0.0; 5])
-        .is_err());
+    assert!(Checkpoint::default().insert("x", &[2, 3], vec![0.0; 5]).is_err());
 }
 
 #[test]

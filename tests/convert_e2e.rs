@@ -18,7 +18,11 @@ fn tiny_pipeline_converts_with_every_method() {
     let gpu = common::gpu();
     let split = synthetic_split(512, 128, 1, 16, 16, 4, 3).unwrap();
     let model = builtin("vgg-tiny", [1, 16, 16], 4).unwrap();
-    let cfg = TrainConfig { epochs: 2, batch: 32, ..Default::default() };
+    let cfg = TrainConfig {
+        epochs: 2,
+        batch: 32,
+        ..Default::default()
+    };
     let mut t = Trainer::new(gpu, &model, &split.train, cfg).unwrap();
     while !t.is_done() {
         while pollster::block_on(t.train_batch(gpu, &split.train)).unwrap().is_some() {}
@@ -31,8 +35,15 @@ fn tiny_pipeline_converts_with_every_method() {
     let stats = pollster::block_on(calibrate_checkpoint(gpu, &model, &ck, &split.train, 4, 32)).unwrap();
     assert_eq!(stats.len(), 2);
     for s in &stats {
-        assert!(s.min <= s.percentiles[0] as f32 && s.percentiles[98] as f32 <= s.max, "{s:?}");
-        assert!(s.count > 0 && s.count % (4 * 32) == 0, "every pre-activation of 4 batches of 32 counted once: {}", s.count);
+        assert!(
+            s.min <= s.percentiles[0] as f32 && s.percentiles[98] as f32 <= s.max,
+            "{s:?}"
+        );
+        assert!(
+            s.count > 0 && s.count % (4 * 32) == 0,
+            "every pre-activation of 4 batches of 32 counted once: {}",
+            s.count
+        );
     }
     for method in ConversionMethod::ALL {
         for tt in [2usize, 8] {
@@ -40,8 +51,15 @@ fn tiny_pipeline_converts_with_every_method() {
             let snn = build_converted(gpu, &model, &ck, &neurons, SnnOptions::inference(32, tt)).unwrap();
             let ev = pollster::block_on(evaluate_snn(gpu, &snn, &split.test, Some(CMOS_45NM))).unwrap();
             let e = ev.energy.as_ref().unwrap();
-            println!("{method} T={tt}: acc {:.3} spikes/img {:.1} energy ratio {:.1}", ev.accuracy, ev.total_spikes_per_image, e.ratio);
-            assert!(ev.accuracy > 0.25 || method == ConversionMethod::MaxNorm, "{method} T={tt}: {}", ev.accuracy);
+            println!(
+                "{method} T={tt}: acc {:.3} spikes/img {:.1} energy ratio {:.1}",
+                ev.accuracy, ev.total_spikes_per_image, e.ratio
+            );
+            assert!(
+                ev.accuracy > 0.25 || method == ConversionMethod::MaxNorm,
+                "{method} T={tt}: {}",
+                ev.accuracy
+            );
             assert!(e.dnn_pj > 0.0);
             let d = diagnostics(&stats, &neurons, &ev, tt);
             assert_eq!(d.len(), 2);
@@ -57,16 +75,40 @@ fn every_builtin_model_builds_as_an_snn() {
     use ultraspike::snn::SnnNet;
     let gpu = common::gpu();
     for name in ultraspike::models::builtin::NAMES {
-        let (input, classes) = if name.starts_with("vgg-") { ([1, 28, 28], 10) } else { ([3, 32, 32], 10) };
+        let (input, classes) = if name.starts_with("vgg-") {
+            ([1, 28, 28], 10)
+        } else {
+            ([3, 32, 32], 10)
+        };
         let model = builtin(name, input, classes).unwrap();
-        let n = ultraspike::snn::snn_param_specs(&model).unwrap().iter().filter(|s| s.name.ends_with(".vth")).count();
-        let neurons = vec![NeuronParams { vth: 0.5, beta: 1.0, shift: 0.0, alpha: 1.0, leak: 1.0, mu: 4.0 }; n];
+        let n = ultraspike::snn::snn_param_specs(&model)
+            .unwrap()
+            .iter()
+            .filter(|s| s.name.ends_with(".vth"))
+            .count();
+        let neurons = vec![
+            NeuronParams {
+                vth: 0.5,
+                beta: 1.0,
+                shift: 0.0,
+                alpha: 1.0,
+                leak: 1.0,
+                mu: 4.0
+            };
+            n
+        ];
         let snn = SnnNet::new(gpu, &model, &neurons, SnnOptions::inference(1, 2)).unwrap();
         let x = vec![0.5; input.iter().product()];
         let s = pollster::block_on(snn.eval_step(gpu, &x, &[0], 1, true)).unwrap();
         assert!(s.loss_sum.is_finite(), "{name}");
-        let train = SnnOptions { train: true, ..SnnOptions::inference(1, 2) };
-        assert!(SnnNet::new(gpu, &model, &neurons, train).is_ok(), "{name} builds for fine-tuning");
+        let train = SnnOptions {
+            train: true,
+            ..SnnOptions::inference(1, 2)
+        };
+        assert!(
+            SnnNet::new(gpu, &model, &neurons, train).is_ok(),
+            "{name} builds for fine-tuning"
+        );
     }
 }
 
@@ -87,12 +129,25 @@ fn partial_batches_count_like_full_ones() {
         pollster::block_on(evaluate_snn(gpu, &snn, &split.test, Some(CMOS_45NM))).unwrap()
     };
     let whole = run(13);
-    assert!(whole.layers.iter().all(|l| l.spikes_per_image > 0.0), "every layer should spike: {:?}", whole.layers);
+    assert!(
+        whole.layers.iter().all(|l| l.spikes_per_image > 0.0),
+        "every layer should spike: {:?}",
+        whole.layers
+    );
     for b in [5, 4] {
         let part = run(b);
-        let spikes = |e: &ultraspike::snn::eval::SnnEvaluation| e.layers.iter().map(|l| l.spikes_per_image).collect::<Vec<_>>();
+        let spikes =
+            |e: &ultraspike::snn::eval::SnnEvaluation| e.layers.iter().map(|l| l.spikes_per_image).collect::<Vec<_>>();
         assert_eq!(spikes(&part), spikes(&whole), "batch {b}: spikes per layer");
-        let ops = |e: &ultraspike::snn::eval::SnnEvaluation| e.energy.as_ref().unwrap().layers.iter().map(|l| l.snn_ops).collect::<Vec<_>>();
+        let ops = |e: &ultraspike::snn::eval::SnnEvaluation| {
+            e.energy
+                .as_ref()
+                .unwrap()
+                .layers
+                .iter()
+                .map(|l| l.snn_ops)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(ops(&part), ops(&whole), "batch {b}: synaptic operations");
         assert_eq!(part.accuracy, whole.accuracy, "batch {b}: accuracy");
     }

@@ -5,9 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use ultraspike::data::{
-    load_dir, load_named_files, parse_idx_pair, Dataset, DatasetKind, Normalization, Split,
-};
+use ultraspike::data::{load_dir, load_named_files, parse_idx_pair, Dataset, DatasetKind, Normalization, Split};
 
 fn data_dir() -> Option<PathBuf> {
     let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
@@ -37,7 +35,6 @@ fn mean_pixel(ds: &Dataset) -> f64 {
 fn err_msg<T: std::fmt::Debug>(r: ultraspike::Result<T>) -> String {
     r.expect_err("expected an error").to_string()
 }
-
 
 #[test]
 fn real_mnist_raw_and_gz() {
@@ -90,22 +87,10 @@ fn real_fashion_mnist_raw_and_gz() {
     assert!((m - 0.2860).abs() < 1e-3, "Fashion-MNIST mean pixel {m}");
     // browser path: only the .gz test files, named as uploaded
     let files = [
-        (
-            "fashion/t10k-images-idx3-ubyte.gz",
-            read("t10k-images-idx3-ubyte.gz"),
-        ),
-        (
-            "fashion/t10k-labels-idx1-ubyte.gz",
-            read("t10k-labels-idx1-ubyte.gz"),
-        ),
-        (
-            "fashion/train-images-idx3-ubyte.gz",
-            read("train-images-idx3-ubyte.gz"),
-        ),
-        (
-            "fashion/train-labels-idx1-ubyte.gz",
-            read("train-labels-idx1-ubyte.gz"),
-        ),
+        ("fashion/t10k-images-idx3-ubyte.gz", read("t10k-images-idx3-ubyte.gz")),
+        ("fashion/t10k-labels-idx1-ubyte.gz", read("t10k-labels-idx1-ubyte.gz")),
+        ("fashion/train-images-idx3-ubyte.gz", read("train-images-idx3-ubyte.gz")),
+        ("fashion/train-labels-idx1-ubyte.gz", read("train-labels-idx1-ubyte.gz")),
         ("fashion/README.md", b"not data".to_vec()),
     ];
     let named: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (*n, b.as_slice())).collect();
@@ -176,20 +161,13 @@ fn normalization_values() {
         Normalization::for_kind(DatasetKind::Cifar100).std,
         [0.2675, 0.2565, 0.2761]
     );
-    assert_eq!(
-        Normalization::for_kind(DatasetKind::FashionMnist).mean,
-        [0.2860]
-    );
+    assert_eq!(Normalization::for_kind(DatasetKind::FashionMnist).mean, [0.2860]);
     for k in DatasetKind::ALL {
         assert_eq!(k.to_string().parse::<DatasetKind>().unwrap(), k);
         let js = serde_json::to_string(&k).unwrap();
         assert_eq!(js, format!("\"{k}\""));
         assert_eq!(serde_json::from_str::<DatasetKind>(&js).unwrap(), k);
     }
-    assert_eq!(
-        "CIFAR-10".parse::<DatasetKind>().unwrap(),
-        DatasetKind::Cifar10
-    );
+    assert_eq!("CIFAR-10".parse::<DatasetKind>().unwrap(), DatasetKind::Cifar10);
     assert!("imagenet".parse::<DatasetKind>().is_err());
 }
-

@@ -45,9 +45,7 @@ fn epoch(b: &mut Batcher, ds: &Dataset, e: u64) -> (Vec<u32>, Vec<f32>) {
     let (mut x, mut y) = (vec![0.0; bs * ds.image_len()], vec![0; bs]);
     let (mut ys, mut xs) = (Vec::new(), Vec::new());
     while let Some(v) = b.next_batch(ds, &mut x, &mut y).unwrap() {
-        assert!(
-            y[v..].iter().all(|&l| l == 0) && x[v * ds.image_len()..].iter().all(|&p| p == 0.0)
-        );
+        assert!(y[v..].iter().all(|&l| l == 0) && x[v * ds.image_len()..].iter().all(|&p| p == 0.0));
         ys.extend(&y[..v]);
         xs.extend(&x[..v * ds.image_len()]);
     }
@@ -77,11 +75,7 @@ fn batcher_covers_each_sample_once_per_epoch() {
     }
     let (y1, _) = epoch(&mut b, &ds, 1);
     assert_ne!(y0, y1, "reshuffled per epoch");
-    assert_eq!(
-        epoch(&mut b, &ds, 0).0,
-        y0,
-        "epoch order depends only on (seed, epoch)"
-    );
+    assert_eq!(epoch(&mut b, &ds, 0).0, y0, "epoch order depends only on (seed, epoch)");
     let mut fresh = Batcher::new(&ds, 3, true, false, 42);
     assert_eq!(epoch(&mut fresh, &ds, 1).0, y1);
 
@@ -91,8 +85,7 @@ fn batcher_covers_each_sample_once_per_epoch() {
     let (mut x, mut y) = (vec![0.0; 5], vec![0; 3]);
     assert!(d.next_batch(&ds, &mut x, &mut y).is_err(), "wrong x size");
     assert!(
-        d.next_batch(&indexed(4, 1, 2), &mut [0.0; 12], &mut y)
-            .is_err(),
+        d.next_batch(&indexed(4, 1, 2), &mut [0.0; 12], &mut y).is_err(),
         "other dataset"
     );
 }
@@ -116,14 +109,7 @@ fn augmentation_deterministic_per_seed() {
         let found = (0..9)
             .flat_map(|dy| (0..9).flat_map(move |dx| [false, true].map(|f| (dy, dx, f))))
             .any(|(dy, dx, flip)| {
-                crop_flip(
-                    ds.image(i),
-                    [3, 8, 8],
-                    4,
-                    CropFlip { dy, dx, flip },
-                    &mut cand,
-                )
-                .unwrap();
+                crop_flip(ds.image(i), [3, 8, 8], 4, CropFlip { dy, dx, flip }, &mut cand).unwrap();
                 ds.norm.apply(&cand, 3, &mut norm);
                 norm == row
             });
@@ -131,10 +117,7 @@ fn augmentation_deterministic_per_seed() {
         ds.normalized_into(i, &mut norm);
         distinct += (norm != row) as usize;
     }
-    assert!(
-        distinct > 8,
-        "augmentation changed only {distinct} of 16 images"
-    );
+    assert!(distinct > 8, "augmentation changed only {distinct} of 16 images");
 }
 
 #[test]
@@ -143,10 +126,7 @@ fn synthetic_is_deterministic_and_learnable() {
     assert_eq!(s, synthetic_split(400, 200, 3, 8, 8, 5, 123).unwrap());
     assert_ne!(
         s.train.images,
-        synthetic_split(400, 200, 3, 8, 8, 5, 124)
-            .unwrap()
-            .train
-            .images
+        synthetic_split(400, 200, 3, 8, 8, 5, 124).unwrap().train.images
     );
     s.train.validate().unwrap();
     assert!(s.train.label_histogram().iter().all(|&c| c > 40));

@@ -3,9 +3,7 @@
 
 use std::io::Write;
 
-use ultraspike::data::{
-    load_dir, load_named_files, parse_cifar, parse_cifar_archive, DatasetKind, Normalization,
-};
+use ultraspike::data::{load_dir, load_named_files, parse_cifar, parse_cifar_archive, DatasetKind, Normalization};
 use ultraspike::util::rng::Rng;
 
 fn gzip(b: &[u8]) -> Vec<u8> {
@@ -17,7 +15,6 @@ fn gzip(b: &[u8]) -> Vec<u8> {
 fn err_msg<T: std::fmt::Debug>(r: ultraspike::Result<T>) -> String {
     r.expect_err("expected an error").to_string()
 }
-
 
 fn cifar_file(kind: DatasetKind, n: usize, rng: &mut Rng) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     let (mut file, mut labels, mut pixels) = (Vec::new(), Vec::new(), Vec::new());
@@ -98,23 +95,12 @@ fn cifar10_files_dir_and_archive() {
 
     // the official .tar.gz layout, with a directory entry and the meta file
     let mut entries: Vec<(String, u8, &[u8])> = vec![("cifar-10-batches-bin/".into(), b'5', &[])];
-    entries.push((
-        "cifar-10-batches-bin/batches.meta.txt".into(),
-        b'0',
-        b"airplane\n",
-    ));
+    entries.push(("cifar-10-batches-bin/batches.meta.txt".into(), b'0', b"airplane\n"));
     for (i, b) in batches.iter().enumerate().rev() {
-        entries.push((
-            format!("cifar-10-batches-bin/data_batch_{}.bin", i + 1),
-            b'0',
-            &b.0,
-        ));
+        entries.push((format!("cifar-10-batches-bin/data_batch_{}.bin", i + 1), b'0', &b.0));
     }
     entries.push(("cifar-10-batches-bin/test_batch.bin".into(), b'0', &test.0));
-    let e: Vec<(&str, u8, &[u8])> = entries
-        .iter()
-        .map(|(n, f, d)| (n.as_str(), *f, *d))
-        .collect();
+    let e: Vec<(&str, u8, &[u8])> = entries.iter().map(|(n, f, d)| (n.as_str(), *f, *d)).collect();
     let tgz = gzip(&tar(&e));
     let from_archive = parse_cifar_archive(DatasetKind::Cifar10, &tgz).unwrap();
     assert_eq!(from_archive, split);
@@ -124,11 +110,7 @@ fn cifar10_files_dir_and_archive() {
     let m = err_msg(parse_cifar_archive(DatasetKind::Cifar100, &tgz));
     assert!(m.contains("train.bin and test.bin"), "{m}");
     // truncated archive and corrupted tar header
-    assert!(err_msg(parse_cifar_archive(
-        DatasetKind::Cifar10,
-        &tgz[..tgz.len() - 100]
-    ))
-    .contains("gzip"));
+    assert!(err_msg(parse_cifar_archive(DatasetKind::Cifar10, &tgz[..tgz.len() - 100])).contains("gzip"));
     let mut t = tar(&e);
     t[3] ^= 0x20;
     let m = err_msg(parse_cifar_archive(DatasetKind::Cifar10, &gzip(&t)));
@@ -151,26 +133,13 @@ fn cifar100_archive_with_long_name_uses_fine_labels() {
         ("cifar-100-binary/train.bin", b'0', &train.0),
         ("././@LongLink", b'L', &long_z),
         (&long[..99], b'0', &test.0),
-        (
-            "cifar-100-binary/coarse_label_names.txt",
-            b'0',
-            b"aquatic_mammals\n",
-        ),
+        ("cifar-100-binary/coarse_label_names.txt", b'0', b"aquatic_mammals\n"),
     ];
     let split = parse_cifar_archive(DatasetKind::Cifar100, &gzip(&tar(&e))).unwrap();
-    assert_eq!(
-        (split.train.n, split.test.n, split.train.classes),
-        (6, 4, 100)
-    );
-    assert_eq!(
-        (&split.train.labels, &split.train.images),
-        (&train.1, &train.2)
-    );
+    assert_eq!((split.train.n, split.test.n, split.train.classes), (6, 4, 100));
+    assert_eq!((&split.train.labels, &split.train.images), (&train.1, &train.2));
     assert_eq!((&split.test.labels, &split.test.images), (&test.1, &test.2));
-    assert_eq!(
-        split.train.norm,
-        Normalization::for_kind(DatasetKind::Cifar100)
-    );
+    assert_eq!(split.train.norm, Normalization::for_kind(DatasetKind::Cifar100));
     // loose files, kind inferred from the names
     let loose = load_named_files(None, &[("train.bin", &train.0), ("test.bin", &test.0)]).unwrap();
     assert_eq!(loose, split);
@@ -193,4 +162,3 @@ fn cifar_rejects_wrong_sizes_and_labels() {
     assert!(m.contains("test_batch.bin"), "{m}");
     assert!(err_msg(load_named_files(None, &[("notes.txt", b"hi")])).contains("no dataset files"));
 }
-

@@ -17,7 +17,11 @@ fn buffer_over_the_device_limit_is_refused_before_allocation() {
         Err(e) => panic!("wrong error: {e}"),
         Ok(_) => panic!("a buffer over the binding limit was allocated"),
     }
-    let msg = gpu.tensor("huge", &[too_many]).err().map(|e| e.to_string()).unwrap_or_default();
+    let msg = gpu
+        .tensor("huge", &[too_many])
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
     assert!(msg.contains("smaller batch"), "the message suggests a fix: {msg}");
 }
 
@@ -27,7 +31,13 @@ fn grid_over_the_workgroup_limit_is_refused() {
     let a = gpu.tensor("a", &[4]).unwrap();
     let p = ResidualParams { n: 4, _pad: [0; 3] };
     let max = gpu.limits.max_compute_workgroups_per_dimension;
-    let r = gpu.op(Kernel::ResidualAdd, "add", &[&a.buffer, &a.buffer, &a.buffer], &p, [max + 1, 1, 1]);
+    let r = gpu.op(
+        Kernel::ResidualAdd,
+        "add",
+        &[&a.buffer, &a.buffer, &a.buffer],
+        &p,
+        [max + 1, 1, 1],
+    );
     assert!(matches!(r, Err(Error::TooLarge { .. })));
 }
 
@@ -49,16 +59,26 @@ fn a_lost_device_becomes_an_error() {
     gpu.device.destroy();
     let _ = gpu.wait();
     let r = pollster::block_on(gpu.read(&t));
-    assert!(matches!(r, Err(Error::DeviceLost(_))), "reading from a destroyed device gave {r:?}");
+    assert!(
+        matches!(r, Err(Error::DeviceLost(_))),
+        "reading from a destroyed device gave {r:?}"
+    );
     assert!(matches!(gpu.check(), Err(Error::DeviceLost(_))), "the loss is reported");
     // A new kernel's pipeline fails too, as a lost device (not as a broken shader).
     let y = gpu.tensor("y", &[4]);
     let op = y.and_then(|y| ultraspike::nn::residual::residual_add(&gpu, "add", &t, &t, &y));
-    assert!(matches!(op, Err(Error::DeviceLost(_))), "building an op on a destroyed device gave {:?}", op.err());
+    assert!(
+        matches!(op, Err(Error::DeviceLost(_))),
+        "building an op on a destroyed device gave {:?}",
+        op.err()
+    );
 }
 
 #[test]
 fn unknown_backend_is_a_clear_error() {
-    let r = Gpu::new_blocking(&GpuOptions { backend: Some("opengl-es-9".into()), ..Default::default() });
+    let r = Gpu::new_blocking(&GpuOptions {
+        backend: Some("opengl-es-9".into()),
+        ..Default::default()
+    });
     assert!(matches!(r, Err(Error::NoAdapter(m)) if m.contains("unknown backend")));
 }

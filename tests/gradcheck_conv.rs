@@ -27,10 +27,7 @@ fn numeric(v: &[f32], i: usize, f: impl Fn(&[f32]) -> f64) -> f64 {
 fn check(what: &str, analytic: &[f32], numeric: &[f64]) {
     for (i, (a, n)) in analytic.iter().zip(numeric).enumerate() {
         let err = (*a as f64 - n).abs();
-        assert!(
-            err <= 2e-3 + 2e-3 * n.abs(),
-            "{what}[{i}]: analytic {a} vs numeric {n}"
-        );
+        assert!(err <= 2e-3 + 2e-3 * n.abs(), "{what}[{i}]: analytic {a} vs numeric {n}");
     }
 }
 

@@ -44,31 +44,14 @@ fn linear_gradients() {
     let w = r.vec_uniform(out_f * in_f, -1.0, 1.0);
     let b = r.vec_uniform(out_f, -1.0, 1.0);
     let g = r.vec_uniform(n * out_f, -1.0, 1.0);
-    let fwd = |x: &[f32], w: &[f32], b: &[f32]| {
-        dot(&cpu::linear::linear_forward(n, in_f, out_f, x, w, b), &g)
-    };
+    let fwd = |x: &[f32], w: &[f32], b: &[f32]| dot(&cpu::linear::linear_forward(n, in_f, out_f, x, w, b), &g);
     let eps = 1e-2;
     let dx = cpu::linear::linear_backward_input(n, in_f, out_f, &g, &w);
-    assert_grad(
-        "linear dx",
-        &dx,
-        &numeric_grad(&x, eps, |x| fwd(x, &w, &b)),
-        1e-3,
-    );
+    assert_grad("linear dx", &dx, &numeric_grad(&x, eps, |x| fwd(x, &w, &b)), 1e-3);
     let dw = cpu::linear::linear_backward_weight(n, in_f, out_f, &x, &g);
-    assert_grad(
-        "linear dw",
-        &dw,
-        &numeric_grad(&w, eps, |w| fwd(&x, w, &b)),
-        1e-3,
-    );
+    assert_grad("linear dw", &dw, &numeric_grad(&w, eps, |w| fwd(&x, w, &b)), 1e-3);
     let db = cpu::linear::bias_backward(n, out_f, 1, &g);
-    assert_grad(
-        "linear db",
-        &db,
-        &numeric_grad(&b, eps, |b| fwd(&x, &w, b)),
-        1e-3,
-    );
+    assert_grad("linear db", &db, &numeric_grad(&b, eps, |b| fwd(&x, &w, b)), 1e-3);
 }
 
 /// Conv-style bias: y[n,c,s] = z[n,c,s] + b[c].
@@ -80,11 +63,7 @@ fn bias_gradient_with_spatial() {
     let b = r.vec_uniform(c, -1.0, 1.0);
     let g = r.vec_uniform(n * c * s, -1.0, 1.0);
     let loss = |b: &[f32]| {
-        let y: Vec<f32> = z
-            .iter()
-            .enumerate()
-            .map(|(i, v)| v + b[(i / s) % c])
-            .collect();
+        let y: Vec<f32> = z.iter().enumerate().map(|(i, v)| v + b[(i / s) % c]).collect();
         dot(&y, &g)
     };
     assert_grad(
@@ -125,12 +104,7 @@ fn avgpool_gradients() {
         let g = r.vec_uniform(s.out_len(), -1.0, 1.0);
         let loss = |x: &[f32]| dot(&cpu::pool::avgpool2d_forward(&s, x), &g);
         let dx = cpu::pool::avgpool2d_backward(&s, &g);
-        assert_grad(
-            &format!("avgpool dx {s:?}"),
-            &dx,
-            &numeric_grad(&x, 1e-2, loss),
-            1e-3,
-        );
+        assert_grad(&format!("avgpool dx {s:?}"), &dx, &numeric_grad(&x, 1e-2, loss), 1e-3);
     }
 }
 
@@ -145,12 +119,7 @@ fn maxpool_gradients_away_from_ties() {
         let loss = |x: &[f32]| dot(&cpu::pool::maxpool2d_forward(&s, x).0, &g);
         let (_, arg) = cpu::pool::maxpool2d_forward(&s, &x);
         let dx = cpu::pool::maxpool2d_backward(&s, &g, &arg);
-        assert_grad(
-            &format!("maxpool dx {s:?}"),
-            &dx,
-            &numeric_grad(&x, 1e-3, loss),
-            1e-3,
-        );
+        assert_grad(&format!("maxpool dx {s:?}"), &dx, &numeric_grad(&x, 1e-3, loss), 1e-3);
     }
 }
 
@@ -170,12 +139,7 @@ fn threshold_relu_gradients_away_from_kinks() {
     let g = r.vec_uniform(x.len(), -1.0, 1.0);
     let loss = |x: &[f32], mu: f32| dot(&cpu::activation::threshold_relu_forward(x, mu), &g);
     let dx = cpu::activation::threshold_relu_backward(&x, mu, &g);
-    assert_grad(
-        "threshold_relu dx",
-        &dx,
-        &numeric_grad(&x, 1e-3, |x| loss(x, mu)),
-        1e-3,
-    );
+    assert_grad("threshold_relu dx", &dx, &numeric_grad(&x, 1e-3, |x| loss(x, mu)), 1e-3);
     let dmu = cpu::activation::threshold_relu_backward_mu(&x, mu, &g);
     let num = numeric_grad(&[mu], 1e-3, |m| loss(&x, m[0]));
     assert_grad("threshold_relu dmu", &[dmu], &num, 1e-3);
@@ -189,12 +153,7 @@ fn dropout_gradient() {
     let mut r = Rng::new(6);
     let x = r.vec_uniform(rows * per_row, -1.0, 1.0);
     let g = r.vec_uniform(rows * per_row, -1.0, 1.0);
-    let loss = |x: &[f32]| {
-        dot(
-            &cpu::dropout::dropout_forward(rows, per_row, 2, 0.4, 11, x).0,
-            &g,
-        )
-    };
+    let loss = |x: &[f32]| dot(&cpu::dropout::dropout_forward(rows, per_row, 2, 0.4, 11, x).0, &g);
     let (_, mask) = cpu::dropout::dropout_forward(rows, per_row, 2, 0.4, 11, &x);
     let dx = cpu::dropout::dropout_backward(&g, &mask);
     assert_grad("dropout dx", &dx, &numeric_grad(&x, 1e-2, loss), 1e-3);

@@ -51,11 +51,7 @@ struct Relaxed<'a> {
 impl Relaxed<'_> {
     /// L = sum g_out * out of the relaxed forward, in f64.
     fn loss(&self, input: &[f64], vth: f64, leak: f64) -> f64 {
-        let (beta, shift, os) = (
-            self.cfg.beta as f64,
-            self.cfg.shift as f64,
-            self.cfg.out_scale as f64,
-        );
+        let (beta, shift, os) = (self.cfg.beta as f64, self.cfg.shift as f64, self.cfg.out_scale as f64);
         let mut l = 0.0;
         for i in 0..self.n {
             let mut u = 0.0;
@@ -86,10 +82,7 @@ fn base_point(
         .iter()
         .map(|&ut| {
             let hard = if ut > vth { 1.0 } else { 0.0 };
-            (
-                hard,
-                surrogate_integral(sg, ut as f64 - vth as f64, vth as f64),
-            )
+            (hard, surrogate_integral(sg, ut as f64 - vth as f64, vth as f64))
         })
         .collect()
 }
@@ -122,11 +115,7 @@ fn if_bptt_matches_finite_differences() {
     let mut r = Rng::new(5);
     for t in [1usize, 2, 3, 5] {
         for leak in [1.0f32, 0.875] {
-            for sg in [
-                Surrogate::Boxcar,
-                Surrogate::Triangle,
-                Surrogate::FastSigmoid,
-            ] {
+            for sg in [Surrogate::Boxcar, Surrogate::Triangle, Surrogate::FastSigmoid] {
                 let n = 4;
                 let cfg = IfConfig {
                     beta: 0.75,
@@ -156,12 +145,7 @@ fn if_bptt_matches_finite_differences() {
                     xp[o] += h;
                     xm[o] -= h;
                     let fd = (relaxed.loss(&xp, v, l) - relaxed.loss(&xm, v, l)) / (2.0 * h);
-                    close(
-                        &format!("{what} d_input[{o}]"),
-                        bw.d_input[o] as f64,
-                        fd,
-                        1e-4,
-                    );
+                    close(&format!("{what} d_input[{o}]"), bw.d_input[o] as f64, fd, 1e-4);
                 }
                 let fd = (relaxed.loss(&x, v + h, l) - relaxed.loss(&x, v - h, l)) / (2.0 * h);
                 close(&format!("{what} dvth"), bw.dvth as f64, fd, 1e-4);
@@ -204,16 +188,7 @@ fn if_bptt_one_spike_by_hand() {
     let fwd = if_forward(2, 1, &cfg, &[1.5, 0.25], 1.0, 1.0);
     assert_eq!(fwd.out, vec![1.0, 0.0]);
     assert_eq!(fwd.u_trace, vec![1.5, 0.75]);
-    let bw = if_backward(
-        2,
-        1,
-        &cfg,
-        Surrogate::Boxcar,
-        &fwd.u_trace,
-        1.0,
-        1.0,
-        &[1.0, 1.0],
-    );
+    let bw = if_backward(2, 1, &cfg, Surrogate::Boxcar, &fwd.u_trace, 1.0, 1.0, &[1.0, 1.0]);
     // t=2: gu = 0, g_s = 1, sg = 1 -> g_utmp(2) = 1; dvth -= 1; dleak += 1*u(1) = 0.5.
     // t=1: gu(1) = 1, s = 1, g_s = 1, sg(1.5) = 1 -> g_utmp(1) = 2;
     //      dvth += 1 (height) - 1 (reset) - 1 (spike).

@@ -140,10 +140,7 @@ impl Run<'_, '_> {
                 let ut = leak * u + x[if spiking { o } else { i }] + np.shift as f64;
                 let (hard, f0) = match self.r.base {
                     Some(b) => (b[self.ni][o].0, b[self.ni][o].1),
-                    None => (
-                        (ut > vth) as u8 as f64,
-                        surrogate_integral(self.r.sg, ut - vth, w),
-                    ),
+                    None => ((ut > vth) as u8 as f64, surrogate_integral(self.r.sg, ut - vth, w)),
                 };
                 out[o] = (hard + surrogate_integral(self.r.sg, ut - vth, w) - f0) * h;
                 u = ut - hard * vth;
@@ -160,13 +157,7 @@ impl Run<'_, '_> {
             return x;
         };
         let rows = self.rows(spiking);
-        let m = dropout_mask(
-            rows,
-            x.len() / rows,
-            self.r.b,
-            p,
-            dropout_seed(seed, self.di),
-        );
+        let m = dropout_mask(rows, x.len() / rows, self.r.b, p, dropout_seed(seed, self.di));
         self.di += 1;
         x.iter().zip(m).map(|(a, m)| a * m as f64).collect()
     }
@@ -177,24 +168,10 @@ impl Run<'_, '_> {
             let rows = self.rows(spiking);
             (x, sh) = match l {
                 Conv {
-                    out,
-                    k,
-                    stride,
-                    pad,
-                    ..
+                    out, k, stride, pad, ..
                 } => {
                     let p = self.take();
-                    conv(
-                        &x,
-                        rows,
-                        &sh,
-                        &self.p[p],
-                        &self.p[p + 1],
-                        *out,
-                        *k,
-                        *stride,
-                        *pad,
-                    )
+                    conv(&x, rows, &sh, &self.p[p], &self.p[p + 1], *out, *k, *stride, *pad)
                 }
                 Linear { out, .. } => {
                     let p = self.take();
@@ -221,11 +198,7 @@ impl Run<'_, '_> {
                         .map(|i| {
                             let (pl, a, e) = (i / (oh * ow), i / ow % oh, i % ow);
                             (0..k * k)
-                                .map(|q| {
-                                    x[(pl * sh[1] + a * stride + q / k) * sh[2]
-                                        + e * stride
-                                        + q % k]
-                                })
+                                .map(|q| x[(pl * sh[1] + a * stride + q / k) * sh[2] + e * stride + q % k])
                                 .sum::<f64>()
                                 / (k * k) as f64
                         })
@@ -233,42 +206,16 @@ impl Run<'_, '_> {
                     (y, vec![sh[0], oh, ow])
                 }
                 Flatten => (x, vec![sh.iter().product()]),
-                Block {
-                    out,
-                    stride,
-                    dropout,
-                } => {
+                Block { out, stride, dropout } => {
                     let p = self.take();
-                    let (c1, s1) = conv(
-                        &x,
-                        rows,
-                        &sh,
-                        &self.p[p],
-                        &self.p[p + 1],
-                        *out,
-                        3,
-                        *stride,
-                        1,
-                    );
+                    let (c1, s1) = conv(&x, rows, &sh, &self.p[p], &self.p[p + 1], *out, 3, *stride, 1);
                     let a1 = self.neuron(&c1, true);
                     let d1 = self.dropout(a1, *dropout, true);
                     let p2 = self.take();
-                    let (c2, s2) =
-                        conv(&d1, rows, &s1, &self.p[p2], &self.p[p2 + 1], *out, 3, 1, 1);
+                    let (c2, s2) = conv(&d1, rows, &s1, &self.p[p2], &self.p[p2 + 1], *out, 3, 1, 1);
                     let sc = if block_needs_shortcut(&sh, &s2) {
                         let ps = self.take();
-                        conv(
-                            &x,
-                            rows,
-                            &sh,
-                            &self.p[ps],
-                            &self.p[ps + 1],
-                            *out,
-                            1,
-                            *stride,
-                            0,
-                        )
-                        .0
+                        conv(&x, rows, &sh, &self.p[ps], &self.p[ps + 1], *out, 1, *stride, 0).0
                     } else {
                         x.clone()
                     };
@@ -333,11 +280,7 @@ fn check(cfg: &ModelConfig, t: usize, leak: f32, sg: Surrogate, seed: u64) {
         let mut p: Vec<Vec<f32>> = Vec::new();
         for s in &specs {
             let n: usize = s.shape.iter().product();
-            let ni = p
-                .iter()
-                .zip(&specs)
-                .filter(|(_, s)| s.name.ends_with(".vth"))
-                .count();
+            let ni = p.iter().zip(&specs).filter(|(_, s)| s.name.ends_with(".vth")).count();
             p.push(match s.name.rsplit('.').next() {
                 Some("vth") => vec![nr[ni].vth],
                 Some("leak") => vec![leak],
@@ -347,10 +290,7 @@ fn check(cfg: &ModelConfig, t: usize, leak: f32, sg: Surrogate, seed: u64) {
             });
         }
         let x = r.vec_uniform(b * cfg.input.iter().product::<usize>(), -0.5, 1.5);
-        let pd: Vec<Vec<f64>> = p
-            .iter()
-            .map(|v| v.iter().map(|&a| a as f64).collect())
-            .collect();
+        let pd: Vec<Vec<f64>> = p.iter().map(|v| v.iter().map(|&a| a as f64).collect()).collect();
         let xd: Vec<f64> = x.iter().map(|&a| a as f64).collect();
         let rel = Relaxed {
             cfg,
@@ -364,24 +304,15 @@ fn check(cfg: &ModelConfig, t: usize, leak: f32, sg: Surrogate, seed: u64) {
         };
         let (l0, base) = rel.loss(&pd, &xd, &y);
         let kinks = base.iter().zip(&nr).all(|(rec, n)| {
-            rec.iter().all(|e| {
-                [0.0, 1.0, 2.0]
-                    .iter()
-                    .all(|k| (e.2 - k * n.vth as f64).abs() > 1e-4)
-            })
+            rec.iter()
+                .all(|e| [0.0, 1.0, 2.0].iter().all(|k| (e.2 - k * n.vth as f64).abs() > 1e-4))
         });
         let (fwd, g) = cpu.loss_grads(&p, &x, &y, b, drop).unwrap();
-        let spikes: Vec<u64> = base
-            .iter()
-            .map(|rec| rec.iter().map(|e| e.0 as u64).sum())
-            .collect();
+        let spikes: Vec<u64> = base.iter().map(|rec| rec.iter().map(|e| e.0 as u64).sum()).collect();
         if !kinks || spikes.contains(&0) {
             continue;
         }
-        assert_eq!(
-            fwd.spike_counts, spikes,
-            "{what}: f32 and f64 forwards spike alike"
-        );
+        assert_eq!(fwd.spike_counts, spikes, "{what}: f32 and f64 forwards spike alike");
         assert!(
             (g.loss_sum / b as f64 - l0).abs() < 1e-5 * (1.0 + l0),
             "{what}: loss {} vs {l0}",
@@ -483,11 +414,7 @@ fn nets() -> Vec<ModelConfig> {
 
 #[test]
 fn snn_net_bptt_matches_finite_differences() {
-    let sgs = [
-        Surrogate::Boxcar,
-        Surrogate::Triangle,
-        Surrogate::FastSigmoid,
-    ];
+    let sgs = [Surrogate::Boxcar, Surrogate::Triangle, Surrogate::FastSigmoid];
     for cfg in nets() {
         for (i, t) in [1usize, 2, 3].into_iter().enumerate() {
             for (j, leak) in [1.0f32, 0.875].into_iter().enumerate() {
@@ -526,9 +453,7 @@ fn spike_maps_follow_the_synapse_order() {
             }
         })
         .collect();
-    let f = cpu
-        .forward(&p, &r.vec_uniform(32, 0.5, 1.0), 1, None)
-        .unwrap();
+    let f = cpu.forward(&p, &r.vec_uniform(32, 0.5, 1.0), 1, None).unwrap();
     let sizes: Vec<usize> = f.spike_maps.iter().map(|m| m.len()).collect();
     // conv0 (analog: zeros), block1 conv1/conv2 (4x4), block2 conv1 (4x4), conv2 (2x2), shortcut (4x4), linear.
     assert_eq!(sizes, vec![16, 16, 16, 16, 4, 16, 1]);

@@ -31,10 +31,7 @@ fn defined_checks() -> BTreeSet<String> {
         let source = std::fs::read_to_string(&path).unwrap();
         for line in source.lines() {
             if let Some(rest) = line.trim_start().strip_prefix("pub async fn ") {
-                let name: String = rest
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect();
+                let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
                 defined.insert(format!("{module}::{name}"));
             }
         }

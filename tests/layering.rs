@@ -13,19 +13,32 @@ const ROOT_ITEMS: [(&str, &str); 3] = [("Error", "error"), ("Result", "error"), 
 
 /// (module -> layer index, 0 = bottom) from the README block.
 fn layers_from_readme(readme: &str) -> HashMap<String, usize> {
-    let start = readme.find("<!-- layers -->").expect("README has no `<!-- layers -->` block");
-    let end = readme[start..].find("<!-- /layers -->").expect("README: `<!-- layers -->` is not closed") + start;
+    let start = readme
+        .find("<!-- layers -->")
+        .expect("README has no `<!-- layers -->` block");
+    let end = readme[start..]
+        .find("<!-- /layers -->")
+        .expect("README: `<!-- layers -->` is not closed")
+        + start;
     let rows: Vec<Vec<String>> = readme[start..end]
         .lines()
         .skip(1)
-        .map(|l| l.split_whitespace().filter(|w| w.chars().all(|c| c.is_ascii_lowercase() || c == '_')).map(String::from).collect::<Vec<_>>())
+        .map(|l| {
+            l.split_whitespace()
+                .filter(|w| w.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
         .filter(|r| !r.is_empty())
         .collect();
     let n = rows.len();
     let mut out = HashMap::new();
     for (i, row) in rows.into_iter().enumerate() {
         for m in row {
-            assert!(out.insert(m.clone(), n - 1 - i).is_none(), "README layers: `{m}` listed twice");
+            assert!(
+                out.insert(m.clone(), n - 1 - i).is_none(),
+                "README layers: `{m}` listed twice"
+            );
         }
     }
     out
@@ -60,11 +73,19 @@ fn imported_modules(text: &str, prefixes: &[&str]) -> Vec<(usize, String)> {
         for p in prefixes {
             let mut rest = code;
             while let Some(i) = rest.find(p) {
-                let boundary = i == 0 || !rest.as_bytes()[i - 1].is_ascii_alphanumeric() && rest.as_bytes()[i - 1] != b'_';
+                let boundary =
+                    i == 0 || !rest.as_bytes()[i - 1].is_ascii_alphanumeric() && rest.as_bytes()[i - 1] != b'_';
                 let after = &rest[i + p.len()..];
-                let name: String = after.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                let name: String = after
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
                 if boundary && !name.is_empty() {
-                    let m = ROOT_ITEMS.iter().find(|(item, _)| *item == name).map(|(_, m)| m.to_string()).unwrap_or(name);
+                    let m = ROOT_ITEMS
+                        .iter()
+                        .find(|(item, _)| *item == name)
+                        .map(|(_, m)| m.to_string())
+                        .unwrap_or(name);
                     out.push((ln + 1, m));
                 }
                 rest = after;
@@ -85,17 +106,27 @@ fn violations(root: &Path) -> Vec<String> {
     for f in files {
         let Some(module) = module_of(&src, &f) else { continue };
         let Some(&own) = layers.get(&module) else {
-            bad.push(format!("{}: module `{module}` is missing from the README's layers", f.display()));
+            bad.push(format!(
+                "{}: module `{module}` is missing from the README's layers",
+                f.display()
+            ));
             continue;
         };
         let text = fs::read_to_string(&f).unwrap();
-        let prefixes: &[&str] = if module == "cli" { &["crate::", "ultraspike::"] } else { &["crate::"] };
+        let prefixes: &[&str] = if module == "cli" {
+            &["crate::", "ultraspike::"]
+        } else {
+            &["crate::"]
+        };
         for (ln, dep) in imported_modules(&text, prefixes) {
             if dep == module {
                 continue;
             }
             match layers.get(&dep) {
-                None => bad.push(format!("{}:{ln}: `{dep}` is not a module in the README's layers", f.display())),
+                None => bad.push(format!(
+                    "{}:{ln}: `{dep}` is not a module in the README's layers",
+                    f.display()
+                )),
                 Some(&l) if l >= own => bad.push(format!(
                     "{}:{ln}: `{module}` uses `{dep}`, {} it (README layers)",
                     f.display(),
@@ -120,6 +151,9 @@ fn an_upward_import_is_caught() {
     let readme = "<!-- layers -->\n    gpu\n    cpu\n    error\n<!-- /layers -->";
     let layers = layers_from_readme(readme);
     assert!(layers["gpu"] > layers["cpu"] && layers["cpu"] > layers["error"]);
-    let deps = imported_modules("use crate::gpu::Gpu; // crate::nn in a comment\nlet e = crate::Error::Config;", &["crate::"]);
+    let deps = imported_modules(
+        "use crate::gpu::Gpu; // crate::nn in a comment\nlet e = crate::Error::Config;",
+        &["crate::"],
+    );
     assert_eq!(deps, vec![(1, "gpu".to_string()), (2, "error".to_string())]);
 }

@@ -10,7 +10,10 @@ use ultraspike::gpu::{Gpu, GpuOptions};
 use ultraspike::pipeline::{DataSource, FinetuneOptions, LoadedModel, Pipeline, SnnOrigin, TrainOptions, TrainStart};
 
 fn pipeline() -> Pipeline {
-    let opts = GpuOptions { force_fallback: std::env::var("ULTRASPIKE_FALLBACK").is_ok_and(|v| v == "1"), ..Default::default() };
+    let opts = GpuOptions {
+        force_fallback: std::env::var("ULTRASPIKE_FALLBACK").is_ok_and(|v| v == "1"),
+        ..Default::default()
+    };
     let gpu = Gpu::new_blocking(&opts).unwrap_or_else(|e| panic!("tests need a GPU adapter (lavapipe on CI): {e}"));
     let mut p = Pipeline::new(gpu);
     p.load_data(DataSource::Synthetic, Some(512), Some(128)).unwrap();
@@ -18,11 +21,22 @@ fn pipeline() -> Pipeline {
 }
 
 fn train_options(epochs: usize, seed: u64) -> TrainOptions {
-    TrainOptions { model: "vgg-tiny".into(), epochs, batch: 32, seed, ..TrainOptions::default() }
+    TrainOptions {
+        model: "vgg-tiny".into(),
+        epochs,
+        batch: 32,
+        seed,
+        ..TrainOptions::default()
+    }
 }
 
 fn finetune_options(epochs: usize) -> FinetuneOptions {
-    FinetuneOptions { epochs, batch: 32, train_subset: Some(128), ..FinetuneOptions::default() }
+    FinetuneOptions {
+        epochs,
+        batch: 32,
+        train_subset: Some(128),
+        ..FinetuneOptions::default()
+    }
 }
 
 /// Drive a run step-wise, as the page does (a few batches per call).
@@ -57,13 +71,20 @@ fn the_pages_scenario_keeps_the_metadata_rules() {
     // Calibrate, convert, sweep two points.
     let first_maxima = calibrate(&mut p);
     let conv = pollster::block_on(p.convert(ConversionMethod::AlphaBeta, 2, 100)).unwrap();
-    assert_eq!((conv.t, conv.layers.len(), conv.meta.finetune_epochs), (2, first_maxima.len(), 0));
+    assert_eq!(
+        (conv.t, conv.layers.len(), conv.meta.finetune_epochs),
+        (2, first_maxima.len(), 0)
+    );
     assert_eq!(conv.meta.dataset, dnn.dataset);
     for (m, t) in [(ConversionMethod::Deng, 1), (ConversionMethod::MaxNorm, 3)] {
         let point = pollster::block_on(p.sweep_point(m, t, 100)).unwrap();
         assert!((0.0..=1.0).contains(&point.accuracy) && point.t == t);
     }
-    assert_eq!(p.walkthrough(0).unwrap().t, 2, "the walkthrough follows the last conversion's T");
+    assert_eq!(
+        p.walkthrough(0).unwrap().t,
+        2,
+        "the walkthrough follows the last conversion's T"
+    );
 
     // Fine-tune twice: epochs and history add up (the page used to keep the max).
     for (run, want) in [(1, 1), (2, 3)] {
@@ -74,19 +95,32 @@ fn the_pages_scenario_keeps_the_metadata_rules() {
         assert_eq!((meta.finetune_epochs, meta.history.len()), (want, want));
     }
     let report = pollster::block_on(p.evaluate_snn(None, 100)).unwrap();
-    assert_eq!((report.t, report.finetune_epochs, report.evaluation.images), (2, 3, 128));
+    assert_eq!(
+        (report.t, report.finetune_epochs, report.evaluation.images),
+        (2, 3, 128)
+    );
     assert!(pollster::block_on(p.snn_accuracy_at(4, 100)).unwrap() >= 0.0);
 
     // Retrain: the old DNN's calibration and the SNN converted from it go.
     p.start_training(&train_options(1, 2), TrainStart::Fresh).unwrap();
-    assert!(p.saved_snn().is_none(), "the converted SNN derived from the replaced DNN");
+    assert!(
+        p.saved_snn().is_none(),
+        "the converted SNN derived from the replaced DNN"
+    );
     let stale = pollster::block_on(p.sweep_point(ConversionMethod::AlphaBeta, 2, 100));
-    assert!(stale.unwrap_err().to_string().contains("calibrate"), "a sweep must not use the old DNN's calibration");
+    assert!(
+        stale.unwrap_err().to_string().contains("calibrate"),
+        "a sweep must not use the old DNN's calibration"
+    );
     train(&mut p);
     assert!(p.walkthrough(0).is_err());
     let new_maxima = calibrate(&mut p);
     assert_ne!(first_maxima, new_maxima, "the new calibration measures the new weights");
-    assert_eq!(p.saved_dnn().unwrap().meta.history.len(), 1, "a fresh run starts a fresh history");
+    assert_eq!(
+        p.saved_dnn().unwrap().meta.history.len(),
+        1,
+        "a fresh run starts a fresh history"
+    );
 }
 
 #[test]
@@ -105,7 +139,10 @@ fn resume_appends_and_a_loaded_snn_counts_its_earlier_epochs() {
     let meta = &q.saved_dnn().unwrap().meta;
     assert_eq!((meta.epoch, meta.history.len()), (2, 2));
     let (carried, first) = (&meta.history[0], &p.saved_dnn().unwrap().meta.history[0]);
-    assert_eq!((carried.epoch, carried.train_loss, carried.test_acc), (first.epoch, first.train_loss, first.test_acc));
+    assert_eq!(
+        (carried.epoch, carried.train_loss, carried.test_acc),
+        (first.epoch, first.train_loss, first.test_acc)
+    );
 
     // An SNN file that says 3 fine-tuning epochs, tuned 1 more, says 4 (CLI and page alike).
     pollster::block_on(q.calibrate(2, 64, |_| {})).unwrap();
@@ -113,7 +150,9 @@ fn resume_appends_and_a_loaded_snn_counts_its_earlier_epochs() {
     let mut snn = pollster::block_on(q.snn_snapshot()).unwrap().clone();
     snn.meta.finetune_epochs = 3;
     snn.ck.metadata = serde_json::to_value(&snn.meta).unwrap();
-    let loaded = q.load_checkpoint(Checkpoint::from_bytes(&snn.to_bytes().unwrap()).unwrap()).unwrap();
+    let loaded = q
+        .load_checkpoint(Checkpoint::from_bytes(&snn.to_bytes().unwrap()).unwrap())
+        .unwrap();
     assert!(matches!(loaded, LoadedModel::Snn { finetune_epochs: 3, .. }));
     q.start_finetune(&finetune_options(1)).unwrap();
     finetune(&mut q);
@@ -132,10 +171,26 @@ fn new_data_drops_the_calibration_and_bad_options_are_refused() {
     calibrate(&mut p);
     assert!(p.state().calibrated);
     p.load_data(DataSource::Synthetic, Some(256), Some(64)).unwrap();
-    assert!(!p.state().calibrated, "statistics of the old data must not convert on the new");
+    assert!(
+        !p.state().calibrated,
+        "statistics of the old data must not convert on the new"
+    );
     assert!(p.saved_dnn().is_some(), "the DNN itself stays");
 
-    for bad in [TrainOptions { lr: f32::NAN, ..train_options(1, 0) }, TrainOptions { epochs: 0, ..train_options(1, 0) }, TrainOptions { lr_gamma: 0.0, ..train_options(1, 0) }] {
+    for bad in [
+        TrainOptions {
+            lr: f32::NAN,
+            ..train_options(1, 0)
+        },
+        TrainOptions {
+            epochs: 0,
+            ..train_options(1, 0)
+        },
+        TrainOptions {
+            lr_gamma: 0.0,
+            ..train_options(1, 0)
+        },
+    ] {
         assert!(p.start_training(&bad, TrainStart::Fresh).is_err());
     }
     assert!(p.saved_dnn().is_some(), "a refused start leaves the DNN alone");

@@ -24,9 +24,7 @@ fn sample(gpu: &Gpu) -> (Vec<Tensor>, Vec<Vec<f32>>) {
     let mut tensors = Vec::new();
     let mut values = Vec::new();
     for (i, &n) in lens.iter().enumerate() {
-        let v: Vec<f32> = (0..n)
-            .map(|j| i as f32 * 1000.0 + j as f32 * 0.5 - 3.0)
-            .collect();
+        let v: Vec<f32> = (0..n).map(|j| i as f32 * 1000.0 + j as f32 * 0.5 - 3.0).collect();
         tensors.push(gpu.tensor_from(&format!("t{i}"), &[n], &v).unwrap());
         values.push(v);
     }
@@ -52,9 +50,7 @@ fn read_many_returns_every_tensor_exactly_with_one_map() {
 fn read_many_u32_returns_the_bits() {
     let gpu = common::gpu();
     let a = gpu.tensor_from_u32("a", &[1], &[u32::MAX]).unwrap();
-    let b = gpu
-        .tensor_from_u32("b", &[5], &[0, 1, 2, 3, 0x8000_0001])
-        .unwrap();
+    let b = gpu.tensor_from_u32("b", &[5], &[0, 1, 2, 3, 0x8000_0001]).unwrap();
     let got = pollster::block_on(gpu.read_many_u32(&[&a, &b])).unwrap();
     assert_eq!(got, vec![vec![u32::MAX], vec![0, 1, 2, 3, 0x8000_0001]]);
 }
@@ -64,9 +60,7 @@ fn an_empty_list_reads_nothing() {
     let gpu = own_gpu();
     let before = gpu.maps();
     assert!(pollster::block_on(gpu.read_many(&[])).unwrap().is_empty());
-    assert!(pollster::block_on(gpu.read_many_u32(&[]))
-        .unwrap()
-        .is_empty());
+    assert!(pollster::block_on(gpu.read_many_u32(&[])).unwrap().is_empty());
     // Only empty tensors: nothing to copy, nothing to map.
     let e = gpu.tensor("e", &[0]).unwrap();
     assert_eq!(
@@ -79,10 +73,7 @@ fn an_empty_list_reads_nothing() {
 #[test]
 fn chunks_stay_under_the_cap_in_order() {
     assert!(plan_chunks([], 8).is_empty());
-    assert_eq!(
-        plan_chunks([4, 4, 8, 100, 0, 4], 8),
-        vec![0..2, 2..3, 3..4, 4..6]
-    );
+    assert_eq!(plan_chunks([4, 4, 8, 100, 0, 4], 8), vec![0..2, 2..3, 3..4, 4..6]);
     assert_eq!(plan_chunks([4, 4, 4], 1 << 20), vec![0..3]);
     assert_eq!(plan_chunks([0, 0], 0), vec![0..2]);
 }
@@ -159,9 +150,7 @@ fn tiny() -> ModelConfig {
 fn dnn_with_momentum(gpu: &Gpu, model: &ModelConfig) -> DnnNet {
     let net = DnnNet::new(gpu, model, 1, 3, SgdConfig::default()).unwrap();
     for (i, p) in net.params.iter().enumerate() {
-        let m: Vec<f32> = (0..p.value.len())
-            .map(|j| ((i * 31 + j) as f32 * 0.37).sin())
-            .collect();
+        let m: Vec<f32> = (0..p.value.len()).map(|j| ((i * 31 + j) as f32 * 0.37).sin()).collect();
         net.write_momentum(gpu, &p.spec.name, &m).unwrap();
     }
     net
@@ -191,12 +180,8 @@ fn snn_from(gpu: &Gpu, model: &ModelConfig, dnn: &DnnNet, batch: usize) -> SnnNe
         // Fine-tuning moves vth and leak on the GPU; the export must read them back.
         snn.write_param(gpu, &snn.params[nr.vth].spec.name, &[0.7 + i as f32 * 0.05])
             .unwrap();
-        snn.write_param(
-            gpu,
-            &snn.params[nr.leak].spec.name,
-            &[0.9 - i as f32 * 0.01],
-        )
-        .unwrap();
+        snn.write_param(gpu, &snn.params[nr.leak].spec.name, &[0.9 - i as f32 * 0.01])
+            .unwrap();
     }
     snn
 }
@@ -218,12 +203,7 @@ fn snn_meta(model: &ModelConfig, neurons: Vec<NeuronParams>) -> SnnMeta {
 }
 
 /// The DNN export as it was before batching: one read per tensor.
-fn dnn_export_tensor_by_tensor(
-    gpu: &Gpu,
-    net: &DnnNet,
-    meta: &DnnMeta,
-    optimizer: bool,
-) -> Checkpoint {
+fn dnn_export_tensor_by_tensor(gpu: &Gpu, net: &DnnNet, meta: &DnnMeta, optimizer: bool) -> Checkpoint {
     let mut ck = Checkpoint::new(serde_json::to_value(meta).unwrap());
     for p in net.params.iter().filter(|p| p.spec.trainable) {
         ck.insert(
@@ -234,12 +214,8 @@ fn dnn_export_tensor_by_tensor(
         .unwrap();
         if optimizer {
             let m = pollster::block_on(gpu.read(&p.momentum)).unwrap();
-            ck.insert(
-                &format!("optimizer.{}.momentum_buffer", p.spec.name),
-                &p.spec.shape,
-                m,
-            )
-            .unwrap();
+            ck.insert(&format!("optimizer.{}.momentum_buffer", p.spec.name), &p.spec.shape, m)
+                .unwrap();
         }
     }
     ck
@@ -261,8 +237,7 @@ fn snn_export_tensor_by_tensor(gpu: &Gpu, net: &SnnNet, meta: &SnnMeta) -> Check
     meta.timesteps = net.opts.t;
     let mut ck = Checkpoint::new(serde_json::to_value(&meta).unwrap());
     for p in net.params.iter().filter(|p| p.spec.trainable) {
-        ck.insert(&p.spec.name, &p.spec.shape, read(&p.value))
-            .unwrap();
+        ck.insert(&p.spec.name, &p.spec.shape, read(&p.value)).unwrap();
     }
     ck
 }
@@ -365,10 +340,7 @@ fn an_snn_evaluation_reads_its_spikes_once() {
         .iter()
         .map(|s| pollster::block_on(gpu.read_u32(&s.map)).unwrap())
         .collect();
-    assert!(
-        counts.iter().all(|&c| c > 0),
-        "every layer spikes: {counts:?}"
-    );
+    assert!(counts.iter().all(|&c| c > 0), "every layer spikes: {counts:?}");
     assert_eq!(pollster::block_on(snn.spike_counts(&gpu)).unwrap(), counts);
     assert_eq!(pollster::block_on(snn.spike_maps(&gpu)).unwrap(), maps);
     assert_eq!(
@@ -380,8 +352,5 @@ fn an_snn_evaluation_reads_its_spikes_once() {
         (counts.clone(), Vec::new())
     );
     let per_image: Vec<f64> = ev.layers.iter().map(|l| l.spikes_per_image).collect();
-    assert_eq!(
-        per_image,
-        counts.iter().map(|&c| c as f64 / 10.0).collect::<Vec<_>>()
-    );
+    assert_eq!(per_image, counts.iter().map(|&c| c as f64 / 10.0).collect::<Vec<_>>());
 }

@@ -28,7 +28,10 @@ fn every_wgsl_file_is_registered() {
         .collect();
     let registered: BTreeSet<String> = Kernel::ALL.iter().map(|k| k.name().to_string()).collect();
     let stale: Vec<_> = on_disk.difference(&registered).collect();
-    assert!(stale.is_empty(), "shaders not registered in src/gpu/kernels.rs: {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "shaders not registered in src/gpu/kernels.rs: {stale:?}"
+    );
     assert_eq!(registered.len(), Kernel::ALL.len(), "two kernels share one file");
 }
 
@@ -42,6 +45,10 @@ fn validator_rejects_a_broken_shader() {
 fn shapes_are_not_baked_into_shaders() {
     // Shapes arrive in uniforms: every kernel reads a `Params` uniform.
     for k in Kernel::ALL {
-        assert!(k.source().contains("var<uniform>"), "{} has no uniform params", k.name());
+        assert!(
+            k.source().contains("var<uniform>"),
+            "{} has no uniform params",
+            k.name()
+        );
     }
 }

@@ -77,10 +77,7 @@ fn vgg_avg(drop: f32) -> ModelConfig {
         Flatten,
         Linear { out: 5, bias: true },
         Act { mu: 1.0 },
-        Linear {
-            out: 3,
-            bias: false,
-        },
+        Linear { out: 3, bias: false },
     ];
     model("vgg-avg", [1, 4, 6], layers)
 }
@@ -104,11 +101,7 @@ fn resnet(shortcut: bool, drop: f32) -> ModelConfig {
         Flatten,
         Linear { out: 3, bias: true },
     ];
-    model(
-        if shortcut { "res-sc" } else { "res-id" },
-        [2, 4, 4],
-        layers,
-    )
+    model(if shortcut { "res-sc" } else { "res-id" }, [2, 4, 4], layers)
 }
 
 /// Two analog layers (conv, avg-pool) before the first IF, and a 1x1 conv.
@@ -184,9 +177,7 @@ fn params(cfg: &ModelConfig, neurons: &[NeuronParams], r: &mut Rng) -> Vec<Vec<f
         } else if s.name.ends_with(".leak") {
             vec![neurons[ni - 1].leak]
         } else if s.name.ends_with(".bias") && s.trainable {
-            (0..n)
-                .map(|_| (2 * r.below(5) as i32 - 3) as f32 / 64.0)
-                .collect()
+            (0..n).map(|_| (2 * r.below(5) as i32 - 3) as f32 / 64.0).collect()
         } else if s.name.ends_with(".bias") {
             vec![0.0; n]
         } else {
@@ -230,11 +221,7 @@ fn assert_close(what: &str, got: &[f32], want: &[f32], atol: f32, rtol: f32) {
         .filter(|(_, (g, w))| (*g - *w).abs() > atol + rtol * w.abs() || g.is_nan())
         .take(5)
         .collect();
-    let max = got
-        .iter()
-        .zip(want)
-        .map(|(g, w)| (g - w).abs())
-        .fold(0.0f32, f32::max);
+    let max = got.iter().zip(want).map(|(g, w)| (g - w).abs()).fold(0.0f32, f32::max);
     assert!(
         bad.is_empty(),
         "{what}: max |err| {max:e}, first mismatches (i, (gpu, cpu)) {bad:?}"
@@ -307,13 +294,7 @@ fn inference_matches(cfg: &ModelConfig) {
         let what = format!("{} T={t}", cfg.name);
         // Exact arithmetic on both sides; 1e-6 only guards the test against a
         // future non-exact change of the draws.
-        assert_close(
-            &format!("{what} logits"),
-            &got.logits,
-            &want.logits,
-            1e-6,
-            1e-6,
-        );
+        assert_close(&format!("{what} logits"), &got.logits, &want.logits, 1e-6, 1e-6);
         assert_eq!(got.counts, want.spike_counts, "{what}: spike counts");
         assert_eq!(got.maps, want.spike_maps, "{what}: spike maps");
         assert!(
@@ -480,20 +461,8 @@ fn folded_heights_give_the_same_logits() {
             let what = format!("{} {case}", cfg.name);
             assert_eq!(a.counts, z.counts, "{what}: spike counts");
             assert!(a.counts.iter().all(|&c| c > 0), "{what}: {:?}", a.counts);
-            assert_close(
-                &format!("{what}: folded logits"),
-                &z.logits,
-                &a.logits,
-                tol,
-                tol,
-            );
-            assert_close(
-                &format!("{what}: CPU logits"),
-                &a.logits,
-                &f.logits,
-                1e-5,
-                1e-5,
-            );
+            assert_close(&format!("{what}: folded logits"), &z.logits, &a.logits, tol, tol);
+            assert_close(&format!("{what}: CPU logits"), &a.logits, &f.logits, 1e-5, 1e-5);
             println!(
                 "{what}: spikes {:?}, logits {:?} vs folded {:?}",
                 a.counts,
@@ -542,9 +511,6 @@ fn block_on_analog_input_is_refused() {
         let e = r
             .err()
             .unwrap_or_else(|| panic!("train={train}: built a block on the analog input"));
-        assert!(
-            matches!(e, ultraspike::Error::Config(_)),
-            "train={train}: {e}"
-        );
+        assert!(matches!(e, ultraspike::Error::Config(_)), "train={train}: {e}");
     }
 }

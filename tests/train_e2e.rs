@@ -15,11 +15,23 @@ fn small_net() -> ModelConfig {
         input: [1, 12, 12],
         classes: 4,
         layers: vec![
-            LayerSpec::Conv { out: 4, k: 3, stride: 1, pad: 1, bias: true },
+            LayerSpec::Conv {
+                out: 4,
+                k: 3,
+                stride: 1,
+                pad: 1,
+                bias: true,
+            },
             LayerSpec::Act { mu: 4.0 },
             LayerSpec::Dropout { p: 0.2 },
             LayerSpec::MaxPool { k: 2, stride: 2 },
-            LayerSpec::Conv { out: 8, k: 3, stride: 1, pad: 1, bias: true },
+            LayerSpec::Conv {
+                out: 8,
+                k: 3,
+                stride: 1,
+                pad: 1,
+                bias: true,
+            },
             LayerSpec::Act { mu: 4.0 },
             LayerSpec::MaxPool { k: 2, stride: 2 },
             LayerSpec::Flatten,
@@ -47,7 +59,11 @@ fn fifty_sgd_steps_match_the_cpu_loss_curve() {
     let gpu = common::gpu();
     let cfg = small_net();
     let ds = synthetic(64, 1, 12, 12, 4, 7).unwrap();
-    let sgd = SgdConfig { lr: 0.05, momentum: 0.9, weight_decay: 5e-4 };
+    let sgd = SgdConfig {
+        lr: 0.05,
+        momentum: 0.9,
+        weight_decay: 5e-4,
+    };
     let n = 8;
     let net = DnnNet::new(gpu, &cfg, n, 3, sgd).unwrap();
     let mut cpu = CpuNet::new(&cfg, 3).unwrap();
@@ -57,7 +73,10 @@ fn fifty_sgd_steps_match_the_cpu_loss_curve() {
         let g = pollster::block_on(net.train_step(gpu, &x, &y, n, step)).unwrap();
         let (c, _) = cpu.train_step(&x, &y, n, step, true, &sgd);
         let (gl, cl) = (g.loss_sum / n as f32, (c / n as f64) as f32);
-        assert!((gl - cl).abs() <= 1e-3 * cl.abs().max(1.0), "step {step}: gpu loss {gl} vs cpu {cl}");
+        assert!(
+            (gl - cl).abs() <= 1e-3 * cl.abs().max(1.0),
+            "step {step}: gpu loss {gl} vs cpu {cl}"
+        );
         if step == 0 {
             first = cl;
         }
@@ -73,20 +92,31 @@ fn vgg11_training_step_matches_cpu() {
     let gpu = common::gpu();
     let cfg = builtin("vgg11", [3, 32, 32], 10).unwrap();
     let ds = synthetic(2, 3, 32, 32, 10, 11).unwrap();
-    let sgd = SgdConfig { lr: 0.01, momentum: 0.95, weight_decay: 5e-4 };
+    let sgd = SgdConfig {
+        lr: 0.01,
+        momentum: 0.95,
+        weight_decay: 5e-4,
+    };
     let net = DnnNet::new(gpu, &cfg, 2, 5, sgd).unwrap();
     let mut cpu = CpuNet::new(&cfg, 5).unwrap();
     let before = cpu.values.clone();
     let (x, y) = batch(&ds, 0, 2);
     let g = pollster::block_on(net.train_step(gpu, &x, &y, 2, 9)).unwrap();
     let (c, _) = cpu.train_step(&x, &y, 2, 9, true, &sgd);
-    assert!((g.loss_sum as f64 - c).abs() < 1e-3 * c.abs().max(1.0), "loss gpu {} cpu {c}", g.loss_sum);
+    assert!(
+        (g.loss_sum as f64 - c).abs() < 1e-3 * c.abs().max(1.0),
+        "loss gpu {} cpu {c}",
+        g.loss_sum
+    );
     let after = pollster::block_on(net.read_params(gpu)).unwrap();
     for (i, (name, _, v)) in after.iter().enumerate() {
         let dg: Vec<f32> = v.iter().zip(&before[i]).map(|(a, b)| a - b).collect();
         let dc: Vec<f32> = cpu.values[i].iter().zip(&before[i]).map(|(a, b)| a - b).collect();
         let scale = dc.iter().fold(0f32, |m, d| m.max(d.abs())).max(1e-12);
         let err = dg.iter().zip(&dc).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
-        assert!(err <= 2e-3 * scale + 1e-9, "{name}: update differs by {err} (largest update {scale})");
+        assert!(
+            err <= 2e-3 * scale + 1e-9,
+            "{name}: update differs by {err} (largest update {scale})"
+        );
     }
 }

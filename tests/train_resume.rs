@@ -6,9 +6,9 @@ mod common;
 
 use ultraspike::checkpoint::Checkpoint;
 use ultraspike::data::{synthetic_split, Dataset};
-use ultraspike::models::builtin;
 use ultraspike::dnn::{DnnNet, SgdConfig};
 use ultraspike::meta::DnnMeta;
+use ultraspike::models::builtin;
 use ultraspike::train::{TrainConfig, Trainer};
 use ultraspike::Error;
 
@@ -20,7 +20,13 @@ fn run_epoch(t: &mut Trainer, train: &Dataset, test: &Dataset) {
 }
 
 fn config() -> TrainConfig {
-    TrainConfig { epochs: 2, batch: 16, augment: true, seed: 9, ..Default::default() }
+    TrainConfig {
+        epochs: 2,
+        batch: 16,
+        augment: true,
+        seed: 9,
+        ..Default::default()
+    }
 }
 
 #[test]
@@ -35,8 +41,16 @@ fn resumed_run_equals_uninterrupted_run() {
 
     let mut first = Trainer::new(gpu, &model, &split.train, config()).unwrap();
     run_epoch(&mut first, &split.train, &split.test);
-    let meta = DnnMeta { epoch: first.run.epoch, step: first.run.step, history: first.run.history.clone(), ..DnnMeta::new(&model) };
-    let bytes = pollster::block_on(first.net.to_checkpoint(gpu, &meta, true)).unwrap().to_bytes().unwrap();
+    let meta = DnnMeta {
+        epoch: first.run.epoch,
+        step: first.run.step,
+        history: first.run.history.clone(),
+        ..DnnMeta::new(&model)
+    };
+    let bytes = pollster::block_on(first.net.to_checkpoint(gpu, &meta, true))
+        .unwrap()
+        .to_bytes()
+        .unwrap();
     drop(first);
 
     let ck = Checkpoint::from_bytes(&bytes).unwrap();
@@ -47,7 +61,10 @@ fn resumed_run_equals_uninterrupted_run() {
     run_epoch(&mut resumed, &split.train, &split.test);
     let got = pollster::block_on(resumed.net.read_params(gpu)).unwrap();
     for ((name, _, a), (_, _, b)) in want.iter().zip(&got) {
-        assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()), "{name} differs after resume");
+        assert!(
+            a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()),
+            "{name} differs after resume"
+        );
     }
 }
 
@@ -63,7 +80,10 @@ fn checkpoint_round_trip_is_bit_exact() {
     assert_eq!(meta.model, model, "the checkpoint alone rebuilds the model");
     let net2 = DnnNet::new(gpu, &meta.model, 1, 77, SgdConfig::default()).unwrap();
     net2.load_checkpoint(gpu, &back, true).unwrap();
-    let (a, b) = (pollster::block_on(net.read_params(gpu)).unwrap(), pollster::block_on(net2.read_params(gpu)).unwrap());
+    let (a, b) = (
+        pollster::block_on(net.read_params(gpu)).unwrap(),
+        pollster::block_on(net2.read_params(gpu)).unwrap(),
+    );
     for ((name, _, x), (_, _, y)) in a.iter().zip(&b) {
         assert!(x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits()), "{name}");
     }
@@ -71,7 +91,10 @@ fn checkpoint_round_trip_is_bit_exact() {
     let other = builtin("vgg11", [3, 32, 32], 10).unwrap();
     let net3 = DnnNet::new(gpu, &other, 1, 0, SgdConfig::default()).unwrap();
     let e = net3.load_checkpoint(gpu, &back, false).unwrap_err().to_string();
-    assert!(e.contains("features.0.weight") || e.contains("shape") || e.contains("do not belong"), "{e}");
+    assert!(
+        e.contains("features.0.weight") || e.contains("shape") || e.contains("do not belong"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -79,7 +102,15 @@ fn divergence_stops_training_with_a_clear_error() {
     let gpu = common::gpu();
     let split = synthetic_split(64, 16, 1, 12, 12, 3, 5).unwrap();
     let model = builtin("vgg-tiny", [1, 12, 12], 3).unwrap();
-    let cfg = TrainConfig { sgd: SgdConfig { lr: 1e12, momentum: 0.9, weight_decay: 0.0 }, batch: 16, ..Default::default() };
+    let cfg = TrainConfig {
+        sgd: SgdConfig {
+            lr: 1e12,
+            momentum: 0.9,
+            weight_decay: 0.0,
+        },
+        batch: 16,
+        ..Default::default()
+    };
     let mut t = Trainer::new(gpu, &model, &split.train, cfg).unwrap();
     let mut err = None;
     for _ in 0..8 {

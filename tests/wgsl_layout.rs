@@ -225,8 +225,8 @@ fn reflect_uniforms() -> Vec<Reflected> {
     for path in files {
         let shader = path.file_stem().unwrap().to_string_lossy().into_owned();
         let source = std::fs::read_to_string(&path).unwrap();
-        let module = naga::front::wgsl::parse_str(&source)
-            .unwrap_or_else(|e| panic!("{shader}: {}", e.emit_to_string(&source)));
+        let module =
+            naga::front::wgsl::parse_str(&source).unwrap_or_else(|e| panic!("{shader}: {}", e.emit_to_string(&source)));
         for (_, var) in module.global_variables.iter() {
             if var.space != AddressSpace::Uniform {
                 continue;
@@ -239,8 +239,7 @@ fn reflect_uniforms() -> Vec<Reflected> {
             out.push(Reflected {
                 shader: shader.clone(),
                 var: var.name.clone().unwrap_or_default(),
-                struct_name: matches!(ty.inner, TypeInner::Struct { .. })
-                    .then(|| ty.name.clone().unwrap_or_default()),
+                struct_name: matches!(ty.inner, TypeInner::Struct { .. }).then(|| ty.name.clone().unwrap_or_default()),
                 span,
                 members: members
                     .iter()
@@ -260,10 +259,7 @@ fn compare(u: &Reflected, m: &Mirror) -> Vec<String> {
     let at = format!("{}.wgsl `{}` vs {}", u.shader, m.wgsl_struct, m.rust_struct);
     let mut errs = Vec::new();
     if u.span as usize != m.size {
-        errs.push(format!(
-            "{at}: WGSL size {} != Rust size {}",
-            u.span, m.size
-        ));
+        errs.push(format!("{at}: WGSL size {} != Rust size {}", u.span, m.size));
     }
     let wgsl_names: Vec<&str> = u.members.iter().map(|(n, _, _)| n.as_str()).collect();
     let table_names: Vec<&str> = m.members.iter().map(|r| r.wgsl).collect();
@@ -281,10 +277,7 @@ fn compare(u: &Reflected, m: &Mirror) -> Vec<String> {
             ));
         }
         if scalar != r.scalar {
-            errs.push(format!(
-                "{at}: `{name}` is {scalar}, Rust `{}` is {}",
-                r.rust, r.scalar
-            ));
+            errs.push(format!("{at}: `{name}` is {scalar}, Rust `{}` is {}", r.rust, r.scalar));
         }
     }
     errs
@@ -298,10 +291,7 @@ fn uniforms_match_their_rust_mirrors() {
     let mut keys = BTreeSet::new();
     for m in &mirrors {
         if !keys.insert((m.shader, m.wgsl_struct)) {
-            errs.push(format!(
-                "{}.wgsl `{}` listed twice",
-                m.shader, m.wgsl_struct
-            ));
+            errs.push(format!("{}.wgsl `{}` listed twice", m.shader, m.wgsl_struct));
         }
         let found = uniforms
             .iter()
@@ -336,10 +326,7 @@ fn uniforms_match_their_rust_mirrors() {
 #[test]
 fn count_limit_words_point_at_count_n() {
     assert_eq!(IF_COUNT_LIMIT_WORD * 4, offset_of!(IfParams, count_n));
-    assert_eq!(
-        SPIKE_MAP_COUNT_LIMIT_WORD * 4,
-        offset_of!(SpikeMapParams, count_n)
-    );
+    assert_eq!(SPIKE_MAP_COUNT_LIMIT_WORD * 4, offset_of!(SpikeMapParams, count_n));
 }
 
 #[test]

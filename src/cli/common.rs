@@ -86,7 +86,13 @@ pub fn log_progress(pb: &ProgressBar) {
     let len = pb.length().unwrap_or(0).max(1);
     let pos = pb.position();
     if !std::io::stderr().is_terminal() && (pos * 10 / len != (pos.saturating_sub(1)) * 10 / len || pos == 1) {
-        eprintln!("{} {pos}/{len} {} ({:.0}s elapsed, ETA {:.0}s)", pb.prefix(), pb.message(), pb.elapsed().as_secs_f64(), pb.eta().as_secs_f64());
+        eprintln!(
+            "{} {pos}/{len} {} ({:.0}s elapsed, ETA {:.0}s)",
+            pb.prefix(),
+            pb.message(),
+            pb.elapsed().as_secs_f64(),
+            pb.eta().as_secs_f64()
+        );
     }
 }
 
@@ -99,9 +105,18 @@ pub struct EpochBar {
 impl EpochBar {
     /// Show a trained batch; `images` is the batch size (for images/s), 0 to leave it out.
     pub fn batch(&mut self, p: &Progress, images: usize) {
-        let pb = self.pb.get_or_insert_with(|| bar(p.batches as u64, format!("epoch {}", p.epoch + 1)));
+        let pb = self
+            .pb
+            .get_or_insert_with(|| bar(p.batches as u64, format!("epoch {}", p.epoch + 1)));
         pb.set_position(p.batch as u64);
-        let rate = if images > 0 { format!(" {:.0} img/s", (p.batch * images) as f64 / pb.elapsed().as_secs_f64().max(1e-9)) } else { String::new() };
+        let rate = if images > 0 {
+            format!(
+                " {:.0} img/s",
+                (p.batch * images) as f64 / pb.elapsed().as_secs_f64().max(1e-9)
+            )
+        } else {
+            String::new()
+        };
         pb.set_message(format!("loss {:.4} acc {:.2}%{rate}", p.loss, p.accuracy * 100.0));
         log_progress(pb);
     }

@@ -46,7 +46,10 @@ pub fn run(a: &ConvertArgs) -> Result<()> {
     a.data.load_into(&mut p)?;
     p.load_dnn(ck)?;
     let model = p.saved_dnn().map(|s| s.meta.model.name.clone()).unwrap_or_default();
-    eprintln!("calibrating {model} on {} batches of {} training images", a.calib_batches, a.batch);
+    eprintln!(
+        "calibrating {model} on {} batches of {} training images",
+        a.calib_batches, a.batch
+    );
     let c = pollster::block_on(async {
         p.calibrate(a.calib_batches, a.batch, |_| {}).await?;
         p.convert(method, a.timesteps, a.batch).await
@@ -54,11 +57,25 @@ pub fn run(a: &ConvertArgs) -> Result<()> {
     pollster::block_on(p.snn_snapshot())?.ck.save_atomic(&a.out)?;
     let ev = &c.evaluation;
     if a.json {
-        println!("{}", to_json(&serde_json::json!({ "method": method, "timesteps": a.timesteps, "evaluation": ev, "layers": c.layers, "checkpoint": a.out })));
+        println!(
+            "{}",
+            to_json(
+                &serde_json::json!({ "method": method, "timesteps": a.timesteps, "evaluation": ev, "layers": c.layers, "checkpoint": a.out })
+            )
+        );
         return Ok(());
     }
-    println!("{method} at T={}: test accuracy {:.2}% on {} images; saved {}", a.timesteps, ev.accuracy * 100.0, ev.images, a.out.display());
-    println!("{:<24} {:>7} {:>7} {:>6} {:>5} {:>7} {:>7} {:>9} {:>9} {:>8}", "layer", "mu", "V_th", "alpha", "beta", "K(mu)", "h(T,mu)", "DNN mean", "SNN mean", "activity");
+    println!(
+        "{method} at T={}: test accuracy {:.2}% on {} images; saved {}",
+        a.timesteps,
+        ev.accuracy * 100.0,
+        ev.images,
+        a.out.display()
+    );
+    println!(
+        "{:<24} {:>7} {:>7} {:>6} {:>5} {:>7} {:>7} {:>9} {:>9} {:>8}",
+        "layer", "mu", "V_th", "alpha", "beta", "K(mu)", "h(T,mu)", "DNN mean", "SNN mean", "activity"
+    );
     for d in &c.layers {
         println!(
             "{:<24} {:>7.3} {:>7.3} {:>6.3} {:>5.2} {:>7.3} {:>7.3} {:>9.4} {:>9.4} {:>8.4}",
@@ -66,7 +83,13 @@ pub fn run(a: &ConvertArgs) -> Result<()> {
         );
     }
     if let Some(e) = &ev.energy {
-        println!("energy per image: DNN {:.1} nJ, SNN {:.1} nJ ({:.1}x less; {:.1}x with the first layer computed once)", e.dnn_pj / 1e3, e.snn_pj / 1e3, e.ratio, e.ratio_first_once);
+        println!(
+            "energy per image: DNN {:.1} nJ, SNN {:.1} nJ ({:.1}x less; {:.1}x with the first layer computed once)",
+            e.dnn_pj / 1e3,
+            e.snn_pj / 1e3,
+            e.ratio,
+            e.ratio_first_once
+        );
     }
     Ok(())
 }

@@ -42,9 +42,19 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     };
     let ev = pollster::block_on(p.evaluate_dnn(a.batch))?;
     if a.json {
-        println!("{}", to_json(&serde_json::json!({ "kind": "dnn", "model": model, "images": ev.images, "loss": ev.loss, "accuracy": ev.accuracy })));
+        println!(
+            "{}",
+            to_json(
+                &serde_json::json!({ "kind": "dnn", "model": model, "images": ev.images, "loss": ev.loss, "accuracy": ev.accuracy })
+            )
+        );
     } else {
-        println!("{model}: test accuracy {:.2}% (loss {:.4}) on {} images", ev.accuracy * 100.0, ev.loss, ev.images);
+        println!(
+            "{model}: test accuracy {:.2}% (loss {:.4}) on {} images",
+            ev.accuracy * 100.0,
+            ev.loss,
+            ev.images
+        );
     }
     Ok(())
 }

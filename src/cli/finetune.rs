@@ -82,7 +82,12 @@ pub fn run(a: &FinetuneArgs) -> Result<()> {
     p.load_snn(ck)?;
     let info = p.start_finetune(&opts)?;
     let model = p.saved_snn().map(|s| s.meta.model.name.clone()).unwrap_or_default();
-    eprintln!("fine-tuning {model} SNN at T={} on {} images; GPU memory planned: {:.1} MiB", info.t, info.images, info.memory_bytes as f64 / (1024.0 * 1024.0));
+    eprintln!(
+        "fine-tuning {model} SNN at T={} on {} images; GPU memory planned: {:.1} MiB",
+        info.t,
+        info.images,
+        info.memory_bytes as f64 / (1024.0 * 1024.0)
+    );
     let before = pollster::block_on(p.finetune_evaluate())?;
     eprintln!("before: test accuracy {:.2}%", before.accuracy * 100.0);
     let mut bar = EpochBar::default();
@@ -105,7 +110,12 @@ pub fn run(a: &FinetuneArgs) -> Result<()> {
     run?;
     eprintln!("saved {}", a.out.display());
     if a.json {
-        println!("{}", to_json(&serde_json::json!({ "timesteps": info.t, "before": before, "history": history, "memory_bytes": info.memory_bytes, "checkpoint": a.out })));
+        println!(
+            "{}",
+            to_json(
+                &serde_json::json!({ "timesteps": info.t, "before": before, "history": history, "memory_bytes": info.memory_bytes, "checkpoint": a.out })
+            )
+        );
     }
     Ok(())
 }

@@ -103,11 +103,7 @@ pub fn main() -> ExitCode {
             let failed = e.use_stderr();
             // --help/--version land here as well; printing can only fail on a closed pipe.
             let _ = e.print();
-            return if failed {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
-            };
+            return if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS };
         }
     };
     match run(cli) {

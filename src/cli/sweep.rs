@@ -37,7 +37,10 @@ pub struct SweepArgs {
 fn parse_timesteps(s: &str) -> Result<Vec<usize>> {
     s.split(',')
         .map(|v| {
-            let t = v.trim().parse().map_err(|_| Error::Config(format!("bad time step `{v}` in --timesteps")))?;
+            let t = v
+                .trim()
+                .parse()
+                .map_err(|_| Error::Config(format!("bad time step `{v}` in --timesteps")))?;
             check_timesteps(t).map(|_| t)
         })
         .collect()
@@ -68,10 +71,19 @@ pub fn run(a: &SweepArgs) -> Result<()> {
     })?;
     pb.finish_and_clear();
     if a.json {
-        println!("{}", to_json(&serde_json::json!({ "model": model, "dnn_accuracy": dnn_ev.accuracy, "images": data.test, "rows": rows })));
+        println!(
+            "{}",
+            to_json(
+                &serde_json::json!({ "model": model, "dnn_accuracy": dnn_ev.accuracy, "images": data.test, "rows": rows })
+            )
+        );
         return Ok(());
     }
-    println!("DNN {model}: {:.2}% on {} test images", dnn_ev.accuracy * 100.0, data.test);
+    println!(
+        "DNN {model}: {:.2}% on {} test images",
+        dnn_ev.accuracy * 100.0,
+        data.test
+    );
     let header: String = ts.iter().map(|t| format!("{t:>9}")).collect();
     println!("{:<16}{header}", "method \\ T");
     for (m, chunk) in methods.iter().zip(rows.chunks(ts.len())) {

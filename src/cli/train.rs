@@ -93,10 +93,21 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     };
     let info = p.start_training(&opts, start)?;
     if let Some(path) = &a.resume {
-        eprintln!("resumed {} at epoch {} (step {})", path.display(), info.epoch, info.step);
+        eprintln!(
+            "resumed {} at epoch {} (step {})",
+            path.display(),
+            info.epoch,
+            info.step
+        );
     }
     let device = p.gpu().info.name.clone();
-    eprintln!("training {} on {} ({} train / {} test images) on {device}", info.model.name, data.kind.name(), data.train, data.test);
+    eprintln!(
+        "training {} on {} ({} train / {} test images) on {device}",
+        info.model.name,
+        data.kind.name(),
+        data.train,
+        data.test
+    );
     let mut bar = EpochBar::default();
     let mut saved: Option<usize> = None;
     let run = pollster::block_on(p.train_to_end(|event| match event {
@@ -118,12 +129,22 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     run.map_err(|e| diverged_note(e, &a.out, saved))?;
     match saved {
         Some(_) => eprintln!("saved {}", a.out.display()),
-        None => eprintln!("nothing to train: the run is at epoch {} of {}; {} was not written", info.epoch, info.epochs, a.out.display()),
+        None => eprintln!(
+            "nothing to train: the run is at epoch {} of {}; {} was not written",
+            info.epoch,
+            info.epochs,
+            a.out.display()
+        ),
     }
     if a.json {
         let history = p.saved_dnn().map(|s| s.meta.history.clone()).unwrap_or_default();
         let checkpoint = saved.map(|_| &a.out);
-        println!("{}", to_json(&serde_json::json!({ "model": info.model.name, "dataset": data.kind.name(), "checkpoint": checkpoint, "history": history })));
+        println!(
+            "{}",
+            to_json(
+                &serde_json::json!({ "model": info.model.name, "dataset": data.kind.name(), "checkpoint": checkpoint, "history": history })
+            )
+        );
     }
     Ok(())
 }
@@ -145,7 +166,10 @@ fn print_epoch(rec: &EpochRecord) {
 /// On divergence, say where the last good weights are (nothing is overwritten).
 fn diverged_note(e: Error, out: &Path, saved: Option<usize>) -> Error {
     match (e, saved) {
-        (Error::Diverged(m), Some(ep)) => Error::Diverged(format!("{m}; the last good checkpoint is {} (epoch {ep})", out.display())),
+        (Error::Diverged(m), Some(ep)) => Error::Diverged(format!(
+            "{m}; the last good checkpoint is {} (epoch {ep})",
+            out.display()
+        )),
         (Error::Diverged(m), None) => Error::Diverged(format!("{m}; no checkpoint was written yet")),
         (e, _) => e,
     }

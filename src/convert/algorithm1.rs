@@ -61,7 +61,12 @@ pub struct Scaling {
 /// replaces the best only on a strictly smaller |loss| (the first minimum wins).
 pub fn find_scaling_factors(percentiles: &[f64], mu: f64, t: usize, kind: LossKind) -> Scaling {
     let start = compute_loss(percentiles, mu, 1.0, 1.0, t, kind);
-    let mut best = Scaling { alpha: 1.0, beta: 1.0, loss: start, loss_unscaled: start };
+    let mut best = Scaling {
+        alpha: 1.0,
+        beta: 1.0,
+        loss: start,
+        loss_unscaled: start,
+    };
     let mut cands: Vec<f64> = percentiles.iter().copied().filter(|&p| p > 0.0 && p <= mu).collect();
     cands.sort_by(|a, b| a.total_cmp(b));
     for p in cands {
@@ -70,7 +75,12 @@ pub fn find_scaling_factors(percentiles: &[f64], mu: f64, t: usize, kind: LossKi
             let beta = k as f64 / 100.0;
             let loss = compute_loss(percentiles, mu, alpha, beta, t, kind);
             if loss.abs() < best.loss.abs() {
-                best = Scaling { alpha, beta, loss, loss_unscaled: start };
+                best = Scaling {
+                    alpha,
+                    beta,
+                    loss,
+                    loss_unscaled: start,
+                };
             }
         }
     }
@@ -80,13 +90,23 @@ pub fn find_scaling_factors(percentiles: &[f64], mu: f64, t: usize, kind: LossKi
 /// The loss over the whole (alpha, beta) grid, for the app's heatmap:
 /// rows = alpha candidates (ascending), columns = beta 0..2 step 0.01.
 pub fn loss_grid(percentiles: &[f64], mu: f64, t: usize, kind: LossKind) -> (Vec<f64>, Vec<f64>, Vec<Vec<f64>>) {
-    let mut alphas: Vec<f64> = percentiles.iter().copied().filter(|&p| p > 0.0 && p <= mu).map(|p| p / mu).collect();
+    let mut alphas: Vec<f64> = percentiles
+        .iter()
+        .copied()
+        .filter(|&p| p > 0.0 && p <= mu)
+        .map(|p| p / mu)
+        .collect();
     alphas.sort_by(|a, b| a.total_cmp(b));
     alphas.dedup();
     let betas: Vec<f64> = (0..=200).map(|k| k as f64 / 100.0).collect();
     let grid = alphas
         .iter()
-        .map(|&a| betas.iter().map(|&b| compute_loss(percentiles, mu, a, b, t, kind)).collect())
+        .map(|&a| {
+            betas
+                .iter()
+                .map(|&b| compute_loss(percentiles, mu, a, b, t, kind))
+                .collect()
+        })
         .collect();
     (alphas, betas, grid)
 }
@@ -99,7 +119,12 @@ pub fn k_of_mu(values: &[(f64, f64)], mu: f64) -> f64 {
     if total <= 0.0 || mu <= 0.0 {
         return 0.0;
     }
-    values.iter().filter(|(d, _)| *d >= 0.0 && *d <= mu).map(|(d, w)| d * w).sum::<f64>() / (total * mu)
+    values
+        .iter()
+        .filter(|(d, _)| *d >= 0.0 && *d <= mu)
+        .map(|(d, w)| d * w)
+        .sum::<f64>()
+        / (total * mu)
 }
 
 /// The paper's h(T, mu) = sum_{i=1}^{T-1} (i/T) g_i + integral_{T'}^{mu} f, with
@@ -111,7 +136,14 @@ pub fn h_of_t_mu(values: &[(f64, f64)], t: usize, mu: f64) -> f64 {
         return 0.0;
     }
     let tf = t as f64;
-    let mass = |lo: f64, hi: f64| values.iter().filter(|(d, _)| *d >= lo && *d < hi).map(|v| v.1).sum::<f64>() / total;
+    let mass = |lo: f64, hi: f64| {
+        values
+            .iter()
+            .filter(|(d, _)| *d >= lo && *d < hi)
+            .map(|v| v.1)
+            .sum::<f64>()
+            / total
+    };
     let mut h = 0.0;
     for i in 1..t {
         let fi = i as f64;

@@ -17,16 +17,43 @@ pub fn convert(method: ConversionMethod, stats: &[LayerStats], t: usize) -> Resu
 
 fn layer(method: ConversionMethod, s: &LayerStats, t: usize) -> Result<NeuronParams> {
     let mu = s.mu;
-    let base = NeuronParams { vth: mu, beta: 1.0, shift: 0.0, alpha: 1.0, leak: 1.0, mu };
+    let base = NeuronParams {
+        vth: mu,
+        beta: 1.0,
+        shift: 0.0,
+        alpha: 1.0,
+        leak: 1.0,
+        mu,
+    };
     let p = match method {
         ConversionMethod::AlphaBeta | ConversionMethod::AlphaBetaMse => {
-            let kind = if method == ConversionMethod::AlphaBeta { LossKind::Signed } else { LossKind::Squared };
+            let kind = if method == ConversionMethod::AlphaBeta {
+                LossKind::Signed
+            } else {
+                LossKind::Squared
+            };
             let sc = find_scaling_factors(&s.percentiles, mu as f64, t, kind);
-            NeuronParams { vth: (sc.alpha * mu as f64) as f32, beta: sc.beta as f32, alpha: sc.alpha as f32, ..base }
+            NeuronParams {
+                vth: (sc.alpha * mu as f64) as f32,
+                beta: sc.beta as f32,
+                alpha: sc.alpha as f32,
+                ..base
+            }
         }
-        ConversionMethod::MaxNorm => NeuronParams { vth: s.max, alpha: s.max / mu, ..base },
-        ConversionMethod::Percentile => NeuronParams { vth: s.p99_9 as f32, alpha: s.p99_9 as f32 / mu, ..base },
-        ConversionMethod::Deng => NeuronParams { shift: mu / (2 * t) as f32, ..base },
+        ConversionMethod::MaxNorm => NeuronParams {
+            vth: s.max,
+            alpha: s.max / mu,
+            ..base
+        },
+        ConversionMethod::Percentile => NeuronParams {
+            vth: s.p99_9 as f32,
+            alpha: s.p99_9 as f32 / mu,
+            ..base
+        },
+        ConversionMethod::Deng => NeuronParams {
+            shift: mu / (2 * t) as f32,
+            ..base
+        },
     };
     if !(p.vth > 0.0 && p.vth.is_finite()) {
         return Err(Error::Config(format!(

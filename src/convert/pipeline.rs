@@ -9,22 +9,35 @@ use super::methods::NeuronParams;
 use super::stats::{calibrate, LayerStats};
 use crate::checkpoint::Checkpoint;
 use crate::data::Dataset;
+use crate::dnn::{DnnNet, SgdConfig};
 use crate::error::Result;
 use crate::gpu::Gpu;
-use crate::dnn::{DnnNet, SgdConfig};
 use crate::models::ModelConfig;
 use crate::snn::eval::SnnEvaluation;
 use crate::snn::net::{SnnNet, SnnOptions};
 
 /// Calibrate a DNN checkpoint's layers on `batches` batches of `batch` images.
-pub async fn calibrate_checkpoint(gpu: &Gpu, model: &ModelConfig, ck: &Checkpoint, ds: &Dataset, batches: usize, batch: usize) -> Result<Vec<LayerStats>> {
+pub async fn calibrate_checkpoint(
+    gpu: &Gpu,
+    model: &ModelConfig,
+    ck: &Checkpoint,
+    ds: &Dataset,
+    batches: usize,
+    batch: usize,
+) -> Result<Vec<LayerStats>> {
     let net = DnnNet::new(gpu, model, batch.min(ds.n).max(1), 0, SgdConfig::default())?;
     net.load_checkpoint(gpu, ck, false)?;
     calibrate(gpu, net, ds, batches).await
 }
 
 /// Build the SNN of `method` at `t` steps with the DNN checkpoint's weights.
-pub fn build_converted(gpu: &Gpu, model: &ModelConfig, ck: &Checkpoint, neurons: &[NeuronParams], opts: SnnOptions) -> Result<SnnNet> {
+pub fn build_converted(
+    gpu: &Gpu,
+    model: &ModelConfig,
+    ck: &Checkpoint,
+    neurons: &[NeuronParams],
+    opts: SnnOptions,
+) -> Result<SnnNet> {
     let net = SnnNet::new(gpu, model, neurons, opts)?;
     net.load_dnn_weights(gpu, ck)?;
     Ok(net)
@@ -53,7 +66,12 @@ pub struct LayerDiagnostics {
 }
 
 /// Join statistics, neuron constants and an SNN evaluation into per-layer diagnostics.
-pub fn diagnostics(stats: &[LayerStats], neurons: &[NeuronParams], eval: &SnnEvaluation, t: usize) -> Vec<LayerDiagnostics> {
+pub fn diagnostics(
+    stats: &[LayerStats],
+    neurons: &[NeuronParams],
+    eval: &SnnEvaluation,
+    t: usize,
+) -> Vec<LayerDiagnostics> {
     stats
         .iter()
         .zip(neurons)
@@ -82,6 +100,16 @@ pub fn diagnostics(stats: &[LayerStats], neurons: &[NeuronParams], eval: &SnnEva
 
 /// Like `build_converted` for inference over `n_images`: batch `max_batch` (at
 /// most `n_images`), halved until the device takes it (T*B rows grow with T).
-pub fn build_converted_fitting(gpu: &Gpu, model: &ModelConfig, ck: &Checkpoint, neurons: &[NeuronParams], t: usize, n_images: usize, max_batch: usize) -> Result<SnnNet> {
-    crate::snn::eval::shrink_until_fits(max_batch, n_images, |b| build_converted(gpu, model, ck, neurons, SnnOptions::inference(b, t)))
+pub fn build_converted_fitting(
+    gpu: &Gpu,
+    model: &ModelConfig,
+    ck: &Checkpoint,
+    neurons: &[NeuronParams],
+    t: usize,
+    n_images: usize,
+    max_batch: usize,
+) -> Result<SnnNet> {
+    crate::snn::eval::shrink_until_fits(max_batch, n_images, |b| {
+        build_converted(gpu, model, ck, neurons, SnnOptions::inference(b, t))
+    })
 }

@@ -6,9 +6,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
+use crate::dnn::DnnNet;
 use crate::error::{Error, Result};
 use crate::gpu::{Encoder, Gpu, Op, Tensor};
-use crate::dnn::DnnNet;
 use crate::models::params::ParamKind;
 use crate::nn::reduce::{histogram, reduce_max, reduce_min, reduce_sum, Histogram};
 
@@ -46,7 +46,12 @@ impl LayerStats {
     /// (bin centre, count) pairs, for K(mu), h(T, mu) and plots.
     pub fn weighted_values(&self) -> Vec<(f64, f64)> {
         let w = self.bin_width();
-        self.hist.iter().enumerate().filter(|(_, &c)| c > 0).map(|(i, &c)| (self.min as f64 + (i as f64 + 0.5) * w, c as f64)).collect()
+        self.hist
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c > 0)
+            .map(|(i, &c)| (self.min as f64 + (i as f64 + 0.5) * w, c as f64))
+            .collect()
     }
 
     /// The k-th smallest value (1-based) with k = 1 + round_half_even(q/100 * (n-1)),
@@ -109,10 +114,17 @@ impl Calibrator {
     pub fn new(gpu: &Gpu, net: DnnNet, ds: &Dataset, batches: usize) -> Result<Calibrator> {
         let batches = batches.min(ds.n / net.batch);
         if batches == 0 {
-            return Err(Error::Data(format!("calibration needs at least one full batch of {} images, the set has {}", net.batch, ds.n)));
+            return Err(Error::Data(format!(
+                "calibration needs at least one full batch of {} images, the set has {}",
+                net.batch, ds.n
+            )));
         }
         let mut layers = Vec::new();
-        let mus = net.params.iter().enumerate().filter(|(_, p)| p.spec.kind == ParamKind::Mu);
+        let mus = net
+            .params
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.spec.kind == ParamKind::Mu);
         for ((pre, post), (mu_param, mu)) in net.pre_acts.iter().zip(&net.post_acts).zip(mus) {
             let name = mu.spec.name.trim_end_matches(".mu").to_string();
             layers.push(layer_ops(gpu, name, mu_param, pre, post)?);
@@ -120,7 +132,16 @@ impl Calibrator {
         let gathered = gpu.tensor("calib.gathered", &[3 * layers.len().max(1)])?;
         let x = vec![0.0; net.batch * net.image_len()];
         let range = vec![(f32::INFINITY, f32::NEG_INFINITY, 0f64); layers.len()];
-        Ok(Calibrator { net, layers, gathered, batches, done: 0, range, tops: Vec::new(), x })
+        Ok(Calibrator {
+            net,
+            layers,
+            gathered,
+            batches,
+            done: 0,
+            range,
+            tops: Vec::new(),
+            x,
+        })
     }
 
     /// Steps in all: one per batch and pass.
@@ -162,7 +183,10 @@ impl Calibrator {
     fn forward_batch(&mut self, gpu: &Gpu, ds: &Dataset, b: usize) -> Result<()> {
         let (n, img) = (self.net.batch, self.net.image_len());
         if (b + 1) * n > ds.n {
-            return Err(Error::Data(format!("calibration batch {b} is past the {} images of the set", ds.n)));
+            return Err(Error::Data(format!(
+                "calibration batch {b} is past the {} images of the set",
+                ds.n
+            )));
         }
         for i in 0..n {
             ds.normalized_into(b * n + i, &mut self.x[i * img..(i + 1) * img]);
@@ -195,7 +219,10 @@ impl Calibrator {
         self.tops.clear();
         for (ops, &(lo, hi, _)) in self.layers.iter().zip(&self.range) {
             if !(lo.is_finite() && hi.is_finite()) {
-                return Err(Error::Diverged(format!("{}: pre-activations are not finite (min {lo}, max {hi})", ops.name)));
+                return Err(Error::Diverged(format!(
+                    "{}: pre-activations are not finite (min {lo}, max {hi})",
+                    ops.name
+                )));
             }
             let top = if hi > lo { hi + (hi - lo) * 1e-5 } else { lo + 1e-3 };
             ops.hist.set_range(gpu, lo, top)?;
@@ -211,26 +238,52 @@ impl Calibrator {
     /// Read the histograms and the mus and compute every layer's statistics.
     pub async fn finish(self, gpu: &Gpu) -> Result<Vec<LayerStats>> {
         if !self.is_done() {
-            return Err(Error::Config(format!("calibration finished after {} of {} steps", self.done, self.total_steps())));
+            return Err(Error::Config(format!(
+                "calibration finished after {} of {} steps",
+                self.done,
+                self.total_steps()
+            )));
         }
-        let mut out = Vec::with_capacity(self.layers.len());
-        for (l, ops) in self.layers.iter().enumerate() {
-            let counts = gpu.read_u32(&ops.counts).await?;
-            let mu = gpu.read(&self.net.params[ops.mu_param].value).await?[0];
-            out.push(layer_stats(ops.name.clone(), mu, &counts, self.range[l], self.tops[l]));
-        }
-        Ok(out)
+        // Two maps in all (counts, then mus), not two per layer.
+        let counts = gpu
+            .read_many_u32(&self.layers.iter().map(|l| &l.counts).collect::<Vec<_>>())
+            .await?;
+        let mus = gpu
+            .read_many(
+                &self
+                    .layers
+                    .iter()
+                    .map(|l| &self.net.params[l.mu_param].value)
+                    .collect::<Vec<_>>(),
+            )
+            .await?;
+        let stats = self.layers.iter().zip(counts.iter().zip(&mus)).enumerate();
+        Ok(stats
+            .map(|(l, (ops, (c, mu)))| layer_stats(ops.name.clone(), mu[0], c, self.range[l], self.tops[l]))
+            .collect())
     }
 }
 
 fn layer_ops(gpu: &Gpu, name: String, mu_param: usize, pre: &Tensor, post: &Tensor) -> Result<LayerOps> {
-    let scalars = [gpu.tensor("min", &[1])?, gpu.tensor("max", &[1])?, gpu.tensor("sum", &[1])?];
+    let scalars = [
+        gpu.tensor("min", &[1])?,
+        gpu.tensor("max", &[1])?,
+        gpu.tensor("sum", &[1])?,
+    ];
     let mut min_max = reduce_min(gpu, &format!("{name}.min"), pre.len(), pre, &scalars[0])?.ops;
     min_max.extend(reduce_max(gpu, &format!("{name}.max"), pre.len(), pre, &scalars[1])?.ops);
     let sum_post = reduce_sum(gpu, &format!("{name}.sum"), post.len(), post, &scalars[2])?.ops;
     let counts = gpu.tensor(&format!("{name}.hist"), &[BINS + 2])?;
     let hist = histogram(gpu, &format!("{name}.hist"), pre.len(), BINS, 0.0, 1.0, pre, &counts)?;
-    Ok(LayerOps { name, mu_param, min_max, sum_post, hist, scalars, counts })
+    Ok(LayerOps {
+        name,
+        mu_param,
+        min_max,
+        sum_post,
+        hist,
+        scalars,
+        counts,
+    })
 }
 
 /// One layer's statistics from its histogram counts `[under, bins..., over]`.

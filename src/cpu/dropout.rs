@@ -16,24 +16,14 @@ pub fn hash(seed: u32, r: u32, e: u32) -> u32 {
 }
 
 /// Mask `[rows, per_row]`: `1/(1-p)` where kept, else 0.
-pub fn dropout_mask(
-    rows: usize,
-    per_row: usize,
-    rows_per_mask: usize,
-    p: f32,
-    seed: u32,
-) -> Vec<f32> {
+pub fn dropout_mask(rows: usize, per_row: usize, rows_per_mask: usize, p: f32, seed: u32) -> Vec<f32> {
     let thr = keep_threshold(p);
     let scale = 1.0 / (1.0 - p);
     let mut mask = Vec::with_capacity(rows * per_row);
     for row in 0..rows {
         let r = (row % rows_per_mask) as u32;
         for e in 0..per_row {
-            mask.push(if hash(seed, r, e as u32) >= thr {
-                scale
-            } else {
-                0.0
-            });
+            mask.push(if hash(seed, r, e as u32) >= thr { scale } else { 0.0 });
         }
     }
     mask

@@ -1,14 +1,7 @@
 //! Linear layer and bias-gradient references (PyTorch layout `w [out_f, in_f]`).
 
 /// `y[n,o] = b[o] + sum_i x[n,i] w[o,i]`.
-pub fn linear_forward(
-    n: usize,
-    in_f: usize,
-    out_f: usize,
-    x: &[f32],
-    w: &[f32],
-    b: &[f32],
-) -> Vec<f32> {
+pub fn linear_forward(n: usize, in_f: usize, out_f: usize, x: &[f32], w: &[f32], b: &[f32]) -> Vec<f32> {
     let mut y = vec![0.0; n * out_f];
     for s in 0..n {
         for o in 0..out_f {
@@ -23,13 +16,7 @@ pub fn linear_forward(
 }
 
 /// `dx[n,i] = sum_o dy[n,o] w[o,i]`.
-pub fn linear_backward_input(
-    n: usize,
-    in_f: usize,
-    out_f: usize,
-    dy: &[f32],
-    w: &[f32],
-) -> Vec<f32> {
+pub fn linear_backward_input(n: usize, in_f: usize, out_f: usize, dy: &[f32], w: &[f32]) -> Vec<f32> {
     let mut dx = vec![0.0; n * in_f];
     for s in 0..n {
         for i in 0..in_f {
@@ -44,13 +31,7 @@ pub fn linear_backward_input(
 }
 
 /// `dw[o,i] = sum_n dy[n,o] x[n,i]`.
-pub fn linear_backward_weight(
-    n: usize,
-    in_f: usize,
-    out_f: usize,
-    x: &[f32],
-    dy: &[f32],
-) -> Vec<f32> {
+pub fn linear_backward_weight(n: usize, in_f: usize, out_f: usize, x: &[f32], dy: &[f32]) -> Vec<f32> {
     let mut dw = vec![0.0; out_f * in_f];
     for o in 0..out_f {
         for i in 0..in_f {

@@ -10,13 +10,7 @@ pub struct Xent {
     pub correct: u32,
 }
 
-pub fn softmax_xent(
-    n: usize,
-    classes: usize,
-    n_valid: usize,
-    logits: &[f32],
-    labels: &[u32],
-) -> Xent {
+pub fn softmax_xent(n: usize, classes: usize, n_valid: usize, logits: &[f32], labels: &[u32]) -> Xent {
     let mut dlogits = vec![0.0f32; n * classes];
     let (mut loss_sum, mut correct) = (0f64, 0u32);
     for r in 0..n.min(n_valid) {

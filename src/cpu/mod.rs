@@ -2,16 +2,16 @@
 //! speed. The GPU tests compare against these, and these are themselves
 //! checked by central finite differences (tests/gradcheck.rs).
 
-pub mod elementwise;
-pub mod conv;
 pub mod activation;
+pub mod conv;
 pub mod dropout;
+pub mod elementwise;
 pub mod linear;
-pub mod pool;
 pub mod loss;
-pub mod optim;
-pub mod reduce;
-pub mod spiking;
 pub mod net;
-pub mod spikes;
+pub mod optim;
+pub mod pool;
+pub mod reduce;
 pub mod snn;
+pub mod spikes;
+pub mod spiking;

@@ -4,11 +4,11 @@
 
 use crate::cpu;
 use crate::models::config::{LayerSpec, ModelConfig};
-use crate::spec::SgdConfig;
-use crate::spec::shapes::conv_shape;
 use crate::models::params::{block_needs_shortcut, init_params, param_specs, ParamSpec};
 use crate::spec::optim::SgdParams;
+use crate::spec::shapes::conv_shape;
 use crate::spec::PoolShape;
+use crate::spec::SgdConfig;
 use crate::Result;
 
 pub struct CpuNet {
@@ -46,11 +46,24 @@ impl CpuNet {
         let specs = param_specs(cfg)?;
         let values = init_params(&specs, seed);
         let momentum = values.iter().map(|v| vec![0.0; v.len()]).collect();
-        Ok(CpuNet { cfg: cfg.clone(), specs, values, momentum })
+        Ok(CpuNet {
+            cfg: cfg.clone(),
+            specs,
+            values,
+            momentum,
+        })
     }
 
     /// One SGD step; returns (loss sum, correct count) of the batch of `n`.
-    pub fn train_step(&mut self, x: &[f32], y: &[u32], n: usize, seed: u32, dropout: bool, sgd: &SgdConfig) -> (f64, u32) {
+    pub fn train_step(
+        &mut self,
+        x: &[f32],
+        y: &[u32],
+        n: usize,
+        seed: u32,
+        dropout: bool,
+        sgd: &SgdConfig,
+    ) -> (f64, u32) {
         let mut grads: Vec<Vec<f32>> = self.values.iter().map(|v| vec![0.0; v.len()]).collect();
         let (logits, caches) = self.forward(x, n, dropout.then_some(seed));
         let xent = cpu::loss::softmax_xent(n, self.cfg.classes, n, &logits, y);
@@ -59,7 +72,12 @@ impl CpuNet {
             if !s.trainable {
                 continue;
             }
-            let hp = SgdParams { n: self.values[i].len() as u32, lr: sgd.lr, momentum: sgd.momentum, weight_decay: sgd.weight_decay };
+            let hp = SgdParams {
+                n: self.values[i].len() as u32,
+                lr: sgd.lr,
+                momentum: sgd.momentum,
+                weight_decay: sgd.weight_decay,
+            };
             cpu::optim::sgd_step(&hp, &mut self.values[i], &grads[i], &mut self.momentum[i]);
         }
         (xent.loss_sum, xent.correct)
@@ -92,18 +110,29 @@ impl CpuNet {
                 (y, m)
             };
             let (y, cache) = match l {
-                LayerSpec::Conv { out, k, stride, pad, .. } => {
+                LayerSpec::Conv {
+                    out, k, stride, pad, ..
+                } => {
                     let s = conv_shape(n, &in_shape, *out, *k, *stride, *pad);
                     pi += 2;
-                    (cpu::conv::conv2d_forward(&s, &cur, &v[pi - 2], &v[pi - 1]), Cache::Conv { x: cur })
+                    (
+                        cpu::conv::conv2d_forward(&s, &cur, &v[pi - 2], &v[pi - 1]),
+                        Cache::Conv { x: cur },
+                    )
                 }
                 LayerSpec::Linear { out, .. } => {
                     pi += 2;
-                    (cpu::linear::linear_forward(n, in_shape[0], *out, &cur, &v[pi - 2], &v[pi - 1]), Cache::Conv { x: cur })
+                    (
+                        cpu::linear::linear_forward(n, in_shape[0], *out, &cur, &v[pi - 2], &v[pi - 1]),
+                        Cache::Conv { x: cur },
+                    )
                 }
                 LayerSpec::Act { .. } => {
                     pi += 1;
-                    (cpu::activation::threshold_relu_forward(&cur, v[pi - 1][0]), Cache::Act { x: cur })
+                    (
+                        cpu::activation::threshold_relu_forward(&cur, v[pi - 1][0]),
+                        Cache::Act { x: cur },
+                    )
                 }
                 LayerSpec::Dropout { .. } => {
                     let (y, m) = drop(&cur);
@@ -114,7 +143,10 @@ impl CpuNet {
                     let (y, arg) = cpu::pool::maxpool2d_forward(&s, &cur);
                     (y, Cache::Max(arg))
                 }
-                LayerSpec::AvgPool { k, stride } => (cpu::pool::avgpool2d_forward(&pool(n, &in_shape, *k, *stride), &cur), Cache::None),
+                LayerSpec::AvgPool { k, stride } => (
+                    cpu::pool::avgpool2d_forward(&pool(n, &in_shape, *k, *stride), &cur),
+                    Cache::None,
+                ),
                 LayerSpec::Flatten => (cur, Cache::None),
                 LayerSpec::Block { out, stride, .. } => {
                     let s1 = conv_shape(n, &in_shape, *out, 3, *stride, 1);
@@ -134,7 +166,16 @@ impl CpuNet {
                     let sum = cpu::elementwise::residual_add(&c2, &sc);
                     pi += 1;
                     let y = cpu::activation::threshold_relu_forward(&sum, v[pi - 1][0]);
-                    (y, Cache::Block(Box::new(BlockCache { x: cur, c1, mask, d1, sum })))
+                    (
+                        y,
+                        Cache::Block(Box::new(BlockCache {
+                            x: cur,
+                            c1,
+                            mask,
+                            d1,
+                            sum,
+                        })),
+                    )
                 }
             };
             caches.push(cache);
@@ -157,10 +198,19 @@ impl CpuNet {
         let mut pi_end = self.values.len();
         let mut g = dlogits;
         for li in (0..self.cfg.layers.len()).rev() {
-            let in_shape: Vec<usize> = if li == 0 { self.cfg.input.to_vec() } else { shapes[li - 1].clone() };
+            let in_shape: Vec<usize> = if li == 0 {
+                self.cfg.input.to_vec()
+            } else {
+                shapes[li - 1].clone()
+            };
             let v = &self.values;
             g = match (&self.cfg.layers[li], &caches[li]) {
-                (LayerSpec::Conv { out, k, stride, pad, .. }, Cache::Conv { x }) => {
+                (
+                    LayerSpec::Conv {
+                        out, k, stride, pad, ..
+                    },
+                    Cache::Conv { x },
+                ) => {
                     let s = conv_shape(n, &in_shape, *out, *k, *stride, *pad);
                     pi_end -= 2;
                     let (wi, bi) = (pi_end, pi_end + 1);
@@ -181,8 +231,12 @@ impl CpuNet {
                     cpu::activation::threshold_relu_backward(x, v[pi_end][0], &g)
                 }
                 (LayerSpec::Dropout { .. }, Cache::Mask(m)) => cpu::dropout::dropout_backward(&g, m),
-                (LayerSpec::MaxPool { k, stride }, Cache::Max(arg)) => cpu::pool::maxpool2d_backward(&pool(n, &in_shape, *k, *stride), &g, arg),
-                (LayerSpec::AvgPool { k, stride }, _) => cpu::pool::avgpool2d_backward(&pool(n, &in_shape, *k, *stride), &g),
+                (LayerSpec::MaxPool { k, stride }, Cache::Max(arg)) => {
+                    cpu::pool::maxpool2d_backward(&pool(n, &in_shape, *k, *stride), &g, arg)
+                }
+                (LayerSpec::AvgPool { k, stride }, _) => {
+                    cpu::pool::avgpool2d_backward(&pool(n, &in_shape, *k, *stride), &g)
+                }
                 (LayerSpec::Block { out, stride, .. }, Cache::Block(c)) => {
                     let has_sc = block_needs_shortcut(&in_shape, &shapes[li]);
                     pi_end -= if has_sc { 8 } else { 6 };
@@ -218,5 +272,12 @@ impl CpuNet {
 }
 
 fn pool(n: usize, s: &[usize], k: usize, stride: usize) -> PoolShape {
-    PoolShape { n, c: s[0], h: s[1], w: s[2], k, stride }
+    PoolShape {
+        n,
+        c: s[0],
+        h: s[1],
+        w: s[2],
+        k,
+        stride,
+    }
 }

@@ -15,14 +15,7 @@ pub fn sgd_step(hp: &SgdParams, param: &mut [f32], grad: &[f32], buf: &mut [f32]
 
 /// PyTorch Adam (L2 weight decay on the gradient), AMSGrad when `hp.amsgrad != 0`,
 /// then the optional clamp `p <= clamp_max`. `hp` must be `prepared()`.
-pub fn adam_step(
-    hp: &AdamParams,
-    param: &mut [f32],
-    grad: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    vmax: &mut [f32],
-) {
+pub fn adam_step(hp: &AdamParams, param: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32], vmax: &mut [f32]) {
     for i in 0..param.len() {
         let g = grad[i] + hp.weight_decay * param[i];
         let mi = hp.beta1 * m[i] + (1.0 - hp.beta1) * g;

@@ -9,16 +9,16 @@
 mod backward;
 mod forward;
 
-use crate::spec::NeuronParams;
 use crate::cpu;
 use crate::error::{Error, Result};
 use crate::models::config::ModelConfig;
+use crate::models::params::snn_param_specs;
 use crate::models::params::{ParamKind, ParamSpec};
+use crate::shape_err;
 use crate::spec::Conv2dShape;
+use crate::spec::NeuronParams;
 use crate::spec::PoolShape;
 use crate::spec::{IfConfig, Surrogate};
-use crate::shape_err;
-use crate::models::params::snn_param_specs;
 use backward::Back;
 use forward::Pass;
 
@@ -110,12 +110,7 @@ pub struct SnnGrads {
 }
 
 impl CpuSnn {
-    pub fn new(
-        cfg: &ModelConfig,
-        neurons: &[NeuronParams],
-        t: usize,
-        surrogate: Surrogate,
-    ) -> Result<CpuSnn> {
+    pub fn new(cfg: &ModelConfig, neurons: &[NeuronParams], t: usize, surrogate: Surrogate) -> Result<CpuSnn> {
         cfg.validate()?;
         let specs = snn_param_specs(cfg)?;
         let n_if = specs.iter().filter(|s| s.kind == ParamKind::Vth).count();
@@ -137,19 +132,10 @@ impl CpuSnn {
 
     /// Logits, spikes and caches of `batch` images; `seed` Some = training
     /// dropout (one mask per sample across T, as the GPU net), None = identity.
-    pub fn forward(
-        &self,
-        params: &[Vec<f32>],
-        x: &[f32],
-        batch: usize,
-        seed: Option<u32>,
-    ) -> Result<SnnForward> {
+    pub fn forward(&self, params: &[Vec<f32>], x: &[f32], batch: usize, seed: Option<u32>) -> Result<SnnForward> {
         self.check_params(params)?;
         if batch == 0 || x.len() != batch * self.cfg.input.iter().product::<usize>() {
-            return Err(shape_err!(
-                "snn forward: {} inputs for a batch of {batch}",
-                x.len()
-            ));
+            return Err(shape_err!("snn forward: {} inputs for a batch of {batch}", x.len()));
         }
         let mut f = Pass {
             net: self,
@@ -191,13 +177,7 @@ impl CpuSnn {
     }
 
     /// BPTT of the mean softmax cross-entropy over the first `valid` rows.
-    pub fn backward(
-        &self,
-        params: &[Vec<f32>],
-        fwd: &SnnForward,
-        labels: &[u32],
-        valid: usize,
-    ) -> Result<SnnGrads> {
+    pub fn backward(&self, params: &[Vec<f32>], fwd: &SnnForward, labels: &[u32], valid: usize) -> Result<SnnGrads> {
         self.check_params(params)?;
         let (b, classes) = (fwd.batch, self.cfg.classes);
         if valid == 0 || valid > b || labels.len() < valid {
@@ -247,12 +227,7 @@ impl CpuSnn {
         }
         for (s, v) in self.specs.iter().zip(params) {
             if v.len() != s.shape.iter().product::<usize>() {
-                return Err(shape_err!(
-                    "{}: {} values for shape {:?}",
-                    s.name,
-                    v.len(),
-                    s.shape
-                ));
+                return Err(shape_err!("{}: {} values for shape {:?}", s.name, v.len(), s.shape));
             }
         }
         Ok(())

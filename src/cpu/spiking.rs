@@ -41,14 +41,7 @@ pub fn surrogate_grad(s: Surrogate, u: f32, vth: f32) -> f32 {
 }
 
 /// `input` is [T, n] or one constant current [n] reused at every step.
-pub fn if_forward(
-    t: usize,
-    n: usize,
-    cfg: &IfConfig,
-    input: &[f32],
-    vth: f32,
-    leak: f32,
-) -> IfForward {
+pub fn if_forward(t: usize, n: usize, cfg: &IfConfig, input: &[f32], vth: f32, leak: f32) -> IfForward {
     let stride = if input.len() == n { 0 } else { n };
     let height = cfg.beta * vth * cfg.out_scale;
     let mut out = vec![0.0; t * n];
@@ -69,11 +62,7 @@ pub fn if_forward(
             }
         }
     }
-    IfForward {
-        out,
-        u_trace,
-        spikes,
-    }
+    IfForward { out, u_trace, spikes }
 }
 
 /// BPTT through the T steps given `g_out` = dL/dout [T, n] and the saved

@@ -20,9 +20,7 @@ pub fn is_gzip(bytes: &[u8]) -> bool {
 /// Inflate a gzip stream (all members). `name` only labels error messages.
 pub fn gunzip(name: &str, bytes: &[u8]) -> Result<Vec<u8>> {
     if !is_gzip(bytes) {
-        return Err(Error::Data(format!(
-            "{name}: not a gzip stream (no 1f 8b magic)"
-        )));
+        return Err(Error::Data(format!("{name}: not a gzip stream (no 1f 8b magic)")));
     }
     let mut out = Vec::new();
     let mut dec = flate2::read::MultiGzDecoder::new(bytes).take(MAX_INFLATED + 1);
@@ -61,8 +59,7 @@ pub struct TarEntry<'a> {
 /// records are skipped). Checks each header's checksum and that every file's data
 /// lies inside the archive.
 pub fn tar_entries<'a>(name: &str, tar: &'a [u8]) -> Result<Vec<TarEntry<'a>>> {
-    let err =
-        |off: usize, msg: String| Error::Data(format!("{name}: tar header at offset {off}: {msg}"));
+    let err = |off: usize, msg: String| Error::Data(format!("{name}: tar header at offset {off}: {msg}"));
     let mut out = Vec::new();
     let mut off = 0usize;
     let mut long_name: Option<String> = None;
@@ -71,33 +68,32 @@ pub fn tar_entries<'a>(name: &str, tar: &'a [u8]) -> Result<Vec<TarEntry<'a>>> {
         if h.iter().all(|&b| b == 0) {
             return Ok(out); // end-of-archive marker
         }
-        let want =
-            octal(&h[148..156]).ok_or_else(|| err(off, "checksum field is not octal".into()))?;
+        let want = octal(&h[148..156]).ok_or_else(|| err(off, "checksum field is not octal".into()))?;
         let got: u64 = h
             .iter()
             .enumerate()
-            .map(|(i, &b)| {
-                if (148..156).contains(&i) {
-                    32
-                } else {
-                    b as u64
-                }
-            })
+            .map(|(i, &b)| if (148..156).contains(&i) { 32 } else { b as u64 })
             .sum();
         if want != got {
             return Err(err(
                 off,
-                format!(
-                    "checksum {want} does not match computed {got} (not a tar file, or corrupt)"
-                ),
+                format!("checksum {want} does not match computed {got} (not a tar file, or corrupt)"),
             ));
         }
-        let size = field_size(&h[124..136])
-            .ok_or_else(|| err(off, "size field is not a number".into()))?;
+        let size = field_size(&h[124..136]).ok_or_else(|| err(off, "size field is not a number".into()))?;
         let start = off + BLOCK;
-        let end = start.checked_add(size as usize).filter(|&e| e <= tar.len()).ok_or_else(|| {
-            err(off, format!("entry of {size} bytes runs past the end of the {}-byte archive (truncated)", tar.len()))
-        })?;
+        let end = start
+            .checked_add(size as usize)
+            .filter(|&e| e <= tar.len())
+            .ok_or_else(|| {
+                err(
+                    off,
+                    format!(
+                        "entry of {size} bytes runs past the end of the {}-byte archive (truncated)",
+                        tar.len()
+                    ),
+                )
+            })?;
         let data = &tar[start..end];
         match h[156] {
             b'L' => long_name = Some(cstr(data)),
@@ -123,11 +119,7 @@ pub fn tar_entries<'a>(name: &str, tar: &'a [u8]) -> Result<Vec<TarEntry<'a>>> {
 fn header_name(h: &[u8]) -> String {
     let name = cstr(&h[0..100]);
     let is_ustar = &h[257..262] == b"ustar";
-    let prefix = if is_ustar {
-        cstr(&h[345..500])
-    } else {
-        String::new()
-    };
+    let prefix = if is_ustar { cstr(&h[345..500]) } else { String::new() };
     if prefix.is_empty() {
         name
     } else {

@@ -26,10 +26,7 @@ pub struct CropFlip {
 }
 
 impl Augment {
-    pub const NONE: Augment = Augment {
-        pad: 0,
-        flip: false,
-    };
+    pub const NONE: Augment = Augment { pad: 0, flip: false };
 
     /// Random crop with padding 4 and horizontal flip.
     pub fn cifar() -> Self {
@@ -56,13 +53,7 @@ impl Augment {
 
 /// Deterministic part: `dst[ch][y][x] = padded[ch][y + dy][x' + dx]` with
 /// `x' = w-1-x` when flipping, where `padded` is `src` with `pad` zeros around.
-pub fn crop_flip(
-    src: &[u8],
-    [c, h, w]: [usize; 3],
-    pad: usize,
-    t: CropFlip,
-    dst: &mut [u8],
-) -> Result<()> {
+pub fn crop_flip(src: &[u8], [c, h, w]: [usize; 3], pad: usize, t: CropFlip, dst: &mut [u8]) -> Result<()> {
     let hw = h * w;
     if src.len() != c * hw || dst.len() != c * hw || t.dy > 2 * pad || t.dx > 2 * pad {
         return Err(shape_err!(
@@ -74,10 +65,7 @@ pub fn crop_flip(
         ));
     }
     for ch in 0..c {
-        let (s, d) = (
-            &src[ch * hw..(ch + 1) * hw],
-            &mut dst[ch * hw..(ch + 1) * hw],
-        );
+        let (s, d) = (&src[ch * hw..(ch + 1) * hw], &mut dst[ch * hw..(ch + 1) * hw]);
         for y in 0..h {
             // source row in unpadded coordinates; out of range -> zero padding
             let sy = (y + t.dy).checked_sub(pad).filter(|&v| v < h);

@@ -33,11 +33,7 @@ impl Batcher {
             chw: [ds.c, ds.h, ds.w],
             batch: batch.max(1),
             shuffle,
-            augment: if augment {
-                Augment::cifar()
-            } else {
-                Augment::NONE
-            },
+            augment: if augment { Augment::cifar() } else { Augment::NONE },
             drop_last: false,
             seed,
             epoch: 0,
@@ -82,8 +78,7 @@ impl Batcher {
     pub fn reset_epoch(&mut self, epoch: u64) {
         self.epoch = epoch;
         self.pos = 0;
-        self.rng =
-            Rng::new(self.seed ^ (epoch.wrapping_add(1)).wrapping_mul(0xD1B5_4A32_D192_ED03));
+        self.rng = Rng::new(self.seed ^ (epoch.wrapping_add(1)).wrapping_mul(0xD1B5_4A32_D192_ED03));
         self.order = (0..self.n as u32).collect();
         if self.shuffle {
             self.rng.shuffle(&mut self.order);
@@ -105,12 +100,7 @@ impl Batcher {
     /// Fill `x` (`batch * c*h*w` floats) and `y` (`batch` labels) with the next
     /// batch and return its valid rows; a last partial batch zeroes the rows
     /// after them. `Ok(None)` at the end of the epoch: call `reset_epoch(e + 1)`.
-    pub fn next_batch(
-        &mut self,
-        ds: &Dataset,
-        x: &mut [f32],
-        y: &mut [u32],
-    ) -> Result<Option<usize>> {
+    pub fn next_batch(&mut self, ds: &Dataset, x: &mut [f32], y: &mut [u32]) -> Result<Option<usize>> {
         let len = ds.image_len();
         if ds.n != self.n || [ds.c, ds.h, ds.w] != self.chw {
             return Err(Error::Data(format!(

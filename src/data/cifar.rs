@@ -20,22 +20,14 @@ pub fn record_layout(kind: DatasetKind) -> Result<(usize, usize)> {
 /// Concatenate the records of several CIFAR binary files (e.g. data_batch_1..5).
 pub fn parse_cifar(kind: DatasetKind, files: &[&[u8]]) -> Result<Dataset> {
     let names: Vec<String> = (0..files.len()).map(|i| format!("file {i}")).collect();
-    let named: Vec<(&str, &[u8])> = names
-        .iter()
-        .map(String::as_str)
-        .zip(files.iter().copied())
-        .collect();
+    let named: Vec<(&str, &[u8])> = names.iter().map(String::as_str).zip(files.iter().copied()).collect();
     parse_cifar_named(kind, &named)
 }
 
 /// As `parse_cifar`, naming each file in error messages.
 pub fn parse_cifar_named(kind: DatasetKind, files: &[(&str, &[u8])]) -> Result<Dataset> {
     let (rec, lab) = record_layout(kind)?;
-    let classes = if kind == DatasetKind::Cifar100 {
-        100
-    } else {
-        10
-    };
+    let classes = if kind == DatasetKind::Cifar100 { 100 } else { 10 };
     if files.is_empty() {
         return Err(Error::Data(format!("{kind}: no files given")));
     }
@@ -89,11 +81,7 @@ pub fn cifar_file_role(path: &str) -> Option<(DatasetKind, bool, u32)> {
         "train.bin" => Some((DatasetKind::Cifar100, true, 0)),
         "test.bin" => Some((DatasetKind::Cifar100, false, 0)),
         _ => {
-            let k = base
-                .strip_prefix("data_batch_")?
-                .strip_suffix(".bin")?
-                .parse()
-                .ok()?;
+            let k = base.strip_prefix("data_batch_")?.strip_suffix(".bin")?.parse().ok()?;
             Some((DatasetKind::Cifar10, true, k))
         }
     }
@@ -109,22 +97,15 @@ pub fn cifar_split_from_files(kind: Option<DatasetKind>, files: &[(&str, &[u8])]
     let kind = match kind {
         Some(k) => k,
         None => roles.first().map(|r| r.0).ok_or_else(|| {
-            Error::Data(
-                "no CIFAR files (data_batch_N.bin, test_batch.bin, train.bin, test.bin)".into(),
-            )
+            Error::Data("no CIFAR files (data_batch_N.bin, test_batch.bin, train.bin, test.bin)".into())
         })?,
     };
     record_layout(kind)?;
     let other = roles.iter().find(|r| r.0 != kind).map(|r| r.3.to_string());
     roles.retain(|r| r.0 == kind);
     roles.sort_by_key(|r| (r.2, r.3.to_string()));
-    let pick = |train: bool| -> Vec<(&str, &[u8])> {
-        roles
-            .iter()
-            .filter(|r| r.1 == train)
-            .map(|r| (r.3, r.4))
-            .collect()
-    };
+    let pick =
+        |train: bool| -> Vec<(&str, &[u8])> { roles.iter().filter(|r| r.1 == train).map(|r| (r.3, r.4)).collect() };
     let (train, test) = (pick(true), pick(false));
     if train.is_empty() || test.is_empty() {
         let want = if kind == DatasetKind::Cifar10 {
@@ -149,11 +130,7 @@ pub fn cifar_split_from_files(kind: Option<DatasetKind>, files: &[(&str, &[u8])]
 
 /// The official `cifar-10-binary.tar.gz` / `cifar-100-binary.tar.gz` (a plain
 /// .tar is accepted too). `kind: None` infers CIFAR-10 vs -100 from the entries.
-pub fn parse_cifar_archive_named(
-    kind: Option<DatasetKind>,
-    name: &str,
-    bytes: &[u8],
-) -> Result<Split> {
+pub fn parse_cifar_archive_named(kind: Option<DatasetKind>, name: &str, bytes: &[u8]) -> Result<Split> {
     let tar = maybe_gunzip(name, bytes)?;
     let entries = tar_entries(name, &tar)?;
     let files: Vec<(&str, &[u8])> = entries.iter().map(|e| (e.name.as_str(), e.data)).collect();

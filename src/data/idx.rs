@@ -19,10 +19,7 @@ pub fn parse_idx_u8(name: &str, bytes: &[u8], ndim: usize) -> Result<IdxU8> {
     let bytes: &[u8] = &raw;
     let err = |msg: String| Error::Data(format!("{name}: {msg}"));
     if bytes.len() < 4 {
-        return Err(err(format!(
-            "{} bytes is too short for an IDX header",
-            bytes.len()
-        )));
+        return Err(err(format!("{} bytes is too short for an IDX header", bytes.len())));
     }
     if bytes[0] != 0 || bytes[1] != 0 || bytes[2] != 0x08 {
         return Err(err(format!(
@@ -31,10 +28,7 @@ pub fn parse_idx_u8(name: &str, bytes: &[u8], ndim: usize) -> Result<IdxU8> {
         )));
     }
     if bytes[3] as usize != ndim {
-        return Err(err(format!(
-            "IDX file has {} dims, expected {ndim}",
-            bytes[3]
-        )));
+        return Err(err(format!("IDX file has {} dims, expected {ndim}", bytes[3])));
     }
     let head = 4 + 4 * ndim;
     if bytes.len() < head {
@@ -82,11 +76,7 @@ pub fn parse_idx_pair(kind: DatasetKind, images: &[u8], labels: &[u8]) -> Result
 }
 
 /// As `parse_idx_pair`, naming each file in error messages.
-pub fn parse_idx_named(
-    kind: DatasetKind,
-    images: (&str, &[u8]),
-    labels: (&str, &[u8]),
-) -> Result<Dataset> {
+pub fn parse_idx_named(kind: DatasetKind, images: (&str, &[u8]), labels: (&str, &[u8])) -> Result<Dataset> {
     let im = parse_idx_u8(images.0, images.1, 3)?;
     let lb = parse_idx_u8(labels.0, labels.1, 1)?;
     let (n, h, w) = (im.dims[0], im.dims[1], im.dims[2]);

@@ -135,9 +135,7 @@ impl Normalization {
                 self.std.len()
             )));
         }
-        if self.std.iter().any(|&s| !(s.is_finite() && s > 0.0))
-            || self.mean.iter().any(|m| !m.is_finite())
-        {
+        if self.std.iter().any(|&s| !(s.is_finite() && s > 0.0)) || self.mean.iter().any(|m| !m.is_finite()) {
             return Err(Error::Data(format!(
                 "normalization {self:?} needs finite means and positive stds"
             )));
@@ -150,18 +148,8 @@ impl Normalization {
     pub fn apply(&self, img: &[u8], c: usize, out: &mut [f32]) {
         let hw = img.len().checked_div(c).unwrap_or(0);
         for ch in 0..c {
-            let m = self
-                .mean
-                .get(ch)
-                .or(self.mean.first())
-                .copied()
-                .unwrap_or(0.0);
-            let s = self
-                .std
-                .get(ch)
-                .or(self.std.first())
-                .copied()
-                .unwrap_or(1.0);
+            let m = self.mean.get(ch).or(self.mean.first()).copied().unwrap_or(0.0);
+            let s = self.std.get(ch).or(self.std.first()).copied().unwrap_or(1.0);
             let (scale, shift) = (1.0 / (255.0 * s), m / s);
             let src = &img[ch * hw..(ch + 1) * hw];
             let dst = out.iter_mut().skip(ch * hw).take(hw);

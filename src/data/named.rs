@@ -50,9 +50,7 @@ pub fn load_named_files(kind: Option<DatasetKind>, files: &[(&str, &[u8])]) -> R
     let kind = match kind {
         Some(k) => Some(k),
         None if has_idx => {
-            let fashion = files
-                .iter()
-                .any(|f| f.0.to_ascii_lowercase().contains("fashion"));
+            let fashion = files.iter().any(|f| f.0.to_ascii_lowercase().contains("fashion"));
             Some(if fashion {
                 DatasetKind::FashionMnist
             } else {
@@ -132,8 +130,7 @@ fn wanted(kind: DatasetKind, name: &str) -> bool {
             } else {
                 "cifar-100-"
             };
-            cifar_file_role(&b).is_some_and(|r| r.0 == kind)
-                || (is_archive(&b) && b.starts_with(archive_prefix))
+            cifar_file_role(&b).is_some_and(|r| r.0 == kind) || (is_archive(&b) && b.starts_with(archive_prefix))
         }
         DatasetKind::Synthetic => false,
     }
@@ -161,15 +158,10 @@ pub fn load_dir(kind: DatasetKind, dir: &std::path::Path) -> Result<Split> {
             continue;
         }
         // loose files beat an archive, raw beats .gz: read no more than needed
-        let names: Vec<String> = paths
-            .iter()
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect();
+        let names: Vec<String> = paths.iter().map(|p| p.to_string_lossy().into_owned()).collect();
         let has_loose = names.iter().any(|n| !is_archive(n));
         let keep = |n: &String| {
-            let shadowed = n
-                .strip_suffix(".gz")
-                .is_some_and(|raw| names.iter().any(|m| m == raw));
+            let shadowed = n.strip_suffix(".gz").is_some_and(|raw| names.iter().any(|m| m == raw));
             let archive_not_needed = has_loose && is_archive(n);
             !(shadowed || archive_not_needed)
         };
@@ -181,14 +173,10 @@ pub fn load_dir(kind: DatasetKind, dir: &std::path::Path) -> Result<Split> {
             .collect();
         let mut files = Vec::new();
         for p in paths {
-            let bytes =
-                std::fs::read(p).map_err(|e| Error::Data(format!("{}: {e}", p.display())))?;
+            let bytes = std::fs::read(p).map_err(|e| Error::Data(format!("{}: {e}", p.display())))?;
             files.push((p.display().to_string(), bytes));
         }
-        let named: Vec<(&str, &[u8])> = files
-            .iter()
-            .map(|(n, b)| (n.as_str(), b.as_slice()))
-            .collect();
+        let named: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
         return load_named_files(Some(kind), &named);
     }
     Err(Error::Data(format!(

@@ -12,14 +12,7 @@ const CONTRAST: f32 = 60.0;
 const NOISE: f32 = 40.0;
 
 /// `n` samples of shape `[c, h, w]` over `classes` classes, fully determined by `seed`.
-pub fn synthetic(
-    n: usize,
-    c: usize,
-    h: usize,
-    w: usize,
-    classes: usize,
-    seed: u64,
-) -> Result<Dataset> {
+pub fn synthetic(n: usize, c: usize, h: usize, w: usize, classes: usize, seed: u64) -> Result<Dataset> {
     let protos = prototypes(c, h, w, classes, seed)?;
     Ok(samples(&protos, n, [c, h, w], classes, seed ^ 0x5A17_0001))
 }
@@ -78,13 +71,7 @@ fn bilinear(grid: &[f32], fy: f32, fx: f32) -> f32 {
     top * (1.0 - ty) + bot * ty
 }
 
-fn samples(
-    protos: &[Vec<f32>],
-    n: usize,
-    [c, h, w]: [usize; 3],
-    classes: usize,
-    seed: u64,
-) -> Dataset {
+fn samples(protos: &[Vec<f32>], n: usize, [c, h, w]: [usize; 3], classes: usize, seed: u64) -> Dataset {
     let mut rng = Rng::new(seed);
     let len = c * h * w;
     let mut images = Vec::with_capacity(n * len);

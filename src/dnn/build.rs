@@ -6,19 +6,11 @@ use super::net::GpuParam;
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, Tensor};
 use crate::models::config::{LayerSpec, ModelConfig};
-use crate::nn::activation::{
-    threshold_relu_backward, threshold_relu_backward_mu, threshold_relu_forward,
-};
-use crate::nn::conv::{
-    conv2d_backward_input, conv2d_backward_weight, conv2d_forward, Conv2dShape, ConvAlgo,
-};
+use crate::nn::activation::{threshold_relu_backward, threshold_relu_backward_mu, threshold_relu_forward};
+use crate::nn::conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, Conv2dShape, ConvAlgo};
 use crate::nn::dropout::{dropout_backward, dropout_forward};
-use crate::nn::linear::{
-    bias_backward, linear_backward_input, linear_backward_weight, linear_forward,
-};
-use crate::nn::pool::{
-    avgpool2d_backward, avgpool2d_forward, maxpool2d_backward, maxpool2d_forward, PoolShape,
-};
+use crate::nn::linear::{bias_backward, linear_backward_input, linear_backward_weight, linear_forward};
+use crate::nn::pool::{avgpool2d_backward, avgpool2d_forward, maxpool2d_backward, maxpool2d_forward, PoolShape};
 use crate::nn::program::{Arena, Step};
 use crate::spec::shapes::conv_shape;
 
@@ -77,12 +69,7 @@ pub(super) fn alias(t: &Tensor, shape: &[usize], label: &str) -> Tensor {
 }
 
 impl<'a> Builder<'a> {
-    pub fn new(
-        gpu: &'a Gpu,
-        cfg: &'a ModelConfig,
-        n: usize,
-        params: &'a [GpuParam],
-    ) -> Result<Self> {
+    pub fn new(gpu: &'a Gpu, cfg: &'a ModelConfig, n: usize, params: &'a [GpuParam]) -> Result<Self> {
         let mut shape = vec![n];
         shape.extend_from_slice(&cfg.input);
         let input = gpu.tensor("input", &shape)?;
@@ -157,11 +144,7 @@ impl<'a> Builder<'a> {
         let mut bwd = Vec::new();
         match *layer {
             LayerSpec::Conv {
-                out,
-                k,
-                stride,
-                pad,
-                ..
+                out, k, stride, pad, ..
             } => {
                 let s = conv_shape(self.n, &in_shape, out, k, stride, pad);
                 let (w, b) = (self.param("weight")?, self.param("bias")?);
@@ -188,11 +171,7 @@ impl<'a> Builder<'a> {
                 self.avgpool_pair(&name, &s, io, need_dx, &mut bwd)?;
             }
             LayerSpec::Flatten => {}
-            LayerSpec::Block {
-                out,
-                stride,
-                dropout,
-            } => {
+            LayerSpec::Block { out, stride, dropout } => {
                 let s1 = conv_shape(self.n, &in_shape, out, 3, stride, 1);
                 self.block(&name, &s1, stride, dropout, io, &mut bwd)?;
             }
@@ -204,13 +183,7 @@ impl<'a> Builder<'a> {
     }
 
     /// Layer `i`'s output and its gradient; Flatten's are views of its input's.
-    fn outputs(
-        &self,
-        i: usize,
-        layer: &LayerSpec,
-        name: &str,
-        out_shape: &[usize],
-    ) -> Result<(Tensor, Tensor)> {
+    fn outputs(&self, i: usize, layer: &LayerSpec, name: &str, out_shape: &[usize]) -> Result<(Tensor, Tensor)> {
         if let LayerSpec::Flatten = layer {
             let mut s = vec![self.n];
             s.extend_from_slice(out_shape);
@@ -254,16 +227,7 @@ impl<'a> Builder<'a> {
         need_dx: bool,
         bwd: &mut Vec<Step>,
     ) -> Result<()> {
-        let f = conv2d_forward(
-            self.gpu,
-            name,
-            s,
-            ConvAlgo::Auto,
-            io.x,
-            &w.value,
-            &b.value,
-            io.y,
-        )?;
+        let f = conv2d_forward(self.gpu, name, s, ConvAlgo::Auto, io.x, &w.value, &b.value, io.y)?;
         self.both(f);
         if need_dx {
             let dx_name = format!("{name}.dx");
@@ -293,9 +257,7 @@ impl<'a> Builder<'a> {
     ) -> Result<()> {
         let (w, b) = (self.param("weight")?, self.param("bias")?);
         let (gpu, n) = (self.gpu, self.n);
-        self.both(linear_forward(
-            gpu, name, n, inf, out, io.x, &w.value, &b.value, io.y,
-        )?);
+        self.both(linear_forward(gpu, name, n, inf, out, io.x, &w.value, &b.value, io.y)?);
         if need_dx {
             let dx_name = format!("{name}.dx");
             let op = linear_backward_input(gpu, &dx_name, n, inf, out, io.gy, &w.value, io.gx)?;
@@ -311,19 +273,11 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    pub(super) fn act_pair(
-        &mut self,
-        name: &str,
-        io: Io,
-        mu: &GpuParam,
-        bwd: &mut Vec<Step>,
-    ) -> Result<()> {
+    pub(super) fn act_pair(&mut self, name: &str, io: Io, mu: &GpuParam, bwd: &mut Vec<Step>) -> Result<()> {
         let (x, n) = (io.x, io.x.len());
         self.pre_acts.push(alias(x, &x.shape, name));
         self.post_acts.push(alias(io.y, &io.y.shape, name));
-        self.both(threshold_relu_forward(
-            self.gpu, name, n, x, &mu.value, io.y,
-        )?);
+        self.both(threshold_relu_forward(self.gpu, name, n, x, &mu.value, io.y)?);
         let dx_name = format!("{name}.dx");
         let op = threshold_relu_backward(self.gpu, &dx_name, n, x, &mu.value, io.gy, io.gx)?;
         bwd.push(self.arena.op(op));
@@ -378,14 +332,7 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    fn avgpool_pair(
-        &mut self,
-        name: &str,
-        s: &PoolShape,
-        io: Io,
-        need_dx: bool,
-        bwd: &mut Vec<Step>,
-    ) -> Result<()> {
+    fn avgpool_pair(&mut self, name: &str, s: &PoolShape, io: Io, need_dx: bool, bwd: &mut Vec<Step>) -> Result<()> {
         self.both(avgpool2d_forward(self.gpu, name, s, io.x, io.y)?);
         if need_dx {
             let dx_name = format!("{name}.dx");

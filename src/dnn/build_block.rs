@@ -35,9 +35,7 @@ impl Builder<'_> {
             gx: &gx1,
             gy: &bt.gc1,
         };
-        inner.push(
-            self.steps(|b, v| b.conv_pair(&format!("{name}.conv1"), s1, conv1, w1, b1, true, v))?,
-        );
+        inner.push(self.steps(|b, v| b.conv_pair(&format!("{name}.conv1"), s1, conv1, w1, b1, true, v))?);
         let mu1 = self.param("act1.mu")?;
         let act1 = Io {
             x: &bt.c1,
@@ -62,9 +60,7 @@ impl Builder<'_> {
             gx: &bt.gd1,
             gy: &bt.gsum,
         };
-        inner.push(
-            self.steps(|b, v| b.conv_pair(&format!("{name}.conv2"), &s2, conv2, w2, b2, true, v))?,
-        );
+        inner.push(self.steps(|b, v| b.conv_pair(&format!("{name}.conv2"), &s2, conv2, w2, b2, true, v))?);
         let gx2 = self.shortcut(name, io.x, stride, &bt, &mut inner)?;
         let mu2 = self.param("act2.mu")?;
         let act2 = Io {
@@ -88,10 +84,7 @@ impl Builder<'_> {
     }
 
     /// The steps that `f` adds to a fresh list.
-    fn steps(
-        &mut self,
-        f: impl FnOnce(&mut Self, &mut Vec<Step>) -> Result<()>,
-    ) -> Result<Vec<Step>> {
+    fn steps(&mut self, f: impl FnOnce(&mut Self, &mut Vec<Step>) -> Result<()>) -> Result<Vec<Step>> {
         let mut v = Vec::new();
         f(self, &mut v)?;
         Ok(v)
@@ -123,9 +116,7 @@ impl Builder<'_> {
             gx: &gx2,
             gy: &bt.gsum,
         };
-        inner.push(
-            self.steps(|b, v| b.conv_pair(&format!("{name}.shortcut"), &ss, io, ws, bs, true, v))?,
-        );
+        inner.push(self.steps(|b, v| b.conv_pair(&format!("{name}.shortcut"), &ss, io, ws, bs, true, v))?);
         self.both(residual_add(self.gpu, &add_name, &bt.c2, &sc, &bt.sum)?);
         self.arena.tensor(sc);
         Ok(gx2)

@@ -13,12 +13,7 @@ pub const OPTIMIZER_PREFIX: &str = "optimizer.";
 
 impl DnnNet {
     /// Parameters (and, with `optimizer`, the momentum buffers) plus `meta`.
-    pub async fn to_checkpoint(
-        &self,
-        gpu: &Gpu,
-        meta: &DnnMeta,
-        optimizer: bool,
-    ) -> Result<Checkpoint> {
+    pub async fn to_checkpoint(&self, gpu: &Gpu, meta: &DnnMeta, optimizer: bool) -> Result<Checkpoint> {
         let json = serde_json::to_value(meta).map_err(|e| Error::Checkpoint(e.to_string()))?;
         let mut ck = Checkpoint::new(json);
         // Not trainable: e.g. ResNet's bias-free classifier, which PyTorch has no tensor for.
@@ -55,8 +50,7 @@ impl DnnNet {
                 }
             }
         }
-        let known: std::collections::HashSet<&str> =
-            self.params.iter().map(|p| p.spec.name.as_str()).collect();
+        let known: std::collections::HashSet<&str> = self.params.iter().map(|p| p.spec.name.as_str()).collect();
         let unknown: Vec<&String> = ck
             .tensors
             .keys()

@@ -23,5 +23,9 @@ pub async fn evaluate(gpu: &Gpu, net: &DnnNet, ds: &Dataset, x: &mut [f32], y: &
         start += valid;
     }
     let n = ds.n.max(1) as f64;
-    Ok(Evaluation { loss: (loss / n) as f32, accuracy: (correct / n) as f32, images: ds.n })
+    Ok(Evaluation {
+        loss: (loss / n) as f32,
+        accuracy: (correct / n) as f32,
+        images: ds.n,
+    })
 }

@@ -49,13 +49,7 @@ pub struct DnnNet {
 impl DnnNet {
     /// Build the network for batches of at most `batch` images, initialized
     /// with the paper's init from `seed`.
-    pub fn new(
-        gpu: &Gpu,
-        cfg: &ModelConfig,
-        batch: usize,
-        seed: u64,
-        sgd: SgdConfig,
-    ) -> Result<DnnNet> {
+    pub fn new(gpu: &Gpu, cfg: &ModelConfig, batch: usize, seed: u64, sgd: SgdConfig) -> Result<DnnNet> {
         cfg.validate()?;
         if batch == 0 {
             return Err(Error::Config("batch size must be >= 1".into()));
@@ -71,16 +65,7 @@ impl DnnNet {
             .ok_or_else(|| Error::Config("model has no layers".into()))?;
         let labels = gpu.tensor("labels", &[batch])?;
         let stats = gpu.tensor("loss.stats", &[2])?;
-        let loss = softmax_xent(
-            gpu,
-            "loss",
-            batch,
-            classes,
-            logits,
-            &labels,
-            built.dlogits(),
-            &stats,
-        )?;
+        let loss = softmax_xent(gpu, "loss", batch, classes, logits, &labels, built.dlogits(), &stats)?;
         let mut arena = built.arena;
         let update = sgd_ops(gpu, &mut arena, &params, &sgd)?;
         Ok(DnnNet {
@@ -152,14 +137,7 @@ impl DnnNet {
 
     /// One SGD step on `valid` images (x: [valid, C, H, W] normalized, y: labels).
     /// `seed` drives the dropout masks of this step.
-    pub async fn train_step(
-        &self,
-        gpu: &Gpu,
-        x: &[f32],
-        y: &[u32],
-        valid: usize,
-        seed: u32,
-    ) -> Result<StepStats> {
+    pub async fn train_step(&self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize, seed: u32) -> Result<StepStats> {
         self.load_batch(gpu, x, y, valid)?;
         for (i, d) in self.arena.dropouts.iter().enumerate() {
             d.set_seed(gpu, seed.wrapping_mul(0x9E37_79B9).wrapping_add(i as u32));
@@ -190,13 +168,7 @@ impl DnnNet {
     }
 
     /// Forward only (no dropout), returning loss sum and correct count.
-    pub async fn eval_step(
-        &self,
-        gpu: &Gpu,
-        x: &[f32],
-        y: &[u32],
-        valid: usize,
-    ) -> Result<StepStats> {
+    pub async fn eval_step(&self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize) -> Result<StepStats> {
         self.load_batch(gpu, x, y, valid)?;
         let mut enc = Encoder::new(gpu, "eval step");
         self.arena.record(&self.fwd_eval, &mut enc);
@@ -225,10 +197,7 @@ impl DnnNet {
 
     /// Logits of the last forward pass: [valid, classes].
     pub async fn logits(&self, gpu: &Gpu, valid: usize) -> Result<Vec<f32>> {
-        let logits = self
-            .acts
-            .last()
-            .ok_or_else(|| Error::Config("no layers".into()))?;
+        let logits = self.acts.last().ok_or_else(|| Error::Config("no layers".into()))?;
         gpu.read_range(logits, 0, valid * self.cfg.classes).await
     }
 
@@ -279,12 +248,7 @@ impl DnnNet {
         self.params
             .iter()
             .find(|p| p.spec.name == name)
-            .ok_or_else(|| {
-                Error::Checkpoint(format!(
-                    "model `{}` has no parameter `{name}`",
-                    self.cfg.name
-                ))
-            })
+            .ok_or_else(|| Error::Checkpoint(format!("model `{}` has no parameter `{name}`", self.cfg.name)))
     }
 
     /// Does the config contain a layer of this kind (used by the SNN mapping)?
@@ -326,12 +290,7 @@ fn alloc_params(gpu: &Gpu, cfg: &ModelConfig, seed: u64) -> Result<Vec<GpuParam>
 }
 
 /// One SGD op per trainable parameter, pushed to `arena`: (op index, parameter index).
-fn sgd_ops(
-    gpu: &Gpu,
-    arena: &mut Arena,
-    params: &[GpuParam],
-    sgd: &SgdConfig,
-) -> Result<Vec<(usize, usize)>> {
+fn sgd_ops(gpu: &Gpu, arena: &mut Arena, params: &[GpuParam], sgd: &SgdConfig) -> Result<Vec<(usize, usize)>> {
     let mut update = Vec::new();
     for (pi, p) in params.iter().enumerate().filter(|(_, p)| p.spec.trainable) {
         let op = sgd_step(

@@ -157,10 +157,7 @@ impl Gpu {
 
     /// Turn any reported device loss or uncaptured error into an `Error`.
     pub fn check(&self) -> Result<()> {
-        let mut s = self
-            .sink
-            .lock()
-            .map_err(|_| Error::Gpu("error sink poisoned".into()))?;
+        let mut s = self.sink.lock().map_err(|_| Error::Gpu("error sink poisoned".into()))?;
         if let Some(l) = &s.lost {
             return Err(Error::DeviceLost(l.clone()));
         }
@@ -208,22 +205,18 @@ impl Gpu {
                 kernel.name()
             )));
         }
-        let module = self
-            .device
-            .create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(kernel.name()),
-                source: wgpu::ShaderSource::Wgsl(kernel.device_source()),
-            });
-        let pipeline = self
-            .device
-            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(kernel.name()),
-                layout: None,
-                module: &module,
-                entry_point: Some("main"),
-                compilation_options: Default::default(),
-                cache: None,
-            });
+        let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(kernel.name()),
+            source: wgpu::ShaderSource::Wgsl(kernel.device_source()),
+        });
+        let pipeline = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(kernel.name()),
+            layout: None,
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
         self.check().map_err(|e| {
             e.unless_lost(|e| Error::Shader {
                 name: kernel.name().into(),
@@ -252,17 +245,12 @@ impl Gpu {
     /// Only over the device's `max_buffer_size` is the staging split into chunks.
     pub async fn read_bytes_many(&self, ranges: &[ReadRange<'_>]) -> Result<Vec<Vec<u8>>> {
         // A MAP_READ buffer is never bound to a shader, so only max_buffer_size limits it.
-        self.read_bytes_chunked(ranges, self.limits.max_buffer_size)
-            .await
+        self.read_bytes_chunked(ranges, self.limits.max_buffer_size).await
     }
 
     /// `read_bytes_many` with staging buffers of at most `max_chunk` bytes (a
     /// range over that gets a chunk of its own): one submit and one map per chunk.
-    pub async fn read_bytes_chunked(
-        &self,
-        ranges: &[ReadRange<'_>],
-        max_chunk: u64,
-    ) -> Result<Vec<Vec<u8>>> {
+    pub async fn read_bytes_chunked(&self, ranges: &[ReadRange<'_>], max_chunk: u64) -> Result<Vec<Vec<u8>>> {
         self.check()?;
         if let Some(r) = ranges.iter().find(|r| !r.is_aligned()) {
             return Err(Error::Readback(format!(
@@ -286,11 +274,9 @@ impl Gpu {
             return Ok(vec![Vec::new(); ranges.len()]);
         }
         let staging = self.take_staging(total);
-        let mut enc = self
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("readback"),
-            });
+        let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("readback"),
+        });
         let mut at = 0;
         for r in ranges.iter().filter(|r| r.bytes > 0) {
             enc.copy_buffer_to_buffer(r.buffer, r.offset, &staging, at, r.bytes);
@@ -304,23 +290,14 @@ impl Gpu {
 
     /// Map the first `total` bytes of `staging` (the ranges' copies, back to
     /// back), copy each range's bytes out, unmap.
-    async fn map_staging(
-        &self,
-        staging: &wgpu::Buffer,
-        total: u64,
-        ranges: &[ReadRange<'_>],
-    ) -> Result<Vec<Vec<u8>>> {
+    async fn map_staging(&self, staging: &wgpu::Buffer, total: u64, ranges: &[ReadRange<'_>]) -> Result<Vec<Vec<u8>>> {
         self.maps.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = futures_channel::oneshot::channel();
-        staging
-            .slice(..total)
-            .map_async(wgpu::MapMode::Read, move |r| {
-                let _ = tx.send(r);
-            });
+        staging.slice(..total).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
         self.wait()?;
-        let mapped = rx
-            .await
-            .map_err(|_| Error::Readback("map callback dropped".into()))?;
+        let mapped = rx.await.map_err(|_| Error::Readback("map callback dropped".into()))?;
         if let Err(e) = mapped {
             // A lost device fails every map: say that, not the map's own error.
             self.check()?;
@@ -370,8 +347,7 @@ impl Gpu {
             let _ = tx.send(());
         });
         self.wait()?;
-        rx.await
-            .map_err(|_| Error::Gpu("work-done callback dropped".into()))?;
+        rx.await.map_err(|_| Error::Gpu("work-done callback dropped".into()))?;
         self.check()
     }
 
@@ -461,10 +437,7 @@ pub fn plan_chunks(sizes: impl IntoIterator<Item = u64>, max: u64) -> Vec<Range<
 }
 
 fn mib(bytes: u64) -> String {
-    format!(
-        "{bytes} bytes ({:.0} MiB)",
-        bytes as f64 / (1024.0 * 1024.0)
-    )
+    format!("{bytes} bytes ({:.0} MiB)", bytes as f64 / (1024.0 * 1024.0))
 }
 
 fn no_adapter_hint(e: &str) -> String {

@@ -89,10 +89,15 @@ impl Kernel {
 /// Parse and validate a WGSL source with naga, as the device would (no GPU needed).
 pub fn validate_wgsl(name: &str, source: &str) -> crate::Result<()> {
     use naga::valid::{Capabilities, ValidationFlags, Validator};
-    let module = naga::front::wgsl::parse_str(source)
-        .map_err(|e| crate::Error::Shader { name: name.into(), msg: e.emit_to_string(source) })?;
+    let module = naga::front::wgsl::parse_str(source).map_err(|e| crate::Error::Shader {
+        name: name.into(),
+        msg: e.emit_to_string(source),
+    })?;
     Validator::new(ValidationFlags::all(), Capabilities::SUBGROUP)
         .validate(&module)
-        .map_err(|e| crate::Error::Shader { name: name.into(), msg: e.emit_to_string(source) })?;
+        .map_err(|e| crate::Error::Shader {
+            name: name.into(),
+            msg: e.emit_to_string(source),
+        })?;
     Ok(())
 }

@@ -33,7 +33,14 @@ pub fn grid_1d(n: usize, wg: u32) -> [u32; 3] {
 impl Gpu {
     /// Build an op: `buffers` bind to 0..n-1 in order (read-only inputs, then
     /// outputs, as the kernel declares), the params uniform binds to n.
-    pub fn op<P: Pod>(&self, kernel: Kernel, label: &str, buffers: &[&wgpu::Buffer], params: &P, groups: [u32; 3]) -> Result<Op> {
+    pub fn op<P: Pod>(
+        &self,
+        kernel: Kernel,
+        label: &str,
+        buffers: &[&wgpu::Buffer],
+        params: &P,
+        groups: [u32; 3],
+    ) -> Result<Op> {
         let max = self.limits.max_compute_workgroups_per_dimension;
         if groups.iter().any(|&g| g > max) {
             return Err(Error::TooLarge {
@@ -54,16 +61,29 @@ impl Gpu {
         let mut entries: Vec<wgpu::BindGroupEntry> = buffers
             .iter()
             .enumerate()
-            .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
+            .map(|(i, b)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: b.as_entire_binding(),
+            })
             .collect();
-        entries.push(wgpu::BindGroupEntry { binding: buffers.len() as u32, resource: params_buf.as_entire_binding() });
+        entries.push(wgpu::BindGroupEntry {
+            binding: buffers.len() as u32,
+            resource: params_buf.as_entire_binding(),
+        });
         let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(label),
             layout: &pipeline.get_bind_group_layout(0),
             entries: &entries,
         });
-        self.check().map_err(|e| e.unless_lost(|e| Error::Gpu(format!("building `{label}` ({}): {e}", kernel.name()))))?;
-        Ok(Op { label: label.into(), pipeline, bind_group, params: params_buf, groups })
+        self.check()
+            .map_err(|e| e.unless_lost(|e| Error::Gpu(format!("building `{label}` ({}): {e}", kernel.name()))))?;
+        Ok(Op {
+            label: label.into(),
+            pipeline,
+            bind_group,
+            params: params_buf,
+            groups,
+        })
     }
 
     /// Record and submit `ops` in order, in one compute pass.
@@ -87,7 +107,11 @@ impl Op {
     pub fn set_param_word(&self, gpu: &Gpu, word: usize, value: u32) -> crate::Result<()> {
         let at = 4 * word as u64;
         if at + 4 > self.params.size() {
-            return Err(crate::Error::Shape(format!("{}: uniform word {word} past its {} bytes", self.label, self.params.size())));
+            return Err(crate::Error::Shape(format!(
+                "{}: uniform word {word} past its {} bytes",
+                self.label,
+                self.params.size()
+            )));
         }
         gpu.queue.write_buffer(&self.params, at, bytemuck::bytes_of(&value));
         Ok(())
@@ -103,8 +127,13 @@ pub struct Encoder<'a> {
 
 impl<'a> Encoder<'a> {
     pub fn new(gpu: &Gpu, label: &str) -> Self {
-        let enc = gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
-        Encoder { enc, pending: Vec::new() }
+        let enc = gpu
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
+        Encoder {
+            enc,
+            pending: Vec::new(),
+        }
     }
 
     pub fn dispatch(&mut self, op: &'a Op) {
@@ -131,7 +160,10 @@ impl<'a> Encoder<'a> {
         if self.pending.is_empty() {
             return;
         }
-        let mut pass = self.enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None });
+        let mut pass = self.enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: None,
+            timestamp_writes: None,
+        });
         for op in self.pending.drain(..) {
             pass.set_pipeline(&op.pipeline);
             pass.set_bind_group(0, &op.bind_group, &[]);

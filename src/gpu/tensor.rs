@@ -56,9 +56,7 @@ impl Gpu {
         let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size: bytes,
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_SRC
-                | wgpu::BufferUsages::COPY_DST,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
         Ok(Tensor {
@@ -111,8 +109,7 @@ impl Gpu {
             )));
         }
         if !data.is_empty() {
-            self.queue
-                .write_buffer(&t.buffer, 0, bytemuck::cast_slice(data));
+            self.queue.write_buffer(&t.buffer, 0, bytemuck::cast_slice(data));
         }
         Ok(())
     }
@@ -136,44 +133,29 @@ impl Gpu {
                 t.len()
             )));
         }
-        let bytes = self
-            .read_bytes(&t.buffer, offset as u64 * 4, len as u64 * 4)
-            .await?;
+        let bytes = self.read_bytes(&t.buffer, offset as u64 * 4, len as u64 * 4).await?;
         Ok(bytemuck::pod_collect_to_vec(&bytes))
     }
 
     /// Every tensor with one submit and one map (see `read_bytes_many`), in order.
     pub async fn read_many(&self, tensors: &[&Tensor]) -> Result<Vec<Vec<f32>>> {
-        self.read_many_chunked(tensors, self.limits.max_buffer_size)
-            .await
+        self.read_many_chunked(tensors, self.limits.max_buffer_size).await
     }
 
     pub async fn read_many_u32(&self, tensors: &[&Tensor]) -> Result<Vec<Vec<u32>>> {
-        self.read_many_as(tensors, self.limits.max_buffer_size)
-            .await
+        self.read_many_as(tensors, self.limits.max_buffer_size).await
     }
 
     /// `read_many` with staging buffers of at most `max_chunk` bytes: one map per
     /// chunk. For callers that bound host memory, and for tests of the chunking.
-    pub async fn read_many_chunked(
-        &self,
-        tensors: &[&Tensor],
-        max_chunk: u64,
-    ) -> Result<Vec<Vec<f32>>> {
+    pub async fn read_many_chunked(&self, tensors: &[&Tensor], max_chunk: u64) -> Result<Vec<Vec<f32>>> {
         self.read_many_as(tensors, max_chunk).await
     }
 
-    async fn read_many_as<T: bytemuck::Pod>(
-        &self,
-        tensors: &[&Tensor],
-        max_chunk: u64,
-    ) -> Result<Vec<Vec<T>>> {
+    async fn read_many_as<T: bytemuck::Pod>(&self, tensors: &[&Tensor], max_chunk: u64) -> Result<Vec<Vec<T>>> {
         let ranges: Vec<ReadRange> = tensors.iter().map(|t| t.whole()).collect();
         let bytes = self.read_bytes_chunked(&ranges, max_chunk).await?;
         // into_iter: each tensor's bytes are freed once converted.
-        Ok(bytes
-            .into_iter()
-            .map(|b| bytemuck::pod_collect_to_vec(&b))
-            .collect())
+        Ok(bytes.into_iter().map(|b| bytemuck::pod_collect_to_vec(&b)).collect())
     }
 }

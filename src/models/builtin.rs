@@ -9,12 +9,21 @@ pub const NAMES: &[&str] = &["vgg11", "vgg16", "resnet20", "vgg-small", "vgg-tin
 /// `input` = [C, H, W] of the dataset.
 pub fn builtin(name: &str, input: [usize; 3], classes: usize) -> Result<ModelConfig> {
     let cfg = match name {
-        "vgg11" => vgg(name, input, classes, &[64, 0, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512], &[4096, 4096], PAPER_DROPOUT),
+        "vgg11" => vgg(
+            name,
+            input,
+            classes,
+            &[64, 0, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512],
+            &[4096, 4096],
+            PAPER_DROPOUT,
+        ),
         "vgg16" => vgg(
             name,
             input,
             classes,
-            &[64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512],
+            &[
+                64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512,
+            ],
             &[4096, 4096],
             PAPER_DROPOUT,
         ),
@@ -22,7 +31,12 @@ pub fn builtin(name: &str, input: [usize; 3], classes: usize) -> Result<ModelCon
         // Demo nets: light dropout so that a few epochs suffice.
         "vgg-small" => vgg(name, input, classes, &[32, 0, 64, 0], &[256], (0.1, 0.3)),
         "vgg-tiny" => vgg(name, input, classes, &[8, 0, 16, 0], &[], (0.1, 0.3)),
-        other => return Err(Error::Config(format!("unknown model `{other}`; built-ins: {}", NAMES.join(", ")))),
+        other => {
+            return Err(Error::Config(format!(
+                "unknown model `{other}`; built-ins: {}",
+                NAMES.join(", ")
+            )))
+        }
     };
     cfg.validate()?;
     Ok(cfg)
@@ -34,13 +48,26 @@ const PAPER_DROPOUT: (f32, f32) = (0.3, 0.5);
 /// VGG as in the paper's code: conv3x3 (bias) - act - dropout per conv, max-pool 2x2 where `0`,
 /// then flatten and linears with act - dropout, and the classifier.
 /// Note the paper's VGG-16 for CIFAR ends its features without a last pool (512 x 2 x 2 = 2048 inputs).
-fn vgg(name: &str, input: [usize; 3], classes: usize, features: &[usize], hidden: &[usize], drop: (f32, f32)) -> ModelConfig {
+fn vgg(
+    name: &str,
+    input: [usize; 3],
+    classes: usize,
+    features: &[usize],
+    hidden: &[usize],
+    drop: (f32, f32),
+) -> ModelConfig {
     let mut layers = Vec::new();
     for &c in features {
         if c == 0 {
             layers.push(LayerSpec::MaxPool { k: 2, stride: 2 });
         } else {
-            layers.push(LayerSpec::Conv { out: c, k: 3, stride: 1, pad: 1, bias: true });
+            layers.push(LayerSpec::Conv {
+                out: c,
+                k: 3,
+                stride: 1,
+                pad: 1,
+                bias: true,
+            });
             layers.push(LayerSpec::Act { mu: 4.0 });
             layers.push(LayerSpec::Dropout { p: drop.0 });
         }
@@ -51,8 +78,16 @@ fn vgg(name: &str, input: [usize; 3], classes: usize, features: &[usize], hidden
         layers.push(LayerSpec::Act { mu: 4.0 });
         layers.push(LayerSpec::Dropout { p: drop.1 });
     }
-    layers.push(LayerSpec::Linear { out: classes, bias: true });
-    ModelConfig { name: name.into(), input, classes, layers }
+    layers.push(LayerSpec::Linear {
+        out: classes,
+        bias: true,
+    });
+    ModelConfig {
+        name: name.into(),
+        input,
+        classes,
+        layers,
+    }
 }
 
 /// "ResNet-20" of the paper's code (DIET-SNN variant, not He et al.'s CIFAR ResNet-20):
@@ -62,7 +97,13 @@ fn vgg(name: &str, input: [usize; 3], classes: usize, features: &[usize], hidden
 fn resnet20(input: [usize; 3], classes: usize) -> ModelConfig {
     let mut layers = Vec::new();
     for _ in 0..3 {
-        layers.push(LayerSpec::Conv { out: 64, k: 3, stride: 1, pad: 1, bias: true });
+        layers.push(LayerSpec::Conv {
+            out: 64,
+            k: 3,
+            stride: 1,
+            pad: 1,
+            bias: true,
+        });
         layers.push(LayerSpec::Act { mu: 4.0 });
         layers.push(LayerSpec::Dropout { p: 0.2 });
     }
@@ -70,10 +111,22 @@ fn resnet20(input: [usize; 3], classes: usize) -> ModelConfig {
     for (stage, &c) in [64usize, 128, 256, 512].iter().enumerate() {
         for b in 0..2 {
             let stride = if stage > 0 && b == 0 { 2 } else { 1 };
-            layers.push(LayerSpec::Block { out: c, stride, dropout: 0.2 });
+            layers.push(LayerSpec::Block {
+                out: c,
+                stride,
+                dropout: 0.2,
+            });
         }
     }
     layers.push(LayerSpec::Flatten);
-    layers.push(LayerSpec::Linear { out: classes, bias: false });
-    ModelConfig { name: "resnet20".into(), input, classes, layers }
+    layers.push(LayerSpec::Linear {
+        out: classes,
+        bias: false,
+    });
+    ModelConfig {
+        name: "resnet20".into(),
+        input,
+        classes,
+        layers,
+    }
 }

@@ -11,17 +11,44 @@ use crate::error::{Error, Result};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LayerSpec {
-    Conv { out: usize, k: usize, stride: usize, pad: usize, #[serde(default = "yes")] bias: bool },
-    Act { #[serde(default = "mu_init")] mu: f32 },
-    Dropout { p: f32 },
-    MaxPool { k: usize, stride: usize },
-    AvgPool { k: usize, stride: usize },
+    Conv {
+        out: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+        #[serde(default = "yes")]
+        bias: bool,
+    },
+    Act {
+        #[serde(default = "mu_init")]
+        mu: f32,
+    },
+    Dropout {
+        p: f32,
+    },
+    MaxPool {
+        k: usize,
+        stride: usize,
+    },
+    AvgPool {
+        k: usize,
+        stride: usize,
+    },
     Flatten,
-    Linear { out: usize, #[serde(default = "yes")] bias: bool },
+    Linear {
+        out: usize,
+        #[serde(default = "yes")]
+        bias: bool,
+    },
     /// Basic residual block: conv3x3(stride) - act - dropout - conv3x3 - (+ shortcut) - act.
     /// The shortcut is the identity, or a 1x1 conv with `stride` when the shape changes.
     /// The add happens before the clip (as in the paper's code).
-    Block { out: usize, stride: usize, #[serde(default)] dropout: f32 },
+    Block {
+        out: usize,
+        stride: usize,
+        #[serde(default)]
+        dropout: f32,
+    },
 }
 
 fn yes() -> bool {
@@ -60,11 +87,16 @@ impl ModelConfig {
         let bad = |i: usize, msg: String| Error::Config(format!("{}: layer {i}: {msg}", self.name));
         for (i, l) in self.layers.iter().enumerate() {
             cur = match l {
-                LayerSpec::Conv { out, k, stride, pad, .. } => {
+                LayerSpec::Conv {
+                    out, k, stride, pad, ..
+                } => {
                     let [c, h, w] = spatial(&cur).ok_or_else(|| bad(i, "conv needs a [C,H,W] input".into()))?;
                     let _ = c;
                     if *k == 0 || *stride == 0 || h + 2 * pad < *k || w + 2 * pad < *k || *out == 0 {
-                        return Err(bad(i, format!("conv k={k} stride={stride} pad={pad} does not fit {h}x{w}")));
+                        return Err(bad(
+                            i,
+                            format!("conv k={k} stride={stride} pad={pad} does not fit {h}x{w}"),
+                        ));
                     }
                     vec![*out, (h + 2 * pad - k) / stride + 1, (w + 2 * pad - k) / stride + 1]
                 }
@@ -90,7 +122,10 @@ impl ModelConfig {
                 LayerSpec::Flatten => vec![cur.iter().product()],
                 LayerSpec::Linear { out, .. } => {
                     if cur.len() != 1 {
-                        return Err(bad(i, format!("linear needs a flat input, got {cur:?} (add a flatten)")));
+                        return Err(bad(
+                            i,
+                            format!("linear needs a flat input, got {cur:?} (add a flatten)"),
+                        ));
                     }
                     vec![*out]
                 }
@@ -115,7 +150,10 @@ impl ModelConfig {
 
     pub fn validate(&self) -> Result<()> {
         if self.layers.is_empty() || self.classes < 2 || self.input.contains(&0) {
-            return Err(Error::Config(format!("{}: needs layers, >= 2 classes and a non-empty input", self.name)));
+            return Err(Error::Config(format!(
+                "{}: needs layers, >= 2 classes and a non-empty input",
+                self.name
+            )));
         }
         self.shapes().map(|_| ())
     }

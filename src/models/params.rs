@@ -44,13 +44,34 @@ fn conv(name: &str, c_in: usize, out: usize, k: usize, bias: bool) -> Vec<ParamS
     // Paper's code: conv weights ~ N(0, sqrt(2 / (k*k*C_out))).
     let std = (2.0 / (k * k * out) as f32).sqrt();
     vec![
-        ParamSpec { name: format!("{name}.weight"), shape: vec![out, c_in, k, k], kind: ParamKind::Weight, trainable: true, init_std: std, init_value: 0.0 },
-        ParamSpec { name: format!("{name}.bias"), shape: vec![out], kind: ParamKind::Bias, trainable: bias, init_std: 0.0, init_value: 0.0 },
+        ParamSpec {
+            name: format!("{name}.weight"),
+            shape: vec![out, c_in, k, k],
+            kind: ParamKind::Weight,
+            trainable: true,
+            init_std: std,
+            init_value: 0.0,
+        },
+        ParamSpec {
+            name: format!("{name}.bias"),
+            shape: vec![out],
+            kind: ParamKind::Bias,
+            trainable: bias,
+            init_std: 0.0,
+            init_value: 0.0,
+        },
     ]
 }
 
 fn mu(name: &str, value: f32) -> ParamSpec {
-    ParamSpec { name: format!("{name}.mu"), shape: vec![1], kind: ParamKind::Mu, trainable: true, init_std: 0.0, init_value: value }
+    ParamSpec {
+        name: format!("{name}.mu"),
+        shape: vec![1],
+        kind: ParamKind::Mu,
+        trainable: true,
+        init_std: 0.0,
+        init_value: value,
+    }
 }
 
 /// Every parameter of the model, in a fixed order (the order of the layers).
@@ -65,8 +86,22 @@ pub fn param_specs(cfg: &ModelConfig) -> Result<Vec<ParamSpec>> {
             LayerSpec::Act { mu: m } => specs.push(mu(&p, *m)),
             LayerSpec::Linear { out, bias } => {
                 // Paper's code: linear weights ~ N(0, 0.01).
-                specs.push(ParamSpec { name: format!("{p}.weight"), shape: vec![*out, cur[0]], kind: ParamKind::Weight, trainable: true, init_std: 0.01, init_value: 0.0 });
-                specs.push(ParamSpec { name: format!("{p}.bias"), shape: vec![*out], kind: ParamKind::Bias, trainable: *bias, init_std: 0.0, init_value: 0.0 });
+                specs.push(ParamSpec {
+                    name: format!("{p}.weight"),
+                    shape: vec![*out, cur[0]],
+                    kind: ParamKind::Weight,
+                    trainable: true,
+                    init_std: 0.01,
+                    init_value: 0.0,
+                });
+                specs.push(ParamSpec {
+                    name: format!("{p}.bias"),
+                    shape: vec![*out],
+                    kind: ParamKind::Bias,
+                    trainable: *bias,
+                    init_std: 0.0,
+                    init_value: 0.0,
+                });
             }
             LayerSpec::Block { out, .. } => {
                 specs.extend(conv(&format!("{p}.conv1"), cur[0], *out, 3, true));
@@ -111,8 +146,17 @@ pub fn snn_param_specs(cfg: &ModelConfig) -> Result<Vec<ParamSpec>> {
     for s in param_specs(cfg)? {
         if s.kind == ParamKind::Mu {
             let base = s.name.trim_end_matches(".mu").to_string();
-            out.push(ParamSpec { name: format!("{base}.vth"), kind: ParamKind::Vth, ..s.clone() });
-            out.push(ParamSpec { name: format!("{base}.leak"), kind: ParamKind::Leak, init_value: 1.0, ..s });
+            out.push(ParamSpec {
+                name: format!("{base}.vth"),
+                kind: ParamKind::Vth,
+                ..s.clone()
+            });
+            out.push(ParamSpec {
+                name: format!("{base}.leak"),
+                kind: ParamKind::Leak,
+                init_value: 1.0,
+                ..s
+            });
         } else {
             out.push(s);
         }

@@ -41,26 +41,13 @@ fn check_n(label: &str, n: usize) -> Result<ElemParams> {
 }
 
 /// `y = min(max(x, 0), mu)`.
-pub fn threshold_relu_forward(
-    gpu: &Gpu,
-    label: &str,
-    n: usize,
-    x: &Tensor,
-    mu: &Tensor,
-    y: &Tensor,
-) -> Result<Op> {
+pub fn threshold_relu_forward(gpu: &Gpu, label: &str, n: usize, x: &Tensor, mu: &Tensor, y: &Tensor) -> Result<Op> {
     let p = check_n(label, n)?;
     check_len(label, "x", x, n)?;
     check_len(label, "mu", mu, 1)?;
     check_len(label, "y", y, n)?;
     let bufs = [&x.buffer, &mu.buffer, &y.buffer];
-    gpu.op(
-        Kernel::ThresholdReluForward,
-        label,
-        &bufs,
-        &p,
-        grid_1d(n, 256),
-    )
+    gpu.op(Kernel::ThresholdReluForward, label, &bufs, &p, grid_1d(n, 256))
 }
 
 /// `dx = dy` where `0 < x < mu`, else 0 (x is the clip's input); OVERWRITES dx.
@@ -79,13 +66,7 @@ pub fn threshold_relu_backward(
     check_len(label, "dy", dy, n)?;
     check_len(label, "dx", dx, n)?;
     let bufs = [&x.buffer, &mu.buffer, &dy.buffer, &dx.buffer];
-    gpu.op(
-        Kernel::ThresholdReluBackward,
-        label,
-        &bufs,
-        &p,
-        grid_1d(n, 256),
-    )
+    gpu.op(Kernel::ThresholdReluBackward, label, &bufs, &p, grid_1d(n, 256))
 }
 
 /// The two dispatches of the mu gradient, plus the partial-sum scratch they share.

@@ -116,20 +116,21 @@ fn tile_grid(n: usize, tiles: usize, blocks: usize) -> [u32; 3] {
 
 /// The kernel of `algo` on `gpu` (`direct` or `subgroup`) and its channels per thread; an
 /// error when Subgroup is asked for on an adapter that cannot run it.
-fn pick(
-    gpu: &Gpu,
-    label: &str,
-    algo: ConvAlgo,
-    direct: Kernel,
-    subgroup: Kernel,
-) -> Result<(Kernel, usize)> {
+fn pick(gpu: &Gpu, label: &str, algo: ConvAlgo, direct: Kernel, subgroup: Kernel) -> Result<(Kernel, usize)> {
     // Auto on a real GPU: measured on an H200 (BENCHMARKS.md), Direct wins forward and
     // backward-input (8.5 vs 7.5 TFLOP/s on 64x32x32) while Subgroup wins backward-weight
     // (3.5 vs 1.9); CPU adapters (lavapipe) want Subgroup in every pass. Browsers do not say
     // what the device is (SwiftShader is a CPU): there Auto keeps Subgroup everywhere.
-    let real_gpu = matches!(gpu.info.device_type, wgpu::DeviceType::DiscreteGpu | wgpu::DeviceType::IntegratedGpu);
+    let real_gpu = matches!(
+        gpu.info.device_type,
+        wgpu::DeviceType::DiscreteGpu | wgpu::DeviceType::IntegratedGpu
+    );
     let gpu_prefers_direct = real_gpu && subgroup != Kernel::Conv2dBackwardWeightSubgroup;
-    let algo = if algo == ConvAlgo::Auto && gpu_prefers_direct { ConvAlgo::Direct } else { algo };
+    let algo = if algo == ConvAlgo::Auto && gpu_prefers_direct {
+        ConvAlgo::Direct
+    } else {
+        algo
+    };
     match algo.resolve(gpu) {
         ConvAlgo::Subgroup if !ConvAlgo::Subgroup.supported(gpu) => Err(Error::Gpu(format!(
             "{label}: ConvAlgo::Subgroup needs subgroups of >= 8 lanes (adapter: subgroups {}, min size {})",
@@ -144,8 +145,7 @@ fn pick(
 fn check(s: &Conv2dShape, label: &str, named: &[(&Tensor, [usize; 4])]) -> Result<()> {
     s.validate().map_err(|e| shape_err!("{label}: {e}"))?;
     for (t, want) in named {
-        t.expect_shape(want)
-            .map_err(|e| shape_err!("{label}: {e}"))?;
+        t.expect_shape(want).map_err(|e| shape_err!("{label}: {e}"))?;
     }
     Ok(())
 }
@@ -162,20 +162,9 @@ pub fn conv2d_forward(
     b: &Tensor,
     y: &Tensor,
 ) -> Result<Op> {
-    check(
-        s,
-        label,
-        &[(x, s.x_shape()), (w, s.w_shape()), (y, s.y_shape())],
-    )?;
-    b.expect_shape(&[s.c_out])
-        .map_err(|e| shape_err!("{label}: {e}"))?;
-    let (kernel, cb) = pick(
-        gpu,
-        label,
-        algo,
-        Kernel::Conv2dForward,
-        Kernel::Conv2dForwardSubgroup,
-    )?;
+    check(s, label, &[(x, s.x_shape()), (w, s.w_shape()), (y, s.y_shape())])?;
+    b.expect_shape(&[s.c_out]).map_err(|e| shape_err!("{label}: {e}"))?;
+    let (kernel, cb) = pick(gpu, label, algo, Kernel::Conv2dForward, Kernel::Conv2dForwardSubgroup)?;
     let tiles = (s.out_h() * s.out_w()).div_ceil(PX);
     let grid = tile_grid(s.n, tiles, s.c_out.div_ceil(cb));
     let bufs = [&x.buffer, &w.buffer, &b.buffer, &y.buffer];
@@ -205,11 +194,7 @@ pub fn conv2d_backward_input_with_algo(
     dx: &Tensor,
     algo: ConvAlgo,
 ) -> Result<Op> {
-    check(
-        s,
-        label,
-        &[(dy, s.y_shape()), (w, s.w_shape()), (dx, s.x_shape())],
-    )?;
+    check(s, label, &[(dy, s.y_shape()), (w, s.w_shape()), (dx, s.x_shape())])?;
     let (kernel, cb) = pick(
         gpu,
         label,
@@ -249,11 +234,7 @@ pub fn conv2d_backward_weight_with_algo(
     dw: &Tensor,
     algo: ConvAlgo,
 ) -> Result<Vec<Op>> {
-    check(
-        s,
-        label,
-        &[(x, s.x_shape()), (dy, s.y_shape()), (dw, s.w_shape())],
-    )?;
+    check(s, label, &[(x, s.x_shape()), (dy, s.y_shape()), (dw, s.w_shape())])?;
     let (kernel, cb) = pick(
         gpu,
         label,

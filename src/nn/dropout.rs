@@ -38,10 +38,7 @@ pub struct Dropout {
 impl Dropout {
     /// A new mask for the next dispatches (e.g. one seed per training step).
     pub fn set_seed(&self, gpu: &Gpu, seed: u32) {
-        let p = DropoutParams {
-            seed,
-            ..self.params
-        };
+        let p = DropoutParams { seed, ..self.params };
         self.op.set_params(gpu, &p);
     }
 }
@@ -61,12 +58,12 @@ pub fn dropout_forward(
     mask: &Tensor,
 ) -> Result<Dropout> {
     if rows == 0 || per_row == 0 || rows_per_mask == 0 {
-        return Err(shape_err!("{label}: dropout rows={rows}, per_row={per_row}, rows_per_mask={rows_per_mask} (all > 0)"));
+        return Err(shape_err!(
+            "{label}: dropout rows={rows}, per_row={per_row}, rows_per_mask={rows_per_mask} (all > 0)"
+        ));
     }
     if !(0.0..1.0).contains(&p) {
-        return Err(shape_err!(
-            "{label}: dropout probability p={p} must be in [0, 1)"
-        ));
+        return Err(shape_err!("{label}: dropout probability p={p} must be in [0, 1)"));
     }
     let n = rows * per_row;
     if n > u32::MAX as usize - 256 || rows_per_mask > u32::MAX as usize {
@@ -87,25 +84,12 @@ pub fn dropout_forward(
         _pad: [0; 2],
     };
     let bufs = [&x.buffer, &y.buffer, &mask.buffer];
-    let op = gpu.op(
-        Kernel::DropoutForward,
-        label,
-        &bufs,
-        &params,
-        grid_1d(n, 256),
-    )?;
+    let op = gpu.op(Kernel::DropoutForward, label, &bufs, &params, grid_1d(n, 256))?;
     Ok(Dropout { op, params })
 }
 
 /// `dx = dy * mask`; OVERWRITES dx.
-pub fn dropout_backward(
-    gpu: &Gpu,
-    label: &str,
-    n: usize,
-    dy: &Tensor,
-    mask: &Tensor,
-    dx: &Tensor,
-) -> Result<Op> {
+pub fn dropout_backward(gpu: &Gpu, label: &str, n: usize, dy: &Tensor, mask: &Tensor, dx: &Tensor) -> Result<Op> {
     if n == 0 || n > u32::MAX as usize - 256 {
         return Err(shape_err!("{label}: dropout_backward over n={n} elements"));
     }

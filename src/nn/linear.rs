@@ -37,11 +37,7 @@ const BIAS_WG: usize = 64;
 fn tile_grid(cols: usize, rows: usize) -> [u32; 3] {
     let gx = cols.div_ceil(TILE).div_ceil(WG_X).max(1);
     let gy = rows.div_ceil(TILE).div_ceil(WG_Y).max(1);
-    [
-        gx.min(u32::MAX as usize) as u32,
-        gy.min(u32::MAX as usize) as u32,
-        1,
-    ]
+    [gx.min(u32::MAX as usize) as u32, gy.min(u32::MAX as usize) as u32, 1]
 }
 
 /// `Error::Shape` unless `t` holds exactly `want` elements.
@@ -118,13 +114,7 @@ pub fn linear_backward_input(
     check_len(label, "w", w, out_f * in_f)?;
     check_len(label, "dx", dx, n * in_f)?;
     let bufs = [&dy.buffer, &w.buffer, &dx.buffer];
-    gpu.op(
-        Kernel::LinearBackwardInput,
-        label,
-        &bufs,
-        &p,
-        tile_grid(in_f, n),
-    )
+    gpu.op(Kernel::LinearBackwardInput, label, &bufs, &p, tile_grid(in_f, n))
 }
 
 /// `dw[o,i] = sum_n dy[n,o] x[n,i]`; overwrites dw.
@@ -144,13 +134,7 @@ pub fn linear_backward_weight(
     check_len(label, "dy", dy, n * out_f)?;
     check_len(label, "dw", dw, out_f * in_f)?;
     let bufs = [&x.buffer, &dy.buffer, &dw.buffer];
-    gpu.op(
-        Kernel::LinearBackwardWeight,
-        label,
-        &bufs,
-        &p,
-        tile_grid(in_f, out_f),
-    )
+    gpu.op(Kernel::LinearBackwardWeight, label, &bufs, &p, tile_grid(in_f, out_f))
 }
 
 /// `db[c] = sum_{n,s} dy[n,c,s]` with dy `[n, c, spatial]` (conv: spatial = H*W,
@@ -183,11 +167,5 @@ pub fn bias_backward(
         _pad: 0,
     };
     let groups = crate::gpu::grid_1d(c * BIAS_WG, BIAS_WG as u32);
-    gpu.op(
-        Kernel::BiasBackward,
-        label,
-        &[&dy.buffer, &db.buffer],
-        &p,
-        groups,
-    )
+    gpu.op(Kernel::BiasBackward, label, &[&dy.buffer, &db.buffer], &p, groups)
 }

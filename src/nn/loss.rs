@@ -30,15 +30,9 @@ impl SoftmaxXent {
     /// Only the first `n_valid` rows (<= n) count from the next dispatch on.
     pub fn set_valid(&self, gpu: &Gpu, n_valid: u32) -> Result<()> {
         if n_valid > self.params.n {
-            return Err(shape_err!(
-                "softmax_xent: {n_valid} valid rows of {}",
-                self.params.n
-            ));
+            return Err(shape_err!("softmax_xent: {n_valid} valid rows of {}", self.params.n));
         }
-        let p = XentParams {
-            n_valid,
-            ..self.params
-        };
+        let p = XentParams { n_valid, ..self.params };
         for op in &self.ops {
             op.set_params(gpu, &p);
         }
@@ -61,21 +55,10 @@ pub fn softmax_xent(
     dlogits: &Tensor,
     stats: &Tensor,
 ) -> Result<SoftmaxXent> {
-    if n == 0
-        || classes == 0
-        || n.checked_mul(classes)
-            .is_none_or(|nc| nc > u32::MAX as usize)
-    {
-        return Err(shape_err!(
-            "{label}: softmax_xent of {n} rows x {classes} classes"
-        ));
+    if n == 0 || classes == 0 || n.checked_mul(classes).is_none_or(|nc| nc > u32::MAX as usize) {
+        return Err(shape_err!("{label}: softmax_xent of {n} rows x {classes} classes"));
     }
-    for (x, want) in [
-        (logits, n * classes),
-        (dlogits, n * classes),
-        (labels, n),
-        (stats, 2),
-    ] {
+    for (x, want) in [(logits, n * classes), (dlogits, n * classes), (labels, n), (stats, 2)] {
         if x.len() != want {
             return Err(shape_err!(
                 "{label}: `{}` has {} elements ({:?}), expected {want}",
@@ -95,12 +78,7 @@ pub fn softmax_xent(
     let rows = gpu.op(
         Kernel::SoftmaxXent,
         label,
-        &[
-            &logits.buffer,
-            &labels.buffer,
-            &dlogits.buffer,
-            &row_stats.buffer,
-        ],
+        &[&logits.buffer, &labels.buffer, &dlogits.buffer, &row_stats.buffer],
         &params,
         grid_1d(n, 256),
     )?;

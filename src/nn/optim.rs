@@ -65,13 +65,7 @@ pub fn adam_step(
         return Err(shape_err!("{label}: Adam steps count from 1"));
     }
     let p = AdamParams { n: n as u32, ..*hp }.prepared();
-    let bufs = [
-        &grad.buffer,
-        &param.buffer,
-        &m.buffer,
-        &v.buffer,
-        &vmax.buffer,
-    ];
+    let bufs = [&grad.buffer, &param.buffer, &m.buffer, &v.buffer, &vmax.buffer];
     gpu.op(Kernel::AdamStep, label, &bufs, &p, grid_1d(n, 256))
 }
 

@@ -39,14 +39,7 @@ pub struct PoolParams {
 
 /// `y` = window maxima, `argmax` (u32, same length as y) = flat index into x
 /// (over all of n, c, h, w) of the first maximum in row-major window order.
-pub fn maxpool2d_forward(
-    gpu: &Gpu,
-    label: &str,
-    s: &PoolShape,
-    x: &Tensor,
-    y: &Tensor,
-    argmax: &Tensor,
-) -> Result<Op> {
+pub fn maxpool2d_forward(gpu: &Gpu, label: &str, s: &PoolShape, x: &Tensor, y: &Tensor, argmax: &Tensor) -> Result<Op> {
     s.validate(label)?;
     check_len(label, "x", x, s.in_len())?;
     check_len(label, "y", y, s.out_len())?;
@@ -88,13 +81,7 @@ pub fn maxpool2d_backward(
 }
 
 /// `y` = window means.
-pub fn avgpool2d_forward(
-    gpu: &Gpu,
-    label: &str,
-    s: &PoolShape,
-    x: &Tensor,
-    y: &Tensor,
-) -> Result<Op> {
+pub fn avgpool2d_forward(gpu: &Gpu, label: &str, s: &PoolShape, x: &Tensor, y: &Tensor) -> Result<Op> {
     s.validate(label)?;
     check_len(label, "x", x, s.in_len())?;
     check_len(label, "y", y, s.out_len())?;
@@ -109,13 +96,7 @@ pub fn avgpool2d_forward(
 }
 
 /// Spreads each `dy / (k*k)` over its window; OVERWRITES dx.
-pub fn avgpool2d_backward(
-    gpu: &Gpu,
-    label: &str,
-    s: &PoolShape,
-    dy: &Tensor,
-    dx: &Tensor,
-) -> Result<Op> {
+pub fn avgpool2d_backward(gpu: &Gpu, label: &str, s: &PoolShape, dy: &Tensor, dx: &Tensor) -> Result<Op> {
     s.validate(label)?;
     check_len(label, "dy", dy, s.out_len())?;
     check_len(label, "dx", dx, s.in_len())?;

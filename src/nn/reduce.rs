@@ -107,15 +107,7 @@ pub fn reduce_min(gpu: &Gpu, label: &str, n: usize, x: &Tensor, y: &Tensor) -> R
     reduce(gpu, label, n, 2, x, y)
 }
 
-fn time_shapes(
-    label: &str,
-    t: usize,
-    n: usize,
-    x: &Tensor,
-    xl: usize,
-    y: &Tensor,
-    yl: usize,
-) -> Result<TimeParams> {
+fn time_shapes(label: &str, t: usize, n: usize, x: &Tensor, xl: usize, y: &Tensor, yl: usize) -> Result<TimeParams> {
     if t == 0 || n == 0 || t.checked_mul(n).is_none_or(|tn| tn > u32::MAX as usize) {
         return Err(shape_err!("{label}: bad time-axis shape T={t}, n={n}"));
     }
@@ -136,33 +128,13 @@ fn time_shapes(
 }
 
 /// y[i] = sum over t of x[t, i]: x [T, n], y [n] (overwritten).
-pub fn sum_over_t(
-    gpu: &Gpu,
-    label: &str,
-    t: usize,
-    n: usize,
-    x: &Tensor,
-    y: &Tensor,
-) -> Result<Op> {
+pub fn sum_over_t(gpu: &Gpu, label: &str, t: usize, n: usize, x: &Tensor, y: &Tensor) -> Result<Op> {
     let p = time_shapes(label, t, n, x, t * n, y, n)?;
-    gpu.op(
-        Kernel::SumOverT,
-        label,
-        &[&x.buffer, &y.buffer],
-        &p,
-        grid_1d(n, 256),
-    )
+    gpu.op(Kernel::SumOverT, label, &[&x.buffer, &y.buffer], &p, grid_1d(n, 256))
 }
 
 /// y[t, i] = x[i]: x [n], y [T, n] (overwritten); the backward of `sum_over_t`.
-pub fn broadcast_over_t(
-    gpu: &Gpu,
-    label: &str,
-    t: usize,
-    n: usize,
-    x: &Tensor,
-    y: &Tensor,
-) -> Result<Op> {
+pub fn broadcast_over_t(gpu: &Gpu, label: &str, t: usize, n: usize, x: &Tensor, y: &Tensor) -> Result<Op> {
     let p = time_shapes(label, t, n, x, n, y, t * n)?;
     gpu.op(
         Kernel::BroadcastOverT,
@@ -181,15 +153,11 @@ pub struct Histogram {
 
 fn hist_params(n: u32, bins: u32, lo: f32, hi: f32) -> Result<HistParams> {
     if !(lo.is_finite() && hi.is_finite() && lo < hi) {
-        return Err(shape_err!(
-            "histogram range [{lo}, {hi}) is empty or not finite"
-        ));
+        return Err(shape_err!("histogram range [{lo}, {hi}) is empty or not finite"));
     }
     let scale = bins as f32 / (hi - lo);
     if !scale.is_finite() {
-        return Err(shape_err!(
-            "histogram range [{lo}, {hi}) too narrow for {bins} bins"
-        ));
+        return Err(shape_err!("histogram range [{lo}, {hi}) too narrow for {bins} bins"));
     }
     Ok(HistParams {
         n,

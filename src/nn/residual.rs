@@ -18,8 +18,22 @@ pub struct ResidualParams {
 /// `y = a + b`, elementwise; all three of the same length.
 pub fn residual_add(gpu: &Gpu, label: &str, a: &Tensor, b: &Tensor, y: &Tensor) -> Result<Op> {
     if a.len() != b.len() || a.len() != y.len() {
-        return Err(shape_err!("{label}: residual_add of {:?} + {:?} into {:?}", a.shape, b.shape, y.shape));
+        return Err(shape_err!(
+            "{label}: residual_add of {:?} + {:?} into {:?}",
+            a.shape,
+            b.shape,
+            y.shape
+        ));
     }
-    let p = ResidualParams { n: a.len() as u32, _pad: [0; 3] };
-    gpu.op(Kernel::ResidualAdd, label, &[&a.buffer, &b.buffer, &y.buffer], &p, grid_1d(a.len(), 256))
+    let p = ResidualParams {
+        n: a.len() as u32,
+        _pad: [0; 3],
+    };
+    gpu.op(
+        Kernel::ResidualAdd,
+        label,
+        &[&a.buffer, &b.buffer, &y.buffer],
+        &p,
+        grid_1d(a.len(), 256),
+    )
 }

@@ -25,12 +25,37 @@ pub const SPIKE_MAP_COUNT_LIMIT_WORD: usize = 3;
 /// `counts[i % hw] += (x[i] != 0)` over the first `n` values of `x`, in steps of
 /// `step` values of which all count until `SPIKE_MAP_COUNT_LIMIT_WORD` is set
 /// lower; counts u32 [hw], accumulated.
-pub fn spike_map_count(gpu: &Gpu, label: &str, n: usize, step: usize, hw: usize, x: &Tensor, counts: &Tensor) -> Result<Op> {
+pub fn spike_map_count(
+    gpu: &Gpu,
+    label: &str,
+    n: usize,
+    step: usize,
+    hw: usize,
+    x: &Tensor,
+    counts: &Tensor,
+) -> Result<Op> {
     let bad_step = step == 0 || !n.is_multiple_of(step) || !step.is_multiple_of(hw.max(1));
     if n == 0 || hw == 0 || bad_step || x.len() < n || counts.len() != hw || n > u32::MAX as usize - 256 {
-        return Err(shape_err!("{label}: spike map of {n} values of `{}` ({}) in steps of {step} into {hw} positions (`{}` has {})", x.label, x.len(), counts.label, counts.len()));
+        return Err(shape_err!(
+            "{label}: spike map of {n} values of `{}` ({}) in steps of {step} into {hw} positions (`{}` has {})",
+            x.label,
+            x.len(),
+            counts.label,
+            counts.len()
+        ));
     }
-    let p = SpikeMapParams { n: n as u32, hw: hw as u32, step: step as u32, count_n: step as u32 };
+    let p = SpikeMapParams {
+        n: n as u32,
+        hw: hw as u32,
+        step: step as u32,
+        count_n: step as u32,
+    };
     let groups = (n.div_ceil(256)).min(1024) as u32;
-    gpu.op(Kernel::SpikeMapCount, label, &[&x.buffer, &counts.buffer], &p, [groups, 1, 1])
+    gpu.op(
+        Kernel::SpikeMapCount,
+        label,
+        &[&x.buffer, &counts.buffer],
+        &p,
+        [groups, 1, 1],
+    )
 }

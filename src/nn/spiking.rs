@@ -42,13 +42,7 @@ pub struct IfBackward {
     _scratch: Vec<Tensor>,
 }
 
-fn params(
-    t: usize,
-    n: usize,
-    in_stride_t: usize,
-    cfg: &IfConfig,
-    surrogate: Surrogate,
-) -> IfParams {
+fn params(t: usize, n: usize, in_stride_t: usize, cfg: &IfConfig, surrogate: Surrogate) -> IfParams {
     IfParams {
         n: n as u32,
         t: t as u32,
@@ -82,9 +76,7 @@ fn check_sizes(label: &str, t: usize, n: usize) -> Result<()> {
         ));
     }
     if t.checked_mul(n).is_none_or(|tn| tn > u32::MAX as usize) {
-        return Err(shape_err!(
-            "{label}: T*n = {t}*{n} does not fit 32-bit indexing"
-        ));
+        return Err(shape_err!("{label}: T*n = {t}*{n} does not fit 32-bit indexing"));
     }
     Ok(())
 }
@@ -128,10 +120,7 @@ pub fn if_forward(
         check_len(label, u_trace, t * n)?;
     }
     if spike_count.is_empty() {
-        return Err(shape_err!(
-            "{label}: spike counter `{}` is empty",
-            spike_count.label
-        ));
+        return Err(shape_err!("{label}: spike counter `{}` is empty", spike_count.label));
     }
     let p = params(t, n, stride, cfg, Surrogate::default());
     let bufs = [
@@ -190,15 +179,9 @@ pub fn if_backward(
     let reduce_leak = reduce_sum(gpu, &format!("{label}.dleak"), parts, &part_leak, dleak)?;
     let (vth_ops, vth_scratch) = reduce_vth.into_parts();
     let (leak_ops, leak_scratch) = reduce_leak.into_parts();
-    let ops = std::iter::once(bptt)
-        .chain(vth_ops)
-        .chain(leak_ops)
-        .collect();
+    let ops = std::iter::once(bptt).chain(vth_ops).chain(leak_ops).collect();
     let mut scratch = vec![part_vth, part_leak];
     scratch.extend(vth_scratch);
     scratch.extend(leak_scratch);
-    Ok(IfBackward {
-        ops,
-        _scratch: scratch,
-    })
+    Ok(IfBackward { ops, _scratch: scratch })
 }

@@ -29,7 +29,14 @@ pub struct LayerSummary {
 
 impl LayerSummary {
     fn of(s: &LayerStats) -> LayerSummary {
-        LayerSummary { name: s.name.clone(), mu: s.mu, min: s.min, max: s.max, p99_9: s.p99_9, count: s.count }
+        LayerSummary {
+            name: s.name.clone(),
+            mu: s.mu,
+            min: s.min,
+            max: s.max,
+            p99_9: s.p99_9,
+            count: s.count,
+        }
     }
 }
 
@@ -45,10 +52,20 @@ impl Pipeline {
         let dnn = self.dnn.as_mut().ok_or_else(no_dnn)?;
         let saved = dnn.saved.as_ref().ok_or_else(no_dnn)?;
         dnn.calibration = None; // free the old calibration's net first
-        let net = DnnNet::new(&self.gpu, &saved.meta.model, batch.min(train.n).max(1), 0, SgdConfig::default())?;
+        let net = DnnNet::new(
+            &self.gpu,
+            &saved.meta.model,
+            batch.min(train.n).max(1),
+            0,
+            SgdConfig::default(),
+        )?;
         net.load_checkpoint(&self.gpu, &saved.ck, false)?;
         let c = Calibrator::new(&self.gpu, net, train, batches)?;
-        let p = CalibrationProgress { done: 0, total: c.total_steps(), layers: None };
+        let p = CalibrationProgress {
+            done: 0,
+            total: c.total_steps(),
+            layers: None,
+        };
         dnn.calibration = Some(Calibration::Running(Box::new(c)));
         Ok(p)
     }
@@ -61,7 +78,11 @@ impl Pipeline {
             Some(Calibration::Running(c)) => c,
             Some(Calibration::Done(d)) => {
                 let n = d.steps;
-                return Ok(CalibrationProgress { done: n, total: n, layers: Some(d.stats.iter().map(LayerSummary::of).collect()) });
+                return Ok(CalibrationProgress {
+                    done: n,
+                    total: n,
+                    layers: Some(d.stats.iter().map(LayerSummary::of).collect()),
+                });
             }
             None => return Err(Error::Config("no calibration running: start one first".into())),
         };
@@ -73,19 +94,32 @@ impl Pipeline {
         }
         let (done, total) = (c.steps_done(), c.total_steps());
         if done < total {
-            return Ok(CalibrationProgress { done, total, layers: None });
+            return Ok(CalibrationProgress {
+                done,
+                total,
+                layers: None,
+            });
         }
         let Some(Calibration::Running(c)) = dnn.calibration.take() else {
             return Err(Error::Config("calibration state changed while it ran".into()));
         };
         let stats = c.finish(&self.gpu).await?;
         let layers = Some(stats.iter().map(LayerSummary::of).collect());
-        dnn.calibration = Some(Calibration::Done(Calibrated { stats, last_t: 0, steps: total }));
+        dnn.calibration = Some(Calibration::Done(Calibrated {
+            stats,
+            last_t: 0,
+            steps: total,
+        }));
         Ok(CalibrationProgress { done, total, layers })
     }
 
     /// Calibrate start to finish, reporting each step to `on`.
-    pub async fn calibrate(&mut self, batches: usize, batch: usize, mut on: impl FnMut(&CalibrationProgress)) -> Result<Vec<LayerSummary>> {
+    pub async fn calibrate(
+        &mut self,
+        batches: usize,
+        batch: usize,
+        mut on: impl FnMut(&CalibrationProgress),
+    ) -> Result<Vec<LayerSummary>> {
         let mut p = self.start_calibration(batches, batch).await?;
         while p.layers.is_none() {
             p = self.calibration_steps(1).await?;

@@ -47,8 +47,16 @@ impl Pipeline {
         let (snn, evaluation, neurons) = self.convert_and_evaluate(method, t, max_batch).await?;
         let stats = &self.calibrated()?.stats;
         let layers = diagnostics(stats, &neurons, &evaluation, t);
-        let scalings = stats.iter().map(|s| find_scaling_factors(&s.percentiles, s.mu as f64, t, LossKind::Signed)).collect();
-        let dnn_meta = &self.dnn.as_ref().and_then(|d| d.saved.as_ref()).ok_or_else(no_dnn)?.meta;
+        let scalings = stats
+            .iter()
+            .map(|s| find_scaling_factors(&s.percentiles, s.mu as f64, t, LossKind::Signed))
+            .collect();
+        let dnn_meta = &self
+            .dnn
+            .as_ref()
+            .and_then(|d| d.saved.as_ref())
+            .ok_or_else(no_dnn)?
+            .meta;
         let meta = rules::converted_snn(dnn_meta, method, t, neurons);
         let ck = snn.to_checkpoint(&self.gpu, &meta).await?;
         drop(snn);
@@ -57,7 +65,14 @@ impl Pipeline {
         if let Some(super::Calibration::Done(c)) = self.dnn.as_mut().and_then(|d| d.calibration.as_mut()) {
             c.last_t = t;
         }
-        Ok(Conversion { method, t, evaluation, layers, scalings, meta })
+        Ok(Conversion {
+            method,
+            t,
+            evaluation,
+            layers,
+            scalings,
+            meta,
+        })
     }
 
     /// Accuracy, spikes and energy ratio of `method` at `t` (the SNN is not kept).
@@ -75,7 +90,13 @@ impl Pipeline {
     }
 
     /// Every method x T point, reporting each to `on`.
-    pub async fn sweep(&self, methods: &[ConversionMethod], ts: &[usize], max_batch: usize, mut on: impl FnMut(&SweepPoint)) -> Result<Vec<SweepPoint>> {
+    pub async fn sweep(
+        &self,
+        methods: &[ConversionMethod],
+        ts: &[usize],
+        max_batch: usize,
+        mut on: impl FnMut(&SweepPoint),
+    ) -> Result<Vec<SweepPoint>> {
         let mut rows = Vec::with_capacity(methods.len() * ts.len());
         for &m in methods {
             for &t in ts {
@@ -87,7 +108,12 @@ impl Pipeline {
         Ok(rows)
     }
 
-    async fn convert_and_evaluate(&self, method: ConversionMethod, t: usize, max_batch: usize) -> Result<(SnnNet, SnnEvaluation, Vec<NeuronParams>)> {
+    async fn convert_and_evaluate(
+        &self,
+        method: ConversionMethod,
+        t: usize,
+        max_batch: usize,
+    ) -> Result<(SnnNet, SnnEvaluation, Vec<NeuronParams>)> {
         check_timesteps(t)?;
         if max_batch == 0 {
             return Err(Error::Config("--batch must be >= 1".into()));

@@ -13,9 +13,15 @@ pub enum DataSource<'a> {
     Synthetic,
     /// A folder laid out as scripts/fetch-datasets.sh does (native only).
     #[cfg(not(target_arch = "wasm32"))]
-    Dir { kind: DatasetKind, dir: &'a std::path::Path },
+    Dir {
+        kind: DatasetKind,
+        dir: &'a std::path::Path,
+    },
     /// Files by name (IDX raw/gz, CIFAR .bin or .tar.gz); `kind` None guesses from the names.
-    Files { kind: Option<DatasetKind>, files: &'a [(&'a str, &'a [u8])] },
+    Files {
+        kind: Option<DatasetKind>,
+        files: &'a [(&'a str, &'a [u8])],
+    },
 }
 
 /// What a loaded dataset is.
@@ -31,14 +37,22 @@ pub struct DatasetSummary {
 impl DatasetSummary {
     pub fn of(split: &Split) -> DatasetSummary {
         let d = &split.train;
-        DatasetSummary { kind: d.kind, train: d.n, test: split.test.n, shape: [d.c, d.h, d.w], classes: d.classes }
+        DatasetSummary {
+            kind: d.kind,
+            train: d.n,
+            test: split.test.n,
+            shape: [d.c, d.h, d.w],
+            classes: d.classes,
+        }
     }
 }
 
 /// Parse `source`, keep the first `train_subset` / `test_subset` images.
 pub fn load_split(source: DataSource, train_subset: Option<usize>, test_subset: Option<usize>) -> Result<Split> {
     if train_subset == Some(0) || test_subset == Some(0) {
-        return Err(Error::Config("--train-subset and --test-subset must be >= 1 (omit them for the whole set)".into()));
+        return Err(Error::Config(
+            "--train-subset and --test-subset must be >= 1 (omit them for the whole set)".into(),
+        ));
     }
     let mut split = match source {
         DataSource::Synthetic => synthetic_split(2048, 512, 1, 16, 16, 4, 1)?,
@@ -59,7 +73,9 @@ pub fn load_split(source: DataSource, train_subset: Option<usize>, test_subset: 
 #[cfg(not(target_arch = "wasm32"))]
 fn with_fetch_hint(e: Error, kind: DatasetKind) -> Error {
     let hint = match kind {
-        DatasetKind::Mnist | DatasetKind::FashionMnist => "fetch MNIST/Fashion-MNIST with `bash scripts/fetch-datasets.sh data`",
+        DatasetKind::Mnist | DatasetKind::FashionMnist => {
+            "fetch MNIST/Fashion-MNIST with `bash scripts/fetch-datasets.sh data`"
+        }
         _ => "bring CIFAR's official binary files (or *-binary.tar.gz) with --data DIR",
     };
     match e {
@@ -70,7 +86,12 @@ fn with_fetch_hint(e: Error, kind: DatasetKind) -> Error {
 
 impl Pipeline {
     /// Load `source` (subsets as in `load_split`) as the pipeline's data.
-    pub fn load_data(&mut self, source: DataSource, train_subset: Option<usize>, test_subset: Option<usize>) -> Result<DatasetSummary> {
+    pub fn load_data(
+        &mut self,
+        source: DataSource,
+        train_subset: Option<usize>,
+        test_subset: Option<usize>,
+    ) -> Result<DatasetSummary> {
         let split = load_split(source, train_subset, test_subset)?;
         Ok(self.set_data(split))
     }

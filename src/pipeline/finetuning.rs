@@ -49,17 +49,38 @@ impl Pipeline {
         let subset = opts.train_subset.map(|n| split.train.subset(0, n));
         let train = subset.as_ref().unwrap_or(&split.train);
         let cfg = opts.to_config(t, train.kind)?;
-        let f = Finetuner::new(&self.gpu, &base.model, &base.neurons, &snn.saved.ck, base.out_scale, train, cfg)?;
+        let f = Finetuner::new(
+            &self.gpu,
+            &base.model,
+            &base.neurons,
+            &snn.saved.ck,
+            base.out_scale,
+            train,
+            cfg,
+        )?;
         self.gpu.check()?;
-        let info = FinetuneInfo { t, images: train.n, memory_bytes: f.net.memory_bytes, batches_per_epoch: f.batches_per_epoch() };
-        snn.finetuning = Some(FinetuneRun { driver: EpochDriver::new(f), base, subset });
+        let info = FinetuneInfo {
+            t,
+            images: train.n,
+            memory_bytes: f.net.memory_bytes,
+            batches_per_epoch: f.batches_per_epoch(),
+        };
+        snn.finetuning = Some(FinetuneRun {
+            driver: EpochDriver::new(f),
+            base,
+            subset,
+        });
         Ok(info)
     }
 
     /// Test loss and accuracy of the fine-tuning net as it is now.
     pub async fn finetune_evaluate(&mut self) -> Result<Evaluation> {
         let split = self.data.as_ref().ok_or_else(no_data)?;
-        let run = self.snn.as_mut().and_then(|s| s.finetuning.as_mut()).ok_or_else(no_finetuning)?;
+        let run = self
+            .snn
+            .as_mut()
+            .and_then(|s| s.finetuning.as_mut())
+            .ok_or_else(no_finetuning)?;
         run.driver.trainer.evaluate(&self.gpu, &split.test).await
     }
 

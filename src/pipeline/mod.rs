@@ -56,11 +56,11 @@ pub use views::{energy_constants, EnergyConstants, Raster, RasterLayer, SnnRepor
 
 use crate::checkpoint::Checkpoint;
 use crate::convert::stats::{Calibrator, LayerStats};
+use crate::data::Dataset;
 use crate::data::Split;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::meta::{DnnMeta, SnnMeta};
-use crate::data::Dataset;
 
 /// A model's weights and metadata: what a file or a download holds.
 #[derive(Clone, Debug)]
@@ -123,7 +123,12 @@ pub struct Pipeline {
 
 impl Pipeline {
     pub fn new(gpu: Gpu) -> Pipeline {
-        Pipeline { gpu, data: None, dnn: None, snn: None }
+        Pipeline {
+            gpu,
+            data: None,
+            dnn: None,
+            snn: None,
+        }
     }
 
     pub fn gpu(&self) -> &Gpu {
@@ -170,7 +175,11 @@ impl Pipeline {
     }
 
     fn replace_snn(&mut self, saved: Snapshot<SnnMeta>, origin: SnnOrigin) {
-        self.snn = Some(SnnStage { saved, origin, finetuning: None });
+        self.snn = Some(SnnStage {
+            saved,
+            origin,
+            finetuning: None,
+        });
     }
 
     /// Load a checkpoint (DNN or SNN, by its metadata) as the current model of its kind.
@@ -185,15 +194,29 @@ impl Pipeline {
     /// Load a DNN checkpoint: it replaces the DNN and what derives from it.
     pub fn load_dnn(&mut self, ck: Checkpoint) -> Result<LoadedModel> {
         let meta = DnnMeta::from_checkpoint(&ck)?;
-        let info = LoadedModel::Dnn { model: meta.model.name.clone(), dataset: meta.dataset.map(|d| d.name().to_string()), epoch: meta.epoch, history: meta.history.clone() };
-        self.replace_dnn(DnnStage { saved: Some(Snapshot { ck, meta }), training: None, calibration: None });
+        let info = LoadedModel::Dnn {
+            model: meta.model.name.clone(),
+            dataset: meta.dataset.map(|d| d.name().to_string()),
+            epoch: meta.epoch,
+            history: meta.history.clone(),
+        };
+        self.replace_dnn(DnnStage {
+            saved: Some(Snapshot { ck, meta }),
+            training: None,
+            calibration: None,
+        });
         Ok(info)
     }
 
     /// Load an SNN checkpoint as the current SNN (independent of the DNN).
     pub fn load_snn(&mut self, ck: Checkpoint) -> Result<LoadedModel> {
         let meta = SnnMeta::from_checkpoint(&ck)?;
-        let info = LoadedModel::Snn { model: meta.model.name.clone(), timesteps: meta.timesteps, method: meta.method.to_string(), finetune_epochs: meta.finetune_epochs };
+        let info = LoadedModel::Snn {
+            model: meta.model.name.clone(),
+            timesteps: meta.timesteps,
+            method: meta.method.to_string(),
+            finetune_epochs: meta.finetune_epochs,
+        };
         self.replace_snn(Snapshot { ck, meta }, SnnOrigin::Loaded);
         Ok(info)
     }
@@ -216,7 +239,11 @@ impl Pipeline {
             dnn_epoch: dnn.and_then(|d| d.saved.as_ref()).map(|s| s.meta.epoch),
             training: dnn.is_some_and(|d| d.training.is_some()),
             calibrated: dnn.is_some_and(|d| matches!(d.calibration, Some(Calibration::Done(_)))),
-            snn: self.snn.as_ref().map(|s| SnnSummary { origin: s.origin, timesteps: s.saved.meta.timesteps, finetune_epochs: s.saved.meta.finetune_epochs }),
+            snn: self.snn.as_ref().map(|s| SnnSummary {
+                origin: s.origin,
+                timesteps: s.saved.meta.timesteps,
+                finetune_epochs: s.saved.meta.finetune_epochs,
+            }),
             finetuning: self.snn.as_ref().is_some_and(|s| s.finetuning.is_some()),
         }
     }
@@ -247,8 +274,18 @@ impl Pipeline {
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum LoadedModel {
-    Dnn { model: String, dataset: Option<String>, epoch: usize, history: Vec<crate::spec::EpochRecord> },
-    Snn { model: String, timesteps: usize, method: String, finetune_epochs: usize },
+    Dnn {
+        model: String,
+        dataset: Option<String>,
+        epoch: usize,
+        history: Vec<crate::spec::EpochRecord>,
+    },
+    Snn {
+        model: String,
+        timesteps: usize,
+        method: String,
+        finetune_epochs: usize,
+    },
 }
 
 /// A summary of the pipeline's stages.

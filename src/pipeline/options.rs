@@ -80,8 +80,15 @@ impl TrainOptions {
         TrainConfig {
             epochs: self.epochs,
             batch: self.batch,
-            sgd: SgdConfig { lr: self.lr, momentum: self.momentum, weight_decay: self.weight_decay },
-            schedule: StepDecay { gamma: self.lr_gamma, ..Default::default() },
+            sgd: SgdConfig {
+                lr: self.lr,
+                momentum: self.momentum,
+                weight_decay: self.weight_decay,
+            },
+            schedule: StepDecay {
+                gamma: self.lr_gamma,
+                ..Default::default()
+            },
             augment: self.augment.unwrap_or(kind.default_augment()),
             shuffle: self.shuffle,
             dropout: self.dropout,
@@ -143,7 +150,10 @@ impl FinetuneOptions {
         non_negative("weight-decay", self.weight_decay)?;
         in_range("lr-gamma", self.lr_gamma, 0.0, 1.0, true)?;
         if !self.dropout.is_finite() || self.dropout >= 1.0 {
-            return Err(Error::Config(format!("--dropout must be below 1 (negative keeps the model's), got {}", self.dropout)));
+            return Err(Error::Config(format!(
+                "--dropout must be below 1 (negative keeps the model's), got {}",
+                self.dropout
+            )));
         }
         if self.max_steps == Some(0) || self.train_subset == Some(0) {
             return Err(Error::Config("--max-steps and --train-subset must be >= 1".into()));
@@ -158,7 +168,10 @@ impl FinetuneOptions {
             t,
             lr: self.lr,
             weight_decay: self.weight_decay,
-            schedule: StepDecay { gamma: self.lr_gamma, ..Default::default() },
+            schedule: StepDecay {
+                gamma: self.lr_gamma,
+                ..Default::default()
+            },
             surrogate: parse_surrogate(&self.surrogate)?,
             dropout: (self.dropout >= 0.0).then_some(self.dropout),
             augment: self.augment.unwrap_or(kind.default_augment()),
@@ -174,14 +187,18 @@ pub fn parse_surrogate(s: &str) -> Result<Surrogate> {
         "boxcar" => Ok(Surrogate::Boxcar),
         "triangle" => Ok(Surrogate::Triangle),
         "fast-sigmoid" => Ok(Surrogate::FastSigmoid),
-        _ => Err(Error::Config(format!("unknown surrogate `{s}` (boxcar, triangle, fast-sigmoid)"))),
+        _ => Err(Error::Config(format!(
+            "unknown surrogate `{s}` (boxcar, triangle, fast-sigmoid)"
+        ))),
     }
 }
 
 /// 1 <= T <= `MAX_TIMESTEPS`.
 pub fn check_timesteps(t: usize) -> Result<()> {
     if t == 0 || t > MAX_TIMESTEPS {
-        return Err(Error::Config(format!("time steps T must be in 1..={MAX_TIMESTEPS}, got {t}")));
+        return Err(Error::Config(format!(
+            "time steps T must be in 1..={MAX_TIMESTEPS}, got {t}"
+        )));
     }
     Ok(())
 }
@@ -209,9 +226,18 @@ fn non_negative(flag: &str, v: f32) -> Result<()> {
 
 /// lo <= v < hi, or lo < v <= hi with `upper_closed` (then lo is excluded).
 fn in_range(flag: &str, v: f32, lo: f32, hi: f32, upper_closed: bool) -> Result<()> {
-    let ok = v.is_finite() && if upper_closed { v > lo && v <= hi } else { v >= lo && v < hi };
+    let ok = v.is_finite()
+        && if upper_closed {
+            v > lo && v <= hi
+        } else {
+            v >= lo && v < hi
+        };
     if !ok {
-        let range = if upper_closed { format!("({lo}, {hi}]") } else { format!("[{lo}, {hi})") };
+        let range = if upper_closed {
+            format!("({lo}, {hi}]")
+        } else {
+            format!("[{lo}, {hi})")
+        };
         return Err(Error::Config(format!("--{flag} must be in {range}, got {v}")));
     }
     Ok(())

@@ -41,9 +41,13 @@ pub fn converted_snn(dnn: &DnnMeta, method: ConversionMethod, t: usize, neurons:
 /// An SNN fine-tuned from `base` at `t` steps: epochs add up across runs and
 /// the history appends this run's records to the earlier ones.
 pub fn finetuned_snn(base: &SnnMeta, t: usize, run: &EpochLoop, adam_steps: u32) -> SnnMeta {
-    let mut meta = SnnMeta { timesteps: t, ..base.clone() };
+    let mut meta = SnnMeta {
+        timesteps: t,
+        ..base.clone()
+    };
     meta.finetune_epochs = base.finetune_epochs + run.epoch;
     meta.adam_steps = adam_steps;
-    meta.history.extend(run.history.iter().filter_map(|r| serde_json::to_value(r).ok()));
+    meta.history
+        .extend(run.history.iter().filter_map(|r| serde_json::to_value(r).ok()));
     meta
 }

@@ -86,8 +86,14 @@ impl Pipeline {
             step: trainer.run.step,
             batches_per_epoch: trainer.batches_per_epoch(),
         };
-        let training = Some(TrainingRun { driver: EpochDriver::new(trainer) });
-        self.replace_dnn(DnnStage { saved: resumed, training, calibration: None });
+        let training = Some(TrainingRun {
+            driver: EpochDriver::new(trainer),
+        });
+        self.replace_dnn(DnnStage {
+            saved: resumed,
+            training,
+            calibration: None,
+        });
         Ok(info)
     }
 
@@ -128,7 +134,11 @@ impl Pipeline {
 
     /// Where the run stands without training (for a face that resumes its view).
     pub fn training_progress(&self) -> Result<Progress> {
-        let run = self.dnn.as_ref().and_then(|d| d.training.as_ref()).ok_or_else(no_training)?;
+        let run = self
+            .dnn
+            .as_ref()
+            .and_then(|d| d.training.as_ref())
+            .ok_or_else(no_training)?;
         Ok(run.driver.progress())
     }
 

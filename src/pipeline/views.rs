@@ -97,7 +97,13 @@ pub struct EnergyConstants {
 
 pub fn energy_constants() -> EnergyConstants {
     let m: EnergyModel = CMOS_45NM;
-    EnergyConstants { model: m.name, e_mac_pj: m.e_mac_pj, e_ac_pj: m.e_ac_pj, truenorth: TRUENORTH, spinnaker: SPINNAKER }
+    EnergyConstants {
+        model: m.name,
+        e_mac_pj: m.e_mac_pj,
+        e_ac_pj: m.e_ac_pj,
+        truenorth: TRUENORTH,
+        spinnaker: SPINNAKER,
+    }
 }
 
 impl Pipeline {
@@ -124,7 +130,9 @@ impl Pipeline {
         check_dataset(&saved.meta.model, test)?;
         let t = t.unwrap_or(saved.meta.timesteps);
         check_timesteps(t)?;
-        let (net, _) = shrink_until_fits(max_batch.max(1), test.n, |b| snn_from_checkpoint(&self.gpu, &saved.ck, SnnOptions::inference(b, t)))?;
+        let (net, _) = shrink_until_fits(max_batch.max(1), test.n, |b| {
+            snn_from_checkpoint(&self.gpu, &saved.ck, SnnOptions::inference(b, t))
+        })?;
         Ok(net)
     }
 
@@ -134,7 +142,13 @@ impl Pipeline {
         let net = self.snn_net(t, max_batch)?;
         let evaluation = evaluate_snn(&self.gpu, &net, self.test_set()?, Some(CMOS_45NM)).await?;
         let meta = &self.snn.as_ref().ok_or_else(no_snn)?.saved.meta;
-        Ok(SnnReport { model: meta.model.name.clone(), method: meta.method, finetune_epochs: meta.finetune_epochs, t: net.opts.t, evaluation })
+        Ok(SnnReport {
+            model: meta.model.name.clone(),
+            method: meta.method,
+            finetune_epochs: meta.finetune_epochs,
+            t: net.opts.t,
+            evaluation,
+        })
     }
 
     /// Test accuracy only of the current SNN at `t` steps (for accuracy vs T).
@@ -143,7 +157,9 @@ impl Pipeline {
         let net = self.snn_net(Some(t), max_batch)?;
         let b = net.opts.batch;
         let (mut x, mut y) = (vec![0.0; b * net.image_len()], vec![0; b]);
-        Ok(evaluate_accuracy(&self.gpu, &net, self.test_set()?, &mut x, &mut y).await?.accuracy)
+        Ok(evaluate_accuracy(&self.gpu, &net, self.test_set()?, &mut x, &mut y)
+            .await?
+            .accuracy)
     }
 
     /// Test image `i`.
@@ -152,7 +168,13 @@ impl Pipeline {
         if i >= ds.n {
             return Err(Error::Config(format!("test image {i} out of range (0..{})", ds.n)));
         }
-        Ok(TestImage { pixels: ds.image(i).to_vec(), c: ds.c, h: ds.h, w: ds.w, label: ds.labels[i] })
+        Ok(TestImage {
+            pixels: ds.image(i).to_vec(),
+            c: ds.c,
+            h: ds.h,
+            w: ds.w,
+            label: ds.labels[i],
+        })
     }
 
     /// Spikes of up to `sample` neurons per layer over T for test image `index`, and the prediction.
@@ -169,26 +191,46 @@ impl Pipeline {
         let label = ds.labels[index] as u32;
         net.eval_step(&self.gpu, &x, &[label], 1, false).await?;
         let logits = net.read_logits(&self.gpu, 1).await?;
-        let predicted = logits.iter().enumerate().fold(0, |b, (i, v)| if *v > logits[b] { i } else { b });
-        let mut layers = Vec::with_capacity(net.neurons.len());
-        for nr in &net.neurons {
-            let out = self.gpu.read(&nr.out).await?;
-            layers.push(raster_layer(&nr.name, &out, nr.per_sample, t, sample));
-        }
-        Ok(Raster { index, label, predicted, logits, t, layers })
+        let predicted = logits
+            .iter()
+            .enumerate()
+            .fold(0, |b, (i, v)| if *v > logits[b] { i } else { b });
+        let outs = self
+            .gpu
+            .read_many(&net.neurons.iter().map(|nr| &nr.out).collect::<Vec<_>>())
+            .await?;
+        let layers = net
+            .neurons
+            .iter()
+            .zip(&outs)
+            .map(|(nr, out)| raster_layer(&nr.name, out, nr.per_sample, t, sample))
+            .collect();
+        Ok(Raster {
+            index,
+            label,
+            predicted,
+            logits,
+            t,
+            layers,
+        })
     }
 
     /// The walkthrough data of calibrated layer `index`.
     pub fn walkthrough(&self, index: usize) -> Result<Walkthrough> {
         let cal = self.calibrated()?;
-        let s = cal.stats.get(index).ok_or_else(|| Error::Config(format!("layer {index} out of range (0..{})", cal.stats.len())))?;
+        let s = cal
+            .stats
+            .get(index)
+            .ok_or_else(|| Error::Config(format!("layer {index} out of range (0..{})", cal.stats.len())))?;
         let mu = s.mu as f64;
         let mut hist = vec![0u64; VIEW_BINS];
         let n = s.hist.len().max(1);
         for (i, &c) in s.hist.iter().enumerate() {
             hist[(i * VIEW_BINS / n).min(VIEW_BINS - 1)] += c as u64;
         }
-        let per_t = (1..=8).map(|t| (t, find_scaling_factors(&s.percentiles, mu, t, LossKind::Signed))).collect();
+        let per_t = (1..=8)
+            .map(|t| (t, find_scaling_factors(&s.percentiles, mu, t, LossKind::Signed)))
+            .collect();
         let t = cal.last_t.max(1);
         let (alphas, betas, loss) = loss_grid(&s.percentiles, mu, t, LossKind::Signed);
         let best = find_scaling_factors(&s.percentiles, mu, t, LossKind::Signed);
@@ -216,7 +258,26 @@ impl Pipeline {
 fn raster_layer(name: &str, out: &[f32], per: usize, t: usize, sample: usize) -> RasterLayer {
     let k = sample.clamp(1, per.max(1));
     let idx: Vec<usize> = (0..k).map(|j| j * per / k).collect();
-    let spikes = (0..t).map(|step| idx.iter().map(|&i| out.get(step * per + i).is_some_and(|v| *v != 0.0)).collect()).collect();
-    let per_step = (0..t).map(|step| out[(step * per).min(out.len())..((step + 1) * per).min(out.len())].iter().filter(|v| **v != 0.0).count()).collect();
-    RasterLayer { name: name.to_string(), neurons: per, sample: idx, spikes, per_step }
+    let spikes = (0..t)
+        .map(|step| {
+            idx.iter()
+                .map(|&i| out.get(step * per + i).is_some_and(|v| *v != 0.0))
+                .collect()
+        })
+        .collect();
+    let per_step = (0..t)
+        .map(|step| {
+            out[(step * per).min(out.len())..((step + 1) * per).min(out.len())]
+                .iter()
+                .filter(|v| **v != 0.0)
+                .count()
+        })
+        .collect();
+    RasterLayer {
+        name: name.to_string(),
+        neurons: per,
+        sample: idx,
+        spikes,
+        per_step,
+    }
 }

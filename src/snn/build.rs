@@ -5,21 +5,21 @@
 //! t-major, so each conv/linear is one dispatch over all time steps.
 
 use super::net::{Neuron, SnnOptions, SnnParam, Synapse};
-use crate::spec::NeuronParams;
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, Op, Tensor};
 use crate::models::config::{LayerSpec, ModelConfig};
-use crate::spec::shapes::conv_shape;
 use crate::models::params::{block_needs_shortcut, layer_prefix};
-use crate::nn::program::{Arena, Step};
 use crate::nn::conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, Conv2dShape, ConvAlgo};
 use crate::nn::dropout::{dropout_backward, dropout_forward};
 use crate::nn::linear::{bias_backward, linear_backward_input, linear_backward_weight, linear_forward};
 use crate::nn::pool::{avgpool2d_backward, avgpool2d_forward, maxpool2d_backward, maxpool2d_forward, PoolShape};
+use crate::nn::program::{Arena, Step};
 use crate::nn::reduce::sum_over_t;
 use crate::nn::residual::residual_add;
-use crate::nn::spiking::{if_backward, if_forward, IfConfig, IF_COUNT_LIMIT_WORD};
 use crate::nn::spikes::{spike_map_count, SPIKE_MAP_COUNT_LIMIT_WORD};
+use crate::nn::spiking::{if_backward, if_forward, IfConfig, IF_COUNT_LIMIT_WORD};
+use crate::spec::shapes::conv_shape;
+use crate::spec::NeuronParams;
 
 /// A counting op (`Arena::ops[op]`) whose uniform word `word` must hold
 /// valid images x `per_image`, so the padding of a partial batch is not counted.
@@ -61,11 +61,21 @@ pub struct SnnBuilder<'a> {
 }
 
 pub fn alias(t: &Tensor, label: &str) -> Tensor {
-    Tensor { buffer: t.buffer.clone(), shape: t.shape.clone(), label: label.into() }
+    Tensor {
+        buffer: t.buffer.clone(),
+        shape: t.shape.clone(),
+        label: label.into(),
+    }
 }
 
 impl<'a> SnnBuilder<'a> {
-    pub fn new(gpu: &'a Gpu, cfg: &'a ModelConfig, opts: SnnOptions, params: &'a [SnnParam], neuron_params: &'a [NeuronParams]) -> Self {
+    pub fn new(
+        gpu: &'a Gpu,
+        cfg: &'a ModelConfig,
+        opts: SnnOptions,
+        params: &'a [SnnParam],
+        neuron_params: &'a [NeuronParams],
+    ) -> Self {
         SnnBuilder {
             gpu,
             cfg,
@@ -86,9 +96,15 @@ impl<'a> SnnBuilder<'a> {
     }
 
     pub fn param(&mut self, suffix: &str) -> Result<&'a SnnParam> {
-        let p = self.params.get(self.next_param).ok_or_else(|| Error::Config("SNN parameter list too short".into()))?;
+        let p = self
+            .params
+            .get(self.next_param)
+            .ok_or_else(|| Error::Config("SNN parameter list too short".into()))?;
         if !p.spec.name.ends_with(suffix) {
-            return Err(Error::Config(format!("expected a `{suffix}` parameter, found `{}`", p.spec.name)));
+            return Err(Error::Config(format!(
+                "expected a `{suffix}` parameter, found `{}`",
+                p.spec.name
+            )));
         }
         self.next_param += 1;
         Ok(p)
@@ -119,7 +135,12 @@ impl<'a> SnnBuilder<'a> {
         } else {
             None
         };
-        Ok(Flow { x, g, shape: shape.to_vec(), spiking })
+        Ok(Flow {
+            x,
+            g,
+            shape: shape.to_vec(),
+            spiking,
+        })
     }
 
     fn both(&mut self, op: Op) {
@@ -136,34 +157,107 @@ impl<'a> SnnBuilder<'a> {
 
     /// conv (or the analog first layer) with its backward.
     #[allow(clippy::too_many_arguments)]
-    pub fn conv(&mut self, name: &str, x: &Flow, y: &Flow, s: &Conv2dShape, w: &SnnParam, b: &SnnParam, bwd: &mut Vec<Step>) -> Result<()> {
-        self.both(conv2d_forward(self.gpu, name, s, ConvAlgo::Auto, &x.x, &w.value, &b.value, &y.x)?);
+    pub fn conv(
+        &mut self,
+        name: &str,
+        x: &Flow,
+        y: &Flow,
+        s: &Conv2dShape,
+        w: &SnnParam,
+        b: &SnnParam,
+        bwd: &mut Vec<Step>,
+    ) -> Result<()> {
+        self.both(conv2d_forward(
+            self.gpu,
+            name,
+            s,
+            ConvAlgo::Auto,
+            &x.x,
+            &w.value,
+            &b.value,
+            &y.x,
+        )?);
         self.synapse(name, x, s.c_out * s.out_h() * s.out_w(), Some(*s), s.n)?;
         if let (Some(gy), true) = (&y.g, self.opts.train) {
             if let Some(gx) = &x.g {
-                bwd.push(self.arena.op(conv2d_backward_input(self.gpu, &format!("{name}.dx"), s, gy, &w.value, gx)?));
+                bwd.push(self.arena.op(conv2d_backward_input(
+                    self.gpu,
+                    &format!("{name}.dx"),
+                    s,
+                    gy,
+                    &w.value,
+                    gx,
+                )?));
             }
-            bwd.extend(self.arena.ops(conv2d_backward_weight(self.gpu, &format!("{name}.dw"), s, &x.x, gy, &w.grad)?));
+            bwd.extend(self.arena.ops(conv2d_backward_weight(
+                self.gpu,
+                &format!("{name}.dw"),
+                s,
+                &x.x,
+                gy,
+                &w.grad,
+            )?));
             if b.spec.trainable {
                 let sp = s.out_h() * s.out_w();
-                bwd.push(self.arena.op(bias_backward(self.gpu, &format!("{name}.db"), s.n, s.c_out, sp, gy, &b.grad)?));
+                bwd.push(self.arena.op(bias_backward(
+                    self.gpu,
+                    &format!("{name}.db"),
+                    s.n,
+                    s.c_out,
+                    sp,
+                    gy,
+                    &b.grad,
+                )?));
             }
         }
         Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub fn linear(&mut self, name: &str, x: &Flow, y: &Flow, inf: usize, out: usize, w: &SnnParam, b: &SnnParam, bwd: &mut Vec<Step>) -> Result<()> {
+    pub fn linear(
+        &mut self,
+        name: &str,
+        x: &Flow,
+        y: &Flow,
+        inf: usize,
+        out: usize,
+        w: &SnnParam,
+        b: &SnnParam,
+        bwd: &mut Vec<Step>,
+    ) -> Result<()> {
         let n = self.rows(x.spiking);
-        self.both(linear_forward(self.gpu, name, n, inf, out, &x.x, &w.value, &b.value, &y.x)?);
+        self.both(linear_forward(
+            self.gpu, name, n, inf, out, &x.x, &w.value, &b.value, &y.x,
+        )?);
         self.synapse(name, x, out, None, n)?;
         if let (Some(gy), true) = (&y.g, self.opts.train) {
             if let Some(gx) = &x.g {
-                bwd.push(self.arena.op(linear_backward_input(self.gpu, &format!("{name}.dx"), n, inf, out, gy, &w.value, gx)?));
+                bwd.push(self.arena.op(linear_backward_input(
+                    self.gpu,
+                    &format!("{name}.dx"),
+                    n,
+                    inf,
+                    out,
+                    gy,
+                    &w.value,
+                    gx,
+                )?));
             }
-            bwd.push(self.arena.op(linear_backward_weight(self.gpu, &format!("{name}.dw"), n, inf, out, &x.x, gy, &w.grad)?));
+            bwd.push(self.arena.op(linear_backward_weight(
+                self.gpu,
+                &format!("{name}.dw"),
+                n,
+                inf,
+                out,
+                &x.x,
+                gy,
+                &w.grad,
+            )?));
             if b.spec.trainable {
-                bwd.push(self.arena.op(bias_backward(self.gpu, &format!("{name}.db"), n, out, 1, gy, &b.grad)?));
+                bwd.push(
+                    self.arena
+                        .op(bias_backward(self.gpu, &format!("{name}.db"), n, out, 1, gy, &b.grad)?),
+                );
             }
         }
         Ok(())
@@ -171,7 +265,14 @@ impl<'a> SnnBuilder<'a> {
 
     /// Record a synaptic layer for energy: analog input counts MACs, spiking
     /// input counts ACs through a per-position spike map.
-    fn synapse(&mut self, name: &str, x: &Flow, macs_per_row: usize, conv: Option<Conv2dShape>, rows: usize) -> Result<()> {
+    fn synapse(
+        &mut self,
+        name: &str,
+        x: &Flow,
+        macs_per_row: usize,
+        conv: Option<Conv2dShape>,
+        rows: usize,
+    ) -> Result<()> {
         let per_row: usize = x.shape.iter().product();
         let macs = match conv {
             Some(s) => (s.k * s.k * s.c_in * s.out_h() * s.out_w() * s.c_out) as u64,
@@ -184,40 +285,117 @@ impl<'a> SnnBuilder<'a> {
         let map = self.scratch(&format!("{name}.spike_map"), &[hw])?;
         if x.spiking {
             let step = self.opts.batch * per_row;
-            let op = spike_map_count(self.gpu, &format!("{name}.spike_map"), rows * per_row, step, hw, &x.x, &map)?;
-            self.count_limits.push(CountLimit { op: self.arena.ops.len(), word: SPIKE_MAP_COUNT_LIMIT_WORD, per_image: per_row });
+            let op = spike_map_count(
+                self.gpu,
+                &format!("{name}.spike_map"),
+                rows * per_row,
+                step,
+                hw,
+                &x.x,
+                &map,
+            )?;
+            self.count_limits.push(CountLimit {
+                op: self.arena.ops.len(),
+                word: SPIKE_MAP_COUNT_LIMIT_WORD,
+                per_image: per_row,
+            });
             let s = self.arena.op(op);
             self.count.push(s);
         }
-        self.synapses.push(Synapse { name: name.into(), analog: !x.spiking, dnn_macs: macs, conv, fan_out_linear: macs_per_row, map });
+        self.synapses.push(Synapse {
+            name: name.into(),
+            analog: !x.spiking,
+            dnn_macs: macs,
+            conv,
+            fan_out_linear: macs_per_row,
+            map,
+        });
         Ok(())
     }
 
     /// The IF neuron where the DNN had a threshold-ReLU.
     pub fn neuron(&mut self, name: &str, x: &Flow, bwd: &mut Vec<Step>) -> Result<Flow> {
         let (vth, leak) = (self.param("vth")?, self.param("leak")?);
-        let np = *self.neuron_params.get(self.neurons.len()).ok_or_else(|| Error::Config(format!("no neuron constants for `{name}`")))?;
+        let np = *self
+            .neuron_params
+            .get(self.neurons.len())
+            .ok_or_else(|| Error::Config(format!("no neuron constants for `{name}`")))?;
         let y = self.flow(&format!("{name}.spikes"), &x.shape, true)?;
         let per: usize = x.shape.iter().product();
         let (t, n) = (self.opts.t, self.opts.batch * per);
-        let cfg = IfConfig { beta: np.beta, shift: np.shift, out_scale: self.opts.out_scale, save_trace: self.opts.train };
-        let trace = if self.opts.train { self.scratch(&format!("{name}.u"), &[t * n])? } else { self.scratch(&format!("{name}.u"), &[1])? };
+        let cfg = IfConfig {
+            beta: np.beta,
+            shift: np.shift,
+            out_scale: self.opts.out_scale,
+            save_trace: self.opts.train,
+        };
+        let trace = if self.opts.train {
+            self.scratch(&format!("{name}.u"), &[t * n])?
+        } else {
+            self.scratch(&format!("{name}.u"), &[1])?
+        };
         let count = self.scratch(&format!("{name}.count"), &[1])?;
-        self.count_limits.push(CountLimit { op: self.arena.ops.len(), word: IF_COUNT_LIMIT_WORD, per_image: per });
-        self.both(if_forward(self.gpu, name, t, n, &cfg, &x.x, &vth.value, &leak.value, &y.x, &trace, &count)?);
+        self.count_limits.push(CountLimit {
+            op: self.arena.ops.len(),
+            word: IF_COUNT_LIMIT_WORD,
+            per_image: per,
+        });
+        self.both(if_forward(
+            self.gpu,
+            name,
+            t,
+            n,
+            &cfg,
+            &x.x,
+            &vth.value,
+            &leak.value,
+            &y.x,
+            &trace,
+            &count,
+        )?);
         if let (Some(gy), true) = (&y.g, self.opts.train) {
             // BPTT writes dL/dI per step; an analog input gets their sum over T.
-            let d_in = if x.spiking { x.g.clone() } else { Some(self.scratch(&format!("{name}.dI"), &[t * n])?) };
+            let d_in = if x.spiking {
+                x.g.clone()
+            } else {
+                Some(self.scratch(&format!("{name}.dI"), &[t * n])?)
+            };
             if let Some(d_in) = d_in {
-                let b = if_backward(self.gpu, &format!("{name}.bptt"), t, n, &cfg, self.opts.surrogate, &trace, &vth.value, &leak.value, gy, &d_in, &vth.grad, &leak.grad)?;
+                let b = if_backward(
+                    self.gpu,
+                    &format!("{name}.bptt"),
+                    t,
+                    n,
+                    &cfg,
+                    self.opts.surrogate,
+                    &trace,
+                    &vth.value,
+                    &leak.value,
+                    gy,
+                    &d_in,
+                    &vth.grad,
+                    &leak.grad,
+                )?;
                 bwd.extend(self.arena.ops(b.ops));
                 if let (false, Some(gx)) = (x.spiking, &x.g) {
-                    bwd.push(self.arena.op(sum_over_t(self.gpu, &format!("{name}.dI.sum"), t, n, &d_in, gx)?));
+                    bwd.push(
+                        self.arena
+                            .op(sum_over_t(self.gpu, &format!("{name}.dI.sum"), t, n, &d_in, gx)?),
+                    );
                 }
             }
         }
         self.arena.tensor(trace);
-        self.neurons.push(Neuron { name: name.into(), vth: self.next_param - 2, leak: self.next_param - 1, params: np, cfg, per_sample: per, out: alias(&y.x, name), count });
+        self.neurons.push(Neuron {
+            name: name.into(),
+            vth: self.next_param - 2,
+            leak: self.next_param - 1,
+            params: np,
+            cfg,
+            per_sample: per,
+            out: alias(&y.x, name),
+            count,
+        });
         Ok(y)
     }
 
@@ -230,7 +408,9 @@ impl<'a> SnnBuilder<'a> {
             let mut bwd = Vec::new();
             let last = i + 1 == self.cfg.layers.len();
             cur = match layer {
-                LayerSpec::Conv { out, k, stride, pad, .. } => {
+                LayerSpec::Conv {
+                    out, k, stride, pad, ..
+                } => {
                     let y = self.flow(&name, &out_shape, cur.spiking)?;
                     let s = conv_shape(self.rows(cur.spiking), &cur.shape, *out, *k, *stride, *pad);
                     let (w, b) = (self.param("weight")?, self.param("bias")?);
@@ -248,18 +428,35 @@ impl<'a> SnnBuilder<'a> {
                 LayerSpec::MaxPool { k, stride } | LayerSpec::AvgPool { k, stride } => {
                     let y = self.flow(&name, &out_shape, cur.spiking)?;
                     let sh = &cur.shape;
-                    let s = PoolShape { n: self.rows(cur.spiking), c: sh[0], h: sh[1], w: sh[2], k: *k, stride: *stride };
+                    let s = PoolShape {
+                        n: self.rows(cur.spiking),
+                        c: sh[0],
+                        h: sh[1],
+                        w: sh[2],
+                        k: *k,
+                        stride: *stride,
+                    };
                     if matches!(layer, LayerSpec::MaxPool { .. }) {
                         let arg = self.scratch(&format!("{name}.argmax"), &y.x.shape)?;
                         self.both(maxpool2d_forward(self.gpu, &name, &s, &cur.x, &y.x, &arg)?);
                         if let (Some(gx), Some(gy)) = (&cur.g, &y.g) {
-                            bwd.push(self.arena.op(maxpool2d_backward(self.gpu, &format!("{name}.dx"), &s, gy, &arg, gx)?));
+                            bwd.push(self.arena.op(maxpool2d_backward(
+                                self.gpu,
+                                &format!("{name}.dx"),
+                                &s,
+                                gy,
+                                &arg,
+                                gx,
+                            )?));
                         }
                         self.arena.tensor(arg);
                     } else {
                         self.both(avgpool2d_forward(self.gpu, &name, &s, &cur.x, &y.x)?);
                         if let (Some(gx), Some(gy)) = (&cur.g, &y.g) {
-                            bwd.push(self.arena.op(avgpool2d_backward(self.gpu, &format!("{name}.dx"), &s, gy, gx)?));
+                            bwd.push(
+                                self.arena
+                                    .op(avgpool2d_backward(self.gpu, &format!("{name}.dx"), &s, gy, gx)?),
+                            );
                         }
                     }
                     y
@@ -268,13 +465,27 @@ impl<'a> SnnBuilder<'a> {
                     let mut shape = cur.x.shape.clone();
                     shape.truncate(1);
                     shape.push(out_shape[0]);
-                    let view = |t: &Tensor| Tensor { buffer: t.buffer.clone(), shape: shape.clone(), label: name.clone() };
-                    Flow { x: view(&cur.x), g: cur.g.as_ref().map(view), shape: out_shape.clone(), spiking: cur.spiking }
+                    let view = |t: &Tensor| Tensor {
+                        buffer: t.buffer.clone(),
+                        shape: shape.clone(),
+                        label: name.clone(),
+                    };
+                    Flow {
+                        x: view(&cur.x),
+                        g: cur.g.as_ref().map(view),
+                        shape: out_shape.clone(),
+                        spiking: cur.spiking,
+                    }
                 }
-                LayerSpec::Block { out, stride, dropout } => super::build_block::block(self, &name, &cur, &out_shape, *out, *stride, *dropout, &mut bwd)?,
+                LayerSpec::Block { out, stride, dropout } => {
+                    super::build_block::block(self, &name, &cur, &out_shape, *out, *stride, *dropout, &mut bwd)?
+                }
             };
             if last && !cur.spiking {
-                return Err(Error::Config(format!("model `{}` has no threshold-ReLU: nothing to convert into spikes", self.cfg.name)));
+                return Err(Error::Config(format!(
+                    "model `{}` has no threshold-ReLU: nothing to convert into spikes",
+                    self.cfg.name
+                )));
             }
             self.bwd_layers.push(bwd);
         }
@@ -297,7 +508,14 @@ impl<'a> SnnBuilder<'a> {
         let (xi, yi) = (self.arena.tensor(alias(&x.x, "x")), self.arena.tensor(alias(&y.x, "y")));
         self.fwd.push(Step::Copy(xi, yi));
         if let (Some(gx), Some(gy)) = (&x.g, &y.g) {
-            bwd.push(self.arena.op(dropout_backward(self.gpu, &format!("{name}.dx"), y.x.len(), gy, &mask, gx)?));
+            bwd.push(self.arena.op(dropout_backward(
+                self.gpu,
+                &format!("{name}.dx"),
+                y.x.len(),
+                gy,
+                &mask,
+                gx,
+            )?));
         }
         self.arena.tensor(mask);
         Ok(y)

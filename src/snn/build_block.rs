@@ -5,9 +5,9 @@
 
 use super::build::{Flow, SnnBuilder};
 use crate::error::{Error, Result};
-use crate::spec::shapes::conv_shape;
 use crate::nn::program::Step;
 use crate::nn::residual::residual_add;
+use crate::spec::shapes::conv_shape;
 
 #[allow(clippy::too_many_arguments)]
 pub fn block(
@@ -22,12 +22,20 @@ pub fn block(
 ) -> Result<Flow> {
     if !x.spiking {
         // conv1's output and the identity add would need the analog B rows broadcast over T.
-        return Err(Error::Config(format!("{name}: a residual block needs spiking input; put a conv and a threshold-ReLU before the first block")));
+        return Err(Error::Config(format!(
+            "{name}: a residual block needs spiking input; put a conv and a threshold-ReLU before the first block"
+        )));
     }
     let rows = x.x.shape[0];
     let mut inner: Vec<Vec<Step>> = Vec::new();
     // Two gradient contributions to x, summed at the end of the backward.
-    let x1 = Flow { g: match &x.g { Some(_) => Some(b.flow(&format!("{name}.x.g1"), &x.shape, x.spiking)?.x), None => None }, ..x.clone() };
+    let x1 = Flow {
+        g: match &x.g {
+            Some(_) => Some(b.flow(&format!("{name}.x.g1"), &x.shape, x.spiking)?.x),
+            None => None,
+        },
+        ..x.clone()
+    };
     let c1 = b.flow(&format!("{name}.conv1"), out_shape, true)?;
     let s1 = conv_shape(rows, &x.shape, out, 3, stride, 1);
     let (w1, b1) = (b.param("conv1.weight")?, b.param("conv1.bias")?);
@@ -42,15 +50,27 @@ pub fn block(
     inner.push(v);
     // conv2 and the shortcut both receive dL/dsum: their output grads alias sum's.
     let sum = b.flow(&format!("{name}.sum"), out_shape, true)?;
-    let c2 = Flow { g: sum.g.clone(), ..b.flow(&format!("{name}.conv2"), out_shape, true)? };
+    let c2 = Flow {
+        g: sum.g.clone(),
+        ..b.flow(&format!("{name}.conv2"), out_shape, true)?
+    };
     let s2 = conv_shape(rows, out_shape, out, 3, 1, 1);
     let (w2, b2) = (b.param("conv2.weight")?, b.param("conv2.bias")?);
     let mut v = Vec::new();
     b.conv(&format!("{name}.conv2"), &d1, &c2, &s2, w2, b2, &mut v)?;
     inner.push(v);
     let gx2 = if SnnBuilder::block_shortcut_needed(&x.shape, out_shape) {
-        let sc = Flow { g: sum.g.clone(), ..b.flow(&format!("{name}.shortcut"), out_shape, true)? };
-        let x2 = Flow { g: match &x.g { Some(_) => Some(b.flow(&format!("{name}.x.g2"), &x.shape, x.spiking)?.x), None => None }, ..x.clone() };
+        let sc = Flow {
+            g: sum.g.clone(),
+            ..b.flow(&format!("{name}.shortcut"), out_shape, true)?
+        };
+        let x2 = Flow {
+            g: match &x.g {
+                Some(_) => Some(b.flow(&format!("{name}.x.g2"), &x.shape, x.spiking)?.x),
+                None => None,
+            },
+            ..x.clone()
+        };
         let ss = conv_shape(rows, &x.shape, out, 1, stride, 0);
         let (ws, bs) = (b.param("shortcut.weight")?, b.param("shortcut.bias")?);
         let mut v = Vec::new();

@@ -79,22 +79,16 @@ impl SnnNet {
             .map(|(p, _)| &p.value)
             .collect();
         let mut read = gpu.read_many(&tensors).await?.into_iter();
-        Ok(wanted
-            .into_iter()
-            .map(|w| if w { read.next() } else { None })
-            .collect())
+        Ok(wanted.into_iter().map(|w| if w { read.next() } else { None }).collect())
     }
 
     /// Each neuron's constants with vth and leak from `values` (by parameter index).
     fn neurons_from(&self, values: &[Option<Vec<f32>>]) -> Result<Vec<NeuronParams>> {
         let scalar = |i: usize| -> Result<f32> {
-            values
-                .get(i)
-                .and_then(|v| v.as_ref()?.first().copied())
-                .ok_or_else(|| {
-                    let name = self.params.get(i).map_or("?", |p| p.spec.name.as_str());
-                    Error::Readback(format!("`{name}` was not read back"))
-                })
+            values.get(i).and_then(|v| v.as_ref()?.first().copied()).ok_or_else(|| {
+                let name = self.params.get(i).map_or("?", |p| p.spec.name.as_str());
+                Error::Readback(format!("`{name}` was not read back"))
+            })
         };
         self.neurons
             .iter()
@@ -110,11 +104,7 @@ impl SnnNet {
 }
 
 /// Build an SNN from its checkpoint for `opts` (T may differ from the saved one).
-pub fn snn_from_checkpoint(
-    gpu: &Gpu,
-    ck: &Checkpoint,
-    opts: SnnOptions,
-) -> Result<(SnnNet, SnnMeta)> {
+pub fn snn_from_checkpoint(gpu: &Gpu, ck: &Checkpoint, opts: SnnOptions) -> Result<(SnnNet, SnnMeta)> {
     let meta = SnnMeta::from_checkpoint(ck)?;
     let mut neurons = meta.neurons.clone();
     if opts.t != meta.timesteps && meta.method == ConversionMethod::Deng {

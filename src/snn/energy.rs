@@ -14,7 +14,11 @@ pub struct EnergyModel {
     pub e_ac_pj: f64,
 }
 
-pub const CMOS_45NM: EnergyModel = EnergyModel { name: "45nm CMOS (Horowitz)", e_mac_pj: 3.2, e_ac_pj: 0.1 };
+pub const CMOS_45NM: EnergyModel = EnergyModel {
+    name: "45nm CMOS (Horowitz)",
+    e_mac_pj: 3.2,
+    e_ac_pj: 0.1,
+};
 
 /// Neuromorphic normalized costs: total = FLOPs * compute + T * static.
 pub const TRUENORTH: (f64, f64) = (0.4, 0.6);
@@ -53,12 +57,13 @@ pub struct EnergyReport {
 /// How many outputs along one axis a window position `i` feeds:
 /// #{o in 0..out : o*stride - pad <= i <= o*stride - pad + k - 1}.
 fn cover(i: usize, k: usize, stride: usize, pad: usize, out: usize) -> u64 {
-    (0..out).filter(|&o| {
-        let start = (o * stride) as isize - pad as isize;
-        let i = i as isize;
-        i >= start && i < start + k as isize
-    })
-    .count() as u64
+    (0..out)
+        .filter(|&o| {
+            let start = (o * stride) as isize - pad as isize;
+            let i = i as isize;
+            i >= start && i < start + k as isize
+        })
+        .count() as u64
 }
 
 /// Synaptic operations of one layer from its spike map (non-zero inputs per
@@ -69,7 +74,10 @@ pub fn synaptic_ops(s: &Synapse, map: &[u32]) -> u64 {
             let (oh, ow) = (c.out_h(), c.out_w());
             let rows: Vec<u64> = (0..c.h).map(|h| cover(h, c.k, c.stride, c.pad, oh)).collect();
             let cols: Vec<u64> = (0..c.w).map(|w| cover(w, c.k, c.stride, c.pad, ow)).collect();
-            map.iter().enumerate().map(|(i, &n)| n as u64 * rows[i / c.w] * cols[i % c.w] * c.c_out as u64).sum()
+            map.iter()
+                .enumerate()
+                .map(|(i, &n)| n as u64 * rows[i / c.w] * cols[i % c.w] * c.c_out as u64)
+                .sum()
         }
         None => map.iter().map(|&n| n as u64).sum::<u64>() * s.fan_out_linear as u64,
     }
@@ -78,7 +86,12 @@ pub fn synaptic_ops(s: &Synapse, map: &[u32]) -> u64 {
 /// The report for `images` images at `t` steps, from the spike maps.
 pub fn energy_report(synapses: &[Synapse], maps: &[Vec<u32>], images: u64, t: usize, m: EnergyModel) -> EnergyReport {
     let imgs = images.max(1) as f64;
-    let mut r = EnergyReport { t, e_mac_pj: m.e_mac_pj, e_ac_pj: m.e_ac_pj, ..Default::default() };
+    let mut r = EnergyReport {
+        t,
+        e_mac_pj: m.e_mac_pj,
+        e_ac_pj: m.e_ac_pj,
+        ..Default::default()
+    };
     let mut analog_once = 0.0;
     for (s, map) in synapses.iter().zip(maps) {
         let dnn_macs = s.dnn_macs as f64;
@@ -89,7 +102,14 @@ pub fn energy_report(synapses: &[Synapse], maps: &[Vec<u32>], images: u64, t: us
             let acs = synaptic_ops(s, map) as f64 / imgs;
             (acs, acs * m.e_ac_pj)
         };
-        let l = LayerOps { name: s.name.clone(), dnn_macs, snn_ops, analog: s.analog, dnn_pj: dnn_macs * m.e_mac_pj, snn_pj };
+        let l = LayerOps {
+            name: s.name.clone(),
+            dnn_macs,
+            snn_ops,
+            analog: s.analog,
+            dnn_pj: dnn_macs * m.e_mac_pj,
+            snn_pj,
+        };
         r.dnn_pj += l.dnn_pj;
         r.snn_pj += l.snn_pj;
         r.layers.push(l);

@@ -34,12 +34,7 @@ pub struct SnnEvaluation {
 
 /// Run `ds` (all of it, in batches) through `net`; with `energy` also count
 /// synaptic operations.
-pub async fn evaluate_snn(
-    gpu: &Gpu,
-    net: &SnnNet,
-    ds: &Dataset,
-    energy: Option<EnergyModel>,
-) -> Result<SnnEvaluation> {
+pub async fn evaluate_snn(gpu: &Gpu, net: &SnnNet, ds: &Dataset, energy: Option<EnergyModel>) -> Result<SnnEvaluation> {
     let img = net.image_len();
     let b = net.opts.batch;
     let (mut x, mut y) = (vec![0.0; b * img], vec![0u32; b]);
@@ -92,11 +87,7 @@ pub async fn evaluate_snn(
 /// `build(b)` for the first batch `b <= max` (and <= `n_images`, no padding to
 /// spare) that the device takes: halved while the net is over its buffer limits
 /// (`Error::TooLarge`, e.g. a large T x batch).
-pub fn shrink_until_fits<T>(
-    max: usize,
-    n_images: usize,
-    mut build: impl FnMut(usize) -> Result<T>,
-) -> Result<T> {
+pub fn shrink_until_fits<T>(max: usize, n_images: usize, mut build: impl FnMut(usize) -> Result<T>) -> Result<T> {
     let mut b = max.min(n_images).max(1);
     loop {
         match build(b) {

@@ -6,10 +6,10 @@
 //! has no weights to absorb the scale, so block models are refused.
 
 use super::snn_param_specs;
-use crate::spec::NeuronParams;
 use crate::error::{Error, Result};
 use crate::models::config::{LayerSpec, ModelConfig};
 use crate::shape_err;
+use crate::spec::NeuronParams;
 
 /// `(params', neurons')` with every IF's `beta' = 1/vth` (emitted height 1,
 /// times the global `out_scale`, which folding leaves alone) and each
@@ -43,7 +43,9 @@ pub fn fold_spike_heights(
             }
             LayerSpec::Act { .. } => {
                 if pending.is_some() {
-                    return Err(Error::Config(format!("fold: layer {i}: an IF fed directly by an IF has no weights to absorb the spike height")));
+                    return Err(Error::Config(format!(
+                        "fold: layer {i}: an IF fed directly by an IF has no weights to absorb the spike height"
+                    )));
                 }
                 let np = folded.get_mut(ni).ok_or_else(|| {
                     Error::Config(format!(
@@ -54,7 +56,9 @@ pub fn fold_spike_heights(
                 let vth = params[pi][0];
                 let h = np.beta * vth;
                 if !(vth > 0.0 && h > 0.0 && h.is_finite()) {
-                    return Err(Error::Config(format!("fold: layer {i}: spike height {h} (vth {vth}) must be positive to commute with pooling")));
+                    return Err(Error::Config(format!(
+                        "fold: layer {i}: spike height {h} (vth {vth}) must be positive to commute with pooling"
+                    )));
                 }
                 np.beta = 1.0 / vth;
                 pending = Some(h);
@@ -62,12 +66,11 @@ pub fn fold_spike_heights(
                 ni += 1;
             }
             LayerSpec::Block { .. } => {
-                return Err(Error::Config(format!("fold: layer {i}: a residual block's identity shortcut cannot absorb a spike height")));
+                return Err(Error::Config(format!(
+                    "fold: layer {i}: a residual block's identity shortcut cannot absorb a spike height"
+                )));
             }
-            LayerSpec::Dropout { .. }
-            | LayerSpec::MaxPool { .. }
-            | LayerSpec::AvgPool { .. }
-            | LayerSpec::Flatten => {}
+            LayerSpec::Dropout { .. } | LayerSpec::MaxPool { .. } | LayerSpec::AvgPool { .. } | LayerSpec::Flatten => {}
         }
     }
     if ni != neurons.len() {

@@ -11,7 +11,7 @@ pub use net::{SnnNet, SnnOptions};
 
 pub use crate::models::params::snn_param_specs;
 
-pub mod energy;
 pub mod ckpt;
+pub mod energy;
 pub mod eval;
 pub mod fold;

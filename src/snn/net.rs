@@ -115,12 +115,7 @@ pub struct SnnNet {
 impl SnnNet {
     /// Build for `neurons` (one per threshold-ReLU, from a conversion) with
     /// weights to be loaded by the caller (`write_param`).
-    pub fn new(
-        gpu: &Gpu,
-        cfg: &ModelConfig,
-        neurons: &[NeuronParams],
-        opts: SnnOptions,
-    ) -> Result<SnnNet> {
+    pub fn new(gpu: &Gpu, cfg: &ModelConfig, neurons: &[NeuronParams], opts: SnnOptions) -> Result<SnnNet> {
         let specs = checked_specs(cfg, neurons, &opts)?;
         let (params, param_bytes) = alloc_params(gpu, specs, neurons, &opts)?;
         let mut b = SnnBuilder::new(gpu, cfg, opts, &params, neurons);
@@ -231,14 +226,7 @@ impl SnnNet {
 
     /// Inference on `valid` images; spikes are counted, and with `count_ops`
     /// the per-position spike maps for synaptic-operation counts too.
-    pub async fn eval_step(
-        &self,
-        gpu: &Gpu,
-        x: &[f32],
-        y: &[u32],
-        valid: usize,
-        count_ops: bool,
-    ) -> Result<StepStats> {
+    pub async fn eval_step(&self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize, count_ops: bool) -> Result<StepStats> {
         self.load(gpu, x, y, valid)?;
         let mut enc = Encoder::new(gpu, "snn.eval");
         self.arena.record(&self.fwd, &mut enc);
@@ -258,14 +246,7 @@ impl SnnNet {
     }
 
     /// One BPTT + Adam step (the net must be built with `train`).
-    pub async fn train_step(
-        &mut self,
-        gpu: &Gpu,
-        x: &[f32],
-        y: &[u32],
-        valid: usize,
-        seed: u32,
-    ) -> Result<StepStats> {
+    pub async fn train_step(&mut self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize, seed: u32) -> Result<StepStats> {
         if !self.opts.train {
             return Err(Error::Config(
                 "this SNN was built for inference; build it with train = true".into(),
@@ -353,17 +334,12 @@ impl SnnNet {
 
     /// The last forward's logits [valid, classes].
     pub async fn read_logits(&self, gpu: &Gpu, valid: usize) -> Result<Vec<f32>> {
-        gpu.read_range(&self.logits, 0, valid * self.cfg.classes)
-            .await
+        gpu.read_range(&self.logits, 0, valid * self.cfg.classes).await
     }
 }
 
 /// The model's parameter specs, once `cfg`, `neurons` and `opts` are known to fit together.
-fn checked_specs(
-    cfg: &ModelConfig,
-    neurons: &[NeuronParams],
-    opts: &SnnOptions,
-) -> Result<Vec<ParamSpec>> {
+fn checked_specs(cfg: &ModelConfig, neurons: &[NeuronParams], opts: &SnnOptions) -> Result<Vec<ParamSpec>> {
     cfg.validate()?;
     if opts.batch == 0 || opts.t == 0 {
         return Err(Error::Config("batch and T must be >= 1".into()));
@@ -451,14 +427,10 @@ fn build_head(gpu: &Gpu, b: &mut SnnBuilder, classes: usize, out: &Flow) -> Resu
     let labels = gpu.tensor("labels", &[batch])?;
     let stats = gpu.tensor("loss.stats", &[2])?;
     b.bytes += 2 * logits.bytes() + labels.bytes();
-    let sum = b
-        .arena
-        .op(sum_over_t(gpu, "logits.sum_t", t, n, &out.x, &logits)?);
+    let sum = b.arena.op(sum_over_t(gpu, "logits.sum_t", t, n, &out.x, &logits)?);
     b.fwd.push(sum.clone());
     b.fwd_train.push(sum);
-    let loss = softmax_xent(
-        gpu, "loss", batch, classes, &logits, &labels, &dlogits, &stats,
-    )?;
+    let loss = softmax_xent(gpu, "loss", batch, classes, &logits, &labels, &dlogits, &stats)?;
     let mut bwd = Vec::new();
     if let Some(g) = &out.g {
         let op = broadcast_over_t(gpu, "logits.grad.t", t, n, &dlogits, g)?;
@@ -488,12 +460,7 @@ fn adam_params(p: &SnnParam, opts: &SnnOptions) -> AdamParams {
 }
 
 /// One Adam op per trainable parameter, pushed to `arena`: (op index, parameter index).
-fn adam_ops(
-    gpu: &Gpu,
-    arena: &mut Arena,
-    params: &[SnnParam],
-    opts: &SnnOptions,
-) -> Result<Vec<(usize, usize)>> {
+fn adam_ops(gpu: &Gpu, arena: &mut Arena, params: &[SnnParam], opts: &SnnOptions) -> Result<Vec<(usize, usize)>> {
     let mut update = Vec::new();
     for (pi, p) in params.iter().enumerate().filter(|(_, p)| p.spec.trainable) {
         let op = adam_step(

@@ -74,7 +74,13 @@ pub enum ConversionMethod {
 }
 
 impl ConversionMethod {
-    pub const ALL: [ConversionMethod; 5] = [Self::AlphaBeta, Self::AlphaBetaMse, Self::MaxNorm, Self::Percentile, Self::Deng];
+    pub const ALL: [ConversionMethod; 5] = [
+        Self::AlphaBeta,
+        Self::AlphaBetaMse,
+        Self::MaxNorm,
+        Self::Percentile,
+        Self::Deng,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -97,7 +103,9 @@ impl FromStr for ConversionMethod {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
         Self::ALL.into_iter().find(|m| m.name() == s).ok_or_else(|| {
-            Error::Config(format!("unknown conversion method `{s}` (alpha-beta, alpha-beta-mse, max-norm, percentile, deng)"))
+            Error::Config(format!(
+                "unknown conversion method `{s}` (alpha-beta, alpha-beta-mse, max-norm, percentile, deng)"
+            ))
         })
     }
 }
@@ -114,4 +122,3 @@ pub struct NeuronParams {
     /// The DNN's mu (for reference).
     pub mu: f32,
 }
-

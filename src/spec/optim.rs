@@ -15,7 +15,11 @@ pub struct SgdConfig {
 
 impl Default for SgdConfig {
     fn default() -> Self {
-        SgdConfig { lr: 0.01, momentum: 0.95, weight_decay: 5e-4 }
+        SgdConfig {
+            lr: 0.01,
+            momentum: 0.95,
+            weight_decay: 5e-4,
+        }
     }
 }
 

@@ -50,15 +50,7 @@ impl Conv2dShape {
     /// Non-empty dimensions, an output of at least 1x1, and tensors the kernels' 32-bit
     /// signed indices can address.
     pub fn validate(&self) -> Result<()> {
-        let dims = [
-            self.n,
-            self.c_in,
-            self.h,
-            self.w,
-            self.c_out,
-            self.k,
-            self.stride,
-        ];
+        let dims = [self.n, self.c_in, self.h, self.w, self.c_out, self.k, self.stride];
         if dims.contains(&0) {
             return Err(shape_err!(
                 "conv2d {self:?}: every dimension, k and stride must be >= 1"
@@ -70,12 +62,9 @@ impl Conv2dShape {
                 self.k
             ));
         }
-        let elems =
-            [self.x_shape(), self.w_shape(), self.y_shape()].map(|s| s.iter().product::<usize>());
+        let elems = [self.x_shape(), self.w_shape(), self.y_shape()].map(|s| s.iter().product::<usize>());
         if elems.iter().any(|&e| e > i32::MAX as usize) {
-            return Err(shape_err!(
-                "conv2d {self:?}: a tensor exceeds 2^31 elements"
-            ));
+            return Err(shape_err!("conv2d {self:?}: a tensor exceeds 2^31 elements"));
         }
         Ok(())
     }
@@ -136,9 +125,7 @@ impl PoolShape {
     pub fn validate(&self, label: &str) -> Result<()> {
         let s = self;
         if s.n == 0 || s.c == 0 || s.k == 0 || s.stride == 0 {
-            return Err(shape_err!(
-                "{label}: pool {s:?}: n, c, k and stride must be > 0"
-            ));
+            return Err(shape_err!("{label}: pool {s:?}: n, c, k and stride must be > 0"));
         }
         if s.k > s.h || s.k > s.w {
             return Err(shape_err!(
@@ -157,5 +144,14 @@ impl PoolShape {
 
 /// A convolution of `out` channels, `k x k`, over a batch of `n` inputs of `in_shape` = [C, H, W].
 pub fn conv_shape(n: usize, in_shape: &[usize], out: usize, k: usize, stride: usize, pad: usize) -> Conv2dShape {
-    Conv2dShape { n, c_in: in_shape[0], h: in_shape[1], w: in_shape[2], c_out: out, k, stride, pad }
+    Conv2dShape {
+        n,
+        c_in: in_shape[0],
+        h: in_shape[1],
+        w: in_shape[2],
+        c_out: out,
+        k,
+        stride,
+        pad,
+    }
 }

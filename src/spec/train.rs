@@ -81,7 +81,10 @@ pub struct StepDecay {
 
 impl Default for StepDecay {
     fn default() -> Self {
-        StepDecay { milestones: vec![0.6, 0.8, 0.9], gamma: 0.1 }
+        StepDecay {
+            milestones: vec![0.6, 0.8, 0.9],
+            gamma: 0.1,
+        }
     }
 }
 

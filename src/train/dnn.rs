@@ -3,14 +3,14 @@
 //! evaluation per epoch, and a NaN/Inf guard. Driven batch by batch so the
 //! browser can interleave it with its event loop; the CLI loops over it.
 
-pub use super::epochs::{EpochRecord, Evaluation};
 use super::epochs::EpochLoop;
+pub use super::epochs::{EpochRecord, Evaluation};
 use crate::data::Dataset;
 use crate::dnn::evaluate;
-use crate::error::Result;
-use crate::models::check_dataset;
-use crate::gpu::Gpu;
 use crate::dnn::{DnnNet, SgdConfig, StepStats};
+use crate::error::Result;
+use crate::gpu::Gpu;
+use crate::models::check_dataset;
 use crate::models::ModelConfig;
 
 pub use crate::spec::train::TrainConfig;
@@ -27,7 +27,15 @@ impl Trainer {
         check_dataset(model, train)?;
         let mut net = DnnNet::new(gpu, model, cfg.batch, cfg.seed, cfg.sgd)?;
         net.set_dropout(cfg.dropout);
-        let run = EpochLoop::new(train, cfg.batch, cfg.shuffle, cfg.augment, cfg.seed, cfg.epochs, cfg.max_steps);
+        let run = EpochLoop::new(
+            train,
+            cfg.batch,
+            cfg.shuffle,
+            cfg.augment,
+            cfg.seed,
+            cfg.epochs,
+            cfg.max_steps,
+        );
         let mut t = Trainer { net, cfg, run };
         t.begin_epoch(gpu);
         Ok(t)
@@ -82,4 +90,3 @@ impl Trainer {
         evaluate(gpu, &self.net, ds, &mut self.run.x, &mut self.run.y).await
     }
 }
-

@@ -64,7 +64,10 @@ pub struct EpochDriver<T> {
 
 impl<T: EpochTrainer> EpochDriver<T> {
     pub fn new(trainer: T) -> Self {
-        EpochDriver { trainer, train_seconds: 0.0 }
+        EpochDriver {
+            trainer,
+            train_seconds: 0.0,
+        }
     }
 
     pub fn is_done(&self) -> bool {

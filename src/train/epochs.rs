@@ -4,8 +4,8 @@
 
 use crate::data::batch::Batcher;
 use crate::data::Dataset;
-use crate::error::Result;
 use crate::dnn::StepStats;
+use crate::error::Result;
 
 pub use crate::spec::records::{EpochRecord, Evaluation, Progress};
 
@@ -29,7 +29,15 @@ pub struct EpochLoop {
 }
 
 impl EpochLoop {
-    pub fn new(train: &Dataset, batch: usize, shuffle: bool, augment: bool, seed: u64, epochs: usize, max_steps: Option<u64>) -> EpochLoop {
+    pub fn new(
+        train: &Dataset,
+        batch: usize,
+        shuffle: bool,
+        augment: bool,
+        seed: u64,
+        epochs: usize,
+        max_steps: Option<u64>,
+    ) -> EpochLoop {
         let batch = batch.max(1);
         let mut lp = EpochLoop {
             batcher: Batcher::new(train, batch, shuffle, augment, seed),

@@ -4,13 +4,13 @@
 
 use super::epochs::{EpochLoop, EpochRecord, Evaluation};
 use crate::checkpoint::Checkpoint;
-use crate::spec::NeuronParams;
 use crate::data::Dataset;
+use crate::dnn::StepStats;
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::models::config::{LayerSpec, ModelConfig};
-use crate::dnn::StepStats;
 use crate::snn::net::{SnnNet, SnnOptions};
+use crate::spec::NeuronParams;
 
 pub use crate::spec::train::FinetuneConfig;
 
@@ -36,16 +36,40 @@ pub struct Finetuner {
 
 impl Finetuner {
     /// A training SNN for `model` with `neurons`, parameters from an SNN checkpoint.
-    pub fn new(gpu: &Gpu, model: &ModelConfig, neurons: &[NeuronParams], ck: &Checkpoint, out_scale: f32, train: &Dataset, cfg: FinetuneConfig) -> Result<Finetuner> {
+    pub fn new(
+        gpu: &Gpu,
+        model: &ModelConfig,
+        neurons: &[NeuronParams],
+        ck: &Checkpoint,
+        out_scale: f32,
+        train: &Dataset,
+        cfg: FinetuneConfig,
+    ) -> Result<Finetuner> {
         let model = match cfg.dropout {
             Some(p) => with_dropout(model, p),
             None => model.clone(),
         };
         crate::models::check_dataset(&model, train)?;
-        let opts = SnnOptions { batch: cfg.batch, t: cfg.t, train: true, surrogate: cfg.surrogate, out_scale, lr: cfg.lr, weight_decay: cfg.weight_decay };
+        let opts = SnnOptions {
+            batch: cfg.batch,
+            t: cfg.t,
+            train: true,
+            surrogate: cfg.surrogate,
+            out_scale,
+            lr: cfg.lr,
+            weight_decay: cfg.weight_decay,
+        };
         let net = SnnNet::new(gpu, &model, neurons, opts)?;
         net.load_snn_checkpoint(gpu, ck)?;
-        let run = EpochLoop::new(train, cfg.batch, cfg.shuffle, cfg.augment, cfg.seed, cfg.epochs, cfg.max_steps);
+        let run = EpochLoop::new(
+            train,
+            cfg.batch,
+            cfg.shuffle,
+            cfg.augment,
+            cfg.seed,
+            cfg.epochs,
+            cfg.max_steps,
+        );
         let mut f = Finetuner { net, cfg, run };
         f.begin_epoch();
         Ok(f)
@@ -60,7 +84,8 @@ impl Finetuner {
     }
 
     fn begin_epoch(&mut self) {
-        self.net.set_lr(self.cfg.schedule.lr(self.cfg.lr, self.run.epoch, self.cfg.epochs));
+        self.net
+            .set_lr(self.cfg.schedule.lr(self.cfg.lr, self.run.epoch, self.cfg.epochs));
         self.run.begin_epoch();
     }
 

@@ -34,7 +34,10 @@ pub async fn gpu_info() -> Result<JsValue, JsError> {
 #[wasm_bindgen]
 pub async fn create_session() -> Result<Session, JsError> {
     let gpu = Gpu::new(&GpuOptions::default()).await.map_err(js_err)?;
-    Ok(Session { pipeline: Pipeline::new(gpu), staged: Vec::new() })
+    Ok(Session {
+        pipeline: Pipeline::new(gpu),
+        staged: Vec::new(),
+    })
 }
 
 /// The names of the built-in models.
@@ -70,10 +73,21 @@ impl Session {
     /// the names), keeping the first `train_subset` / `test_subset` images (0 = all).
     pub fn load_staged(&mut self, kind: String, train_subset: usize, test_subset: usize) -> Result<JsValue, JsError> {
         let files = std::mem::take(&mut self.staged);
-        let kind = if kind.is_empty() { None } else { Some(kind.parse::<DatasetKind>().map_err(js_err)?) };
+        let kind = if kind.is_empty() {
+            None
+        } else {
+            Some(kind.parse::<DatasetKind>().map_err(js_err)?)
+        };
         let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
         let all = |n: usize| (n > 0).then_some(n);
-        let summary = self.pipeline.load_data(DataSource::Files { kind, files: &refs }, all(train_subset), all(test_subset)).map_err(js_err)?;
+        let summary = self
+            .pipeline
+            .load_data(
+                DataSource::Files { kind, files: &refs },
+                all(train_subset),
+                all(test_subset),
+            )
+            .map_err(js_err)?;
         to_js(&summary)
     }
 
@@ -86,7 +100,9 @@ impl Session {
     pub fn start_training(&mut self, opts: JsValue) -> Result<JsValue, JsError> {
         let o: TrainOptions = from_js("training options", opts)?;
         let info = self.pipeline.start_training(&o, TrainStart::Fresh).map_err(js_err)?;
-        to_js(&serde_json::json!({ "model": info.model.name, "layers": info.layers, "config": info.model, "batches_per_epoch": info.batches_per_epoch }))
+        to_js(
+            &serde_json::json!({ "model": info.model.name, "layers": info.layers, "config": info.model, "batches_per_epoch": info.batches_per_epoch }),
+        )
     }
 
     /// Up to `k` training batches; closes the epoch (test evaluation, snapshot) when it ends.
@@ -97,7 +113,12 @@ impl Session {
     /// The DNN (current weights, momentum included) as the safetensors file
     /// `ultraspike train` writes. Works mid-training.
     pub async fn dnn_checkpoint(&mut self) -> Result<Vec<u8>, JsError> {
-        self.pipeline.dnn_snapshot().await.map_err(js_err)?.to_bytes().map_err(js_err)
+        self.pipeline
+            .dnn_snapshot()
+            .await
+            .map_err(js_err)?
+            .to_bytes()
+            .map_err(js_err)
     }
 
     /// Load a safetensors checkpoint written by the CLI or this page (DNN or SNN).
@@ -125,5 +146,6 @@ fn from_js<T: serde::de::DeserializeOwned>(what: &str, v: JsValue) -> Result<T, 
 
 /// Plain JS objects (maps as objects, 64-bit integers as numbers).
 fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsError> {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| JsError::new(&e.to_string()))
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&e.to_string()))
 }

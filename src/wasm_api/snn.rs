@@ -22,7 +22,12 @@ impl Session {
 
     /// The current SNN (converted or fine-tuned) as the CLI's safetensors file.
     pub async fn snn_checkpoint(&mut self) -> Result<Vec<u8>, JsError> {
-        self.pipeline.snn_snapshot().await.map_err(js_err)?.to_bytes().map_err(js_err)
+        self.pipeline
+            .snn_snapshot()
+            .await
+            .map_err(js_err)?
+            .to_bytes()
+            .map_err(js_err)
     }
 
     /// Accuracy, spikes per layer and energy of the current SNN at `t` steps

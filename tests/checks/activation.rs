@@ -28,17 +28,12 @@ pub async fn threshold_relu(gpu: &Gpu) -> CheckResult {
         let tmu = gpu.tensor_from("mu", &[1], &[MU]).map_err(gpu_err)?;
         let tdy = gpu.tensor_from("dy", &[n], &dy).map_err(gpu_err)?;
         let ty = gpu.tensor("y", &[n]).map_err(gpu_err)?;
-        let tdx = gpu
-            .tensor_from("dx", &[n], &vec![7.0; n])
-            .map_err(gpu_err)?;
+        let tdx = gpu.tensor_from("dx", &[n], &vec![7.0; n]).map_err(gpu_err)?;
         let tdmu = gpu.tensor_from("dmu", &[1], &[7.0]).map_err(gpu_err)?;
-        let f = nn::activation::threshold_relu_forward(gpu, "clip", n, &tx, &tmu, &ty)
-            .map_err(gpu_err)?;
-        let b = nn::activation::threshold_relu_backward(gpu, "clip.dx", n, &tx, &tmu, &tdy, &tdx)
-            .map_err(gpu_err)?;
+        let f = nn::activation::threshold_relu_forward(gpu, "clip", n, &tx, &tmu, &ty).map_err(gpu_err)?;
+        let b = nn::activation::threshold_relu_backward(gpu, "clip.dx", n, &tx, &tmu, &tdy, &tdx).map_err(gpu_err)?;
         let m =
-            nn::activation::threshold_relu_backward_mu(gpu, "clip.dmu", n, &tx, &tmu, &tdy, &tdmu)
-                .map_err(gpu_err)?;
+            nn::activation::threshold_relu_backward_mu(gpu, "clip.dmu", n, &tx, &tmu, &tdy, &tdmu).map_err(gpu_err)?;
         let mut enc = Encoder::new(gpu, "clip");
         enc.dispatch(&f);
         enc.dispatch(&b);
@@ -71,8 +66,7 @@ pub async fn threshold_relu(gpu: &Gpu) -> CheckResult {
             1e-5,
         )?;
         // Deterministic: a second run gives the same bits.
-        gpu.run(&m.ops.iter().collect::<Vec<_>>())
-            .map_err(gpu_err)?;
+        gpu.run(&m.ops.iter().collect::<Vec<_>>()).map_err(gpu_err)?;
         let again = gpu.read(&tdmu).await.map_err(gpu_err)?;
         if again[0].to_bits() != got[0].to_bits() {
             return Err(format!(
@@ -91,8 +85,7 @@ pub async fn threshold_relu_big_grid(gpu: &Gpu) -> CheckResult {
     let tx = gpu.tensor_from("x", &[n], &x).map_err(gpu_err)?;
     let tmu = gpu.tensor_from("mu", &[1], &[0.5]).map_err(gpu_err)?;
     let ty = gpu.tensor("y", &[n]).map_err(gpu_err)?;
-    let f =
-        nn::activation::threshold_relu_forward(gpu, "clip", n, &tx, &tmu, &ty).map_err(gpu_err)?;
+    let f = nn::activation::threshold_relu_forward(gpu, "clip", n, &tx, &tmu, &ty).map_err(gpu_err)?;
     if f.groups[1] < 2 {
         return Err(format!("expected a grid folded into y, got {:?}", f.groups));
     }
@@ -111,18 +104,9 @@ pub async fn threshold_relu_shape_errors(gpu: &Gpu) -> CheckResult {
     let t = |n: usize| gpu.tensor("t", &[n]).map_err(gpu_err);
     let (x, mu, y, bad) = (t(10)?, t(1)?, t(10)?, t(9)?);
     use nn::activation::*;
-    expect_shape_err(
-        "forward: bad y",
-        threshold_relu_forward(gpu, "c", 10, &x, &mu, &bad),
-    )?;
-    expect_shape_err(
-        "forward: mu of 10",
-        threshold_relu_forward(gpu, "c", 10, &x, &y, &y),
-    )?;
-    expect_shape_err(
-        "forward: n 0",
-        threshold_relu_forward(gpu, "c", 0, &x, &mu, &y),
-    )?;
+    expect_shape_err("forward: bad y", threshold_relu_forward(gpu, "c", 10, &x, &mu, &bad))?;
+    expect_shape_err("forward: mu of 10", threshold_relu_forward(gpu, "c", 10, &x, &y, &y))?;
+    expect_shape_err("forward: n 0", threshold_relu_forward(gpu, "c", 0, &x, &mu, &y))?;
     expect_shape_err(
         "backward: bad dy",
         threshold_relu_backward(gpu, "c", 10, &x, &mu, &bad, &y),

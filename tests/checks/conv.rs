@@ -76,10 +76,7 @@ fn output(gpu: &Gpu, label: &str, dims: &[usize]) -> Result<Tensor> {
 
 /// Every variant this adapter runs (Auto included, so the default path is tested too).
 fn algos(gpu: &Gpu) -> Vec<ConvAlgo> {
-    ConvAlgo::ALL
-        .into_iter()
-        .filter(|a| a.supported(gpu))
-        .collect()
+    ConvAlgo::ALL.into_iter().filter(|a| a.supported(gpu)).collect()
 }
 
 pub async fn conv2d_forward(gpu: &Gpu) -> CheckResult {
@@ -95,13 +92,7 @@ pub async fn conv2d_forward(gpu: &Gpu) -> CheckResult {
             let op = conv::conv2d_forward(gpu, "conv", s, algo, &x, &w, &b, &y).map_err(gpu_err)?;
             gpu.run(&[&op]).map_err(gpu_err)?;
             let got = gpu.read(&y).await.map_err(gpu_err)?;
-            assert_close(
-                &format!("conv2d_forward {algo:?} {s:?}"),
-                &got,
-                &want,
-                ATOL,
-                RTOL,
-            )?;
+            assert_close(&format!("conv2d_forward {algo:?} {s:?}"), &got, &want, ATOL, RTOL)?;
         }
     }
     Ok(())
@@ -116,8 +107,7 @@ pub async fn conv2d_backward_input(gpu: &Gpu) -> CheckResult {
         let want = cpu::conv::conv2d_backward_input(s, &hdy, &hw);
         for &algo in &algos {
             let dx = output(gpu, "dx", &s.x_shape()).map_err(gpu_err)?;
-            let op = conv::conv2d_backward_input_with_algo(gpu, "conv.dx", s, &dy, &w, &dx, algo)
-                .map_err(gpu_err)?;
+            let op = conv::conv2d_backward_input_with_algo(gpu, "conv.dx", s, &dy, &w, &dx, algo).map_err(gpu_err)?;
             gpu.run(&[&op]).map_err(gpu_err)?;
             let got = gpu.read(&dx).await.map_err(gpu_err)?;
             assert_close(
@@ -141,8 +131,7 @@ pub async fn conv2d_backward_weight(gpu: &Gpu) -> CheckResult {
         let want = cpu::conv::conv2d_backward_weight(s, &hx, &hdy);
         for &algo in &algos {
             let dw = output(gpu, "dw", &s.w_shape()).map_err(gpu_err)?;
-            let ops = conv::conv2d_backward_weight_with_algo(gpu, "conv.dw", s, &x, &dy, &dw, algo)
-                .map_err(gpu_err)?;
+            let ops = conv::conv2d_backward_weight_with_algo(gpu, "conv.dw", s, &x, &dy, &dw, algo).map_err(gpu_err)?;
             gpu.run(&ops.iter().collect::<Vec<_>>()).map_err(gpu_err)?;
             let got = gpu.read(&dw).await.map_err(gpu_err)?;
             assert_close(
@@ -167,8 +156,7 @@ pub async fn conv2d_backward_large_grid(gpu: &Gpu) -> CheckResult {
     let want = cpu::conv::conv2d_backward_input(&s, &hdy, &hw);
     for algo in algos(gpu) {
         let dx = output(gpu, "dx", &s.x_shape()).map_err(gpu_err)?;
-        let op = conv::conv2d_backward_input_with_algo(gpu, "conv.dx.big", &s, &dy, &w, &dx, algo)
-            .map_err(gpu_err)?;
+        let op = conv::conv2d_backward_input_with_algo(gpu, "conv.dx.big", &s, &dy, &w, &dx, algo).map_err(gpu_err)?;
         if op.groups[0] as u64 * op.groups[2] as u64 <= 65_535 {
             return Err(format!("large-grid case only has grid {:?}", op.groups));
         }
@@ -194,8 +182,7 @@ pub async fn conv2d_large_grid(gpu: &Gpu) -> CheckResult {
     let (w, hw) = random(gpu, &mut r, "w", &s.w_shape()).map_err(gpu_err)?;
     let (b, hb) = random(gpu, &mut r, "b", &[1]).map_err(gpu_err)?;
     let y = output(gpu, "y", &s.y_shape()).map_err(gpu_err)?;
-    let op = conv::conv2d_forward(gpu, "conv.big", &s, ConvAlgo::Auto, &x, &w, &b, &y)
-        .map_err(gpu_err)?;
+    let op = conv::conv2d_forward(gpu, "conv.big", &s, ConvAlgo::Auto, &x, &w, &b, &y).map_err(gpu_err)?;
     if op.groups[0] as u64 * op.groups[2] as u64 <= 65_535 {
         return Err(format!("large-grid case only has grid {:?}", op.groups));
     }
@@ -209,18 +196,8 @@ pub async fn conv2d_large_grid(gpu: &Gpu) -> CheckResult {
 pub async fn conv2d_shape_errors(gpu: &Gpu) -> CheckResult {
     let s = shape([2, 3, 6, 6, 4, 3, 1, 1]);
     let t = |dims: &[usize]| gpu.tensor("t", dims).map_err(gpu_err);
-    let (x, w, b, y) = (
-        t(&s.x_shape())?,
-        t(&s.w_shape())?,
-        t(&[4])?,
-        t(&s.y_shape())?,
-    );
-    let (x_bad, w_bad, b_bad, y_bad) = (
-        t(&[2, 3, 6, 5])?,
-        t(&[4, 2, 3, 3])?,
-        t(&[5])?,
-        t(&[2, 4, 5, 6])?,
-    );
+    let (x, w, b, y) = (t(&s.x_shape())?, t(&s.w_shape())?, t(&[4])?, t(&s.y_shape())?);
+    let (x_bad, w_bad, b_bad, y_bad) = (t(&[2, 3, 6, 5])?, t(&[4, 2, 3, 3])?, t(&[5])?, t(&[2, 4, 5, 6])?);
     let f = |x: &Tensor, w: &Tensor, b: &Tensor, y: &Tensor| {
         conv::conv2d_forward(gpu, "f", &s, ConvAlgo::Direct, x, w, b, y).is_err()
     };
@@ -249,14 +226,8 @@ pub async fn conv2d_shape_errors(gpu: &Gpu) -> CheckResult {
             "kernel > padded input",
             shape([1, 1, 2, 2, 1, 5, 1, 1]).validate().is_err(),
         ),
-        (
-            "stride 0",
-            shape([1, 1, 4, 4, 1, 1, 0, 0]).validate().is_err(),
-        ),
-        (
-            "zero channels",
-            shape([1, 0, 4, 4, 1, 1, 1, 0]).validate().is_err(),
-        ),
+        ("stride 0", shape([1, 1, 4, 4, 1, 1, 0, 0]).validate().is_err()),
+        ("zero channels", shape([1, 0, 4, 4, 1, 1, 1, 0]).validate().is_err()),
     ];
     if let Some((what, _)) = bad.iter().find(|(_, err)| !err) {
         return Err(format!("conv2d accepted a bad shape: {what}"));

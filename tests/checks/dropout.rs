@@ -15,22 +15,16 @@ pub async fn dropout(gpu: &Gpu) -> CheckResult {
         let n = rows * per_row;
         let x = rng(seed as u64).vec_uniform(n, -1.0, 1.0);
         let dy = rng(seed as u64 + 1).vec_uniform(n, -1.0, 1.0);
-        let tx = gpu
-            .tensor_from("x", &[rows, per_row], &x)
-            .map_err(gpu_err)?;
-        let tdy = gpu
-            .tensor_from("dy", &[rows, per_row], &dy)
-            .map_err(gpu_err)?;
+        let tx = gpu.tensor_from("x", &[rows, per_row], &x).map_err(gpu_err)?;
+        let tdy = gpu.tensor_from("dy", &[rows, per_row], &dy).map_err(gpu_err)?;
         let (ty, tm, tdx) = (
             gpu.tensor("y", &[n]).map_err(gpu_err)?,
             gpu.tensor("m", &[n]).map_err(gpu_err)?,
             gpu.tensor("dx", &[n]).map_err(gpu_err)?,
         );
         let d =
-            nn::dropout::dropout_forward(gpu, "drop", rows, per_row, rpm, p, seed, &tx, &ty, &tm)
-                .map_err(gpu_err)?;
-        let b =
-            nn::dropout::dropout_backward(gpu, "drop.dx", n, &tdy, &tm, &tdx).map_err(gpu_err)?;
+            nn::dropout::dropout_forward(gpu, "drop", rows, per_row, rpm, p, seed, &tx, &ty, &tm).map_err(gpu_err)?;
+        let b = nn::dropout::dropout_backward(gpu, "drop.dx", n, &tdy, &tm, &tdx).map_err(gpu_err)?;
         for s in [seed, seed.wrapping_add(0x9e37_79b9)] {
             d.set_seed(gpu, s);
             gpu.run(&[&d.op, &b]).map_err(gpu_err)?;
@@ -73,8 +67,7 @@ pub async fn dropout_statistics(gpu: &Gpu) -> CheckResult {
         gpu.tensor("y", &[n]).map_err(gpu_err)?,
         gpu.tensor("m", &[n]).map_err(gpu_err)?,
     );
-    let d = nn::dropout::dropout_forward(gpu, "drop", rows, per_row, batch, p, 42, &tx, &ty, &tm)
-        .map_err(gpu_err)?;
+    let d = nn::dropout::dropout_forward(gpu, "drop", rows, per_row, batch, p, 42, &tx, &ty, &tm).map_err(gpu_err)?;
     gpu.run(&[&d.op]).map_err(gpu_err)?;
     let m = gpu.read(&tm).await.map_err(gpu_err)?;
     let scale = 1.0 / (1.0 - p);
@@ -127,17 +120,11 @@ pub async fn dropout_shape_errors(gpu: &Gpu) -> CheckResult {
         "forward: bad x",
         dropout_forward(gpu, "d", 3, 4, 3, 0.5, 0, &bad, &y, &m),
     )?;
-    expect_shape_err(
-        "forward: p = 1",
-        dropout_forward(gpu, "d", 3, 4, 3, 1.0, 0, &x, &y, &m),
-    )?;
+    expect_shape_err("forward: p = 1", dropout_forward(gpu, "d", 3, 4, 3, 1.0, 0, &x, &y, &m))?;
     expect_shape_err(
         "forward: rows_per_mask 0",
         dropout_forward(gpu, "d", 3, 4, 0, 0.5, 0, &x, &y, &m),
     )?;
-    expect_shape_err(
-        "backward: bad dx",
-        dropout_backward(gpu, "d", 12, &x, &m, &bad),
-    )?;
+    expect_shape_err("backward: bad dx", dropout_backward(gpu, "d", 12, &x, &m, &bad))?;
     Ok(())
 }

@@ -4,13 +4,7 @@ use ultraspike::{cpu, nn, Error};
 use super::{assert_close, gpu_err, rng, CheckResult};
 
 /// (n, in_f, out_f): odd sizes, edge tiles in every dimension, one exactly tiled.
-const SHAPES: [(usize, usize, usize); 5] = [
-    (1, 1, 1),
-    (3, 5, 7),
-    (5, 33, 17),
-    (32, 64, 48),
-    (7, 130, 67),
-];
+const SHAPES: [(usize, usize, usize); 5] = [(1, 1, 1), (3, 5, 7), (5, 33, 17), (32, 64, 48), (7, 130, 67)];
 
 /// Forward and both backward GEMMs against the CPU, atol/rtol scaled to the reduction length.
 pub async fn linear(gpu: &Gpu) -> CheckResult {
@@ -31,23 +25,14 @@ pub async fn linear(gpu: &Gpu) -> CheckResult {
         let ty = t("y", &[n, out_f], &vec![7.0; n * out_f])?;
         let tdx = t("dx", &[n, in_f], &vec![7.0; n * in_f])?;
         let tdw = t("dw", &[out_f, in_f], &vec![7.0; out_f * in_f])?;
-        let f = nn::linear::linear_forward(gpu, "fc", n, in_f, out_f, &tx, &tw, &tb, &ty)
-            .map_err(gpu_err)?;
-        let bi = nn::linear::linear_backward_input(gpu, "fc.dx", n, in_f, out_f, &tdy, &tw, &tdx)
-            .map_err(gpu_err)?;
-        let bw = nn::linear::linear_backward_weight(gpu, "fc.dw", n, in_f, out_f, &tx, &tdy, &tdw)
-            .map_err(gpu_err)?;
+        let f = nn::linear::linear_forward(gpu, "fc", n, in_f, out_f, &tx, &tw, &tb, &ty).map_err(gpu_err)?;
+        let bi = nn::linear::linear_backward_input(gpu, "fc.dx", n, in_f, out_f, &tdy, &tw, &tdx).map_err(gpu_err)?;
+        let bw = nn::linear::linear_backward_weight(gpu, "fc.dw", n, in_f, out_f, &tx, &tdy, &tdw).map_err(gpu_err)?;
         gpu.run(&[&f, &bi, &bw]).map_err(gpu_err)?;
         let tag = format!("n={n} in={in_f} out={out_f}");
         let want = cpu::linear::linear_forward(n, in_f, out_f, &x, &w, &b);
         let got = gpu.read(&ty).await.map_err(gpu_err)?;
-        assert_close(
-            &format!("linear_forward {tag}"),
-            &got,
-            &want,
-            1e-6 * in_f as f32,
-            1e-5,
-        )?;
+        assert_close(&format!("linear_forward {tag}"), &got, &want, 1e-6 * in_f as f32, 1e-5)?;
         let want = cpu::linear::linear_backward_input(n, in_f, out_f, &dy, &w);
         let got = gpu.read(&tdx).await.map_err(gpu_err)?;
         assert_close(
@@ -82,14 +67,9 @@ pub async fn bias_backward(gpu: &Gpu) -> CheckResult {
     ] {
         let mut r = rng((n * 31 + c * 7 + spatial) as u64);
         let dy = r.vec_uniform(n * c * spatial, -1.0, 1.0);
-        let tdy = gpu
-            .tensor_from("dy", &[n, c, spatial], &dy)
-            .map_err(gpu_err)?;
-        let tdb = gpu
-            .tensor_from("db", &[c], &vec![7.0; c])
-            .map_err(gpu_err)?;
-        let op =
-            nn::linear::bias_backward(gpu, "db", n, c, spatial, &tdy, &tdb).map_err(gpu_err)?;
+        let tdy = gpu.tensor_from("dy", &[n, c, spatial], &dy).map_err(gpu_err)?;
+        let tdb = gpu.tensor_from("db", &[c], &vec![7.0; c]).map_err(gpu_err)?;
+        let op = nn::linear::bias_backward(gpu, "db", n, c, spatial, &tdy, &tdb).map_err(gpu_err)?;
         gpu.run(&[&op]).map_err(gpu_err)?;
         let got = gpu.read(&tdb).await.map_err(gpu_err)?;
         let want = cpu::linear::bias_backward(n, c, spatial, &dy);
@@ -120,22 +100,10 @@ pub async fn linear_shape_errors(gpu: &Gpu) -> CheckResult {
     let (x, w, b, y) = (t(&[n, i])?, t(&[o, i])?, t(&[o])?, t(&[n, o])?);
     let bad = t(&[5])?;
     use nn::linear::{linear_backward_input, linear_backward_weight, linear_forward};
-    expect_shape_err(
-        "forward: bad w",
-        linear_forward(gpu, "l", n, i, o, &x, &bad, &b, &y),
-    )?;
-    expect_shape_err(
-        "forward: bad b",
-        linear_forward(gpu, "l", n, i, o, &x, &w, &bad, &y),
-    )?;
-    expect_shape_err(
-        "forward: bad y",
-        linear_forward(gpu, "l", n, i, o, &x, &w, &b, &bad),
-    )?;
-    expect_shape_err(
-        "forward: in_f 0",
-        linear_forward(gpu, "l", n, 0, o, &x, &w, &b, &y),
-    )?;
+    expect_shape_err("forward: bad w", linear_forward(gpu, "l", n, i, o, &x, &bad, &b, &y))?;
+    expect_shape_err("forward: bad b", linear_forward(gpu, "l", n, i, o, &x, &w, &bad, &y))?;
+    expect_shape_err("forward: bad y", linear_forward(gpu, "l", n, i, o, &x, &w, &b, &bad))?;
+    expect_shape_err("forward: in_f 0", linear_forward(gpu, "l", n, 0, o, &x, &w, &b, &y))?;
     expect_shape_err(
         "backward_input: bad dx",
         linear_backward_input(gpu, "l", n, i, o, &y, &w, &bad),

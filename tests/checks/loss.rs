@@ -30,9 +30,7 @@ pub async fn softmax_xent_vs_cpu(gpu: &Gpu) -> CheckResult {
         let labels: Vec<u32> = (0..n)
             .map(|i| if i == 1 { 2 } else { r.below(classes) as u32 })
             .collect();
-        let tl = gpu
-            .tensor_from("logits", &[n, classes], &logits)
-            .map_err(e)?;
+        let tl = gpu.tensor_from("logits", &[n, classes], &logits).map_err(e)?;
         let ty = gpu.tensor_from_u32("labels", &[n], &labels).map_err(e)?;
         let td = gpu
             .tensor_from("dlogits", &[n, classes], &vec![5.0; n * classes])

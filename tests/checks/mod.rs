@@ -79,11 +79,7 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f32], atol: f32, rtol: f32)
             if bad.len() < 5 {
                 bad.push(format!("[{i}] got {g} want {w}"));
             }
-            max_err = if err.is_nan() {
-                f32::NAN
-            } else {
-                max_err.max(err)
-            };
+            max_err = if err.is_nan() { f32::NAN } else { max_err.max(err) };
         } else {
             max_err = max_err.max(err);
         }

@@ -101,20 +101,8 @@ pub async fn adam_steps(gpu: &Gpu) -> CheckResult {
             1e-6,
             1e-5,
         )?;
-        assert_close(
-            &format!("{what} m"),
-            &gpu.read(&tm).await.map_err(e)?,
-            &m,
-            1e-7,
-            1e-5,
-        )?;
-        assert_close(
-            &format!("{what} v"),
-            &gpu.read(&tv).await.map_err(e)?,
-            &v,
-            1e-9,
-            1e-5,
-        )?;
+        assert_close(&format!("{what} m"), &gpu.read(&tm).await.map_err(e)?, &m, 1e-7, 1e-5)?;
+        assert_close(&format!("{what} v"), &gpu.read(&tv).await.map_err(e)?, &v, 1e-9, 1e-5)?;
         assert_close(
             &format!("{what} vmax"),
             &gpu.read(&tx).await.map_err(e)?,

@@ -6,14 +6,7 @@ use super::linear::expect_shape_err;
 use super::{assert_close, assert_eq_u32, gpu_err, rng, CheckResult};
 
 fn ps(n: usize, c: usize, h: usize, w: usize, k: usize, stride: usize) -> PoolShape {
-    PoolShape {
-        n,
-        c,
-        h,
-        w,
-        k,
-        stride,
-    }
+    PoolShape { n, c, h, w, k, stride }
 }
 
 /// Odd maps with unreachable trailing rows, overlapping windows (k=3, s=2; k=3, s=1),
@@ -32,9 +25,7 @@ fn shapes() -> Vec<PoolShape> {
 /// Forward (y and argmax) and backward of max pooling on `x`, against the CPU.
 async fn maxpool_case(gpu: &Gpu, s: &PoolShape, x: &[f32], dy: &[f32]) -> CheckResult {
     let tag = format!("{s:?}");
-    let tx = gpu
-        .tensor_from("x", &[s.n, s.c, s.h, s.w], x)
-        .map_err(gpu_err)?;
+    let tx = gpu.tensor_from("x", &[s.n, s.c, s.h, s.w], x).map_err(gpu_err)?;
     let out = [s.n, s.c, s.out_h(), s.out_w()];
     let ty = gpu.tensor("y", &out).map_err(gpu_err)?;
     let targ = gpu.tensor("argmax", &out).map_err(gpu_err)?;
@@ -104,9 +95,7 @@ pub async fn avgpool2d(gpu: &Gpu) -> CheckResult {
         let x = r.vec_uniform(s.in_len(), -1.0, 1.0);
         let dy = r.vec_uniform(s.out_len(), -1.0, 1.0);
         let out = [s.n, s.c, s.out_h(), s.out_w()];
-        let tx = gpu
-            .tensor_from("x", &[s.n, s.c, s.h, s.w], &x)
-            .map_err(gpu_err)?;
+        let tx = gpu.tensor_from("x", &[s.n, s.c, s.h, s.w], &x).map_err(gpu_err)?;
         let ty = gpu.tensor("y", &out).map_err(gpu_err)?;
         let tdy = gpu.tensor_from("dy", &out, &dy).map_err(gpu_err)?;
         let tdx = gpu
@@ -151,38 +140,17 @@ pub async fn pool_shape_errors(gpu: &Gpu) -> CheckResult {
     let (x, y, a) = (t(32)?, t(8)?, t(8)?);
     let bad = t(9)?;
     use nn::pool::*;
-    expect_shape_err(
-        "maxpool fwd: bad y",
-        maxpool2d_forward(gpu, "p", &s, &x, &bad, &a),
-    )?;
-    expect_shape_err(
-        "maxpool fwd: bad argmax",
-        maxpool2d_forward(gpu, "p", &s, &x, &y, &bad),
-    )?;
-    expect_shape_err(
-        "maxpool fwd: bad x",
-        maxpool2d_forward(gpu, "p", &s, &bad, &y, &a),
-    )?;
-    expect_shape_err(
-        "maxpool bwd: bad dx",
-        maxpool2d_backward(gpu, "p", &s, &y, &a, &bad),
-    )?;
-    expect_shape_err(
-        "avgpool fwd: bad y",
-        avgpool2d_forward(gpu, "p", &s, &x, &bad),
-    )?;
-    expect_shape_err(
-        "avgpool bwd: bad dy",
-        avgpool2d_backward(gpu, "p", &s, &bad, &x),
-    )?;
+    expect_shape_err("maxpool fwd: bad y", maxpool2d_forward(gpu, "p", &s, &x, &bad, &a))?;
+    expect_shape_err("maxpool fwd: bad argmax", maxpool2d_forward(gpu, "p", &s, &x, &y, &bad))?;
+    expect_shape_err("maxpool fwd: bad x", maxpool2d_forward(gpu, "p", &s, &bad, &y, &a))?;
+    expect_shape_err("maxpool bwd: bad dx", maxpool2d_backward(gpu, "p", &s, &y, &a, &bad))?;
+    expect_shape_err("avgpool fwd: bad y", avgpool2d_forward(gpu, "p", &s, &x, &bad))?;
+    expect_shape_err("avgpool bwd: bad dy", avgpool2d_backward(gpu, "p", &s, &bad, &x))?;
     expect_shape_err(
         "window > map",
         avgpool2d_forward(gpu, "p", &ps(1, 2, 4, 4, 5, 1), &x, &y),
     )?;
-    expect_shape_err(
-        "stride 0",
-        avgpool2d_forward(gpu, "p", &ps(1, 2, 4, 4, 2, 0), &x, &y),
-    )?;
+    expect_shape_err("stride 0", avgpool2d_forward(gpu, "p", &ps(1, 2, 4, 4, 2, 0), &x, &y))?;
     expect_shape_err(
         "non-square global",
         avgpool2d_forward(gpu, "p", &PoolShape::global(1, 2, 4, 8), &t(64)?, &t(2)?),

@@ -1,8 +1,6 @@
 use ultraspike::cpu;
 use ultraspike::gpu::{Encoder, Gpu};
-use ultraspike::nn::reduce::{
-    broadcast_over_t, histogram, reduce_max, reduce_min, reduce_sum, sum_over_t,
-};
+use ultraspike::nn::reduce::{broadcast_over_t, histogram, reduce_max, reduce_min, reduce_sum, sum_over_t};
 
 use super::{assert_close, assert_eq_u32, gpu_err, rng, CheckResult};
 
@@ -112,10 +110,7 @@ pub async fn histograms(gpu: &Gpu) -> CheckResult {
     ] {
         let mut r = rng(n as u64 + bins as u64);
         let mut x = r.vec_uniform(n, -1.5, 5.0);
-        for (i, v) in [0.0f32, 4.0, f32::NAN, -0.0, 3.999_999_8]
-            .into_iter()
-            .enumerate()
-        {
+        for (i, v) in [0.0f32, 4.0, f32::NAN, -0.0, 3.999_999_8].into_iter().enumerate() {
             if i < n {
                 x[i] = v;
             }

@@ -18,7 +18,11 @@ fn spikes(seed: u64, len: usize) -> Vec<f32> {
 /// Full counts and counts limited to the first `valid` images of each step,
 /// for a small map (workgroup-shared counters) and a large one (global atomics).
 pub async fn spike_map_count_vs_cpu(gpu: &Gpu) -> CheckResult {
-    for (t, batch, c, hw, valid) in [(2usize, 5usize, 3usize, 49usize, 3usize), (3, 4, 2, 4900, 1), (1, 7, 4, 9, 7)] {
+    for (t, batch, c, hw, valid) in [
+        (2usize, 5usize, 3usize, 49usize, 3usize),
+        (3, 4, 2, 4900, 1),
+        (1, 7, 4, 9, 7),
+    ] {
         let step = batch * c * hw;
         let n = t * step;
         let x = spikes(21 + hw as u64, n);
@@ -27,18 +31,27 @@ pub async fn spike_map_count_vs_cpu(gpu: &Gpu) -> CheckResult {
         let op = spike_map_count(gpu, "spike_map", n, step, hw, &xt, &counts).map_err(gpu_err)?;
         gpu.run(&[&op]).map_err(gpu_err)?;
         let what = format!("spike_map T={t} batch={batch} C={c} hw={hw}");
-        assert_eq_u32(&format!("{what} full"), &gpu.read_u32(&counts).await.map_err(gpu_err)?, &cpu::spikes::spike_map_count(&x, hw, step, step))?;
+        assert_eq_u32(
+            &format!("{what} full"),
+            &gpu.read_u32(&counts).await.map_err(gpu_err)?,
+            &cpu::spikes::spike_map_count(&x, hw, step, step),
+        )?;
 
         // Limited to `valid` images; counts accumulate, so clear first.
         let limited = gpu.tensor_from_u32("counts", &[hw], &vec![0; hw]).map_err(gpu_err)?;
         let op = spike_map_count(gpu, "spike_map", n, step, hw, &xt, &limited).map_err(gpu_err)?;
-        op.set_param_word(gpu, SPIKE_MAP_COUNT_LIMIT_WORD, (valid * c * hw) as u32).map_err(gpu_err)?;
+        op.set_param_word(gpu, SPIKE_MAP_COUNT_LIMIT_WORD, (valid * c * hw) as u32)
+            .map_err(gpu_err)?;
         gpu.run(&[&op]).map_err(gpu_err)?;
         let want = cpu::spikes::spike_map_count(&x, hw, step, valid * c * hw);
         if valid < batch && want == cpu::spikes::spike_map_count(&x, hw, step, step) {
             return Err(format!("{what}: the limit changes nothing, the case tests nothing"));
         }
-        assert_eq_u32(&format!("{what} first {valid} images"), &gpu.read_u32(&limited).await.map_err(gpu_err)?, &want)?;
+        assert_eq_u32(
+            &format!("{what} first {valid} images"),
+            &gpu.read_u32(&limited).await.map_err(gpu_err)?,
+            &want,
+        )?;
     }
     Ok(())
 }
@@ -61,11 +74,21 @@ pub async fn if_forward_count_limit(gpu: &Gpu) -> CheckResult {
     let op = if_forward(gpu, "if", t, n, &cfg, &x, &vth, &leak, &out, &trace, &count).map_err(e)?;
     op.set_param_word(gpu, IF_COUNT_LIMIT_WORD, count_n as u32).map_err(e)?;
     gpu.run(&[&op]).map_err(e)?;
-    let limited = (0..t).flat_map(|s| (0..count_n).map(move |i| s * n + i)).filter(|&o| want.out[o] != 0.0).count() as u32;
+    let limited = (0..t)
+        .flat_map(|s| (0..count_n).map(move |i| s * n + i))
+        .filter(|&o| want.out[o] != 0.0)
+        .count() as u32;
     if limited == 0 || limited as u64 == want.spikes {
-        return Err(format!("if_forward count limit: {limited} of {} spikes, the case tests nothing", want.spikes));
+        return Err(format!(
+            "if_forward count limit: {limited} of {} spikes, the case tests nothing",
+            want.spikes
+        ));
     }
-    assert_eq_u32("if_forward count limit", &gpu.read_u32(&count).await.map_err(e)?, &[limited])?;
+    assert_eq_u32(
+        "if_forward count limit",
+        &gpu.read_u32(&count).await.map_err(e)?,
+        &[limited],
+    )?;
     let got = gpu.read(&out).await.map_err(e)?;
     if got != want.out {
         return Err("if_forward count limit: outputs changed".into());

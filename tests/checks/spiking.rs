@@ -24,15 +24,7 @@ struct Layer {
     count: Tensor,
 }
 
-fn layer(
-    gpu: &Gpu,
-    t: usize,
-    n: usize,
-    input: &[f32],
-    vth: f32,
-    leak: f32,
-    trace_len: usize,
-) -> Result<Layer, String> {
+fn layer(gpu: &Gpu, t: usize, n: usize, input: &[f32], vth: f32, leak: f32, trace_len: usize) -> Result<Layer, String> {
     let e = gpu_err;
     Ok(Layer {
         input: gpu.tensor_from("input", &[input.len()], input).map_err(e)?,
@@ -88,19 +80,12 @@ pub async fn if_forward_exact(gpu: &Gpu) -> CheckResult {
             let trace_len = if cfg.save_trace { t * n } else { 1 };
             let l = layer(gpu, t, n, &input, VTH, leak, trace_len)?;
             let (out, trace, spikes) = forward(gpu, t, n, &cfg, &l).await?;
-            let what =
-                format!("if_forward T={t} n={n} leak={leak} constant={constant} cfg={cfg:?}");
+            let what = format!("if_forward T={t} n={n} leak={leak} constant={constant} cfg={cfg:?}");
             assert_close(&format!("{what} out"), &out, &want.out, 0.0, 0.0)?;
             if cfg.save_trace {
                 assert_close(&format!("{what} trace"), &trace, &want.u_trace, 0.0, 0.0)?;
             } else {
-                assert_close(
-                    &format!("{what} untouched dummy trace"),
-                    &trace,
-                    &[0.0],
-                    0.0,
-                    0.0,
-                )?;
+                assert_close(&format!("{what} untouched dummy trace"), &trace, &[0.0], 0.0, 0.0)?;
             }
             if spikes != want.spikes {
                 return Err(format!("{what}: {spikes} spikes, want {}", want.spikes));
@@ -123,11 +108,7 @@ pub async fn if_forward_big_grid(gpu: &Gpu) -> CheckResult {
     let (out, trace, spikes) = forward(gpu, t, n, &cfg, &l).await?;
     assert_close("if_forward big out", &out, &want.out, 0.0, 0.0)?;
     assert_close("if_forward big trace", &trace, &want.u_trace, 0.0, 0.0)?;
-    assert_eq_u32(
-        "if_forward big spikes",
-        &[spikes as u32],
-        &[want.spikes as u32],
-    )
+    assert_eq_u32("if_forward big spikes", &[spikes as u32], &[want.spikes as u32])
 }
 
 /// An upper bound on the sum of |terms| of dvth and dleak, for their tolerances.
@@ -169,42 +150,19 @@ async fn backward_case(
     let tl = gpu.tensor_from("leak", &[1], &[leak]).map_err(e)?;
     let tg = gpu.tensor_from("g_out", &[t, n], g_out).map_err(e)?;
     // Garbage in the outputs: the backward must overwrite, not accumulate.
-    let td = gpu
-        .tensor_from("d_input", &[t, n], &vec![9.0; t * n])
-        .map_err(e)?;
+    let td = gpu.tensor_from("d_input", &[t, n], &vec![9.0; t * n]).map_err(e)?;
     let tdv = gpu.tensor_from("dvth", &[1], &[9.0]).map_err(e)?;
     let tdl = gpu.tensor_from("dleak", &[1], &[9.0]).map_err(e)?;
-    let bw = if_backward(
-        gpu, "if_bw", t, n, cfg, sg, &tt, &tv, &tl, &tg, &td, &tdv, &tdl,
-    )
-    .map_err(e)?;
+    let bw = if_backward(gpu, "if_bw", t, n, cfg, sg, &tt, &tv, &tl, &tg, &td, &tdv, &tdl).map_err(e)?;
     gpu.run(&bw.ops.iter().collect::<Vec<_>>()).map_err(e)?;
     let want = cpu::spiking::if_backward(t, n, cfg, sg, trace, vth, leak, g_out);
     let d_input = gpu.read(&td).await.map_err(e)?;
-    assert_close(
-        &format!("{what} d_input"),
-        &d_input,
-        &want.d_input,
-        1e-6,
-        1e-5,
-    )?;
+    assert_close(&format!("{what} d_input"), &d_input, &want.d_input, 1e-6, 1e-5)?;
     let (mv, ml) = magnitudes(t, n, cfg, trace, g_out, &want.d_input, vth);
     let dvth = gpu.read(&tdv).await.map_err(e)?;
-    assert_close(
-        &format!("{what} dvth"),
-        &dvth,
-        &[want.dvth],
-        1e-6 + 2e-6 * mv,
-        1e-5,
-    )?;
+    assert_close(&format!("{what} dvth"), &dvth, &[want.dvth], 1e-6 + 2e-6 * mv, 1e-5)?;
     let dleak = gpu.read(&tdl).await.map_err(e)?;
-    assert_close(
-        &format!("{what} dleak"),
-        &dleak,
-        &[want.dleak],
-        1e-6 + 2e-6 * ml,
-        1e-5,
-    )
+    assert_close(&format!("{what} dleak"), &dleak, &[want.dleak], 1e-6 + 2e-6 * ml, 1e-5)
 }
 
 /// BPTT vs the CPU reference on the GPU forward's own trace: T = 1, 2, 3, 5,
@@ -216,13 +174,9 @@ pub async fn if_backward_vs_cpu(gpu: &Gpu) -> CheckResult {
     let n = 301;
     for t in [1usize, 2, 3, 5] {
         for leak in [1.0f32, 0.9] {
-            for (k, sg) in [
-                Surrogate::Boxcar,
-                Surrogate::Triangle,
-                Surrogate::FastSigmoid,
-            ]
-            .into_iter()
-            .enumerate()
+            for (k, sg) in [Surrogate::Boxcar, Surrogate::Triangle, Surrogate::FastSigmoid]
+                .into_iter()
+                .enumerate()
             {
                 for constant in [false, true] {
                     let scaled = (k + constant as usize) % 2 == 1;
@@ -232,8 +186,7 @@ pub async fn if_backward_vs_cpu(gpu: &Gpu) -> CheckResult {
                         shift: 0.0,
                         save_trace: true,
                     };
-                    let input: Vec<f32> =
-                        r.vec_uniform(if constant { n } else { t * n }, -0.8, 2.6);
+                    let input: Vec<f32> = r.vec_uniform(if constant { n } else { t * n }, -0.8, 2.6);
                     let l = layer(gpu, t, n, &input, VTH, leak, t * n)?;
                     let (_, trace, _) = forward(gpu, t, n, &cfg, &l).await?;
                     let g_out = r.vec_uniform(t * n, -1.0, 1.0);

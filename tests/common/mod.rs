@@ -15,9 +15,7 @@ pub fn gpu() -> &'static Gpu {
         };
         match Gpu::new_blocking(&opts) {
             Ok(g) => g,
-            Err(e) => panic!(
-                "tests need a GPU adapter (CI installs mesa-vulkan-drivers for lavapipe): {e}"
-            ),
+            Err(e) => panic!("tests need a GPU adapter (CI installs mesa-vulkan-drivers for lavapipe): {e}"),
         }
     })
 }

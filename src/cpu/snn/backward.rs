@@ -50,13 +50,7 @@ impl Back<'_> {
     pub(super) fn layer(&mut self, c: &Cache, g: Vec<f32>, need_dx: bool) -> Vec<f32> {
         match c {
             Cache::Conv { s, x, p } => self.conv(s, x, *p, &g, need_dx),
-            Cache::Linear {
-                rows,
-                inf,
-                out,
-                x,
-                p,
-            } => {
+            Cache::Linear { rows, inf, out, x, p } => {
                 let p = *p;
                 self.grads[p] = cpu::linear::linear_backward_weight(*rows, *inf, *out, x, &g);
                 if self.net.specs[p + 1].trainable {

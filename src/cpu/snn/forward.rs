@@ -46,14 +46,7 @@ impl Pass<'_> {
         });
     }
 
-    fn conv(
-        &mut self,
-        x: &Flow,
-        out: usize,
-        k: usize,
-        stride: usize,
-        pad: usize,
-    ) -> (Flow, Conv2dShape, usize) {
+    fn conv(&mut self, x: &Flow, out: usize, k: usize, stride: usize, pad: usize) -> (Flow, Conv2dShape, usize) {
         let s = conv_shape(self.rows(x.spiking), &x.shape, out, k, stride, pad);
         let p = self.take(2);
         self.map(x, s.h * s.w);
@@ -109,14 +102,8 @@ impl Pass<'_> {
             return (x, None);
         };
         let rows = self.rows(x.spiking);
-        let (y, m) = cpu::dropout::dropout_forward(
-            rows,
-            x.x.len() / rows,
-            self.batch,
-            p,
-            dropout_seed(seed, self.di),
-            &x.x,
-        );
+        let (y, m) =
+            cpu::dropout::dropout_forward(rows, x.x.len() / rows, self.batch, p, dropout_seed(seed, self.di), &x.x);
         self.di += 1;
         (Flow { x: y, ..x }, Some(m))
     }
@@ -124,11 +111,7 @@ impl Pass<'_> {
     pub(super) fn layer(&mut self, layer: &LayerSpec, cur: Flow) -> Result<(Flow, Cache)> {
         Ok(match layer {
             LayerSpec::Conv {
-                out,
-                k,
-                stride,
-                pad,
-                ..
+                out, k, stride, pad, ..
             } => {
                 let (y, s, p) = self.conv(&cur, *out, *k, *stride, *pad);
                 (y, Cache::Conv { s, x: cur.x, p })
@@ -148,11 +131,7 @@ impl Pass<'_> {
                 let shape = vec![cur.shape.iter().product()];
                 (Flow { shape, ..cur }, Cache::Flatten)
             }
-            LayerSpec::Block {
-                out,
-                stride,
-                dropout,
-            } => self.block(cur, *out, *stride, *dropout)?,
+            LayerSpec::Block { out, stride, dropout } => self.block(cur, *out, *stride, *dropout)?,
         })
     }
 
@@ -205,8 +184,7 @@ impl Pass<'_> {
     fn block(&mut self, x: Flow, out: usize, stride: usize, p: f32) -> Result<(Flow, Cache)> {
         if !x.spiking {
             return Err(Error::Config(
-                "a residual block before the first threshold-ReLU (analog input) is not supported"
-                    .into(),
+                "a residual block before the first threshold-ReLU (analog input) is not supported".into(),
             ));
         }
         let (c1, s1, p0) = self.conv(&x, out, 3, stride, 1);
