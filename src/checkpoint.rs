@@ -130,13 +130,10 @@ impl Checkpoint {
                     view.dtype()
                 ))
             })?;
-            ck.tensors.insert(
-                name,
-                NamedTensor {
-                    shape: view.shape().to_vec(),
-                    data,
-                },
-            );
+            if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+                return Err(err(format!("tensor `{name}`[{i}] is {} (a diverged or damaged model)", data[i])));
+            }
+            ck.tensors.insert(name, NamedTensor { shape: view.shape().to_vec(), data });
         }
         if let Some(meta) = SafeTensors::read_metadata(bytes)
             .map_err(|e| explain(e, bytes.len()))?
@@ -161,6 +158,11 @@ impl Checkpoint {
     pub fn save_atomic(&self, path: &std::path::Path) -> Result<()> {
         use std::io::Write;
         let bytes = self.to_bytes()?;
+        // What is renamed over the target must read back as what was meant.
+        let back = Self::from_bytes(&bytes).map_err(|e| err(format!("{}: not written, it would not read back: {e}", path.display())))?;
+        if back != *self {
+            return Err(err(format!("{}: not written, it would not read back identically", path.display())));
+        }
         let file = path
             .file_name()
             .ok_or_else(|| err(format!("{}: not a file path", path.display())))?;
@@ -175,6 +177,17 @@ impl Checkpoint {
             let _ = std::fs::remove_file(&tmp);
             err(format!("{}: cannot write: {e}", path.display()))
         })
+    }
+
+    /// Fail now, before any work, if `path` cannot be written (missing or
+    /// read-only folder): create and remove a probe file beside it.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn check_writable(path: &std::path::Path) -> Result<()> {
+        let file = path.file_name().ok_or_else(|| err(format!("{}: not a file path", path.display())))?;
+        let probe = path.with_file_name(format!(".{}.probe{}", file.to_string_lossy(), std::process::id()));
+        std::fs::File::create(&probe).map_err(|e| err(format!("{}: cannot write here: {e}", path.display())))?;
+        let _ = std::fs::remove_file(&probe);
+        Ok(())
     }
 
     #[cfg(not(target_arch = "wasm32"))]

@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::Checkpoint;
 use crate::data::{DatasetKind, Normalization};
 use crate::error::{Error, Result};
+use crate::models::params::{snn_param_specs, ParamKind};
 use crate::models::ModelConfig;
-use crate::spec::{ConversionMethod, EpochRecord, NeuronParams, TrainConfig};
+use crate::spec::{ConversionMethod, EpochRecord, NeuronParams, TrainConfig, MAX_TIMESTEPS};
 
 /// What `__metadata__["ultraspike"]` holds for a DNN.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -61,6 +62,9 @@ impl DnnMeta {
             )));
         }
         meta.model.validate()?;
+        if let Some(norm) = &meta.normalization {
+            norm.validate(meta.model.input[0]).map_err(|e| Error::Checkpoint(format!("metadata normalization: {e}")))?;
+        }
         Ok(meta)
     }
 }
@@ -101,6 +105,53 @@ impl SnnMeta {
             )));
         }
         m.model.validate()?;
+        m.check_ranges()?;
+        check_neuron_tensors(ck, &m.model)?;
         Ok(m)
     }
+}
+
+impl SnnMeta {
+    /// T, the output scale and every layer's neuron constants in their valid ranges.
+    fn check_ranges(&self) -> Result<()> {
+        if self.timesteps == 0 || self.timesteps > MAX_TIMESTEPS {
+            return Err(bad_meta(format!("timesteps {} is not in 1..={MAX_TIMESTEPS}", self.timesteps)));
+        }
+        if !(self.out_scale.is_finite() && self.out_scale > 0.0) {
+            return Err(bad_meta(format!("out_scale {} must be finite and > 0", self.out_scale)));
+        }
+        for (i, n) in self.neurons.iter().enumerate() {
+            let positive = [("vth", n.vth), ("beta", n.beta), ("alpha", n.alpha), ("mu", n.mu)];
+            if let Some((k, v)) = positive.iter().find(|(_, v)| !(v.is_finite() && *v > 0.0)) {
+                return Err(bad_meta(format!("neuron layer {i}: {k} = {v} must be finite and > 0")));
+            }
+            if !n.shift.is_finite() || !(0.0..=1.0).contains(&n.leak) {
+                return Err(bad_meta(format!("neuron layer {i}: shift {} must be finite and leak {} in [0, 1]", n.shift, n.leak)));
+            }
+        }
+        if let Some(norm) = &self.normalization {
+            norm.validate(self.model.input[0]).map_err(|e| bad_meta(format!("normalization: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+fn bad_meta(msg: String) -> Error {
+    Error::Checkpoint(format!("SNN metadata: {msg}"))
+}
+
+/// The thresholds and leaks the net loads from the tensors: V_th > 0, leak in [0, 1].
+fn check_neuron_tensors(ck: &Checkpoint, model: &ModelConfig) -> Result<()> {
+    for spec in snn_param_specs(model)? {
+        let range_ok: fn(f32) -> bool = match spec.kind {
+            ParamKind::Vth => |v| v > 0.0,
+            ParamKind::Leak => |v| (0.0..=1.0).contains(&v),
+            _ => continue,
+        };
+        let Some(t) = ck.tensors.get(&spec.name) else { continue }; // a missing tensor is named when the net loads
+        if let Some(v) = t.data.iter().find(|v| !range_ok(**v)) {
+            return Err(Error::Checkpoint(format!("tensor `{}` = {v} is out of range (V_th > 0, leak in [0, 1])", spec.name)));
+        }
+    }
+    Ok(())
 }

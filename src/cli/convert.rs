@@ -41,6 +41,7 @@ pub struct ConvertArgs {
 pub fn run(a: &ConvertArgs) -> Result<()> {
     let method: ConversionMethod = a.method.parse()?;
     check_timesteps(a.timesteps)?;
+    Checkpoint::check_writable(&a.out)?;
     let ck = Checkpoint::load(&a.ckpt)?;
     let mut p = open(&a.gpu)?;
     a.data.load_into(&mut p)?;

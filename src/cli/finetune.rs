@@ -76,6 +76,7 @@ impl FinetuneArgs {
 pub fn run(a: &FinetuneArgs) -> Result<()> {
     let opts = a.options();
     opts.validate()?;
+    Checkpoint::check_writable(&a.out)?;
     let ck = Checkpoint::load(&a.ckpt)?;
     let mut p = open(&a.gpu)?;
     a.data.load_into(&mut p)?;

@@ -81,6 +81,7 @@ impl TrainArgs {
 pub fn run(a: &TrainArgs) -> Result<()> {
     let opts = a.options()?;
     opts.validate()?;
+    Checkpoint::check_writable(&a.out)?;
     let mut p = open(&a.gpu)?;
     let data = a.data.load_into(&mut p)?;
     let start = match (&a.resume, &a.init) {

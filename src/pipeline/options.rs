@@ -9,8 +9,7 @@ use crate::error::{Error, Result};
 use crate::models::{builtin, ModelConfig};
 use crate::spec::{FinetuneConfig, SgdConfig, StepDecay, Surrogate, TrainConfig};
 
-/// The largest T accepted anywhere (conversion, evaluation, fine-tuning).
-pub const MAX_TIMESTEPS: usize = 256;
+pub use crate::spec::MAX_TIMESTEPS;
 
 /// DNN training options (defaults: the CLI's).
 #[derive(Clone, Debug, PartialEq, Deserialize)]

@@ -9,7 +9,7 @@ pub mod records;
 pub mod shapes;
 pub mod train;
 
-pub use neuron::{ConversionMethod, IfConfig, NeuronParams, Surrogate};
+pub use neuron::{ConversionMethod, IfConfig, NeuronParams, Surrogate, MAX_TIMESTEPS};
 pub use optim::SgdConfig;
 pub use records::{EpochRecord, Evaluation, Progress, StepStats};
 pub use shapes::{Conv2dShape, PoolShape};

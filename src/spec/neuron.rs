@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+/// The largest T accepted anywhere (conversion, evaluation, fine-tuning, checkpoints).
+pub const MAX_TIMESTEPS: usize = 256;
+
 /// Slope of the fast-sigmoid surrogate `1 / (1 + K|u/vth - 1|)^2`: K = 2 gives
 /// unit area in `u/vth`, like the triangle.
 pub const FAST_SIGMOID_K: f32 = 2.0;
