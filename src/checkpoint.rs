@@ -131,9 +131,18 @@ impl Checkpoint {
                 ))
             })?;
             if let Some(i) = data.iter().position(|v| !v.is_finite()) {
-                return Err(err(format!("tensor `{name}`[{i}] is {} (a diverged or damaged model)", data[i])));
+                return Err(err(format!(
+                    "tensor `{name}`[{i}] is {} (a diverged or damaged model)",
+                    data[i]
+                )));
             }
-            ck.tensors.insert(name, NamedTensor { shape: view.shape().to_vec(), data });
+            ck.tensors.insert(
+                name,
+                NamedTensor {
+                    shape: view.shape().to_vec(),
+                    data,
+                },
+            );
         }
         if let Some(meta) = SafeTensors::read_metadata(bytes)
             .map_err(|e| explain(e, bytes.len()))?
@@ -159,9 +168,13 @@ impl Checkpoint {
         use std::io::Write;
         let bytes = self.to_bytes()?;
         // What is renamed over the target must read back as what was meant.
-        let back = Self::from_bytes(&bytes).map_err(|e| err(format!("{}: not written, it would not read back: {e}", path.display())))?;
+        let back = Self::from_bytes(&bytes)
+            .map_err(|e| err(format!("{}: not written, it would not read back: {e}", path.display())))?;
         if back != *self {
-            return Err(err(format!("{}: not written, it would not read back identically", path.display())));
+            return Err(err(format!(
+                "{}: not written, it would not read back identically",
+                path.display()
+            )));
         }
         let file = path
             .file_name()
@@ -183,7 +196,9 @@ impl Checkpoint {
     /// read-only folder): create and remove a probe file beside it.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn check_writable(path: &std::path::Path) -> Result<()> {
-        let file = path.file_name().ok_or_else(|| err(format!("{}: not a file path", path.display())))?;
+        let file = path
+            .file_name()
+            .ok_or_else(|| err(format!("{}: not a file path", path.display())))?;
         let probe = path.with_file_name(format!(".{}.probe{}", file.to_string_lossy(), std::process::id()));
         std::fs::File::create(&probe).map_err(|e| err(format!("{}: cannot write here: {e}", path.display())))?;
         let _ = std::fs::remove_file(&probe);

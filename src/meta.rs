@@ -63,7 +63,8 @@ impl DnnMeta {
         }
         meta.model.validate()?;
         if let Some(norm) = &meta.normalization {
-            norm.validate(meta.model.input[0]).map_err(|e| Error::Checkpoint(format!("metadata normalization: {e}")))?;
+            norm.validate(meta.model.input[0])
+                .map_err(|e| Error::Checkpoint(format!("metadata normalization: {e}")))?;
         }
         Ok(meta)
     }
@@ -115,7 +116,10 @@ impl SnnMeta {
     /// T, the output scale and every layer's neuron constants in their valid ranges.
     fn check_ranges(&self) -> Result<()> {
         if self.timesteps == 0 || self.timesteps > MAX_TIMESTEPS {
-            return Err(bad_meta(format!("timesteps {} is not in 1..={MAX_TIMESTEPS}", self.timesteps)));
+            return Err(bad_meta(format!(
+                "timesteps {} is not in 1..={MAX_TIMESTEPS}",
+                self.timesteps
+            )));
         }
         if !(self.out_scale.is_finite() && self.out_scale > 0.0) {
             return Err(bad_meta(format!("out_scale {} must be finite and > 0", self.out_scale)));
@@ -126,11 +130,15 @@ impl SnnMeta {
                 return Err(bad_meta(format!("neuron layer {i}: {k} = {v} must be finite and > 0")));
             }
             if !n.shift.is_finite() || !(0.0..=1.0).contains(&n.leak) {
-                return Err(bad_meta(format!("neuron layer {i}: shift {} must be finite and leak {} in [0, 1]", n.shift, n.leak)));
+                return Err(bad_meta(format!(
+                    "neuron layer {i}: shift {} must be finite and leak {} in [0, 1]",
+                    n.shift, n.leak
+                )));
             }
         }
         if let Some(norm) = &self.normalization {
-            norm.validate(self.model.input[0]).map_err(|e| bad_meta(format!("normalization: {e}")))?;
+            norm.validate(self.model.input[0])
+                .map_err(|e| bad_meta(format!("normalization: {e}")))?;
         }
         Ok(())
     }
@@ -150,7 +158,10 @@ fn check_neuron_tensors(ck: &Checkpoint, model: &ModelConfig) -> Result<()> {
         };
         let Some(t) = ck.tensors.get(&spec.name) else { continue }; // a missing tensor is named when the net loads
         if let Some(v) = t.data.iter().find(|v| !range_ok(**v)) {
-            return Err(Error::Checkpoint(format!("tensor `{}` = {v} is out of range (V_th > 0, leak in [0, 1])", spec.name)));
+            return Err(Error::Checkpoint(format!(
+                "tensor `{}` = {v} is out of range (V_th > 0, leak in [0, 1])",
+                spec.name
+            )));
         }
     }
     Ok(())

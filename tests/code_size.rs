@@ -37,14 +37,23 @@ fn functions(text: &str) -> Vec<(String, usize, usize)> {
         let indent = line.len() - code.len();
         let Some(at) = code.find("fn ") else { continue };
         let head = &code[..at];
-        let is_fn = head.split_whitespace().all(|w| ["pub", "pub(crate)", "pub(super)", "async", "const", "unsafe"].contains(&w));
+        let is_fn = head
+            .split_whitespace()
+            .all(|w| ["pub", "pub(crate)", "pub(super)", "async", "const", "unsafe"].contains(&w));
         if !is_fn || code.ends_with(';') {
             continue;
         }
-        let name: String = code[at + 3..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        let name: String = code[at + 3..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
         let close = format!("{}}}", " ".repeat(indent));
         let one_line = code.contains('{') && code.trim_end().ends_with('}');
-        let end = if one_line { Some(0) } else { lines[i..].iter().position(|l| l.trim_end() == close) };
+        let end = if one_line {
+            Some(0)
+        } else {
+            lines[i..].iter().position(|l| l.trim_end() == close)
+        };
         if let Some(end) = end {
             out.push((name, i + 1, end + 1));
         }
@@ -63,7 +72,10 @@ fn files_and_functions_stay_small() {
         }
         for (name, at, len) in functions(&text) {
             if len > MAX_FN_LINES {
-                bad.push(format!("{}:{at}: fn {name} is {len} lines (max {MAX_FN_LINES})", f.display()));
+                bad.push(format!(
+                    "{}:{at}: fn {name} is {len} lines (max {MAX_FN_LINES})",
+                    f.display()
+                ));
             }
         }
     }
@@ -82,7 +94,11 @@ fn faces_only_translate() {
             for (i, line) in text.lines().enumerate() {
                 let code = line.split("//").next().unwrap_or("");
                 if code.contains("while ") || code.contains("loop {") {
-                    bad.push(format!("{}:{}: a loop in a face (drive the pipeline's step-wise work instead)", f.display(), i + 1));
+                    bad.push(format!(
+                        "{}:{}: a loop in a face (drive the pipeline's step-wise work instead)",
+                        f.display(),
+                        i + 1
+                    ));
                 }
             }
         }

@@ -160,7 +160,8 @@ async fn snapshot(gpu: &Gpu, run: &TrainingRun, split: &Split) -> Result<Snapsho
     let meta = rules::trained_dnn(&t.net.cfg, &split.train, &t.cfg, &t.run);
     let ck = t.net.to_checkpoint(gpu, &meta, true).await?;
     // Parsed back, so a value JSON cannot hold (NaN becomes null) fails here, not when the file is loaded.
-    let meta = DnnMeta::from_checkpoint(&ck).map_err(|e| Error::Diverged(format!("the snapshot's metadata does not read back: {e}")))?;
+    let meta = DnnMeta::from_checkpoint(&ck)
+        .map_err(|e| Error::Diverged(format!("the snapshot's metadata does not read back: {e}")))?;
     Ok(Snapshot { ck, meta })
 }
 
