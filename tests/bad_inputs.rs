@@ -32,8 +32,8 @@ fn refused(out: &Output, want: &str) {
     // The last one: Mesa may print its own `error: XDG_RUNTIME_DIR ...` first.
     let line = err
         .lines()
-        .filter(|l| l.starts_with("error: "))
-        .last()
+        .rev()
+        .find(|l| l.starts_with("error: "))
         .unwrap_or_else(|| panic!("no `error:` line in {err}"));
     assert!(line.contains(want), "`{line}` does not mention `{want}`");
 }
