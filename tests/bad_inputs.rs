@@ -198,3 +198,60 @@ fn damaged_checkpoints_name_the_file_and_tensor() {
         );
     }
 }
+
+#[test]
+fn absurd_model_configs_fail_in_milliseconds_naming_the_layer() {
+    let d = dir("model");
+    let head = r#"{"name":"m","input":[1,16,16],"classes":4,"layers":["#;
+    for (layers, want) in [
+        (
+            r#"{"flatten":null},{"linear":{"out":2000000000}},{"linear":{"out":4}}"#,
+            "layer 1 (linear)",
+        ),
+        (
+            r#"{"conv":{"out":2000000000,"k":3,"stride":1,"pad":1}},{"flatten":null},{"linear":{"out":4}}"#,
+            "layer 0 (conv)",
+        ),
+        (
+            r#"{"conv":{"out":2305843009213693952,"k":3,"stride":1,"pad":1}},{"flatten":null},{"linear":{"out":4}}"#,
+            "layer 0 (conv)",
+        ),
+        (
+            r#"{"conv":{"out":4,"k":4294967296,"stride":1,"pad":0}},{"flatten":null},{"linear":{"out":4}}"#,
+            "layer 0 (conv)",
+        ),
+        (
+            r#"{"conv":{"out":4,"k":3,"stride":1,"pad":9223372036854775807}},{"flatten":null},{"linear":{"out":4}}"#,
+            "layer 0 (conv)",
+        ),
+        (
+            r#"{"flatten":null},{"linear":{"out":4,"bais":true}}"#,
+            "unknown field `bais`",
+        ),
+        (
+            r#"{"act":{"mU":2}},{"flatten":null},{"linear":{"out":4}}"#,
+            "unknown field `mU`",
+        ),
+    ] {
+        let cfg = d.join("m.json");
+        std::fs::write(&cfg, format!("{head}{layers}]}}")).unwrap();
+        let out_file = d.join("never.safetensors");
+        let start = std::time::Instant::now();
+        let out = cli(&[
+            "train",
+            "--dataset",
+            "synthetic",
+            "--model",
+            cfg.to_str().unwrap(),
+            "--out",
+            out_file.to_str().unwrap(),
+        ]);
+        refused(&out, want);
+        assert!(
+            start.elapsed().as_secs_f64() < 5.0,
+            "{layers}: {:?} to refuse",
+            start.elapsed()
+        );
+        assert!(!out_file.exists());
+    }
+}

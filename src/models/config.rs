@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 /// One layer of a model. Convolutions and linears carry a bias (no BatchNorm),
 /// `Act` is the threshold ReLU clip(x, 0, mu) with one trainable mu per layer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum LayerSpec {
     Conv {
         out: usize,
@@ -61,6 +61,7 @@ fn mu_init() -> f32 {
 
 /// A whole model: input shape [C, H, W], number of classes and its layers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ModelConfig {
     pub name: String,
     pub input: [usize; 3],
@@ -79,64 +80,20 @@ impl ModelConfig {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
-    /// Walk the layers checking every shape, so that a bad config fails
-    /// before any GPU buffer is allocated. Returns each layer's output shape.
+    /// Walk the layers checking every shape with checked arithmetic, so that a
+    /// bad config fails before anything is allocated. Returns each layer's output shape.
     pub fn shapes(&self) -> Result<Vec<Vec<usize>>> {
         let mut cur: Vec<usize> = self.input.to_vec();
-        let mut out = Vec::new();
-        let bad = |i: usize, msg: String| Error::Config(format!("{}: layer {i}: {msg}", self.name));
+        let mut out = Vec::with_capacity(self.layers.len());
         for (i, l) in self.layers.iter().enumerate() {
-            cur = match l {
-                LayerSpec::Conv {
-                    out, k, stride, pad, ..
-                } => {
-                    let [c, h, w] = spatial(&cur).ok_or_else(|| bad(i, "conv needs a [C,H,W] input".into()))?;
-                    let _ = c;
-                    if *k == 0 || *stride == 0 || h + 2 * pad < *k || w + 2 * pad < *k || *out == 0 {
-                        return Err(bad(
-                            i,
-                            format!("conv k={k} stride={stride} pad={pad} does not fit {h}x{w}"),
-                        ));
-                    }
-                    vec![*out, (h + 2 * pad - k) / stride + 1, (w + 2 * pad - k) / stride + 1]
-                }
-                LayerSpec::Act { mu } => {
-                    if mu.is_nan() || *mu <= 0.0 {
-                        return Err(bad(i, format!("mu must be > 0, got {mu}")));
-                    }
-                    cur
-                }
-                LayerSpec::Dropout { p } => {
-                    if !(0.0..1.0).contains(p) {
-                        return Err(bad(i, format!("dropout p must be in [0,1), got {p}")));
-                    }
-                    cur
-                }
-                LayerSpec::MaxPool { k, stride } | LayerSpec::AvgPool { k, stride } => {
-                    let [c, h, w] = spatial(&cur).ok_or_else(|| bad(i, "pool needs a [C,H,W] input".into()))?;
-                    if *k == 0 || *stride == 0 || h < *k || w < *k {
-                        return Err(bad(i, format!("pool k={k} stride={stride} does not fit {h}x{w}")));
-                    }
-                    vec![c, (h - k) / stride + 1, (w - k) / stride + 1]
-                }
-                LayerSpec::Flatten => vec![cur.iter().product()],
-                LayerSpec::Linear { out, .. } => {
-                    if cur.len() != 1 {
-                        return Err(bad(
-                            i,
-                            format!("linear needs a flat input, got {cur:?} (add a flatten)"),
-                        ));
-                    }
-                    vec![*out]
-                }
-                LayerSpec::Block { out, stride, dropout } => {
-                    let [_, h, w] = spatial(&cur).ok_or_else(|| bad(i, "block needs a [C,H,W] input".into()))?;
-                    if *stride == 0 || !(0.0..1.0).contains(dropout) {
-                        return Err(bad(i, "block stride must be >= 1 and dropout in [0,1)".into()));
-                    }
-                    vec![*out, (h + 2 - 3) / stride + 1, (w + 2 - 3) / stride + 1]
-                }
-            };
+            let bad = |msg: String| Error::Config(format!("{}: layer {i} ({}): {msg}", self.name, l.kind()));
+            cur = layer_shape(l, &cur).map_err(bad)?;
+            let elems = cur.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+            if elems.is_none_or(|e| e > MAX_TENSOR_ELEMENTS) {
+                return Err(bad(format!(
+                    "output {cur:?} exceeds {MAX_TENSOR_ELEMENTS} values per image"
+                )));
+            }
             out.push(cur.clone());
         }
         match cur.as_slice() {
@@ -148,6 +105,7 @@ impl ModelConfig {
         }
     }
 
+    /// Shapes, sizes and the parameter count within the documented limits.
     pub fn validate(&self) -> Result<()> {
         if self.layers.is_empty() || self.classes < 2 || self.input.contains(&0) {
             return Err(Error::Config(format!(
@@ -155,7 +113,125 @@ impl ModelConfig {
                 self.name
             )));
         }
-        self.shapes().map(|_| ())
+        let shapes = self.shapes()?;
+        let mut total = 0usize;
+        let mut cur = self.input.to_vec();
+        for (i, (l, next)) in self.layers.iter().zip(&shapes).enumerate() {
+            let n = layer_params(l, &cur).filter(|&n| n <= MAX_TENSOR_ELEMENTS);
+            total = n
+                .and_then(|n| total.checked_add(n))
+                .filter(|&t| t <= MAX_PARAMETERS)
+                .ok_or_else(|| {
+                    Error::Config(format!(
+                        "{}: layer {i} ({}) takes the model over {MAX_PARAMETERS} parameters",
+                        self.name,
+                        l.kind()
+                    ))
+                })?;
+            cur = next.clone();
+        }
+        Ok(())
+    }
+}
+
+/// The most values one tensor may hold (per image for activations): the kernels index with 32-bit integers.
+pub const MAX_TENSOR_ELEMENTS: usize = i32::MAX as usize;
+
+/// The most parameters a model may have (1 GiB of f32; VGG-16 has 15 M).
+pub const MAX_PARAMETERS: usize = 1 << 28;
+
+impl LayerSpec {
+    /// The layer's name in configs (`conv`, `linear`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LayerSpec::Conv { .. } => "conv",
+            LayerSpec::Act { .. } => "act",
+            LayerSpec::Dropout { .. } => "dropout",
+            LayerSpec::MaxPool { .. } => "max_pool",
+            LayerSpec::AvgPool { .. } => "avg_pool",
+            LayerSpec::Flatten => "flatten",
+            LayerSpec::Linear { .. } => "linear",
+            LayerSpec::Block { .. } => "block",
+        }
+    }
+}
+
+/// Output length of a window `k` moved by `stride` over `size` padded by `pad`; None when it does not fit.
+fn window_out(size: usize, k: usize, stride: usize, pad: usize) -> Option<usize> {
+    let padded = pad.checked_mul(2)?.checked_add(size)?;
+    if k == 0 || stride == 0 || padded < k {
+        return None;
+    }
+    Some((padded - k) / stride + 1)
+}
+
+/// One layer's output shape for input `cur`, or what is wrong.
+fn layer_shape(l: &LayerSpec, cur: &[usize]) -> std::result::Result<Vec<usize>, String> {
+    let chw = || spatial(cur).ok_or_else(|| format!("needs a [C,H,W] input, got {cur:?}"));
+    match l {
+        LayerSpec::Conv {
+            out, k, stride, pad, ..
+        } => {
+            let [_, h, w] = chw()?;
+            let fit = |s| window_out(s, *k, *stride, *pad);
+            match (fit(h), fit(w)) {
+                (Some(oh), Some(ow)) if *out > 0 => Ok(vec![*out, oh, ow]),
+                _ => Err(format!(
+                    "k={k} stride={stride} pad={pad} out={out} does not fit {h}x{w}"
+                )),
+            }
+        }
+        LayerSpec::Act { mu } if !(mu.is_finite() && *mu > 0.0) => Err(format!("mu must be finite and > 0, got {mu}")),
+        LayerSpec::Dropout { p } if !(0.0..1.0).contains(p) => Err(format!("dropout p must be in [0,1), got {p}")),
+        LayerSpec::Act { .. } | LayerSpec::Dropout { .. } => Ok(cur.to_vec()),
+        LayerSpec::MaxPool { k, stride } | LayerSpec::AvgPool { k, stride } => {
+            let [c, h, w] = chw()?;
+            match (window_out(h, *k, *stride, 0), window_out(w, *k, *stride, 0)) {
+                (Some(oh), Some(ow)) => Ok(vec![c, oh, ow]),
+                _ => Err(format!("k={k} stride={stride} does not fit {h}x{w}")),
+            }
+        }
+        LayerSpec::Flatten => {
+            let n = cur
+                .iter()
+                .try_fold(1usize, |a, &d| a.checked_mul(d))
+                .ok_or("the flattened size overflows")?;
+            Ok(vec![n])
+        }
+        LayerSpec::Linear { out, .. } => match cur {
+            [_] if *out > 0 => Ok(vec![*out]),
+            [_] => Err("out must be >= 1".into()),
+            _ => Err(format!("needs a flat input, got {cur:?} (add a flatten)")),
+        },
+        LayerSpec::Block { out, stride, dropout } => {
+            let [_, h, w] = chw()?;
+            if !(0.0..1.0).contains(dropout) || *out == 0 {
+                return Err("block out must be >= 1 and dropout in [0,1)".into());
+            }
+            match (window_out(h, 3, *stride, 1), window_out(w, 3, *stride, 1)) {
+                (Some(oh), Some(ow)) => Ok(vec![*out, oh, ow]),
+                _ => Err(format!("stride={stride} does not fit {h}x{w}")),
+            }
+        }
+    }
+}
+
+/// Parameters of one layer on input `cur` (None on overflow).
+fn layer_params(l: &LayerSpec, cur: &[usize]) -> Option<usize> {
+    let conv =
+        |c_in: usize, out: usize, k: usize| c_in.checked_mul(out)?.checked_mul(k.checked_mul(k)?)?.checked_add(out);
+    match l {
+        LayerSpec::Conv { out, k, .. } => conv(cur[0], *out, *k),
+        LayerSpec::Linear { out, .. } => cur[0].checked_mul(*out)?.checked_add(*out),
+        LayerSpec::Act { .. } => Some(1),
+        LayerSpec::Block { out, .. } => {
+            let shortcut = conv(cur[0], *out, 1)?;
+            conv(cur[0], *out, 3)?
+                .checked_add(conv(*out, *out, 3)?)?
+                .checked_add(shortcut)?
+                .checked_add(2)
+        }
+        _ => Some(0),
     }
 }
 
