@@ -52,6 +52,8 @@ step fmt cargo fmt --check
 step clippy-native cargo clippy --all-targets -- -D warnings
 step clippy-wasm cargo clippy --target wasm32-unknown-unknown --lib --bins --test browser -- -D warnings
 step test-native cargo test
+# Seeded mutation fuzzing of every parser of user bytes / JSON (tests/fuzz_parsers.rs; longer runs: see its header).
+step fuzz cargo test --test fuzz_parsers -- --ignored --nocapture
 # Each browser test opens its own WebGPU device in SwiftShader (CPU): slow, hence the long timeout.
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-900}
 step test-browser cargo test --target wasm32-unknown-unknown --test browser
