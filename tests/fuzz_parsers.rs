@@ -20,6 +20,9 @@ use ultraspike::models::params::{param_specs, snn_param_specs};
 use ultraspike::models::{builtin, ModelConfig};
 use ultraspike::util::rng::Rng;
 
+/// Named files, as a page upload or a folder gives them.
+type Files = Vec<(String, Vec<u8>)>;
+
 fn gzip(b: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     e.write_all(b).unwrap();
@@ -54,7 +57,7 @@ fn tar(entries: &[(&str, &[u8])]) -> Vec<u8> {
 }
 
 /// A small valid MNIST-format upload: 3 train and 2 test images of 28x28.
-fn mnist_files(rng: &mut Rng) -> Vec<(String, Vec<u8>)> {
+fn mnist_files(rng: &mut Rng) -> Files {
     let px = |n: usize, rng: &mut Rng| (0..n * 784).map(|_| rng.next_u32() as u8).collect::<Vec<u8>>();
     let (tr, te) = (px(3, rng), px(2, rng));
     vec![
@@ -66,7 +69,7 @@ fn mnist_files(rng: &mut Rng) -> Vec<(String, Vec<u8>)> {
 }
 
 /// CIFAR-10 as loose batches and as one archive, .tar and .tar.gz (2 records per batch).
-fn cifar_uploads(rng: &mut Rng) -> (Vec<(String, Vec<u8>)>, Vec<(String, Vec<u8>)>) {
+fn cifar_uploads(rng: &mut Rng) -> (Files, Files) {
     let batch = |rng: &mut Rng| {
         (0..2)
             .flat_map(|_| {
@@ -76,7 +79,7 @@ fn cifar_uploads(rng: &mut Rng) -> (Vec<(String, Vec<u8>)>, Vec<(String, Vec<u8>
             })
             .collect::<Vec<u8>>()
     };
-    let mut loose: Vec<(String, Vec<u8>)> = (1..=5).map(|i| (format!("data_batch_{i}.bin"), batch(rng))).collect();
+    let mut loose: Files = (1..=5).map(|i| (format!("data_batch_{i}.bin"), batch(rng))).collect();
     loose.push(("test_batch.bin".into(), batch(rng)));
     let entries: Vec<(String, &[u8])> = loose
         .iter()
@@ -188,7 +191,7 @@ fn targets() -> Vec<Target<'static>> {
     let (tar_only, tar_gz) = (vec![archives[0].clone()], vec![archives[1].clone()]);
     let (dnn, snn, model) = checkpoints();
     // An upload set: the mutated file replaces one of the seed set's files (by index).
-    let upload = |set: Vec<(String, Vec<u8>)>| {
+    let upload = |set: Files| {
         move |b: &[u8], i: usize| {
             let mut files: Vec<(&str, &[u8])> = set.iter().map(|(n, d)| (n.as_str(), d.as_slice())).collect();
             files[i % set.len()].1 = b;
