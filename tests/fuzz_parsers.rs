@@ -176,12 +176,15 @@ fn mutate(seed: &[u8], rng: &mut Rng, text: bool) -> Vec<u8> {
     b
 }
 
+/// Parse one input (and the index of the seed it came from); true when it was accepted.
+type Parser<'a> = Box<dyn Fn(&[u8], usize) -> bool + 'a>;
+
 struct Target<'a> {
     name: &'static str,
     text: bool,
     seeds: Vec<Vec<u8>>,
     /// Parse one input; the result only matters by not panicking.
-    parse: Box<dyn Fn(&[u8], usize) -> bool + 'a>,
+    parse: Parser<'a>,
 }
 
 fn targets() -> Vec<Target<'static>> {
