@@ -255,3 +255,47 @@ fn absurd_model_configs_fail_in_milliseconds_naming_the_layer() {
         assert!(!out_file.exists());
     }
 }
+
+#[test]
+fn a_plain_state_dict_evaluates_with_model_named() {
+    let d = dir("bare");
+    let dnn = d.join("dnn.safetensors");
+    assert!(train(&dnn, &["--epochs", "1"]).status.success());
+    let mut bare = Checkpoint::load(&dnn).unwrap();
+    bare.metadata = serde_json::Value::Null; // what safetensors.torch.save_file(model.state_dict()) writes
+    bare.tensors.retain(|k, _| !k.starts_with("optimizer."));
+    let plain = d.join("plain.safetensors");
+    std::fs::write(&plain, bare.to_bytes().unwrap()).unwrap();
+    let eval = |ckpt: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "eval",
+            "--dataset",
+            "synthetic",
+            "--test-subset",
+            "64",
+            "--json",
+            "--ckpt",
+            ckpt.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        cli(&args)
+    };
+    refused(&eval(&plain, &[]), "--model");
+    let with_model = eval(&plain, &["--model", "vgg-tiny"]);
+    assert!(
+        with_model.status.success(),
+        "{}",
+        String::from_utf8_lossy(&with_model.stderr)
+    );
+    let acc = |o: &Output| {
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["accuracy"]
+            .as_f64()
+            .unwrap()
+    };
+    assert_eq!(
+        acc(&with_model),
+        acc(&eval(&dnn, &[])),
+        "the same weights evaluate the same"
+    );
+    refused(&eval(&dnn, &["--model", "vgg-tiny"]), "metadata");
+}

@@ -57,11 +57,16 @@ pub struct ModelArgs {
 impl ModelArgs {
     /// A built-in name as is, or the JSON text of a config file.
     pub fn text(&self) -> Result<String> {
-        if self.model.ends_with(".json") {
-            return std::fs::read_to_string(&self.model).map_err(|e| Error::Config(format!("{}: {e}", self.model)));
-        }
-        Ok(self.model.clone())
+        model_text(&self.model)
     }
+}
+
+/// `--model`: a built-in name as is, or the JSON text of the config file it names.
+pub fn model_text(model: &str) -> Result<String> {
+    if model.ends_with(".json") {
+        return std::fs::read_to_string(model).map_err(|e| Error::Config(format!("--model {model}: {e}")));
+    }
+    Ok(model.to_string())
 }
 
 /// The pipeline on the adapter the flags choose.

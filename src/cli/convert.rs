@@ -9,7 +9,7 @@ use ultraspike::convert::ConversionMethod;
 use ultraspike::pipeline::check_timesteps;
 use ultraspike::Result;
 
-use super::common::{open, to_json, DataArgs};
+use super::common::{model_text, open, to_json, DataArgs};
 use super::GpuArgs;
 
 #[derive(Args)]
@@ -21,6 +21,9 @@ pub struct ConvertArgs {
     /// The trained DNN checkpoint.
     #[arg(long)]
     pub ckpt: PathBuf,
+    /// For a checkpoint without ultraspike metadata (a plain PyTorch state dict): a built-in model or a JSON config.
+    #[arg(long)]
+    pub model: Option<String>,
     /// alpha-beta (the paper's Algorithm 1), alpha-beta-mse, max-norm, percentile or deng.
     #[arg(long, default_value = "alpha-beta")]
     pub method: String,
@@ -45,7 +48,8 @@ pub fn run(a: &ConvertArgs) -> Result<()> {
     let ck = Checkpoint::load(&a.ckpt)?;
     let mut p = open(&a.gpu)?;
     a.data.load_into(&mut p)?;
-    p.load_dnn(ck)?;
+    let model_text = a.model.as_deref().map(model_text).transpose()?;
+    p.load_dnn_as(ck, model_text.as_deref())?;
     let model = p.saved_dnn().map(|s| s.meta.model.name.clone()).unwrap_or_default();
     eprintln!(
         "calibrating {model} on {} batches of {} training images",

@@ -8,7 +8,7 @@ use ultraspike::checkpoint::Checkpoint;
 use ultraspike::pipeline::LoadedModel;
 use ultraspike::Result;
 
-use super::common::{open, to_json, DataArgs};
+use super::common::{model_text, open, to_json, DataArgs};
 use super::GpuArgs;
 
 #[derive(Args)]
@@ -19,6 +19,9 @@ pub struct EvalArgs {
     pub data: DataArgs,
     #[arg(long)]
     pub ckpt: PathBuf,
+    /// For a checkpoint without ultraspike metadata (a plain PyTorch state dict): a built-in model or a JSON config.
+    #[arg(long)]
+    pub model: Option<String>,
     #[arg(long, default_value_t = 100)]
     pub batch: usize,
     /// SNN only: time steps (default: the checkpoint's).
@@ -32,7 +35,8 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     let ck = Checkpoint::load(&a.ckpt)?;
     let mut p = open(&a.gpu)?;
     a.data.load_into(&mut p)?;
-    let model = match p.load_checkpoint(ck)? {
+    let model_text = a.model.as_deref().map(model_text).transpose()?;
+    let model = match p.load_checkpoint_as(ck, model_text.as_deref())? {
         LoadedModel::Snn { .. } => {
             let report = pollster::block_on(p.evaluate_snn(a.timesteps, a.batch))?;
             super::snn_eval::print(&report, a.json);

@@ -184,10 +184,15 @@ impl Pipeline {
 
     /// Load a checkpoint (DNN or SNN, by its metadata) as the current model of its kind.
     pub fn load_checkpoint(&mut self, ck: Checkpoint) -> Result<LoadedModel> {
+        self.load_checkpoint_as(ck, None)
+    }
+
+    /// `load_checkpoint`, with `model` naming the architecture of a DNN file without metadata.
+    pub fn load_checkpoint_as(&mut self, ck: Checkpoint, model: Option<&str>) -> Result<LoadedModel> {
         if ck.metadata.get("kind").and_then(|k| k.as_str()) == Some("snn") {
             self.load_snn(ck)
         } else {
-            self.load_dnn(ck)
+            self.load_dnn_as(ck, model)
         }
     }
 
@@ -206,6 +211,28 @@ impl Pipeline {
             calibration: None,
         });
         Ok(info)
+    }
+
+    /// Load a DNN checkpoint that may lack our metadata (a plain PyTorch state
+    /// dict saved with safetensors): `model` (a built-in name or JSON config)
+    /// then names its architecture, built for the loaded data's images.
+    pub fn load_dnn_as(&mut self, ck: Checkpoint, model: Option<&str>) -> Result<LoadedModel> {
+        match (ck.metadata.is_null(), model) {
+            (false, None) => self.load_dnn(ck),
+            (false, Some(_)) => Err(Error::Config("the checkpoint names its model in its metadata; --model is for files without it".into())),
+            (true, None) => Err(Error::Checkpoint(
+                "the file carries no ultraspike metadata (a plain PyTorch state dict?): name its architecture with --model NAME or --model FILE.json".into(),
+            )),
+            (true, Some(name)) => {
+                let train = &self.data()?.train;
+                let opts = TrainOptions { model: name.to_string(), ..TrainOptions::default() };
+                let meta = DnnMeta { normalization: Some(train.norm.clone()), ..DnnMeta::new(&opts.model_config(train)?) };
+                let info = LoadedModel::Dnn { model: meta.model.name.clone(), dataset: None, epoch: 0, history: Vec::new() };
+                let ck = Checkpoint { metadata: serde_json::to_value(&meta).map_err(|e| Error::Checkpoint(e.to_string()))?, ..ck };
+                self.replace_dnn(DnnStage { saved: Some(Snapshot { ck, meta }), training: None, calibration: None });
+                Ok(info)
+            }
+        }
     }
 
     /// Load an SNN checkpoint as the current SNN (independent of the DNN).
