@@ -5,6 +5,7 @@
 
 use super::build::{Flow, SnnBuilder};
 use crate::error::{Error, Result};
+use crate::gpu::Tensor;
 use crate::nn::program::Step;
 use crate::nn::residual::residual_add;
 use crate::spec::shapes::conv_shape;
@@ -29,13 +30,7 @@ pub fn block(
     let rows = x.x.shape[0];
     let mut inner: Vec<Vec<Step>> = Vec::new();
     // Two gradient contributions to x, summed at the end of the backward.
-    let x1 = Flow {
-        g: match &x.g {
-            Some(_) => Some(b.flow(&format!("{name}.x.g1"), &x.shape, x.spiking)?.x),
-            None => None,
-        },
-        ..x.clone()
-    };
+    let x1 = own_grad(b, &format!("{name}.x.g1"), x)?;
     let c1 = b.flow(&format!("{name}.conv1"), out_shape, true)?;
     let s1 = conv_shape(rows, &x.shape, out, 3, stride, 1);
     let (w1, b1) = (b.param("conv1.weight")?, b.param("conv1.bias")?);
@@ -60,24 +55,9 @@ pub fn block(
     b.conv(&format!("{name}.conv2"), &d1, &c2, &s2, w2, b2, &mut v)?;
     inner.push(v);
     let gx2 = if SnnBuilder::block_shortcut_needed(&x.shape, out_shape) {
-        let sc = Flow {
-            g: sum.g.clone(),
-            ..b.flow(&format!("{name}.shortcut"), out_shape, true)?
-        };
-        let x2 = Flow {
-            g: match &x.g {
-                Some(_) => Some(b.flow(&format!("{name}.x.g2"), &x.shape, x.spiking)?.x),
-                None => None,
-            },
-            ..x.clone()
-        };
-        let ss = conv_shape(rows, &x.shape, out, 1, stride, 0);
-        let (ws, bs) = (b.param("shortcut.weight")?, b.param("shortcut.bias")?);
-        let mut v = Vec::new();
-        b.conv(&format!("{name}.shortcut"), &x2, &sc, &ss, ws, bs, &mut v)?;
-        inner.push(v);
-        b.add(&format!("{name}.add"), &c2.x, &sc.x, &sum.x)?;
-        x2.g
+        let (sc, gx2) = shortcut(b, name, x, &sum, out, stride, &mut inner)?;
+        b.add(&format!("{name}.add"), &c2.x, &sc, &sum.x)?;
+        gx2
     } else {
         b.add(&format!("{name}.add"), &c2.x, &x.x, &sum.x)?;
         sum.g.clone()
@@ -93,4 +73,41 @@ pub fn block(
         bwd.push(b.arena.op(op));
     }
     Ok(y)
+}
+
+/// `x` with a gradient tensor `label` of its own (when `x` has one): one of
+/// the two contributions to x's gradient.
+fn own_grad(b: &mut SnnBuilder, label: &str, x: &Flow) -> Result<Flow> {
+    Ok(Flow {
+        g: match &x.g {
+            Some(_) => Some(b.flow(label, &x.shape, x.spiking)?.x),
+            None => None,
+        },
+        ..x.clone()
+    })
+}
+
+/// The 1x1 shortcut conv of `x` into a tensor shaped like `sum` (its output
+/// gradient is sum's), with its backward pushed to `inner`. Returns the
+/// shortcut's output and x's gradient contribution through it.
+fn shortcut(
+    b: &mut SnnBuilder,
+    name: &str,
+    x: &Flow,
+    sum: &Flow,
+    out: usize,
+    stride: usize,
+    inner: &mut Vec<Vec<Step>>,
+) -> Result<(Tensor, Option<Tensor>)> {
+    let sc = Flow {
+        g: sum.g.clone(),
+        ..b.flow(&format!("{name}.shortcut"), &sum.shape, true)?
+    };
+    let x2 = own_grad(b, &format!("{name}.x.g2"), x)?;
+    let ss = conv_shape(x.x.shape[0], &x.shape, out, 1, stride, 0);
+    let (ws, bs) = (b.param("shortcut.weight")?, b.param("shortcut.bias")?);
+    let mut v = Vec::new();
+    b.conv(&format!("{name}.shortcut"), &x2, &sc, &ss, ws, bs, &mut v)?;
+    inner.push(v);
+    Ok((sc.x, x2.g))
 }

@@ -5,7 +5,10 @@
 
 pub mod build;
 pub mod build_block;
+mod build_layers;
+mod build_neuron;
 pub mod net;
+mod net_steps;
 
 pub use net::{SnnNet, SnnOptions};
 

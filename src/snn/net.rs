@@ -2,24 +2,24 @@
 //! Inference: the analog prefix once, then every layer over all T steps;
 //! logits = the output layer's per-step outputs summed over T. Training adds
 //! BPTT through the T steps and an Adam (AMSGrad) update of weights, biases,
-//! thresholds and leaks (leak clamped to <= 1).
+//! thresholds and leaks (leak clamped to <= 1). The steps themselves are in
+//! net_steps.rs.
 
 use std::cell::Cell;
 
 use super::build::{CountLimit, Flow, SnnBuilder};
 use super::snn_param_specs;
 use crate::error::{Error, Result};
-use crate::gpu::{Encoder, Gpu, Tensor};
+use crate::gpu::{Gpu, Tensor};
 use crate::models::config::ModelConfig;
 use crate::models::params::{ParamKind, ParamSpec};
 use crate::nn::conv::Conv2dShape;
 use crate::nn::loss::{softmax_xent, SoftmaxXent};
-use crate::nn::optim::{adam_set, adam_step, AdamParams};
+use crate::nn::optim::{adam_step, AdamParams};
 use crate::nn::program::{Arena, Step};
 use crate::nn::reduce::{broadcast_over_t, sum_over_t};
 use crate::nn::spiking::{IfConfig, Surrogate};
 use crate::spec::NeuronParams;
-use crate::spec::StepStats;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SnnOptions {
@@ -98,18 +98,18 @@ pub struct SnnNet {
     pub logits: Tensor,
     /// Bytes of all tensors of the network (activations, traces, gradients, state).
     pub memory_bytes: u64,
-    arena: Arena,
-    fwd: Vec<Step>,
-    fwd_train: Vec<Step>,
-    count: Vec<Step>,
-    count_limits: Vec<CountLimit>,
+    pub(super) arena: Arena,
+    pub(super) fwd: Vec<Step>,
+    pub(super) fwd_train: Vec<Step>,
+    pub(super) count: Vec<Step>,
+    pub(super) count_limits: Vec<CountLimit>,
     /// The valid images the counting ops are set for.
-    counting_valid: Cell<usize>,
-    bwd: Vec<Step>,
-    update: Vec<(usize, usize)>,
-    loss: SoftmaxXent,
-    stats: Tensor,
-    adam_step: u32,
+    pub(super) counting_valid: Cell<usize>,
+    pub(super) bwd: Vec<Step>,
+    pub(super) update: Vec<(usize, usize)>,
+    pub(super) loss: SoftmaxXent,
+    pub(super) stats: Tensor,
+    pub(super) adam_step: u32,
 }
 
 impl SnnNet {
@@ -190,151 +190,6 @@ impl SnnNet {
             )));
         }
         gpu.write(&p.value, data)
-    }
-
-    /// Zero the spike counters and spike maps.
-    pub fn reset_counters(&self, gpu: &Gpu) -> Result<()> {
-        let mut enc = Encoder::new(gpu, "snn.reset");
-        for n in &self.neurons {
-            enc.clear(&n.count.buffer);
-        }
-        for s in &self.synapses {
-            enc.clear(&s.map.buffer);
-        }
-        enc.submit(gpu)
-    }
-
-    fn load(&self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize) -> Result<()> {
-        let img = self.image_len();
-        if valid == 0 || valid > self.opts.batch || x.len() < valid * img || y.len() < valid {
-            return Err(Error::Shape(format!(
-                "batch of {valid} for an SNN built for {}",
-                self.opts.batch
-            )));
-        }
-        gpu.write(&self.input, &x[..valid * img])?;
-        gpu.write_u32(&self.labels, &y[..valid])?;
-        if self.counting_valid.get() != valid {
-            // Spike counts and maps skip the padding images of a partial batch.
-            for c in &self.count_limits {
-                self.arena.ops[c.op].set_param_word(gpu, c.word, (valid * c.per_image) as u32)?;
-            }
-            self.counting_valid.set(valid);
-        }
-        self.loss.set_valid(gpu, valid as u32)
-    }
-
-    /// Inference on `valid` images; spikes are counted, and with `count_ops`
-    /// the per-position spike maps for synaptic-operation counts too.
-    pub async fn eval_step(&self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize, count_ops: bool) -> Result<StepStats> {
-        self.load(gpu, x, y, valid)?;
-        let mut enc = Encoder::new(gpu, "snn.eval");
-        self.arena.record(&self.fwd, &mut enc);
-        if count_ops {
-            self.arena.record(&self.count, &mut enc);
-        }
-        for op in &self.loss.ops {
-            enc.dispatch(op);
-        }
-        enc.submit(gpu)?;
-        let s = gpu.read(&self.stats).await?;
-        Ok(StepStats {
-            loss_sum: s[0],
-            correct: s[1],
-            count: valid,
-        })
-    }
-
-    /// One BPTT + Adam step (the net must be built with `train`).
-    pub async fn train_step(&mut self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize, seed: u32) -> Result<StepStats> {
-        if !self.opts.train {
-            return Err(Error::Config(
-                "this SNN was built for inference; build it with train = true".into(),
-            ));
-        }
-        self.load(gpu, x, y, valid)?;
-        for (i, d) in self.arena.dropouts.iter().enumerate() {
-            d.set_seed(gpu, seed.wrapping_mul(0x9E37_79B9).wrapping_add(i as u32));
-        }
-        self.adam_step += 1;
-        for &(oi, pi) in &self.update {
-            let mut hp = adam_params(&self.params[pi], &self.opts);
-            hp.step = self.adam_step;
-            adam_set(gpu, &self.arena.ops[oi], &hp);
-        }
-        let mut enc = Encoder::new(gpu, "snn.train");
-        self.arena.record(&self.fwd_train, &mut enc);
-        for op in &self.loss.ops {
-            enc.dispatch(op);
-        }
-        self.arena.record(&self.bwd, &mut enc);
-        for &(oi, _) in &self.update {
-            enc.dispatch(&self.arena.ops[oi]);
-        }
-        enc.submit(gpu)?;
-        let s = gpu.read(&self.stats).await?;
-        if !s[0].is_finite() {
-            return Err(Error::Diverged(format!(
-                "SNN loss became {} (lower the learning rate {})",
-                s[0], self.opts.lr
-            )));
-        }
-        Ok(StepStats {
-            loss_sum: s[0],
-            correct: s[1],
-            count: valid,
-        })
-    }
-
-    /// Set the learning rate (schedule) and Adam's step count (for resume).
-    pub fn set_lr(&mut self, lr: f32) {
-        self.opts.lr = lr;
-    }
-
-    pub fn adam_steps(&self) -> u32 {
-        self.adam_step
-    }
-
-    pub fn set_adam_steps(&mut self, s: u32) {
-        self.adam_step = s;
-    }
-
-    /// Spikes per neuron layer since the last reset (all layers with one map).
-    pub async fn spike_counts(&self, gpu: &Gpu) -> Result<Vec<u64>> {
-        Ok(self.read_spikes(gpu, false).await?.0)
-    }
-
-    /// Per-position non-zero input counts of every synaptic layer since the
-    /// last reset (all layers with one map).
-    pub async fn spike_maps(&self, gpu: &Gpu) -> Result<Vec<Vec<u32>>> {
-        let maps: Vec<&Tensor> = self.synapses.iter().map(|s| &s.map).collect();
-        gpu.read_many_u32(&maps).await
-    }
-
-    /// The spike counts and, with `maps`, the spike maps (else none), read
-    /// together: an evaluation's whole tally costs one map.
-    pub async fn read_spikes(&self, gpu: &Gpu, maps: bool) -> Result<(Vec<u64>, Vec<Vec<u32>>)> {
-        let mut tensors: Vec<&Tensor> = self.neurons.iter().map(|n| &n.count).collect();
-        if maps {
-            tensors.extend(self.synapses.iter().map(|s| &s.map));
-        }
-        let mut read = gpu.read_many_u32(&tensors).await?.into_iter();
-        let counts = self
-            .neurons
-            .iter()
-            .zip(read.by_ref())
-            .map(|(n, c)| {
-                let c = c.first().copied();
-                c.map(u64::from)
-                    .ok_or_else(|| Error::Readback(format!("`{}`: empty spike counter", n.name)))
-            })
-            .collect::<Result<Vec<u64>>>()?;
-        Ok((counts, read.collect()))
-    }
-
-    /// The last forward's logits [valid, classes].
-    pub async fn read_logits(&self, gpu: &Gpu, valid: usize) -> Result<Vec<f32>> {
-        gpu.read_range(&self.logits, 0, valid * self.cfg.classes).await
     }
 }
 
@@ -449,7 +304,7 @@ fn build_head(gpu: &Gpu, b: &mut SnnBuilder, classes: usize, out: &Flow) -> Resu
 }
 
 /// Adam settings of `p` (step left to the caller): the leak is clamped to <= 1.
-fn adam_params(p: &SnnParam, opts: &SnnOptions) -> AdamParams {
+pub(super) fn adam_params(p: &SnnParam, opts: &SnnOptions) -> AdamParams {
     let mut hp = AdamParams::new(p.value.len() as u32, opts.lr);
     hp.weight_decay = opts.weight_decay;
     if p.spec.kind == ParamKind::Leak {

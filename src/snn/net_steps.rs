@@ -1,0 +1,154 @@
+//! SnnNet at run time (eval and train steps, Adam settings, spike and logit reads), moved out of net.rs for size.
+
+use super::net::{adam_params, SnnNet};
+use crate::error::{Error, Result};
+use crate::gpu::{Encoder, Gpu, Tensor};
+use crate::nn::optim::adam_set;
+use crate::spec::StepStats;
+
+impl SnnNet {
+    /// Zero the spike counters and spike maps.
+    pub fn reset_counters(&self, gpu: &Gpu) -> Result<()> {
+        let mut enc = Encoder::new(gpu, "snn.reset");
+        for n in &self.neurons {
+            enc.clear(&n.count.buffer);
+        }
+        for s in &self.synapses {
+            enc.clear(&s.map.buffer);
+        }
+        enc.submit(gpu)
+    }
+
+    fn load(&self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize) -> Result<()> {
+        let img = self.image_len();
+        if valid == 0 || valid > self.opts.batch || x.len() < valid * img || y.len() < valid {
+            return Err(Error::Shape(format!(
+                "batch of {valid} for an SNN built for {}",
+                self.opts.batch
+            )));
+        }
+        gpu.write(&self.input, &x[..valid * img])?;
+        gpu.write_u32(&self.labels, &y[..valid])?;
+        if self.counting_valid.get() != valid {
+            // Spike counts and maps skip the padding images of a partial batch.
+            for c in &self.count_limits {
+                self.arena.ops[c.op].set_param_word(gpu, c.word, (valid * c.per_image) as u32)?;
+            }
+            self.counting_valid.set(valid);
+        }
+        self.loss.set_valid(gpu, valid as u32)
+    }
+
+    /// Inference on `valid` images; spikes are counted, and with `count_ops`
+    /// the per-position spike maps for synaptic-operation counts too.
+    pub async fn eval_step(&self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize, count_ops: bool) -> Result<StepStats> {
+        self.load(gpu, x, y, valid)?;
+        let mut enc = Encoder::new(gpu, "snn.eval");
+        self.arena.record(&self.fwd, &mut enc);
+        if count_ops {
+            self.arena.record(&self.count, &mut enc);
+        }
+        for op in &self.loss.ops {
+            enc.dispatch(op);
+        }
+        enc.submit(gpu)?;
+        let s = gpu.read(&self.stats).await?;
+        Ok(StepStats {
+            loss_sum: s[0],
+            correct: s[1],
+            count: valid,
+        })
+    }
+
+    /// One BPTT + Adam step (the net must be built with `train`).
+    pub async fn train_step(&mut self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize, seed: u32) -> Result<StepStats> {
+        if !self.opts.train {
+            return Err(Error::Config(
+                "this SNN was built for inference; build it with train = true".into(),
+            ));
+        }
+        self.load(gpu, x, y, valid)?;
+        for (i, d) in self.arena.dropouts.iter().enumerate() {
+            d.set_seed(gpu, seed.wrapping_mul(0x9E37_79B9).wrapping_add(i as u32));
+        }
+        self.adam_step += 1;
+        for &(oi, pi) in &self.update {
+            let mut hp = adam_params(&self.params[pi], &self.opts);
+            hp.step = self.adam_step;
+            adam_set(gpu, &self.arena.ops[oi], &hp);
+        }
+        let mut enc = Encoder::new(gpu, "snn.train");
+        self.arena.record(&self.fwd_train, &mut enc);
+        for op in &self.loss.ops {
+            enc.dispatch(op);
+        }
+        self.arena.record(&self.bwd, &mut enc);
+        for &(oi, _) in &self.update {
+            enc.dispatch(&self.arena.ops[oi]);
+        }
+        enc.submit(gpu)?;
+        let s = gpu.read(&self.stats).await?;
+        if !s[0].is_finite() {
+            return Err(Error::Diverged(format!(
+                "SNN loss became {} (lower the learning rate {})",
+                s[0], self.opts.lr
+            )));
+        }
+        Ok(StepStats {
+            loss_sum: s[0],
+            correct: s[1],
+            count: valid,
+        })
+    }
+
+    /// Set the learning rate (schedule) and Adam's step count (for resume).
+    pub fn set_lr(&mut self, lr: f32) {
+        self.opts.lr = lr;
+    }
+
+    pub fn adam_steps(&self) -> u32 {
+        self.adam_step
+    }
+
+    pub fn set_adam_steps(&mut self, s: u32) {
+        self.adam_step = s;
+    }
+
+    /// Spikes per neuron layer since the last reset (all layers with one map).
+    pub async fn spike_counts(&self, gpu: &Gpu) -> Result<Vec<u64>> {
+        Ok(self.read_spikes(gpu, false).await?.0)
+    }
+
+    /// Per-position non-zero input counts of every synaptic layer since the
+    /// last reset (all layers with one map).
+    pub async fn spike_maps(&self, gpu: &Gpu) -> Result<Vec<Vec<u32>>> {
+        let maps: Vec<&Tensor> = self.synapses.iter().map(|s| &s.map).collect();
+        gpu.read_many_u32(&maps).await
+    }
+
+    /// The spike counts and, with `maps`, the spike maps (else none), read
+    /// together: an evaluation's whole tally costs one map.
+    pub async fn read_spikes(&self, gpu: &Gpu, maps: bool) -> Result<(Vec<u64>, Vec<Vec<u32>>)> {
+        let mut tensors: Vec<&Tensor> = self.neurons.iter().map(|n| &n.count).collect();
+        if maps {
+            tensors.extend(self.synapses.iter().map(|s| &s.map));
+        }
+        let mut read = gpu.read_many_u32(&tensors).await?.into_iter();
+        let counts = self
+            .neurons
+            .iter()
+            .zip(read.by_ref())
+            .map(|(n, c)| {
+                let c = c.first().copied();
+                c.map(u64::from)
+                    .ok_or_else(|| Error::Readback(format!("`{}`: empty spike counter", n.name)))
+            })
+            .collect::<Result<Vec<u64>>>()?;
+        Ok((counts, read.collect()))
+    }
+
+    /// The last forward's logits [valid, classes].
+    pub async fn read_logits(&self, gpu: &Gpu, valid: usize) -> Result<Vec<f32>> {
+        gpu.read_range(&self.logits, 0, valid * self.cfg.classes).await
+    }
+}
