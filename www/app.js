@@ -169,7 +169,8 @@ async function loadUrl() {
 
 async function train() {
   if (!state.data) await loadBundled();
-  session.start_training({ model: $("model").value, epochs: +$("epochs").value, batch: +$("batch").value, lr: +$("lr").value });
+  const model = $("model").value === "custom" ? state.customModel : $("model").value;
+  session.start_training({ model, epochs: +$("epochs").value, batch: +$("batch").value, lr: +$("lr").value });
   // A new DNN: the views of the old one's conversion no longer apply (the session dropped it too).
   Object.assign(state, { history: [], live: [], convert: null, sweep: [], dnnEval: null, walk: null });
   let seen = 0;
@@ -215,6 +216,15 @@ async function uploadCheckpoint(file) {
   } else {
     $("snn-info").textContent = `loaded SNN ${info.model} (${info.method}, T=${info.timesteps}, ${info.finetune_epochs} fine-tuning epochs)`;
   }
+}
+
+/** A user's model config: the library checks it when training starts (shapes, sizes, unknown keys). */
+async function useModelConfig(file) {
+  state.customModel = await file.text();
+  let opt = [...$("model").options].find((o) => o.value === "custom");
+  if (!opt) $("model").add((opt = new Option("", "custom")));
+  opt.textContent = `custom: ${file.name}`;
+  $("model").value = "custom";
 }
 
 // ---- conversion ---------------------------------------------------------------
@@ -351,6 +361,7 @@ function wire() {
   $("cancel").addEventListener("click", () => { cancelled = true; progress(0, "cancelling after this step…"); });
   $("upload-data").addEventListener("change", (e) => task("Reading the uploaded files", () => loadFiles([...e.target.files])));
   $("upload-ckpt").addEventListener("change", (e) => task("Loading the checkpoint", () => uploadCheckpoint(e.target.files[0])));
+  $("model-json").addEventListener("change", (e) => task("Reading the model config", () => useModelConfig(e.target.files[0])));
   $("layer").addEventListener("change", () => state.convert && drawWalkthrough(state, session));
   $("stair-t").addEventListener("input", () => state.convert && drawWalkthrough(state, session));
   addEventListener("beforeunload", (e) => { if (busy) e.preventDefault(); });

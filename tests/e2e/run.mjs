@@ -244,6 +244,15 @@ try {
     await page.waitForFunction(() => ["error", "idle"].includes(document.body.dataset.state), null, { timeout: 120_000 });
     return [(await page.getAttribute("body", "data-state")), (await page.textContent("#status")).trim()];
   };
+  // A model config asking for 2e9 channels: refused in under a second, naming the layer (no allocation).
+  const huge = { name: "huge", input: [3, 32, 32], classes: 10, layers: [{ conv: { out: 2000000000, k: 3, stride: 1, pad: 1 } }, { flatten: null }, { linear: { out: 10 } }] };
+  await page.evaluate(() => { document.body.dataset.state = "reset"; });
+  await page.setInputFiles("#model-json", { name: "huge.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(huge)) });
+  await page.waitForFunction(() => ["error", "idle"].includes(document.body.dataset.state), null, { timeout: 30_000 });
+  const t0 = Date.now();
+  const [hugeState, hugeMsg] = await failWith("#train");
+  const hugeMs = Date.now() - t0;
+  check(hugeState === "error" && /layer 0 \(conv\)/.test(hugeMsg) && hugeMs < 1500, `2e9-channel model config refused in ${hugeMs} ms: ${hugeMsg.replace(/\n/g, " / ")}`);
   await page.selectOption("#model", "vgg-small");
   await page.fill("#epochs", "1");
   await page.fill("#batch", "200000");
