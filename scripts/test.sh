@@ -2,7 +2,7 @@
 # The project's test command (README): formatting, lints, native tests (a real GPU, or Mesa
 # lavapipe's Vulkan CPU adapter) and the same kernel checks in headless Chromium's
 # WebGPU. Fails at the first failing step; ends with one summary line.
-# Prerequisites: `bash .ci/run` installs them (it then runs this script).
+# Prerequisites: installed by scripts/setup.sh, which this script runs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
@@ -38,9 +38,12 @@ step() {
   fi
 }
 
+# Install whatever is missing (idempotent; seconds when all is there).
+bash scripts/setup.sh test
+
 require() {
   if ! command -v "$1" >/dev/null 2>&1; then
-    echo "error: \`$1\` not found: $2 (\`bash .ci/run\` installs every prerequisite)" >&2
+    echo "error: \`$1\` not found after scripts/setup.sh: $2" >&2
     exit 1
   fi
 }
