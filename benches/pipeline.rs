@@ -15,6 +15,7 @@ use ultraspike::convert::NeuronParams;
 use ultraspike::dnn::{DnnNet, SgdConfig};
 use ultraspike::gpu::{Gpu, GpuOptions};
 use ultraspike::models::builtin;
+use ultraspike::models::config::ModelConfig;
 use ultraspike::snn::{SnnNet, SnnOptions};
 use ultraspike::util::rng::Rng;
 use ultraspike::Result;
@@ -84,7 +85,46 @@ fn time(reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
     Ok(v[v.len() / 2])
 }
 
+/// What every section measures on: the device, the arguments, the model and one batch.
+struct Bench {
+    gpu: Gpu,
+    a: Args,
+    cfg: ModelConfig,
+    x: Vec<f32>,
+    y: Vec<u32>,
+}
+
+/// The trained DNN's parameters: (name, shape, values).
+type Params = Vec<(String, Vec<usize>, Vec<f32>)>;
+
 fn main() -> Result<()> {
+    let b = setup()?;
+    let dnn = DnnNet::new(
+        &b.gpu,
+        &b.cfg,
+        b.a.batch,
+        1,
+        SgdConfig {
+            lr: 1e-4,
+            ..Default::default()
+        },
+    )?;
+    if b.a.train {
+        dnn_train(&b, &dnn)?;
+    }
+    let fwd = dnn_forward(&b, &dnn)?;
+    if !b.a.snn {
+        return Ok(());
+    }
+    let params = pollster::block_on(dnn.read_params(&b.gpu))?;
+    drop(dnn);
+    let neurons = spiking_neurons(&params);
+    snn_inference(&b, &params, &neurons, fwd)?;
+    snn_fine_tune(&b, &params, &neurons)
+}
+
+/// The arguments, the device (reported), the model and a batch of random images.
+fn setup() -> Result<Bench> {
     let a = parse();
     let gpu = Gpu::new_blocking(&GpuOptions {
         force_fallback: std::env::var("ULTRASPIKE_FALLBACK").is_ok_and(|v| v == "1"),
@@ -99,36 +139,36 @@ fn main() -> Result<()> {
     let mut rng = Rng::new(1);
     let x = rng.vec_normal(a.batch * img, 1.0);
     let y: Vec<u32> = (0..a.batch).map(|i| (i % a.classes) as u32).collect();
-    let dnn = DnnNet::new(
-        &gpu,
-        &cfg,
-        a.batch,
-        1,
-        SgdConfig {
-            lr: 1e-4,
-            ..Default::default()
-        },
-    )?;
-    if a.train {
-        let mut step = 0u32;
-        let s = time(a.reps, || {
-            step += 1;
-            pollster::block_on(dnn.train_step(&gpu, &x, &y, a.batch, step)).map(|_| ())
-        })?;
-        println!("dnn train step: {:.1} ms, {:.1} images/s", s * 1e3, a.batch as f64 / s);
-    }
+    Ok(Bench { gpu, a, cfg, x, y })
+}
+
+/// DNN training steps (forward + backward + SGD).
+fn dnn_train(b: &Bench, dnn: &DnnNet) -> Result<()> {
+    let (gpu, a) = (&b.gpu, &b.a);
+    let mut step = 0u32;
+    let s = time(a.reps, || {
+        step += 1;
+        pollster::block_on(dnn.train_step(gpu, &b.x, &b.y, a.batch, step)).map(|_| ())
+    })?;
+    println!("dnn train step: {:.1} ms, {:.1} images/s", s * 1e3, a.batch as f64 / s);
+    Ok(())
+}
+
+/// The DNN forward; returns its seconds per batch, the SNN inference's yardstick.
+fn dnn_forward(b: &Bench, dnn: &DnnNet) -> Result<f64> {
+    let (gpu, a) = (&b.gpu, &b.a);
     let fwd = time(a.reps, || {
-        pollster::block_on(dnn.eval_step(&gpu, &x, &y, a.batch)).map(|_| ())
+        pollster::block_on(dnn.eval_step(gpu, &b.x, &b.y, a.batch)).map(|_| ())
     })?;
     println!("dnn forward: {:.1} ms, {:.1} images/s", fwd * 1e3, a.batch as f64 / fwd);
-    if !a.snn {
-        return Ok(());
-    }
-    let params = pollster::block_on(dnn.read_params(&gpu))?;
-    drop(dnn);
+    Ok(fwd)
+}
+
+/// One setting per IF layer of the model whose parameters are `params`.
+fn spiking_neurons(params: &Params) -> Vec<NeuronParams> {
     let n_neurons = params.iter().filter(|p| p.0.ends_with(".mu")).count();
     // A threshold that makes random-weight layers spike at a realistic rate.
-    let neurons = vec![
+    vec![
         NeuronParams {
             vth: 0.5,
             beta: 1.0,
@@ -138,23 +178,30 @@ fn main() -> Result<()> {
             mu: 4.0
         };
         n_neurons
-    ];
-    let load = |net: &SnnNet| -> Result<()> {
-        for (name, _, v) in &params {
-            if !name.ends_with(".mu") && net.param(name).is_ok_and(|p| p.spec.trainable) {
-                net.write_param(&gpu, name, v)?;
-            }
+    ]
+}
+
+/// Copy the DNN's trainable weights (not its thresholds) into `net`.
+fn load(gpu: &Gpu, net: &SnnNet, params: &Params) -> Result<()> {
+    for (name, _, v) in params {
+        if !name.ends_with(".mu") && net.param(name).is_ok_and(|p| p.spec.trainable) {
+            net.write_param(gpu, name, v)?;
         }
-        Ok(())
-    };
+    }
+    Ok(())
+}
+
+/// SNN inference at every T of `--ts`, against the DNN forward's `fwd` seconds.
+fn snn_inference(b: &Bench, params: &Params, neurons: &[NeuronParams], fwd: f64) -> Result<()> {
+    let (gpu, a) = (&b.gpu, &b.a);
     for &t in &a.ts {
-        let net = SnnNet::new(&gpu, &cfg, &neurons, SnnOptions::inference(a.batch, t))?;
-        load(&net)?;
-        net.reset_counters(&gpu)?;
+        let net = SnnNet::new(gpu, &b.cfg, neurons, SnnOptions::inference(a.batch, t))?;
+        load(gpu, &net, params)?;
+        net.reset_counters(gpu)?;
         let s = time(a.reps, || {
-            pollster::block_on(net.eval_step(&gpu, &x, &y, a.batch, false)).map(|_| ())
+            pollster::block_on(net.eval_step(gpu, &b.x, &b.y, a.batch, false)).map(|_| ())
         })?;
-        let spikes: u64 = pollster::block_on(net.spike_counts(&gpu))?.iter().sum();
+        let spikes: u64 = pollster::block_on(net.spike_counts(gpu))?.iter().sum();
         println!(
             "snn inference T={t}: {:.1} ms, {:.1} images/s ({:.2}x the DNN forward's time); {:.0} spikes/image",
             s * 1e3,
@@ -163,17 +210,23 @@ fn main() -> Result<()> {
             spikes as f64 / ((a.reps + 1) * a.batch) as f64
         );
     }
+    Ok(())
+}
+
+/// SNN fine-tuning steps (BPTT + Adam) at every T of `--ft-ts`, with the planned GPU memory.
+fn snn_fine_tune(b: &Bench, params: &Params, neurons: &[NeuronParams]) -> Result<()> {
+    let (gpu, a) = (&b.gpu, &b.a);
     for &t in &a.ft_ts {
         let opts = SnnOptions {
             train: true,
             ..SnnOptions::inference(a.batch, t)
         };
-        let mut net = SnnNet::new(&gpu, &cfg, &neurons, opts)?;
-        load(&net)?;
+        let mut net = SnnNet::new(gpu, &b.cfg, neurons, opts)?;
+        load(gpu, &net, params)?;
         let mut step = 0u32;
         let s = time(a.reps, || {
             step += 1;
-            pollster::block_on(net.train_step(&gpu, &x, &y, a.batch, step)).map(|_| ())
+            pollster::block_on(net.train_step(gpu, &b.x, &b.y, a.batch, step)).map(|_| ())
         })?;
         println!(
             "snn fine-tune step T={t}: {:.1} ms, {:.1} images/s; planned GPU memory {:.1} MiB",

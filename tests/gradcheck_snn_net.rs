@@ -14,12 +14,15 @@
 //! logits summed over T. Draws keep every u_tmp 1e-4 from the surrogates'
 //! kinks (0, vth, 2*vth), far beyond the effect of h = 1e-6.
 
+mod common;
+
+use common::snn::{conv_f64, smooth_nets, spread_neurons, uniform_params};
 use ultraspike::convert::NeuronParams;
 use ultraspike::cpu::dropout::dropout_mask;
 use ultraspike::cpu::net::dropout_seed;
 use ultraspike::cpu::snn::CpuSnn;
 use ultraspike::models::config::{LayerSpec::*, ModelConfig};
-use ultraspike::models::params::block_needs_shortcut;
+use ultraspike::models::params::{block_needs_shortcut, ParamSpec};
 use ultraspike::nn::spiking::{Surrogate, FAST_SIGMOID_K};
 use ultraspike::snn::snn_param_specs;
 use ultraspike::util::rng::Rng;
@@ -70,44 +73,6 @@ struct Run<'a, 'b> {
     ni: usize,
     di: usize,
     rec: Record,
-}
-
-#[allow(clippy::too_many_arguments)]
-fn conv(
-    x: &[f64],
-    rows: usize,
-    sh: &[usize],
-    w: &[f64],
-    bias: &[f64],
-    co: usize,
-    k: usize,
-    st: usize,
-    pad: usize,
-) -> (Vec<f64>, Vec<usize>) {
-    let (ci, h, wd) = (sh[0], sh[1], sh[2]);
-    let (oh, ow) = ((h + 2 * pad - k) / st + 1, (wd + 2 * pad - k) / st + 1);
-    let mut y = vec![0.0; rows * co * oh * ow];
-    for n in 0..rows {
-        for o in 0..co {
-            for (i, j) in (0..oh).flat_map(|i| (0..ow).map(move |j| (i, j))) {
-                let mut acc = bias[o];
-                for c in 0..ci {
-                    for (a, e) in (0..k).flat_map(|a| (0..k).map(move |e| (a, e))) {
-                        let (yy, xx) = (
-                            (i * st + a) as isize - pad as isize,
-                            (j * st + e) as isize - pad as isize,
-                        );
-                        if yy >= 0 && xx >= 0 && (yy as usize) < h && (xx as usize) < wd {
-                            acc += x[((n * ci + c) * h + yy as usize) * wd + xx as usize]
-                                * w[((o * ci + c) * k + a) * k + e];
-                        }
-                    }
-                }
-                y[((n * co + o) * oh + i) * ow + j] = acc;
-            }
-        }
-    }
-    (y, vec![co, oh, ow])
 }
 
 impl Run<'_, '_> {
@@ -171,7 +136,7 @@ impl Run<'_, '_> {
                     out, k, stride, pad, ..
                 } => {
                     let p = self.take();
-                    conv(&x, rows, &sh, &self.p[p], &self.p[p + 1], *out, *k, *stride, *pad)
+                    conv_f64(&x, rows, &sh, &self.p[p], &self.p[p + 1], *out, *k, *stride, *pad)
                 }
                 Linear { out, .. } => {
                     let p = self.take();
@@ -208,14 +173,14 @@ impl Run<'_, '_> {
                 Flatten => (x, vec![sh.iter().product()]),
                 Block { out, stride, dropout } => {
                     let p = self.take();
-                    let (c1, s1) = conv(&x, rows, &sh, &self.p[p], &self.p[p + 1], *out, 3, *stride, 1);
+                    let (c1, s1) = conv_f64(&x, rows, &sh, &self.p[p], &self.p[p + 1], *out, 3, *stride, 1);
                     let a1 = self.neuron(&c1, true);
                     let d1 = self.dropout(a1, *dropout, true);
                     let p2 = self.take();
-                    let (c2, s2) = conv(&d1, rows, &s1, &self.p[p2], &self.p[p2 + 1], *out, 3, 1, 1);
+                    let (c2, s2) = conv_f64(&d1, rows, &s1, &self.p[p2], &self.p[p2 + 1], *out, 3, 1, 1);
                     let sc = if block_needs_shortcut(&sh, &s2) {
                         let ps = self.take();
-                        conv(&x, rows, &sh, &self.p[ps], &self.p[ps + 1], *out, 1, *stride, 0).0
+                        conv_f64(&x, rows, &sh, &self.p[ps], &self.p[ps + 1], *out, 1, *stride, 0).0
                     } else {
                         x.clone()
                     };
@@ -259,16 +224,7 @@ impl Relaxed<'_> {
 fn check(cfg: &ModelConfig, t: usize, leak: f32, sg: Surrogate, seed: u64) {
     let specs = snn_param_specs(cfg).unwrap();
     let n_if = specs.iter().filter(|s| s.name.ends_with(".vth")).count();
-    let nr: Vec<NeuronParams> = (0..n_if)
-        .map(|i| NeuronParams {
-            vth: 0.8 + 0.3 * i as f32,
-            beta: 1.1 - 0.2 * i as f32,
-            shift: 0.05 * i as f32,
-            alpha: 1.0,
-            leak,
-            mu: 1.0,
-        })
-        .collect();
+    let nr = spread_neurons(n_if, leak);
     let mut cpu = CpuSnn::new(cfg, &nr, t, sg).unwrap();
     cpu.out_scale = 1.25;
     let b = 2;
@@ -277,18 +233,7 @@ fn check(cfg: &ModelConfig, t: usize, leak: f32, sg: Surrogate, seed: u64) {
     let mut r = Rng::new(seed);
     let what = format!("{} T={t} leak={leak} {sg:?}", cfg.name);
     for _ in 0..200 {
-        let mut p: Vec<Vec<f32>> = Vec::new();
-        for s in &specs {
-            let n: usize = s.shape.iter().product();
-            let ni = p.iter().zip(&specs).filter(|(_, s)| s.name.ends_with(".vth")).count();
-            p.push(match s.name.rsplit('.').next() {
-                Some("vth") => vec![nr[ni].vth],
-                Some("leak") => vec![leak],
-                Some("bias") if s.trainable => r.vec_uniform(n, -0.2, 0.4),
-                Some("bias") => vec![0.0; n],
-                _ => r.vec_uniform(n, -0.4, 0.8),
-            });
-        }
+        let p = uniform_params(&specs, &nr, leak, &mut r);
         let x = r.vec_uniform(b * cfg.input.iter().product::<usize>(), -0.5, 1.5);
         let pd: Vec<Vec<f64>> = p.iter().map(|v| v.iter().map(|&a| a as f64).collect()).collect();
         let xd: Vec<f64> = x.iter().map(|&a| a as f64).collect();
@@ -322,100 +267,56 @@ fn check(cfg: &ModelConfig, t: usize, leak: f32, sg: Surrogate, seed: u64) {
             base: Some(&base),
             ..rel
         };
-        let h = 1e-6;
-        for (pi, s) in specs.iter().enumerate() {
-            if !s.trainable {
-                continue;
-            }
-            let scale = g.grads[pi].iter().fold(0f64, |m, v| m.max(v.abs() as f64));
-            // At most 16 entries per tensor, spread over it.
-            let n = pd[pi].len();
-            for e in (0..n).step_by(n.div_ceil(16)) {
-                let (mut pp, mut pm) = (pd.clone(), pd.clone());
-                pp[pi][e] += h;
-                pm[pi][e] -= h;
-                let fd = (rel.loss(&pp, &xd, &y).0 - rel.loss(&pm, &xd, &y).0) / (2.0 * h);
-                let got = g.grads[pi][e] as f64;
-                assert!(
-                    (got - fd).abs() <= 1e-4 * scale + 1e-3 * fd.abs() + 1e-7,
-                    "{what}: d{}[{e}]: BPTT {got} vs finite difference {fd}",
-                    s.name
-                );
-            }
-            // (a leak has no effect at T = 1: u(0) = 0)
-            assert!(
-                scale > 0.0 || (t == 1 && s.name.ends_with(".leak")),
-                "{what}: {} has no gradient",
-                s.name
-            );
-        }
+        check_grads(&rel, &specs, &pd, &xd, &y, &g.grads, &what);
         return;
     }
     panic!("{what}: no draw kept the membranes off the surrogate kinks");
 }
 
-fn nets() -> Vec<ModelConfig> {
-    let m = |name: &str, input, layers| ModelConfig {
-        name: name.into(),
-        input,
-        classes: 2,
-        layers,
-    };
-    let c = |out, k, pad| Conv {
-        out,
-        k,
-        stride: 1,
-        pad,
-        bias: true,
-    };
-    let a = || Act { mu: 1.0 };
-    let lin = |out, bias| Linear { out, bias };
-    vec![
-        // Analog prefix of two layers, convs and a linear on spikes, dropout.
-        m(
-            "vgg",
-            [1, 5, 5],
-            vec![
-                c(2, 3, 0),
-                AvgPool { k: 1, stride: 1 },
-                a(),
-                Dropout { p: 0.5 },
-                c(3, 3, 1),
-                a(),
-                AvgPool { k: 2, stride: 1 },
-                Flatten,
-                lin(4, false),
-                a(),
-                lin(2, true),
-            ],
-        ),
-        m(
-            "res",
-            [2, 4, 4],
-            vec![
-                c(3, 3, 1),
-                a(),
-                Block {
-                    out: 3,
-                    stride: 1,
-                    dropout: 0.5,
-                },
-                Block {
-                    out: 2,
-                    stride: 2,
-                    dropout: 0.0,
-                },
-                Flatten,
-                lin(2, true),
-            ],
-        ),
-    ]
+/// Every trainable parameter's BPTT gradient `grads` against central finite
+/// differences of the relaxed loss around `pd` (at most 16 entries per tensor).
+fn check_grads(
+    rel: &Relaxed,
+    specs: &[ParamSpec],
+    pd: &[Vec<f64>],
+    xd: &[f64],
+    y: &[u32],
+    grads: &[Vec<f32>],
+    what: &str,
+) {
+    let h = 1e-6;
+    for (pi, s) in specs.iter().enumerate() {
+        if !s.trainable {
+            continue;
+        }
+        let scale = grads[pi].iter().fold(0f64, |m, v| m.max(v.abs() as f64));
+        // At most 16 entries per tensor, spread over it.
+        let n = pd[pi].len();
+        for e in (0..n).step_by(n.div_ceil(16)) {
+            let (mut pp, mut pm) = (pd.to_vec(), pd.to_vec());
+            pp[pi][e] += h;
+            pm[pi][e] -= h;
+            let fd = (rel.loss(&pp, xd, y).0 - rel.loss(&pm, xd, y).0) / (2.0 * h);
+            let got = grads[pi][e] as f64;
+            assert!(
+                (got - fd).abs() <= 1e-4 * scale + 1e-3 * fd.abs() + 1e-7,
+                "{what}: d{}[{e}]: BPTT {got} vs finite difference {fd}",
+                s.name
+            );
+        }
+        // (a leak has no effect at T = 1: u(0) = 0)
+        assert!(
+            scale > 0.0 || (rel.t == 1 && s.name.ends_with(".leak")),
+            "{what}: {} has no gradient",
+            s.name
+        );
+    }
 }
 
 #[test]
 fn snn_net_bptt_matches_finite_differences() {
     let sgs = [Surrogate::Boxcar, Surrogate::Triangle, Surrogate::FastSigmoid];
-    for cfg in nets() {
+    for cfg in smooth_nets() {
         for (i, t) in [1usize, 2, 3].into_iter().enumerate() {
             for (j, leak) in [1.0f32, 0.875].into_iter().enumerate() {
                 check(&cfg, t, leak, sgs[(i + j) % 3], (10 * i + j) as u64);
@@ -428,7 +329,7 @@ fn snn_net_bptt_matches_finite_differences() {
 /// order (a block's conv1, conv2, shortcut), zeros for the analog layer.
 #[test]
 fn spike_maps_follow_the_synapse_order() {
-    let cfg = &nets()[1];
+    let cfg = &smooth_nets()[1];
     let specs = snn_param_specs(cfg).unwrap();
     let nr = vec![
         NeuronParams {

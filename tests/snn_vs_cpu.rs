@@ -10,15 +10,16 @@
 //! fits f32's 24-bit significand: every f32 product and partial sum is exact on
 //! both sides in any summation order (the CPU's f64 accumulators included), so
 //! both see the same membranes and the same spikes, and the logits agree
-//! exactly. `exact_and_clear` asserts this on the CPU traces (each u_tmp on the
+//! exactly. `exact_and_clear` (tests/common/snn.rs) asserts this on the CPU traces (each u_tmp on the
 //! grid and below 64) and rejects draws with a membrane exactly at vth or a
 //! silent layer (redraw), so no comparison u > vth is ever a near tie.
 
 mod common;
 
+use common::snn::{analog_prefix, draw, image, model, neurons, params, resnet, vgg, vgg_avg};
 use pollster::block_on;
 use ultraspike::convert::NeuronParams;
-use ultraspike::cpu::snn::{CpuSnn, SnnForward};
+use ultraspike::cpu::snn::{CpuSnn, SnnGrads};
 use ultraspike::gpu::Gpu;
 use ultraspike::models::config::{LayerSpec, ModelConfig};
 use ultraspike::nn::spiking::Surrogate;
@@ -27,190 +28,6 @@ use ultraspike::snn::{snn_param_specs, SnnNet, SnnOptions};
 use ultraspike::util::rng::Rng;
 
 use LayerSpec::*;
-
-fn model(name: &str, input: [usize; 3], layers: Vec<LayerSpec>) -> ModelConfig {
-    ModelConfig {
-        name: name.into(),
-        input,
-        classes: 3,
-        layers,
-    }
-}
-
-fn vgg() -> ModelConfig {
-    let c = |out| Conv {
-        out,
-        k: 3,
-        stride: 1,
-        pad: 1,
-        bias: true,
-    };
-    model(
-        "vgg",
-        [2, 6, 6],
-        vec![
-            c(4),
-            Act { mu: 1.0 },
-            MaxPool { k: 2, stride: 2 },
-            c(3),
-            Act { mu: 1.0 },
-            Flatten,
-            Linear { out: 3, bias: true },
-        ],
-    )
-}
-
-/// avg-pool, dropout (identity at inference) and a linear-act in the classifier.
-fn vgg_avg(drop: f32) -> ModelConfig {
-    let c = |out| Conv {
-        out,
-        k: 3,
-        stride: 1,
-        pad: 1,
-        bias: true,
-    };
-    let layers = vec![
-        c(3),
-        Act { mu: 1.0 },
-        AvgPool { k: 2, stride: 2 },
-        Dropout { p: drop },
-        Flatten,
-        Linear { out: 5, bias: true },
-        Act { mu: 1.0 },
-        Linear { out: 3, bias: false },
-    ];
-    model("vgg-avg", [1, 4, 6], layers)
-}
-
-fn resnet(shortcut: bool, drop: f32) -> ModelConfig {
-    let (out, stride) = if shortcut { (4, 2) } else { (3, 1) };
-    let layers = vec![
-        Conv {
-            out: 3,
-            k: 3,
-            stride: 1,
-            pad: 1,
-            bias: true,
-        },
-        Act { mu: 1.0 },
-        Block {
-            out,
-            stride,
-            dropout: drop,
-        },
-        Flatten,
-        Linear { out: 3, bias: true },
-    ];
-    model(if shortcut { "res-sc" } else { "res-id" }, [2, 4, 4], layers)
-}
-
-/// Two analog layers (conv, avg-pool) before the first IF, and a 1x1 conv.
-fn analog_prefix() -> ModelConfig {
-    let layers = vec![
-        Conv {
-            out: 3,
-            k: 3,
-            stride: 1,
-            pad: 0,
-            bias: true,
-        },
-        AvgPool { k: 2, stride: 2 },
-        Conv {
-            out: 4,
-            k: 1,
-            stride: 1,
-            pad: 0,
-            bias: true,
-        },
-        Act { mu: 1.0 },
-        Flatten,
-        Linear { out: 3, bias: true },
-    ];
-    model("analog-prefix", [2, 6, 6], layers)
-}
-
-fn neurons(cfg: &ModelConfig, leak: f32) -> Vec<NeuronParams> {
-    let n = snn_param_specs(cfg)
-        .unwrap()
-        .iter()
-        .filter(|s| s.name.ends_with(".vth"))
-        .count();
-    (0..n)
-        .map(|i| {
-            let (vth, beta) = if i % 2 == 0 {
-                (1.0 + 1.0 / 1024.0, 1.0)
-            } else {
-                (0.75 + 1.0 / 512.0, 1.5)
-            };
-            NeuronParams {
-                vth,
-                beta,
-                shift: 0.0,
-                alpha: 1.0,
-                leak,
-                mu: 1.0,
-            }
-        })
-        .collect()
-}
-
-fn ints(r: &mut Rng, n: usize, lo: i32, hi: i32, denom: f32) -> Vec<f32> {
-    (0..n)
-        .map(|_| (lo + r.below((hi - lo + 1) as usize) as i32) as f32 / denom)
-        .collect()
-}
-
-/// b images of i/16, i in -8..=24 (mostly positive, like pixels).
-fn image(r: &mut Rng, cfg: &ModelConfig, b: usize) -> Vec<f32> {
-    ints(r, b * cfg.input.iter().product::<usize>(), -8, 24, 16.0)
-}
-
-/// Quantized parameters: weights j/32, biases odd k/64, vth/leak from `neurons`.
-fn params(cfg: &ModelConfig, neurons: &[NeuronParams], r: &mut Rng) -> Vec<Vec<f32>> {
-    let mut ni = 0;
-    let mut out = Vec::new();
-    for s in snn_param_specs(cfg).unwrap() {
-        let n: usize = s.shape.iter().product();
-        out.push(if s.name.ends_with(".vth") {
-            ni += 1;
-            vec![neurons[ni - 1].vth]
-        } else if s.name.ends_with(".leak") {
-            vec![neurons[ni - 1].leak]
-        } else if s.name.ends_with(".bias") && s.trainable {
-            (0..n).map(|_| (2 * r.below(5) as i32 - 3) as f32 / 64.0).collect()
-        } else if s.name.ends_with(".bias") {
-            vec![0.0; n]
-        } else {
-            ints(r, n, -4, 8, 32.0)
-        });
-    }
-    out
-}
-
-/// The exactness argument of the header, checked on the CPU traces: false
-/// when some membrane sits exactly on the threshold (the caller redraws).
-fn exact_and_clear(f: &SnnForward, p: &[Vec<f32>], cfg: &ModelConfig) -> bool {
-    let vths: Vec<f32> = snn_param_specs(cfg)
-        .unwrap()
-        .iter()
-        .zip(p)
-        .filter(|(s, _)| s.name.ends_with(".vth"))
-        .map(|(_, v)| v[0])
-        .collect();
-    for (tr, &vth) in f.traces.iter().zip(&vths) {
-        for &u in tr {
-            let m = u as f64 * (1u64 << 18) as f64;
-            assert!(
-                m.fract() == 0.0 && m.abs() < (1u64 << 24) as f64,
-                "membrane {u} is not exact on the 2^-18 grid"
-            );
-            if u == vth {
-                return false;
-            }
-        }
-    }
-    true
-}
 
 fn assert_close(what: &str, got: &[f32], want: &[f32], atol: f32, rtol: f32) {
     assert_eq!(got.len(), want.len(), "{what}: lengths");
@@ -258,28 +75,6 @@ fn gpu_infer(
         logits,
         counts: block_on(net.spike_counts(gpu)).unwrap(),
         maps: block_on(net.spike_maps(gpu)).unwrap(),
-    }
-}
-
-/// A threshold-safe draw: (params, images) whose CPU forward is exact and
-/// clear, with spikes in every layer.
-fn draw(
-    cfg: &ModelConfig,
-    nr: &[NeuronParams],
-    cpu: &CpuSnn,
-    b: usize,
-    seed: u64,
-    exact: bool,
-    drop_seed: Option<u32>,
-) -> (Vec<Vec<f32>>, Vec<f32>, SnnForward) {
-    let mut r = Rng::new(seed);
-    loop {
-        let p = params(cfg, nr, &mut r);
-        let x = image(&mut r, cfg, b);
-        let f = cpu.forward(&p, &x, b, drop_seed).unwrap();
-        if (!exact || exact_and_clear(&f, &p, cfg)) && f.spike_counts.iter().all(|&c| c > 0) {
-            return (p, x, f);
-        }
     }
 }
 
@@ -367,41 +162,49 @@ fn bptt_matches(cfg: &ModelConfig) {
                 "{what}: spikes {:?}",
                 fwd.spike_counts
             );
-            for (i, sp) in net.params.iter().enumerate() {
-                let g = block_on(gpu.read(&sp.grad)).unwrap();
-                let scale = want.grads[i].iter().fold(0.0f32, |m, v| m.max(v.abs()));
-                // (a leak has no effect at T = 1: u(0) = 0)
-                let inert = !sp.spec.trainable || (t == 1 && sp.spec.name.ends_with(".leak"));
-                assert!(
-                    scale > 0.0 || inert,
-                    "{what}: {} has an all-zero gradient",
-                    sp.spec.name
-                );
-                let err = g
-                    .iter()
-                    .zip(&want.grads[i])
-                    .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
-                worst = worst.max(err / scale.max(1e-3));
-                assert_close(
-                    &format!("{what}: d{}", sp.spec.name),
-                    &g,
-                    &want.grads[i],
-                    1e-5 * scale.max(1e-2),
-                    1e-4,
-                );
-                assert_eq!(
-                    block_on(gpu.read(&sp.value)).unwrap(),
-                    p[i],
-                    "{what}: {} moved with lr = 0",
-                    sp.spec.name
-                );
-            }
+            worst = worst.max(grads_match(gpu, &net, &want, &p, t, &what));
         }
     }
     println!(
         "{}: worst gradient error relative to the tensor's max {worst:e}",
         cfg.name
     );
+}
+
+/// Every parameter's GPU `grad` against the CPU's `want`, and its value
+/// unmoved at lr = 0; returns the worst gradient error relative to the tensor's max.
+fn grads_match(gpu: &Gpu, net: &SnnNet, want: &SnnGrads, p: &[Vec<f32>], t: usize, what: &str) -> f32 {
+    let mut worst = 0.0f32;
+    for (i, sp) in net.params.iter().enumerate() {
+        let g = block_on(gpu.read(&sp.grad)).unwrap();
+        let scale = want.grads[i].iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        // (a leak has no effect at T = 1: u(0) = 0)
+        let inert = !sp.spec.trainable || (t == 1 && sp.spec.name.ends_with(".leak"));
+        assert!(
+            scale > 0.0 || inert,
+            "{what}: {} has an all-zero gradient",
+            sp.spec.name
+        );
+        let err = g
+            .iter()
+            .zip(&want.grads[i])
+            .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+        worst = worst.max(err / scale.max(1e-3));
+        assert_close(
+            &format!("{what}: d{}", sp.spec.name),
+            &g,
+            &want.grads[i],
+            1e-5 * scale.max(1e-2),
+            1e-4,
+        );
+        assert_eq!(
+            block_on(gpu.read(&sp.value)).unwrap(),
+            p[i],
+            "{what}: {} moved with lr = 0",
+            sp.spec.name
+        );
+    }
+    worst
 }
 
 #[test]

@@ -96,7 +96,16 @@ macro_rules! mirror {
     };
 }
 
+/// Every mirrored uniform: the three tables below, in this order.
 fn mirrors() -> Vec<Mirror> {
+    [layer_mirrors(), training_mirrors(), spiking_mirrors()]
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// The residual add, convolutions, linears and pooling.
+fn layer_mirrors() -> Vec<Mirror> {
     vec![
         // elementwise / residual
         mirror!("residual_add" Params => ResidualParams { n, _p0 = _pad[0], _p1 = _pad[1], _p2 = _pad[2] }),
@@ -140,6 +149,12 @@ fn mirrors() -> Vec<Mirror> {
         mirror!("avgpool2d_backward" Params => PoolParams {
             total, h, w, k, stride, out_h, out_w, _p0 = _pad
         }),
+    ]
+}
+
+/// Activations, dropout, the loss and the optimizers.
+fn training_mirrors() -> Vec<Mirror> {
+    vec![
         // activations, dropout
         mirror!("threshold_relu_forward" Params => ElemParams {
             n, _p0 = _pad[0], _p1 = _pad[1], _p2 = _pad[2]
@@ -168,6 +183,12 @@ fn mirrors() -> Vec<Mirror> {
             n, step, lr, beta1, beta2, eps, weight_decay, amsgrad,
             clamp_max, use_clamp, step_size, bc2_sqrt
         }),
+    ]
+}
+
+/// Spiking neurons, spike maps, reductions and statistics.
+fn spiking_mirrors() -> Vec<Mirror> {
+    vec![
         // spiking neurons
         mirror!("if_forward" Params => IfParams {
             n, t, in_stride_t, save_trace, beta, shift, out_scale, surrogate,

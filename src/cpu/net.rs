@@ -36,6 +36,16 @@ struct BlockCache {
     sum: Vec<f32>,
 }
 
+/// Where a forward pass stands: batch size, dropout seed (None = evaluation),
+/// every layer's output shape, and the next parameter and dropout indices.
+struct Pass<'a> {
+    n: usize,
+    seed: Option<u32>,
+    shapes: &'a [Vec<usize>],
+    pi: usize,
+    di: usize,
+}
+
 /// The dropout seed of dropout layer `i` at a step seeded `seed` (as the GPU net).
 pub fn dropout_seed(seed: u32, i: usize) -> u32 {
     seed.wrapping_mul(0x9E37_79B9).wrapping_add(i as u32)
@@ -93,96 +103,131 @@ impl CpuNet {
         let mut cur = x.to_vec();
         let mut in_shape = self.cfg.input.to_vec();
         let mut caches = Vec::new();
-        let mut pi = 0;
-        let mut di = 0;
+        let mut pass = Pass {
+            n,
+            seed,
+            shapes: &shapes,
+            pi: 0,
+            di: 0,
+        };
         for (li, l) in self.cfg.layers.iter().enumerate() {
-            let v = &self.values;
-            let mut drop = |x: &[f32]| -> (Vec<f32>, Vec<f32>) {
-                let per = x.len() / n;
-                let (y, m) = match seed {
-                    Some(s) => {
-                        let p = self.dropout_p(li);
-                        cpu::dropout::dropout_forward(n, per, n, p, dropout_seed(s, di), x)
-                    }
-                    None => (x.to_vec(), vec![1.0; x.len()]),
-                };
-                di += 1;
-                (y, m)
-            };
-            let (y, cache) = match l {
-                LayerSpec::Conv {
-                    out, k, stride, pad, ..
-                } => {
-                    let s = conv_shape(n, &in_shape, *out, *k, *stride, *pad);
-                    pi += 2;
-                    (
-                        cpu::conv::conv2d_forward(&s, &cur, &v[pi - 2], &v[pi - 1]),
-                        Cache::Conv { x: cur },
-                    )
-                }
-                LayerSpec::Linear { out, .. } => {
-                    pi += 2;
-                    (
-                        cpu::linear::linear_forward(n, in_shape[0], *out, &cur, &v[pi - 2], &v[pi - 1]),
-                        Cache::Conv { x: cur },
-                    )
-                }
-                LayerSpec::Act { .. } => {
-                    pi += 1;
-                    (
-                        cpu::activation::threshold_relu_forward(&cur, v[pi - 1][0]),
-                        Cache::Act { x: cur },
-                    )
-                }
-                LayerSpec::Dropout { .. } => {
-                    let (y, m) = drop(&cur);
-                    (y, Cache::Mask(m))
-                }
-                LayerSpec::MaxPool { k, stride } => {
-                    let s = pool(n, &in_shape, *k, *stride);
-                    let (y, arg) = cpu::pool::maxpool2d_forward(&s, &cur);
-                    (y, Cache::Max(arg))
-                }
-                LayerSpec::AvgPool { k, stride } => (
-                    cpu::pool::avgpool2d_forward(&pool(n, &in_shape, *k, *stride), &cur),
-                    Cache::None,
-                ),
-                LayerSpec::Flatten => (cur, Cache::None),
-                LayerSpec::Block { out, stride, .. } => {
-                    let s1 = conv_shape(n, &in_shape, *out, 3, *stride, 1);
-                    let c1 = cpu::conv::conv2d_forward(&s1, &cur, &v[pi], &v[pi + 1]);
-                    let a1 = cpu::activation::threshold_relu_forward(&c1, v[pi + 2][0]);
-                    let (d1, mask) = drop(&a1);
-                    let s2 = conv_shape(n, &shapes[li], *out, 3, 1, 1);
-                    let c2 = cpu::conv::conv2d_forward(&s2, &d1, &v[pi + 3], &v[pi + 4]);
-                    pi += 5;
-                    let sc = if block_needs_shortcut(&in_shape, &shapes[li]) {
-                        let ss = conv_shape(n, &in_shape, *out, 1, *stride, 0);
-                        pi += 2;
-                        cpu::conv::conv2d_forward(&ss, &cur, &v[pi - 2], &v[pi - 1])
-                    } else {
-                        cur.clone()
-                    };
-                    let sum = cpu::elementwise::residual_add(&c2, &sc);
-                    pi += 1;
-                    let y = cpu::activation::threshold_relu_forward(&sum, v[pi - 1][0]);
-                    (
-                        y,
-                        Cache::Block(Box::new(BlockCache {
-                            x: cur,
-                            c1,
-                            mask,
-                            d1,
-                            sum,
-                        })),
-                    )
-                }
-            };
+            let (y, cache) = self.layer_forward(&mut pass, li, l, &in_shape, cur);
             caches.push(cache);
             cur = y;
             in_shape = shapes[li].clone();
         }
         (cur, caches)
+    }
+
+    /// Layer `li`, `l`, on `cur` (of shape `in_shape`): its output and what its backward needs.
+    fn layer_forward(
+        &self,
+        p: &mut Pass,
+        li: usize,
+        l: &LayerSpec,
+        in_shape: &[usize],
+        cur: Vec<f32>,
+    ) -> (Vec<f32>, Cache) {
+        let n = p.n;
+        let v = &self.values;
+        match l {
+            LayerSpec::Conv {
+                out, k, stride, pad, ..
+            } => {
+                let s = conv_shape(n, in_shape, *out, *k, *stride, *pad);
+                p.pi += 2;
+                (
+                    cpu::conv::conv2d_forward(&s, &cur, &v[p.pi - 2], &v[p.pi - 1]),
+                    Cache::Conv { x: cur },
+                )
+            }
+            LayerSpec::Linear { out, .. } => {
+                p.pi += 2;
+                (
+                    cpu::linear::linear_forward(n, in_shape[0], *out, &cur, &v[p.pi - 2], &v[p.pi - 1]),
+                    Cache::Conv { x: cur },
+                )
+            }
+            LayerSpec::Act { .. } => {
+                p.pi += 1;
+                (
+                    cpu::activation::threshold_relu_forward(&cur, v[p.pi - 1][0]),
+                    Cache::Act { x: cur },
+                )
+            }
+            LayerSpec::Dropout { .. } => {
+                let (y, m) = self.drop(p, li, &cur);
+                (y, Cache::Mask(m))
+            }
+            LayerSpec::MaxPool { k, stride } => {
+                let s = pool(n, in_shape, *k, *stride);
+                let (y, arg) = cpu::pool::maxpool2d_forward(&s, &cur);
+                (y, Cache::Max(arg))
+            }
+            LayerSpec::AvgPool { k, stride } => (
+                cpu::pool::avgpool2d_forward(&pool(n, in_shape, *k, *stride), &cur),
+                Cache::None,
+            ),
+            LayerSpec::Flatten => (cur, Cache::None),
+            LayerSpec::Block { out, stride, .. } => self.block_forward(p, li, in_shape, *out, *stride, cur),
+        }
+    }
+
+    /// Residual block `li`: conv, act, dropout, conv, plus the (1x1 conv) shortcut, act.
+    fn block_forward(
+        &self,
+        p: &mut Pass,
+        li: usize,
+        in_shape: &[usize],
+        out: usize,
+        stride: usize,
+        cur: Vec<f32>,
+    ) -> (Vec<f32>, Cache) {
+        let n = p.n;
+        let v = &self.values;
+        let s1 = conv_shape(n, in_shape, out, 3, stride, 1);
+        let c1 = cpu::conv::conv2d_forward(&s1, &cur, &v[p.pi], &v[p.pi + 1]);
+        let a1 = cpu::activation::threshold_relu_forward(&c1, v[p.pi + 2][0]);
+        let (d1, mask) = self.drop(p, li, &a1);
+        let s2 = conv_shape(n, &p.shapes[li], out, 3, 1, 1);
+        let c2 = cpu::conv::conv2d_forward(&s2, &d1, &v[p.pi + 3], &v[p.pi + 4]);
+        p.pi += 5;
+        let sc = if block_needs_shortcut(in_shape, &p.shapes[li]) {
+            let ss = conv_shape(n, in_shape, out, 1, stride, 0);
+            p.pi += 2;
+            cpu::conv::conv2d_forward(&ss, &cur, &v[p.pi - 2], &v[p.pi - 1])
+        } else {
+            cur.clone()
+        };
+        let sum = cpu::elementwise::residual_add(&c2, &sc);
+        p.pi += 1;
+        let y = cpu::activation::threshold_relu_forward(&sum, v[p.pi - 1][0]);
+        (
+            y,
+            Cache::Block(Box::new(BlockCache {
+                x: cur,
+                c1,
+                mask,
+                d1,
+                sum,
+            })),
+        )
+    }
+
+    /// Dropout of layer `li` on `x` (identity and an all-ones mask at evaluation);
+    /// every call, training or not, takes the next dropout index.
+    fn drop(&self, p: &mut Pass, li: usize, x: &[f32]) -> (Vec<f32>, Vec<f32>) {
+        let n = p.n;
+        let per = x.len() / n;
+        let (y, m) = match p.seed {
+            Some(s) => {
+                let prob = self.dropout_p(li);
+                cpu::dropout::dropout_forward(n, per, n, prob, dropout_seed(s, p.di), x)
+            }
+            None => (x.to_vec(), vec![1.0; x.len()]),
+        };
+        p.di += 1;
+        (y, m)
     }
 
     fn dropout_p(&self, li: usize) -> f32 {

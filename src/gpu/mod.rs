@@ -1,12 +1,14 @@
-//! The GPU engine: device context, tensors, the kernel registry and dispatch.
+//! The GPU engine: device context, readback, tensors, the kernel registry and dispatch.
 //! This module holds the only `cfg(target_arch = "wasm32")` of the engine (in `context`).
 
 pub mod context;
 pub mod kernels;
 pub mod op;
+pub mod readback;
 pub mod tensor;
 
-pub use context::{Gpu, GpuOptions, ReadRange};
+pub use context::{Gpu, GpuOptions};
 pub use kernels::Kernel;
 pub use op::{grid_1d, Encoder, Op};
+pub use readback::ReadRange;
 pub use tensor::Tensor;

@@ -2,7 +2,7 @@
 //! STORAGE | COPY_SRC | COPY_DST, checked against device limits before allocation.
 
 use crate::error::{Error, Result};
-use crate::gpu::context::ReadRange;
+use crate::gpu::readback::ReadRange;
 use crate::gpu::Gpu;
 
 /// Cloning gives another handle to the same GPU buffer (a view, not a copy).

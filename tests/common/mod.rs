@@ -1,6 +1,9 @@
 //! Native test harness: one GPU per test binary (lavapipe on CI; set
 //! ULTRASPIKE_FALLBACK=1 to force the CPU adapter on a machine with a GPU).
+//! `snn`: the SNN test models and parameter draws.
 #![allow(dead_code)]
+
+pub mod snn;
 
 use std::sync::OnceLock;
 
