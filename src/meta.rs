@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::Checkpoint;
 use crate::data::{DatasetKind, Normalization};
 use crate::error::{Error, Result};
-use crate::models::params::{snn_param_specs, ParamKind};
+use crate::models::params::{param_specs, snn_param_specs, ParamKind};
 use crate::models::ModelConfig;
 use crate::spec::{ConversionMethod, EpochRecord, NeuronParams, TrainConfig, MAX_TIMESTEPS};
 
@@ -62,6 +62,7 @@ impl DnnMeta {
             )));
         }
         meta.model.validate()?;
+        check_mu_tensors(ck, &meta.model)?;
         if let Some(norm) = &meta.normalization {
             norm.validate(meta.model.input[0])
                 .map_err(|e| Error::Checkpoint(format!("metadata normalization: {e}")))?;
@@ -160,6 +161,23 @@ fn check_neuron_tensors(ck: &Checkpoint, model: &ModelConfig) -> Result<()> {
         if let Some(v) = t.data.iter().find(|v| !range_ok(**v)) {
             return Err(Error::Checkpoint(format!(
                 "tensor `{}` = {v} is out of range (V_th > 0, leak in [0, 1])",
+                spec.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The threshold-ReLU ceilings a DNN loads: mu > 0 (a zero or negative ceiling silences the layer).
+fn check_mu_tensors(ck: &Checkpoint, model: &ModelConfig) -> Result<()> {
+    for spec in param_specs(model)?.iter().filter(|s| s.kind == ParamKind::Mu) {
+        if let Some(v) = ck
+            .tensors
+            .get(&spec.name)
+            .and_then(|t| t.data.iter().find(|v| **v <= 0.0))
+        {
+            return Err(Error::Checkpoint(format!(
+                "tensor `{}` = {v}: the threshold-ReLU ceiling mu must be > 0",
                 spec.name
             )));
         }

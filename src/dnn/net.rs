@@ -9,6 +9,7 @@ use crate::gpu::{Encoder, Gpu, Tensor};
 use crate::models::config::{LayerSpec, ModelConfig};
 use crate::models::params::{init_params, param_specs, ParamSpec};
 use crate::nn::dropout::Dropout;
+use crate::nn::fit::check_model_fits;
 use crate::nn::loss::{softmax_xent, SoftmaxXent};
 use crate::nn::optim::{sgd_step, SgdParams};
 use crate::nn::program::{Arena, Step};
@@ -54,6 +55,7 @@ impl DnnNet {
         if batch == 0 {
             return Err(Error::Config("batch size must be >= 1".into()));
         }
+        check_model_fits(gpu, cfg, batch)?;
         let params = alloc_params(gpu, cfg, seed)?;
         let mut b = Builder::new(gpu, cfg, batch, &params)?;
         b.build()?;

@@ -5,6 +5,7 @@
 pub mod activation;
 pub mod conv;
 pub mod dropout;
+pub mod fit;
 pub mod linear;
 pub mod loss;
 pub mod optim;

@@ -229,6 +229,7 @@ impl Pipeline {
                 let meta = DnnMeta { normalization: Some(train.norm.clone()), ..DnnMeta::new(&opts.model_config(train)?) };
                 let info = LoadedModel::Dnn { model: meta.model.name.clone(), dataset: None, epoch: 0, history: Vec::new() };
                 let ck = Checkpoint { metadata: serde_json::to_value(&meta).map_err(|e| Error::Checkpoint(e.to_string()))?, ..ck };
+                let meta = DnnMeta::from_checkpoint(&ck)?; // the same checks as a file with metadata
                 self.replace_dnn(DnnStage { saved: Some(Snapshot { ck, meta }), training: None, calibration: None });
                 Ok(info)
             }

@@ -14,6 +14,7 @@ use crate::gpu::{Gpu, Tensor};
 use crate::models::config::ModelConfig;
 use crate::models::params::{ParamKind, ParamSpec};
 use crate::nn::conv::Conv2dShape;
+use crate::nn::fit::check_model_fits;
 use crate::nn::loss::{softmax_xent, SoftmaxXent};
 use crate::nn::optim::{adam_step, AdamParams};
 use crate::nn::program::{Arena, Step};
@@ -117,6 +118,11 @@ impl SnnNet {
     /// weights to be loaded by the caller (`write_param`).
     pub fn new(gpu: &Gpu, cfg: &ModelConfig, neurons: &[NeuronParams], opts: SnnOptions) -> Result<SnnNet> {
         let specs = checked_specs(cfg, neurons, &opts)?;
+        let rows = opts
+            .t
+            .checked_mul(opts.batch)
+            .ok_or_else(|| Error::Config("T x batch overflows".into()))?;
+        check_model_fits(gpu, cfg, rows)?;
         let (params, param_bytes) = alloc_params(gpu, specs, neurons, &opts)?;
         let mut b = SnnBuilder::new(gpu, cfg, opts, &params, neurons);
         let input = input_flow(gpu, cfg, opts.batch)?;
