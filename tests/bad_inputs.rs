@@ -163,6 +163,17 @@ fn damaged_checkpoints_name_the_file_and_tensor() {
     refused(&out, &name);
     refused(&out, "nan.safetensors");
 
+    // A DNN whose threshold-ReLU ceiling is zero.
+    let mut ck = Checkpoint::load(&dnn).unwrap();
+    let mu = ck.tensors.keys().find(|k| k.ends_with(".mu")).unwrap().clone();
+    ck.tensors.get_mut(&mu).unwrap().data[0] = 0.0;
+    let zero_mu = d.join("mu.safetensors");
+    std::fs::write(&zero_mu, ck.to_bytes().unwrap()).unwrap();
+    refused(
+        &cli(&["eval", "--dataset", "synthetic", "--ckpt", zero_mu.to_str().unwrap()]),
+        &mu,
+    );
+
     // An SNN whose threshold tensor is negative, or whose metadata says leak 2.
     let snn = d.join("snn.safetensors");
     let conv = cli(&[
@@ -223,6 +234,10 @@ fn absurd_model_configs_fail_in_milliseconds_naming_the_layer() {
         (
             r#"{"conv":{"out":4,"k":3,"stride":1,"pad":9223372036854775807}},{"flatten":null},{"linear":{"out":4}}"#,
             "layer 0 (conv)",
+        ),
+        (
+            r#"{"conv":{"out":100000,"k":3,"stride":1,"pad":1}},{"act":{}},{"flatten":null},{"linear":{"out":4}}"#,
+            "classifier.0.weight` needs",
         ),
         (
             r#"{"flatten":null},{"linear":{"out":4,"bais":true}}"#,
