@@ -73,6 +73,7 @@ fn nan_and_out_of_range_hyperparameters_leave_the_good_checkpoint_alone() {
         ("--epochs", "0", "--epochs"),
         ("--batch", "0", "--batch"),
         ("--train-subset", "0", "--train-subset"),
+        ("--test-subset", "0", "--test-subset"),
     ] {
         let out = train(&good, &["--resume", g, &format!("{flag}={value}")]);
         refused(&out, named);
@@ -200,7 +201,11 @@ fn damaged_checkpoints_name_the_file_and_tensor() {
     let mut meta = SnnMeta::from_checkpoint(&good).unwrap();
     meta.neurons[0].leak = 2.0;
     leaky.metadata = serde_json::to_value(&meta).unwrap();
-    for (ck, want) in [(neg, vth.as_str()), (leaky, "leak")] {
+    let mut flat = good.clone();
+    meta.neurons[0].leak = 1.0;
+    meta.neurons[0].beta = 0.0; // a zero spike height
+    flat.metadata = serde_json::to_value(&meta).unwrap();
+    for (ck, want) in [(neg, vth.as_str()), (leaky, "leak"), (flat, "beta")] {
         let p = d.join("bad-snn.safetensors");
         std::fs::write(&p, ck.to_bytes().unwrap()).unwrap();
         refused(
@@ -313,4 +318,27 @@ fn a_plain_state_dict_evaluates_with_model_named() {
         "the same weights evaluate the same"
     );
     refused(&eval(&dnn, &["--model", "vgg-tiny"]), "metadata");
+}
+
+#[test]
+fn a_missing_dataset_says_how_to_get_that_dataset() {
+    let out_file = dir("data").join("never.safetensors");
+    for (kind, hint, not) in [
+        ("cifar10", "bring CIFAR", "fetch-datasets"),
+        ("mnist", "fetch-datasets.sh", "CIFAR"),
+    ] {
+        let args = [
+            "train",
+            "--dataset",
+            kind,
+            "--data",
+            "/nonexistent-ultraspike-data",
+            "--out",
+            out_file.to_str().unwrap(),
+        ];
+        let out = cli(&args);
+        refused(&out, hint);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains(not) && !err.contains("dataset: dataset:"), "{err}");
+    }
 }

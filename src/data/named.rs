@@ -179,7 +179,5 @@ pub fn load_dir(kind: DatasetKind, dir: &std::path::Path) -> Result<Split> {
         let named: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
         return load_named_files(Some(kind), &named);
     }
-    Err(Error::Data(format!(
-        "no {kind} files in {searched:?} (run `scripts/fetch-datasets.sh data` for MNIST and Fashion-MNIST)"
-    )))
+    Err(Error::Data(format!("no {kind} files in {searched:?}")))
 }
