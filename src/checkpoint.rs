@@ -130,12 +130,6 @@ impl Checkpoint {
                     view.dtype()
                 ))
             })?;
-            if let Some(i) = data.iter().position(|v| !v.is_finite()) {
-                return Err(err(format!(
-                    "tensor `{name}`[{i}] is {} (a diverged or damaged model)",
-                    data[i]
-                )));
-            }
             ck.tensors.insert(
                 name,
                 NamedTensor {
@@ -170,7 +164,7 @@ impl Checkpoint {
         // What is renamed over the target must read back as what was meant.
         let back = Self::from_bytes(&bytes)
             .map_err(|e| err(format!("{}: not written, it would not read back: {e}", path.display())))?;
-        if back != *self {
+        if !back.same_bits(self) {
             return Err(err(format!(
                 "{}: not written, it would not read back identically",
                 path.display()
@@ -190,6 +184,19 @@ impl Checkpoint {
             let _ = std::fs::remove_file(&tmp);
             err(format!("{}: cannot write: {e}", path.display()))
         })
+    }
+
+    /// Equal tensors bit for bit (NaN payloads included), metadata and extra entries.
+    pub fn same_bits(&self, other: &Checkpoint) -> bool {
+        let bits = |t: &NamedTensor| t.data.iter().map(|v| v.to_bits()).collect::<Vec<u32>>();
+        self.metadata == other.metadata
+            && self.extra == other.extra
+            && self.tensors.len() == other.tensors.len()
+            && self
+                .tensors
+                .iter()
+                .zip(&other.tensors)
+                .all(|((ka, a), (kb, b))| ka == kb && a.shape == b.shape && bits(a) == bits(b))
     }
 
     /// Fail now, before any work, if `path` cannot be written (missing or

@@ -62,6 +62,7 @@ impl DnnMeta {
             )));
         }
         meta.model.validate()?;
+        check_finite(ck)?;
         check_mu_tensors(ck, &meta.model)?;
         if let Some(norm) = &meta.normalization {
             norm.validate(meta.model.input[0])
@@ -108,6 +109,7 @@ impl SnnMeta {
         }
         m.model.validate()?;
         m.check_ranges()?;
+        check_finite(ck)?;
         check_neuron_tensors(ck, &m.model)?;
         Ok(m)
     }
@@ -179,6 +181,19 @@ fn check_mu_tensors(ck: &Checkpoint, model: &ModelConfig) -> Result<()> {
             return Err(Error::Checkpoint(format!(
                 "tensor `{}` = {v}: the threshold-ReLU ceiling mu must be > 0",
                 spec.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A model's tensors hold finite values only (NaN or inf: a diverged or damaged model).
+fn check_finite(ck: &Checkpoint) -> Result<()> {
+    for (name, t) in &ck.tensors {
+        if let Some(i) = t.data.iter().position(|v| !v.is_finite()) {
+            return Err(Error::Checkpoint(format!(
+                "tensor `{name}`[{i}] is {} (a diverged or damaged model)",
+                t.data[i]
             )));
         }
     }

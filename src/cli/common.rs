@@ -2,7 +2,7 @@
 //! the pipeline's `DataSource` and model text), opening the pipeline, and the
 //! progress bars (stderr; a plain line every tenth when stderr is not a terminal).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -136,4 +136,12 @@ impl EpochBar {
 
 pub fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+/// A refusal of a checkpoint's content, naming the file it came from.
+pub fn in_file<T>(path: &Path, r: Result<T>) -> Result<T> {
+    r.map_err(|e| match e {
+        Error::Checkpoint(m) => Error::Checkpoint(format!("{}: {m}", path.display())),
+        e => e,
+    })
 }

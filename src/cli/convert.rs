@@ -9,7 +9,7 @@ use ultraspike::convert::ConversionMethod;
 use ultraspike::pipeline::check_timesteps;
 use ultraspike::Result;
 
-use super::common::{model_text, open, to_json, DataArgs};
+use super::common::{in_file, model_text, open, to_json, DataArgs};
 use super::GpuArgs;
 
 #[derive(Args)]
@@ -49,7 +49,7 @@ pub fn run(a: &ConvertArgs) -> Result<()> {
     let mut p = open(&a.gpu)?;
     a.data.load_into(&mut p)?;
     let model_text = a.model.as_deref().map(model_text).transpose()?;
-    p.load_dnn_as(ck, model_text.as_deref())?;
+    in_file(&a.ckpt, p.load_dnn_as(ck, model_text.as_deref()))?;
     let model = p.saved_dnn().map(|s| s.meta.model.name.clone()).unwrap_or_default();
     eprintln!(
         "calibrating {model} on {} batches of {} training images",

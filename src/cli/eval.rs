@@ -8,7 +8,7 @@ use ultraspike::checkpoint::Checkpoint;
 use ultraspike::pipeline::LoadedModel;
 use ultraspike::Result;
 
-use super::common::{model_text, open, to_json, DataArgs};
+use super::common::{in_file, model_text, open, to_json, DataArgs};
 use super::GpuArgs;
 
 #[derive(Args)]
@@ -36,7 +36,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     let mut p = open(&a.gpu)?;
     a.data.load_into(&mut p)?;
     let model_text = a.model.as_deref().map(model_text).transpose()?;
-    let model = match p.load_checkpoint_as(ck, model_text.as_deref())? {
+    let model = match in_file(&a.ckpt, p.load_checkpoint_as(ck, model_text.as_deref()))? {
         LoadedModel::Snn { .. } => {
             let report = pollster::block_on(p.evaluate_snn(a.timesteps, a.batch))?;
             super::snn_eval::print(&report, a.json);

@@ -10,7 +10,7 @@ use ultraspike::pipeline::{FinetuneEvent, FinetuneOptions};
 use ultraspike::spec::EpochRecord;
 use ultraspike::Result;
 
-use super::common::{open, to_json, DataArgs, EpochBar};
+use super::common::{in_file, open, to_json, DataArgs, EpochBar};
 use super::GpuArgs;
 
 #[derive(Args)]
@@ -80,7 +80,7 @@ pub fn run(a: &FinetuneArgs) -> Result<()> {
     let ck = Checkpoint::load(&a.ckpt)?;
     let mut p = open(&a.gpu)?;
     a.data.load_into(&mut p)?;
-    p.load_snn(ck)?;
+    in_file(&a.ckpt, p.load_snn(ck))?;
     let info = p.start_finetune(&opts)?;
     let model = p.saved_snn().map(|s| s.meta.model.name.clone()).unwrap_or_default();
     eprintln!(

@@ -9,7 +9,7 @@ use ultraspike::convert::ConversionMethod;
 use ultraspike::pipeline::check_timesteps;
 use ultraspike::{Error, Result};
 
-use super::common::{bar, open, to_json, DataArgs};
+use super::common::{bar, in_file, open, to_json, DataArgs};
 use super::GpuArgs;
 
 #[derive(Args)]
@@ -55,7 +55,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
     let ck = Checkpoint::load(&a.ckpt)?;
     let mut p = open(&a.gpu)?;
     let data = a.data.load_into(&mut p)?;
-    p.load_dnn(ck)?;
+    in_file(&a.ckpt, p.load_dnn(ck))?;
     let model = p.saved_dnn().map(|s| s.meta.model.name.clone()).unwrap_or_default();
     let pb = bar((methods.len() * ts.len()) as u64, "sweep".into());
     let (dnn_ev, rows) = pollster::block_on(async {

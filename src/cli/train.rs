@@ -9,7 +9,7 @@ use ultraspike::pipeline::{TrainEvent, TrainOptions, TrainStart};
 use ultraspike::spec::EpochRecord;
 use ultraspike::{Error, Result};
 
-use super::common::{open, to_json, DataArgs, EpochBar, ModelArgs};
+use super::common::{in_file, open, to_json, DataArgs, EpochBar, ModelArgs};
 use super::GpuArgs;
 
 #[derive(Args)]
@@ -86,7 +86,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     let data = a.data.load_into(&mut p)?;
     let start = match (&a.resume, &a.init) {
         (Some(path), _) => {
-            p.load_dnn(Checkpoint::load(path)?)?;
+            in_file(path, p.load_dnn(Checkpoint::load(path)?))?;
             TrainStart::Resume
         }
         (None, Some(path)) => TrainStart::FromWeights(Checkpoint::load(path)?),
