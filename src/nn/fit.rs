@@ -11,20 +11,20 @@ use crate::models::ModelConfig;
 
 /// Fail with `Error::TooLarge` (naming the tensor) before anything is allocated.
 pub fn check_model_fits(gpu: &Gpu, cfg: &ModelConfig, rows: usize) -> Result<()> {
-    let f32_bytes = |what: &str, elems: Option<usize>| -> Result<u64> {
-        elems
+    // Sizes are counted in u64: on wasm32 `usize` is 32 bits, and a batch of
+    // 200k images overflows it long before it exceeds the device's limits.
+    let f32_bytes = |what: &str, dims: &[usize], first: u64| -> Result<u64> {
+        dims.iter()
+            .try_fold(first, |a, &d| a.checked_mul(d as u64))
             .and_then(|n| n.checked_mul(4))
-            .map(|b| b as u64)
             .ok_or_else(|| Error::Config(format!("{}: `{what}` overflows a size computation", cfg.name)))
     };
     for spec in param_specs(cfg)? {
-        let n = spec.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
-        gpu.check_buffer_size(&spec.name, f32_bytes(&spec.name, n)?)?;
+        gpu.check_buffer_size(&spec.name, f32_bytes(&spec.name, &spec.shape, 1)?)?;
     }
     for (i, shape) in cfg.shapes()?.iter().enumerate() {
         let what = format!("layer {i} output for {rows} inputs");
-        let n = shape.iter().try_fold(rows, |a, &d| a.checked_mul(d));
-        gpu.check_buffer_size(&what, f32_bytes(&what, n)?)?;
+        gpu.check_buffer_size(&what, f32_bytes(&what, shape, rows as u64)?)?;
     }
     Ok(())
 }
