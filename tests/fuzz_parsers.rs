@@ -1,6 +1,7 @@
 //! A seeded mutation fuzzer over every parser that takes user bytes or JSON:
 //! IDX (raw and gzip), CIFAR (loose .bin, .tar, .tar.gz) through the named-upload
-//! loader, checkpoints with DNN and SNN metadata, and model configs. Each case
+//! loader, checkpoints with DNN and SNN metadata, session archives (the page's
+//! saved state) and model configs. Each case
 //! must return (Ok or a clean `Err`), never panic; the test build has overflow
 //! checks on, so an unchecked size computation panics here.
 //!
@@ -18,6 +19,7 @@ use ultraspike::data::load_named_files;
 use ultraspike::meta::{DnnMeta, SnnMeta};
 use ultraspike::models::params::{param_specs, snn_param_specs};
 use ultraspike::models::{builtin, ModelConfig};
+use ultraspike::pipeline::Archive;
 use ultraspike::util::rng::Rng;
 
 /// Named files, as a page upload or a folder gives them.
@@ -121,6 +123,46 @@ fn checkpoints() -> (Vec<u8>, Vec<u8>, String) {
     (dnn.to_bytes().unwrap(), snn.to_bytes().unwrap(), model.to_json())
 }
 
+/// Session archives (what the page keeps across a reload) of those checkpoints:
+/// a DNN with its calibration (one histogram per threshold-ReLU) and a loaded SNN.
+fn session_archives(dnn: &[u8], snn: &[u8]) -> Vec<Vec<u8>> {
+    let model = builtin("vgg-tiny", [1, 16, 16], 4).unwrap();
+    let layer = |name: &str| {
+        let mut hist = vec![0u32; ultraspike::convert::stats::BINS];
+        hist[0] = 3;
+        hist[100] = 5;
+        serde_json::json!({"name": name.trim_end_matches(".mu"), "mu": 0.5, "count": 8, "min": -1.0, "max": 1.0,
+            "hist": hist, "hist_top": 1.0, "percentiles": vec![0.25; 99], "p99_9": 0.9, "p99_99": 1.0,
+            "percentile_error": 0.01, "mean_post": 0.2})
+    };
+    let stats: Vec<_> = param_specs(&model)
+        .unwrap()
+        .iter()
+        .filter(|s| s.kind == ultraspike::models::params::ParamKind::Mu)
+        .map(|s| layer(&s.name))
+        .collect();
+    let fnv = |b: &[u8]| {
+        b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &x| {
+            (h ^ x as u64).wrapping_mul(0x0100_0000_01b3)
+        })
+    };
+    let archive = |header: serde_json::Value, body: &[&[u8]]| {
+        let h = serde_json::to_vec(&header).unwrap();
+        [
+            b"USPKARC1".as_slice(),
+            &(h.len() as u64).to_le_bytes(),
+            &h,
+            &body.concat(),
+        ]
+        .concat()
+    };
+    let calibrated = serde_json::json!({"dnn_len": dnn.len(), "snn_len": 0, "snn_origin": null,
+        "calibration": {"dnn_fingerprint": fnv(dnn), "stats": stats, "last_t": 2, "steps": 4}});
+    let with_snn =
+        serde_json::json!({"dnn_len": dnn.len(), "snn_len": snn.len(), "snn_origin": "loaded", "calibration": null});
+    vec![archive(calibrated, &[dnn]), archive(with_snn, &[dnn, snn])]
+}
+
 /// One mutation of `seed`: flips, overwrites with edge values, inserts, deletes,
 /// truncates, duplicates a span, or (for text) swaps a number for an extreme one.
 fn mutate(seed: &[u8], rng: &mut Rng, text: bool) -> Vec<u8> {
@@ -205,6 +247,7 @@ fn targets() -> Vec<Target<'static>> {
         Ok(ck) => DnnMeta::from_checkpoint(&ck).is_ok() | SnnMeta::from_checkpoint(&ck).is_ok(),
         Err(_) => false,
     };
+    let archive = |b: &[u8], _: usize| Archive::from_bytes(b).is_ok();
     let config = |b: &[u8], _: usize| {
         let Ok(cfg) = ModelConfig::from_json(&String::from_utf8_lossy(b)) else {
             return false;
@@ -239,8 +282,14 @@ fn targets() -> Vec<Target<'static>> {
         Target {
             name: "checkpoint + metadata",
             text: false,
-            seeds: vec![dnn, snn],
+            seeds: vec![dnn.clone(), snn.clone()],
             parse: Box::new(ckpt),
+        },
+        Target {
+            name: "session archive",
+            text: false,
+            seeds: session_archives(&dnn, &snn),
+            parse: Box::new(archive),
         },
         Target {
             name: "model config",

@@ -37,6 +37,7 @@
 //! # }
 //! ```
 
+mod archive;
 mod calibration;
 mod conversion;
 mod data;
@@ -46,6 +47,7 @@ mod rules;
 mod training;
 mod views;
 
+pub use archive::{Archive, PipelineRestored};
 pub use calibration::{CalibrationProgress, LayerSummary};
 pub use conversion::{Conversion, SweepPoint};
 pub use data::{DataSource, DatasetSummary};
@@ -78,7 +80,7 @@ impl<M> Snapshot<M> {
 
 /// Where the current SNN came from: a conversion of the current DNN (dropped
 /// with it) or a file (independent of the DNN).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SnnOrigin {
     Converted,
