@@ -198,3 +198,47 @@ fn new_data_drops_the_calibration_and_bad_options_are_refused() {
     let err = pollster::block_on(p.convert(ConversionMethod::Deng, 100_000, 64)).unwrap_err();
     assert!(err.to_string().contains("time steps"), "{err}");
 }
+
+#[test]
+fn a_cancel_request_stops_step_wise_work_before_the_next_batch() {
+    let mut p = pipeline();
+    p.start_training(&train_options(2, 1), TrainStart::Fresh).unwrap();
+    let first = pollster::block_on(p.train_steps(2)).unwrap();
+    let cancel = p.cancel_handle();
+    cancel.request();
+    let err = pollster::block_on(p.train_steps(100)).unwrap_err();
+    assert!(matches!(err, ultraspike::Error::Cancelled), "{err}");
+    assert_eq!(
+        p.training_progress().unwrap().batch,
+        first.batch,
+        "no batch ran after the request"
+    );
+    // The request is consumed: the run goes on from where it stopped.
+    let next = pollster::block_on(p.train_steps(1)).unwrap();
+    assert_eq!(next.batch, first.batch + 1);
+    while !pollster::block_on(p.train_steps(8)).unwrap().done {}
+
+    // Calibration and fine-tuning honour it the same way.
+    let c = pollster::block_on(p.start_calibration(2, 64)).unwrap();
+    cancel.request();
+    assert!(matches!(
+        pollster::block_on(p.calibration_steps(4)),
+        Err(ultraspike::Error::Cancelled)
+    ));
+    let resumed = pollster::block_on(p.calibration_steps(1)).unwrap();
+    assert_eq!((c.done, resumed.done), (0, 1));
+    while pollster::block_on(p.calibration_steps(4)).unwrap().layers.is_none() {}
+    pollster::block_on(p.convert(ConversionMethod::AlphaBeta, 2, 100)).unwrap();
+    p.start_finetune(&finetune_options(1)).unwrap();
+    cancel.request();
+    assert!(matches!(
+        pollster::block_on(p.finetune_steps(4)),
+        Err(ultraspike::Error::Cancelled)
+    ));
+    finetune(&mut p);
+    assert_eq!(
+        p.saved_snn().unwrap().meta.finetune_epochs,
+        1,
+        "the cancelled run finished afterwards"
+    );
+}

@@ -90,6 +90,7 @@ impl Pipeline {
             if c.is_done() {
                 break;
             }
+            self.cancel.check()?;
             c.step(&self.gpu, train).await?;
         }
         let (done, total) = (c.steps_done(), c.total_steps());

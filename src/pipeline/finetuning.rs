@@ -90,7 +90,10 @@ impl Pipeline {
         let snn = self.snn.as_mut().ok_or_else(no_finetuning)?;
         let run = snn.finetuning.as_mut().ok_or_else(no_finetuning)?;
         let train = run.subset.as_ref().unwrap_or(&split.train);
-        let p = run.driver.steps(&self.gpu, train, &split.test, k).await?;
+        let p = run
+            .driver
+            .steps(&self.gpu, (train, &split.test), k, &self.cancel)
+            .await?;
         if p.record.is_some() {
             snn.saved = snapshot(&self.gpu, run).await?;
         }

@@ -63,6 +63,7 @@ use crate::data::Split;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::meta::{DnnMeta, SnnMeta};
+use crate::util::cancel::Cancel;
 
 /// A model's weights and metadata: what a file or a download holds.
 #[derive(Clone, Debug)]
@@ -121,6 +122,7 @@ pub struct Pipeline {
     data: Option<Split>,
     dnn: Option<DnnStage>,
     snn: Option<SnnStage>,
+    cancel: Cancel,
 }
 
 impl Pipeline {
@@ -130,7 +132,14 @@ impl Pipeline {
             data: None,
             dnn: None,
             snn: None,
+            cancel: Cancel::default(),
         }
+    }
+
+    /// A handle that stops the running (or next) `*_steps` call before its
+    /// next batch with `Error::Cancelled`; the run stays resumable.
+    pub fn cancel_handle(&self) -> Cancel {
+        self.cancel.clone()
     }
 
     pub fn gpu(&self) -> &Gpu {

@@ -103,7 +103,10 @@ impl Pipeline {
         let split = self.data.as_ref().ok_or_else(no_data)?;
         let dnn = self.dnn.as_mut().ok_or_else(no_training)?;
         let run = dnn.training.as_mut().ok_or_else(no_training)?;
-        let p = run.driver.steps(&self.gpu, &split.train, &split.test, k).await?;
+        let p = run
+            .driver
+            .steps(&self.gpu, (&split.train, &split.test), k, &self.cancel)
+            .await?;
         if p.record.is_some() {
             dnn.saved = Some(snapshot(&self.gpu, run, split).await?);
         }

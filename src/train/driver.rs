@@ -13,6 +13,7 @@ use crate::data::Dataset;
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::spec::{EpochRecord, Evaluation, Progress, StepStats};
+use crate::util::cancel::Cancel;
 
 /// What the driver needs of a trainer.
 #[allow(async_fn_in_trait)] // driven on one thread (the CLI's or the page's); no Send bound wanted
@@ -79,9 +80,18 @@ impl<T: EpochTrainer> EpochDriver<T> {
     }
 
     /// Up to `k` batches; closes the epoch when its batches (or the run's steps) run out.
-    pub async fn steps(&mut self, gpu: &Gpu, train: &Dataset, test: &Dataset, k: usize) -> Result<Progress> {
+    /// A `cancel` request stops it before the next batch (`Error::Cancelled`);
+    /// the batches done so far stay done.
+    pub async fn steps(
+        &mut self,
+        gpu: &Gpu,
+        (train, test): (&Dataset, &Dataset),
+        k: usize,
+        cancel: &Cancel,
+    ) -> Result<Progress> {
         let mut done = 0;
         while done < k {
+            cancel.check()?;
             let start = Instant::now();
             let stepped = self.trainer.train_batch(gpu, train).await?;
             self.train_seconds += start.elapsed().as_secs_f64();

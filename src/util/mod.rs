@@ -1,3 +1,4 @@
 //! Small helpers shared by the library, its tests and benchmarks.
 
+pub mod cancel;
 pub mod rng;

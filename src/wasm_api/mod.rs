@@ -13,7 +13,8 @@ use wasm_bindgen::prelude::*;
 use crate::checkpoint::Checkpoint;
 use crate::data::DatasetKind;
 use crate::gpu::{Gpu, GpuOptions};
-use crate::pipeline::{DataSource, Pipeline, TrainOptions, TrainStart};
+use crate::pipeline::{Archive, DataSource, Pipeline, TrainOptions, TrainStart};
+use crate::util::cancel::Cancel;
 use crate::Error;
 
 /// Call once after the module loads: Rust panics then show in the browser
@@ -127,9 +128,42 @@ impl Session {
         to_js(&self.pipeline.load_checkpoint(ck).map_err(js_err)?)
     }
 
+    /// The Cancel button's handle: it works while a `*_steps` call holds the session.
+    pub fn cancel_handle(&self) -> CancelHandle {
+        CancelHandle(self.pipeline.cancel_handle())
+    }
+
+    /// The DNN, the SNN and the calibration as one file (`crate::pipeline::Archive`),
+    /// for the page to keep across a reload or a lost device.
+    pub fn archive(&self) -> Result<Vec<u8>, JsError> {
+        self.pipeline.archive().map_err(js_err)
+    }
+
+    /// Replace the models and the calibration with an archive's (load the data first).
+    pub fn restore(&mut self, bytes: Vec<u8>) -> Result<JsValue, JsError> {
+        let archive = Archive::from_bytes(&bytes).map_err(js_err)?;
+        to_js(&self.pipeline.restore(archive))
+    }
+
     /// Test loss and accuracy of the DNN, as `ultraspike eval` computes them (batch 100).
     pub async fn evaluate_dnn(&mut self) -> Result<JsValue, JsError> {
         to_js(&self.pipeline.evaluate_dnn(EVAL_BATCH).await.map_err(js_err)?)
+    }
+}
+
+/// Stops the running step-wise call before its next batch (it then fails with "cancelled").
+#[wasm_bindgen]
+pub struct CancelHandle(Cancel);
+
+#[wasm_bindgen]
+impl CancelHandle {
+    pub fn request(&self) {
+        self.0.request();
+    }
+
+    /// Forget a request no call answered (before new work starts).
+    pub fn clear(&self) {
+        self.0.clear();
     }
 }
 
