@@ -1,20 +1,24 @@
 // The page: drives the wasm Session a few batches per call from the event loop
 // (so the page never freezes), draws the views, and turns errors into messages.
 import { raster, fmt } from "./plots.js";
-import { drawTraining, drawWalkthrough, drawConversionTable, drawSweep, drawSpikes, drawEnergy, SWEEP_T, METHODS } from "./views.js";
+import { drawTraining, drawWalkthrough, drawConversionTable, drawSweep, drawSpikes, drawEnergy, drawTestImage, SWEEP_T, METHODS } from "./views.js";
+import * as store from "./persist.js";
+import * as data from "./data.js";
+import { HOW_TO, explain } from "./messages.js";
+import { drawSpikeMaps, setupPad, padPixels, padShow } from "./spikes.js";
 
 const $ = (id) => document.getElementById(id);
 const sleep0 = () => new Promise((r) => setTimeout(r, 0));
 const pct = (v) => (100 * v).toFixed(2) + "%";
 
-const HOW_TO =
-  "Use Chrome or Edge 113+ (on Linux start it with --enable-unsafe-webgpu, or enable chrome://flags/#enable-unsafe-webgpu), " +
-  "Safari 26+, or Firefox 141+ on Windows. WebGPU also needs a secure context: open the page via https or http://127.0.0.1 / localhost.";
-
 let wasm = null;
 let session = null;
 let cancelled = false;
+// Set from the Cancel button while a step call holds the session: stops it before its next batch.
+let cancelHandle = null;
 let busy = false;
+// The last state saved (also in IndexedDB): what a lost device is recovered from.
+let lastRecord = null;
 // Everything the views draw, kept so they can be redrawn and inspected (window.ultraspike).
 const state = { history: [], live: [], convert: null, sweep: [], finetuned: [], snnEval: null, raster: null, dnnEval: null, walk: null, ft: [] };
 window.ultraspike = state;
@@ -29,30 +33,26 @@ function status(kind, msg) {
   document.body.dataset.status = kind;
 }
 
-/** A message for the user from a library error (src/error.rs wording). */
-function explain(e) {
-  const m = String(e?.message ?? e);
-  if (/device was lost/i.test(m)) return "The GPU device was lost (driver reset, sleep, or another tab took the GPU). Reload the page to get a new device; download buttons still hand out the last saved checkpoint.\n" + m;
-  if (/device allows at most|too large|max_buffer_size|max_storage_buffer/i.test(m)) return "The model or batch is too large for this GPU's limits: choose a smaller model or batch.\n" + m;
-  if (/^dataset|^checkpoint|safetensors|IDX|CIFAR|magic|header/i.test(m)) return "The file could not be read: " + m;
-  return m;
-}
-
 async function task(name, fn) {
   if (busy) return;
   busy = true;
   cancelled = false;
+  cancelHandle?.clear();
   document.body.dataset.state = "busy";
   setButtons();
   status("busy", name + "…");
   try {
     await fn();
+    await persist();
     status("ok", name + ": done.");
     document.body.dataset.state = "idle";
   } catch (e) {
-    if (e instanceof Cancelled) {
+    if (e instanceof Cancelled || (cancelled && /cancelled/.test(String(e?.message ?? e)))) {
+      await persist();
       status("warn", name + ": cancelled (everything finished so far is kept).");
       document.body.dataset.state = "idle";
+    } else if (/device was lost/i.test(String(e?.message ?? e))) {
+      await recover(name, e);
     } else {
       status("err", name + " failed: " + explain(e));
       document.body.dataset.state = "error";
@@ -117,52 +117,42 @@ function setButtons() {
   $("eval-snn").disabled = busy || !haveSnn;
   $("download-snn").disabled = busy || !haveSnn;
   $("show-raster").disabled = busy || !haveSnn;
+  const padOk = haveSnn && st?.data?.shape[0] === 1;
+  $("pad-classify").disabled = busy || !padOk;
+  $("pad-from-test").disabled = busy || !padOk;
 }
 
 // ---- data -------------------------------------------------------------------
 
-async function fetchBytes(url) {
-  const r = await fetch(url);
-  if (!r.ok) throw new Error(`dataset: ${url}: HTTP ${r.status}`);
-  return new Uint8Array(await r.arrayBuffer());
-}
-
 async function loadBundled() {
-  const kind = $("dataset").value;
-  const names = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
-  for (const [i, n] of names.entries()) {
-    progress(i / 4, `fetching data/${kind}/${n}`);
-    let bytes;
-    try {
-      bytes = await fetchBytes(`data/${kind}/${n}`);
-      session.stage_file(n, bytes);
-    } catch {
-      bytes = await fetchBytes(`data/${kind}/${n}.gz`);
-      session.stage_file(n + ".gz", bytes);
-    }
-  }
-  finishLoad(kind);
-}
-
-function finishLoad(kind) {
-  const d = session.load_staged(kind, +$("train-n").value || 0, +$("test-n").value || 0);
-  state.data = d;
-  $("data-info").textContent = `${d.kind}: ${d.train} train / ${d.test} test images, ${d.shape.join("x")}, ${d.classes} classes`;
-  $("img-index").max = d.test - 1;
+  const name = $("dataset").value;
+  finishLoad(name, await data.stageBundled(session, name, progress));
 }
 
 async function loadFiles(files) {
-  for (const f of files) session.stage_file(f.name, new Uint8Array(await f.arrayBuffer()));
-  finishLoad("");
+  finishLoad("", await data.stageFiles(session, files));
 }
 
 async function loadUrl() {
-  const url = $("data-url").value.trim();
-  if (!url) throw new Error("dataset: enter a URL first");
-  progress(0, "fetching " + url);
-  const name = new URL(url, location.href).pathname.split("/").pop() || "download";
-  session.stage_file(name, await fetchBytes(url));
-  finishLoad("");
+  finishLoad("", await data.stageUrl(session, $("data-url").value.trim(), progress));
+}
+
+/** Load a kept data source again, with its sizes. */
+async function loadSource(src) {
+  $("train-n").value = src.train;
+  $("test-n").value = src.test;
+  if (src.kind === "bundled") $("dataset").value = src.name;
+  finishLoad(src.kind === "bundled" ? src.name : "", await data.stageSource(session, src, progress));
+}
+
+/** Parse the staged files; on success they become the data source to keep. */
+function finishLoad(kind, source) {
+  const [train, test] = [+$("train-n").value || 0, +$("test-n").value || 0];
+  const d = session.load_staged(kind, train, test);
+  state.source = { ...source, train, test };
+  state.data = d;
+  $("data-info").textContent = `${d.kind}: ${d.train} train / ${d.test} test images, ${d.shape.join("x")}, ${d.classes} classes`;
+  $("img-index").max = d.test - 1;
 }
 
 // ---- DNN --------------------------------------------------------------------
@@ -180,13 +170,13 @@ async function train() {
     if (!p.record) state.live.push([p.epoch + p.batch / p.batches, p.loss, p.accuracy]);
     if (p.record) {
       state.history.push(p.record);
+      persist(); // each closed epoch is a snapshot worth keeping
     }
     if (seen % 2 === 0 || p.record) drawTraining(state);
   });
   drawTraining(state);
   $("dnn-info").textContent = `trained: test accuracy ${pct(state.history.at(-1).test_acc)}`;
 }
-
 
 async function evalDnn() {
   const ev = await session.evaluate_dnn();
@@ -238,7 +228,7 @@ async function convert() {
     await sleep0();
     c = await session.calibration_steps(2);
   }
-  const layers = c.layers;
+  state.layers = c.layers;
   progress(0.5, "converting and evaluating the SNN");
   const dnn = state.dnnEval ?? (await evalDnn());
   const r = await session.convert($("method").value, t);
@@ -246,18 +236,13 @@ async function convert() {
   state.convertDnnAcc = dnn.accuracy;
   state.finetuned = [];
   $("convert-info").textContent = `${r.method} at T=${t}: SNN test accuracy ${pct(r.evaluation.accuracy)} (DNN ${pct(dnn.accuracy)}), ${fmt(r.evaluation.total_spikes_per_image)} spikes per image`;
-  const sel = $("layer");
-  sel.replaceChildren(...layers.map((l, i) => new Option(`${l.name} (mu ${l.mu.toFixed(2)})`, i)));
+  fillLayers();
   $("stair-t").value = t;
   drawWalkthrough(state, session);
   drawConversionTable(state);
   drawSpikes(r.evaluation);
   drawEnergy(r.evaluation, session.energy_constants());
 }
-
-
-
-
 
 async function sweep() {
   state.sweep = [];
@@ -275,14 +260,16 @@ async function sweep() {
   }
 }
 
-
 // ---- SNN: fine-tuning, evaluation, spikes, energy ------------------------------
 
 async function finetune() {
   const info = session.start_finetune({ epochs: +$("ft-epochs").value, train_subset: +$("ft-n").value || null, lr: +$("ft-lr").value });
   state.ft = [];
   await loop(`fine-tuning at T=${info.t}`, (k) => session.finetune_steps(k), (p) => {
-    if (p.record) state.ft.push(p.record);
+    if (p.record) {
+      state.ft.push(p.record);
+      persist();
+    }
   });
   const last = state.ft.at(-1);
   $("snn-info").textContent = `fine-tuned ${state.ft.length} epoch(s) at T=${info.t}: test accuracy ${pct(last.test_acc)}`;
@@ -308,38 +295,117 @@ async function evalSnn() {
   await showRaster();
 }
 
-
 async function showRaster() {
   const i = +$("img-index").value || 0;
   const img = session.test_image(i);
-  const cv = $("img");
-  cv.width = img.w; cv.height = img.h;
-  const ctx = cv.getContext("2d");
-  const data = ctx.createImageData(img.w, img.h);
-  const plane = img.w * img.h;
-  for (let p = 0; p < plane; p++) {
-    for (let ch = 0; ch < 3; ch++) data.data[4 * p + ch] = img.pixels[(img.c === 3 ? ch : 0) * plane + p];
-    data.data[4 * p + 3] = 255;
-  }
-  ctx.putImageData(data, 0, 0);
+  drawTestImage($("img"), img);
   const r = await session.raster(i, 24);
   state.raster = r;
   raster($("plot-raster"), r);
   const total = r.layers.reduce((s, l) => s + l.per_step.reduce((a, b) => a + b, 0), 0);
   $("raster-info").textContent = `label ${r.label}, SNN predicts ${r.predicted}; ${total} spikes in all layers over T=${r.t}`;
+  await showMaps();
 }
 
+/** The spike maps of the chosen test image (or of the drawing, when `pixels` is given). */
+async function showMaps(pixels) {
+  const t0 = performance.now();
+  const maps = await session.spike_maps(+$("img-index").value || 0, pixels ?? null, +$("sm-channel").value || 0);
+  const ms = performance.now() - t0;
+  if (pixels) state.padMaps = { ...maps, ms }; else state.spikeMaps = maps;
+  drawSpikeMaps(maps);
+  return ms;
+}
+
+async function classifyPad() {
+  const d = state.data;
+  if (!d || d.shape[0] !== 1) throw new Error("config: the drawing pad needs a 1-channel dataset (MNIST, Fashion-MNIST)");
+  const ms = await showMaps(padPixels(d.shape[1], d.shape[2]));
+  $("pad-info").textContent = `SNN predicts ${state.padMaps.predicted} (spike maps in ${ms.toFixed(0)} ms)`;
+}
+
+// ---- kept across reloads and lost devices (persist.js) ------------------------
+
+function fillLayers() {
+  $("layer").replaceChildren(...(state.layers ?? []).map((l, i) => new Option(`${l.name} (mu ${l.mu.toFixed(2)})`, i)));
+}
+
+/** Save the session's models and the views (failures only warn: the work itself went fine). */
+async function persist() {
+  if (!session) return;
+  try {
+    const rec = { archive: session.archive(), source: state.source, views: store.viewsOf(state), savedAt: new Date().toISOString() };
+    lastRecord = rec;
+    await store.save({ ...rec, source: store.keepableSource(rec.source) });
+  } catch (e) {
+    console.warn("ultraspike: the session could not be saved: " + (e?.message ?? e));
+  }
+}
+
+/** Data first (new data drops a calibration), then the models, then every view. */
+async function restoreSaved(rec) {
+  let dataNote = "";
+  if (rec.source) {
+    try {
+      await loadSource(rec.source);
+    } catch (e) {
+      dataNote = ` The data could not be loaded again (${explain(e)}): load it to evaluate.`;
+    }
+  }
+  const r = session.restore(rec.archive);
+  store.applyViews(state, rec.views ?? {});
+  await redraw();
+  lastRecord = rec;
+  return `restored the session saved at ${new Date(rec.savedAt).toLocaleString()}: ${[r.dnn && "DNN", r.calibrated && "calibration", r.snn && "SNN"].filter(Boolean).join(", ") || "data only"}.${dataNote}`;
+}
+
+async function redraw() {
+  const st = pipelineState();
+  drawTraining(state);
+  fillLayers();
+  if (state.convert) {
+    $("stair-t").value = Math.min(8, state.convert.t ?? 2);
+    if (st?.calibrated) drawWalkthrough(state, session);
+    drawConversionTable(state);
+  }
+  if (state.sweep.length || state.finetuned.length) drawSweep(state);
+  const ev = state.snnEval?.evaluation ?? state.convert?.evaluation;
+  if (ev) {
+    drawSpikes(ev);
+    drawEnergy(ev, session.energy_constants());
+  }
+  if (st?.snn && st.data) await showRaster();
+}
+
+/** A lost GPU device: open a new one and continue from the last saved state, without a reload. */
+async function recover(name, e) {
+  status("warn", `${name}: the GPU device was lost. Opening a new device…`);
+  try {
+    try { session?.free(); } catch { /* the old session may already be unusable */ }
+    session = null;
+    session = await wasm.create_session();
+    cancelHandle = session.cancel_handle();
+    const note = lastRecord ? await restoreSaved(lastRecord) : state.source ? (await loadSource(state.source), "reloaded the data.") : "";
+    status("warn", `${name} stopped: the GPU device was lost (${e?.message ?? e}). A new device was opened; ${note || "the session starts empty."} Run the step again to continue.`);
+    document.body.dataset.state = "recovered";
+  } catch (e2) {
+    status("err", `${name} failed: ${explain(e)}\nNo new device could be opened (${e2?.message ?? e2}): reload the page.`);
+    document.body.dataset.state = "error";
+  }
+}
 
 // ---- wiring -------------------------------------------------------------------
 
 /** Every step in order with the form's settings; phase times land in state.timings. */
 async function demo() {
   state.timings = {};
+  state.phases = {}; // [start, end] in performance.now() time, for the e2e test's long-task check
   const phases = [["load", loadBundled], ["train", train], ["evaluate DNN", evalDnn], ["convert", convert], ["sweep", sweep], ["fine-tune", finetune], ["evaluate SNN", evalSnn]];
   for (const [name, fn] of phases) {
     const t0 = performance.now();
     await fn();
     state.timings[name] = +((performance.now() - t0) / 1000).toFixed(1);
+    state.phases[name] = [t0, performance.now()];
   }
   document.body.dataset.demo = "done";
 }
@@ -356,9 +422,21 @@ function wire() {
   on("eval-snn", "Evaluating the SNN", evalSnn);
   on("show-raster", "Spike raster", showRaster);
   on("demo", "Quick demo", demo);
+  on("pad-classify", "Classifying the drawing", classifyPad);
+  on("pad-from-test", "Classifying the test image drawn on the pad", async () => { padShow(session.test_image(+$("img-index").value || 0)); await classifyPad(); });
+  setupPad(() => { if (!$("pad-classify").disabled) task("Classifying the drawing", classifyPad); });
+  const redrawMaps = () => state.spikeMaps && drawSpikeMaps(state.spikeMaps);
+  $("sm-layer").addEventListener("change", redrawMaps);
+  $("sm-step").addEventListener("input", redrawMaps);
+  $("sm-channel").addEventListener("change", () => state.spikeMaps && task("Spike maps", () => showMaps()));
+  $("forget").addEventListener("click", async () => { await store.clear(); lastRecord = null; status("ok", "The saved session was deleted from this browser; the open one stays until you reload."); });
   on("download-dnn", "Downloading the DNN", async () => download(await session.dnn_checkpoint(), "dnn.safetensors"));
   on("download-snn", "Downloading the SNN", async () => download(await session.snn_checkpoint(), "snn.safetensors"));
-  $("cancel").addEventListener("click", () => { cancelled = true; progress(0, "cancelling after this step…"); });
+  $("cancel").addEventListener("click", () => {
+    cancelled = true;
+    cancelHandle?.request();
+    progress(0, "cancelling before the next batch…");
+  });
   $("upload-data").addEventListener("change", (e) => task("Reading the uploaded files", () => loadFiles([...e.target.files])));
   $("upload-ckpt").addEventListener("change", (e) => task("Loading the checkpoint", () => uploadCheckpoint(e.target.files[0])));
   $("model-json").addEventListener("change", (e) => task("Reading the model config", () => useModelConfig(e.target.files[0])));
@@ -379,6 +457,7 @@ export async function main(bindings) {
   }
   try {
     session = await wasm.create_session();
+    cancelHandle = session.cancel_handle();
   } catch (e) {
     status("err", "WebGPU is exposed but no device could be opened:\n" + (e.message || e) + "\n\n" + HOW_TO);
     return;
@@ -389,4 +468,11 @@ export async function main(bindings) {
   status("ok", `WebGPU ready${name ? " on " + name : ""}. Load a dataset, or run the quick demo.`);
   document.body.dataset.state = "idle";
   setButtons();
+  const saved = await store.load();
+  if (saved?.archive) {
+    let note = "";
+    await task("Restoring the last session", async () => { note = await restoreSaved(saved); });
+    if (document.body.dataset.state === "idle") status("ok", `WebGPU ready${name ? " on " + name : ""}; ${note}`);
+  }
+  document.body.dataset.restored = saved?.archive ? "yes" : "no";
 }

@@ -132,3 +132,17 @@ export function drawEnergy(ev, c) {
   table($("energy"), ["layer", "DNN MACs", "SNN ops (MAC/AC)", "DNN pJ", "SNN pJ", "ratio"], rows);
   $("energy").dataset.ratio = e.ratio;
 }
+
+/** A test image (u8 CHW, 1 or 3 channels) on a canvas, at its own size. */
+export function drawTestImage(cv, img) {
+  cv.width = img.w;
+  cv.height = img.h;
+  const ctx = cv.getContext("2d");
+  const data = ctx.createImageData(img.w, img.h);
+  const plane = img.w * img.h;
+  for (let p = 0; p < plane; p++) {
+    for (let ch = 0; ch < 3; ch++) data.data[4 * p + ch] = img.pixels[(img.c === 3 ? ch : 0) * plane + p];
+    data.data[4 * p + 3] = 255;
+  }
+  ctx.putImageData(data, 0, 0);
+}

@@ -44,6 +44,7 @@ mod data;
 mod finetuning;
 mod options;
 mod rules;
+mod spikes;
 mod training;
 mod views;
 
@@ -53,6 +54,7 @@ pub use conversion::{Conversion, SweepPoint};
 pub use data::{DataSource, DatasetSummary};
 pub use finetuning::{FinetuneEvent, FinetuneInfo};
 pub use options::{check_timesteps, parse_surrogate, FinetuneOptions, TrainOptions, MAX_TIMESTEPS};
+pub use spikes::{SpikeInput, SpikeLayer, SpikeMaps};
 pub use training::{TrainEvent, TrainInfo, TrainStart};
 pub use views::{energy_constants, EnergyConstants, Raster, RasterLayer, SnnReport, TestImage, Walkthrough};
 
@@ -63,7 +65,7 @@ use crate::data::Split;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::meta::{DnnMeta, SnnMeta};
-use crate::util::cancel::Cancel;
+use crate::spec::Cancel;
 
 /// A model's weights and metadata: what a file or a download holds.
 #[derive(Clone, Debug)]

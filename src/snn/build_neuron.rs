@@ -61,6 +61,7 @@ impl SnnBuilder<'_> {
             cfg,
             per_sample: per,
             out: alias(&y.x, name),
+            input: alias(&x.x, &format!("{name}.in")),
             count,
         });
         Ok(y)

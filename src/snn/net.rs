@@ -70,6 +70,9 @@ pub struct Neuron {
     pub per_sample: usize,
     /// Outputs [T*B, per_sample] (spike heights).
     pub out: Tensor,
+    /// Its input current: [T*B, per_sample], or [B, per_sample] reused at every
+    /// step (the first layer, whose conv sees the constant analog image).
+    pub input: Tensor,
     /// Spikes emitted, accumulated since the last `reset_counters`.
     pub count: Tensor,
 }
@@ -97,6 +100,8 @@ pub struct SnnNet {
     pub input: Tensor,
     pub labels: Tensor,
     pub logits: Tensor,
+    /// The last layer's outputs per step [T*B, classes]; `logits` is their sum over T.
+    pub readout: Tensor,
     /// Bytes of all tensors of the network (activations, traces, gradients, state).
     pub memory_bytes: u64,
     pub(super) arena: Arena,
@@ -160,6 +165,7 @@ impl SnnNet {
             input: input.x,
             labels: head.labels,
             logits: head.logits,
+            readout: super::build::alias(&out.x, "readout"),
             memory_bytes: bytes + param_bytes,
             arena,
             fwd,

@@ -1,14 +1,17 @@
 //! Plain data that says what to compute: kernel geometry, neuron constants,
-//! optimizer and run hyper-parameters, and what runs report. Everything above
+//! optimizer and run hyper-parameters, what runs report, and the stop request
+//! a face hands to running work. Everything above
 //! (the GPU layers, the CPU reference, models, checkpoints, the pipeline)
 //! shares these types; this module depends on nothing but `error`.
 
+pub mod cancel;
 pub mod neuron;
 pub mod optim;
 pub mod records;
 pub mod shapes;
 pub mod train;
 
+pub use cancel::Cancel;
 pub use neuron::{ConversionMethod, IfConfig, NeuronParams, Surrogate, MAX_TIMESTEPS};
 pub use optim::SgdConfig;
 pub use records::{EpochRecord, Evaluation, Progress, StepStats};

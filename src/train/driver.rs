@@ -12,8 +12,8 @@ use super::snn::Finetuner;
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::gpu::Gpu;
+use crate::spec::Cancel;
 use crate::spec::{EpochRecord, Evaluation, Progress, StepStats};
-use crate::util::cancel::Cancel;
 
 /// What the driver needs of a trainer.
 #[allow(async_fn_in_trait)] // driven on one thread (the CLI's or the page's); no Send bound wanted

@@ -1,4 +1,3 @@
 //! Small helpers shared by the library, its tests and benchmarks.
 
-pub mod cancel;
 pub mod rng;

@@ -14,7 +14,7 @@ use crate::checkpoint::Checkpoint;
 use crate::data::DatasetKind;
 use crate::gpu::{Gpu, GpuOptions};
 use crate::pipeline::{Archive, DataSource, Pipeline, TrainOptions, TrainStart};
-use crate::util::cancel::Cancel;
+use crate::spec::Cancel;
 use crate::Error;
 
 /// Call once after the module loads: Rust panics then show in the browser

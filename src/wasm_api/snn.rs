@@ -1,11 +1,11 @@
 //! The SNN from the page: fine-tuning driven a few batches per call,
 //! evaluation with spikes and energy, accuracy at another T, a spike raster of
-//! one test image, and the SNN checkpoint download.
+//! one test image, its spike maps (or a drawn image's), and the SNN checkpoint download.
 
 use wasm_bindgen::prelude::*;
 
 use super::{from_js, js_err, to_js, Session, EVAL_BATCH};
-use crate::pipeline::{energy_constants, FinetuneOptions};
+use crate::pipeline::{energy_constants, FinetuneOptions, SpikeInput};
 
 #[wasm_bindgen]
 impl Session {
@@ -45,6 +45,17 @@ impl Session {
     /// Spikes of up to `sample` neurons per layer over T for test image `index`, and the prediction.
     pub async fn raster(&self, index: usize, sample: usize) -> Result<JsValue, JsError> {
         to_js(&self.pipeline.raster(index, sample).await.map_err(js_err)?)
+    }
+
+    /// The spike maps of test image `index`, or of `pixels` (u8, [C, H, W] of the
+    /// test images: the drawing pad) when given: every layer's spikes per step,
+    /// the membrane of channel `channel`, and the output scores per step.
+    pub async fn spike_maps(&self, index: usize, pixels: Option<Vec<u8>>, channel: usize) -> Result<JsValue, JsError> {
+        let input = match &pixels {
+            Some(px) => SpikeInput::Pixels(px),
+            None => SpikeInput::Test(index),
+        };
+        to_js(&self.pipeline.spike_maps(input, channel).await.map_err(js_err)?)
     }
 
     /// The energy constants used (45 nm CMOS) and the neuromorphic (compute, static) pairs.

@@ -1,0 +1,81 @@
+// What the page keeps across a reload, a crash or a lost GPU device, in IndexedDB:
+// the session's archive (DNN, SNN and calibration: `Session.archive()`, checked
+// by the library when it comes back), where the data came from (the bundled
+// set's name and sizes, a URL, or the uploaded files themselves), and the
+// numbers the views draw. One record, replaced whole in one transaction, so a
+// reload never sees a DNN from one run with the views of another.
+
+const DB = "ultraspike";
+const STORE = "session";
+const KEY = "last";
+/** Uploaded datasets above this are not kept (the models and views still are). */
+const MAX_KEPT_UPLOAD = 256 << 20;
+/** The view state worth keeping (window.ultraspike); the rest is recomputed. */
+const VIEW_KEYS = ["history", "live", "convert", "convertDnnAcc", "sweep", "finetuned", "ft", "snnEval", "dnnEval", "layers", "customModel", "infos"];
+const INFO_IDS = ["dnn-info", "convert-info", "snn-info"];
+
+function open() {
+  return new Promise((ok, fail) => {
+    const req = indexedDB.open(DB, 1);
+    req.onupgradeneeded = () => req.result.createObjectStore(STORE);
+    req.onsuccess = () => ok(req.result);
+    req.onerror = () => fail(req.error);
+  });
+}
+
+async function transact(mode, fn) {
+  const db = await open();
+  try {
+    return await new Promise((ok, fail) => {
+      const tx = db.transaction(STORE, mode);
+      const req = fn(tx.objectStore(STORE));
+      tx.oncomplete = () => ok(req?.result);
+      tx.onerror = () => fail(tx.error);
+      tx.onabort = () => fail(tx.error ?? new Error("IndexedDB transaction aborted"));
+    });
+  } finally {
+    db.close();
+  }
+}
+
+/** The views' numbers and the info lines, as plain data. */
+export function viewsOf(state) {
+  const v = {};
+  for (const k of VIEW_KEYS) if (state[k] !== undefined) v[k] = state[k];
+  v.infos = Object.fromEntries(INFO_IDS.map((id) => [id, document.getElementById(id).textContent]));
+  return v;
+}
+
+/** Put saved views back into `state` and the info lines. */
+export function applyViews(state, views) {
+  for (const k of VIEW_KEYS) if (views[k] !== undefined) state[k] = views[k];
+  for (const [id, text] of Object.entries(views.infos ?? {})) {
+    const el = document.getElementById(id);
+    if (el) el.textContent = text;
+  }
+}
+
+/** A data source worth keeping: uploads only while small enough to store. */
+export function keepableSource(source) {
+  if (source?.kind !== "files") return source;
+  const bytes = source.files.reduce((a, f) => a + f.bytes.byteLength, 0);
+  return bytes <= MAX_KEPT_UPLOAD ? source : { kind: "too-large-upload", names: source.files.map((f) => f.name) };
+}
+
+/** Replace the saved record: { archive, source, views, savedAt }. */
+export async function save(record) {
+  await transact("readwrite", (s) => s.put({ ...record, savedAt: new Date().toISOString() }, KEY));
+}
+
+/** The saved record, or null (none, or IndexedDB unavailable: private windows). */
+export async function load() {
+  try {
+    return (await transact("readonly", (s) => s.get(KEY))) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export async function clear() {
+  await transact("readwrite", (s) => s.delete(KEY));
+}

@@ -1,0 +1,156 @@
+// The spike-map view: for one image (a test image, or a digit drawn on the pad),
+// every spiking layer's spike maps as a grid of channel tiles at one time step
+// (or the firing rate over T), one channel's membrane potential per step (blue
+// below 0, white at 0, red at V_th and above), and the output scores as they
+// add up over the steps. Data: `Session.spike_maps` (src/pipeline/spikes.rs).
+// Hover any tile for its values.
+import { lineChart, PALETTE } from "./plots.js";
+
+const $ = (id) => document.getElementById(id);
+const TILE_PX = 3; // screen pixels per neuron in a tile
+const GAP = 2;
+
+/** Tiles per row and tile geometry of a [C, H, W] (or [N]: one tile) layer. */
+function layout(shape) {
+  const [c, h, w] = shape.length === 3 ? shape : [1, 1, shape[0]];
+  const cols = Math.max(1, Math.min(c, Math.floor(720 / (w * TILE_PX + GAP))));
+  return { c, h, w, cols, rows: Math.ceil(c / cols), tw: w * TILE_PX + GAP, th: h * TILE_PX + GAP };
+}
+
+/** A value per neuron of one channel-major map -> grayscale tiles on `cv`. */
+function drawTiles(cv, shape, value, color) {
+  const g = layout(shape);
+  cv.width = g.cols * g.tw;
+  cv.height = g.rows * g.th;
+  const ctx = cv.getContext("2d");
+  ctx.fillStyle = "#e5e7eb";
+  ctx.fillRect(0, 0, cv.width, cv.height);
+  const img = ctx.createImageData(cv.width, cv.height);
+  img.data.set(ctx.getImageData(0, 0, cv.width, cv.height).data);
+  for (let ch = 0; ch < g.c; ch++) {
+    const ox = (ch % g.cols) * g.tw, oy = Math.floor(ch / g.cols) * g.th;
+    for (let y = 0; y < g.h; y++) {
+      for (let x = 0; x < g.w; x++) {
+        const [r, gg, b] = color(value(ch * g.h * g.w + y * g.w + x));
+        for (let dy = 0; dy < TILE_PX; dy++) {
+          for (let dx = 0; dx < TILE_PX; dx++) {
+            const p = 4 * ((oy + y * TILE_PX + dy) * cv.width + ox + x * TILE_PX + dx);
+            img.data[p] = r; img.data[p + 1] = gg; img.data[p + 2] = b; img.data[p + 3] = 255;
+          }
+        }
+      }
+    }
+  }
+  ctx.putImageData(img, 0, 0);
+  return g;
+}
+
+const gray = (v) => { const k = Math.round(255 * (1 - Math.max(0, Math.min(1, v)))); return [k, k, k]; };
+/** Membrane in units of V_th: blue below 0, white at 0, red from V_th up. */
+const diverging = (u) => {
+  const k = Math.max(-1, Math.min(1, u));
+  return k >= 0 ? [255, Math.round(255 * (1 - k)), Math.round(255 * (1 - k))] : [Math.round(255 * (1 + k)), Math.round(255 * (1 + k)), 255];
+};
+
+/** The neuron under the mouse on a tile canvas, or null. */
+function hit(cv, g, ev) {
+  const r = cv.getBoundingClientRect();
+  const px = ((ev.clientX - r.left) * cv.width) / r.width, py = ((ev.clientY - r.top) * cv.height) / r.height;
+  const col = Math.floor(px / g.tw), row = Math.floor(py / g.th);
+  const x = Math.floor((px - col * g.tw) / TILE_PX), y = Math.floor((py - row * g.th) / TILE_PX);
+  const ch = row * g.cols + col;
+  if (ch >= g.c || x >= g.w || y >= g.h) return null;
+  return { ch, y, x, i: ch * g.h * g.w + y * g.w + x };
+}
+
+/** Draw `maps` for the layer and step chosen in the view's controls. */
+export function drawSpikeMaps(maps) {
+  const sel = $("sm-layer");
+  if (sel.options.length !== maps.layers.length) sel.replaceChildren(...maps.layers.map((l, i) => new Option(`${l.name} [${l.shape.join("x")}]`, i)));
+  const layer = maps.layers[+sel.value || 0];
+  const step = $("sm-step");
+  step.max = maps.t;
+  const s = Math.min(+step.value, maps.t); // 0 = the rate over T
+  $("sm-step-val").textContent = s === 0 ? `rate over T=${maps.t}` : `step ${s} of ${maps.t}`;
+  const per = layer.shape.reduce((a, b) => a * b, 1);
+  const spikeAt = (t, i) => layer.spikes[t * per + i];
+  const rate = (i) => { let n = 0; for (let t = 0; t < maps.t; t++) n += spikeAt(t, i); return n / maps.t; };
+  const value = s === 0 ? rate : (i) => spikeAt(s - 1, i);
+  const grid = drawTiles($("sm-grid"), layer.shape, value, gray);
+  const mshape = layer.shape.length === 3 ? [maps.t, layer.shape[1], layer.shape[2]] : [maps.t];
+  const mem = drawTiles($("sm-membrane"), mshape.length === 3 ? mshape : [maps.t], (i) => layer.membrane[i] / layer.vth, diverging);
+  const ch = layer.shape.length === 3 ? Math.min(maps.channel, layer.shape[0] - 1) : Math.min(maps.channel, per - 1);
+  const fired = layer.spikes.reduce((a, b) => a + b, 0);
+  $("sm-info").textContent = `${maps.label === null ? "drawn image" : `label ${maps.label}`}, SNN predicts ${maps.predicted}; ${layer.name}: ${fired} spikes over T (${(fired / (per * maps.t)).toFixed(3)} per neuron and step), V_th ${layer.vth.toFixed(3)}, leak ${layer.leak.toFixed(3)}; membrane: channel ${ch}, one tile per step`;
+  $("sm-grid").onmousemove = (ev) => {
+    const h = hit($("sm-grid"), grid, ev);
+    if (h) $("sm-hover").textContent = `channel ${h.ch} (y ${h.y}, x ${h.x}): ${s === 0 ? `rate ${rate(h.i).toFixed(2)}` : `spike ${spikeAt(s - 1, h.i)}`}; spikes per step ${Array.from({ length: maps.t }, (_, t) => spikeAt(t, h.i)).join("")}`;
+  };
+  $("sm-membrane").onmousemove = (ev) => {
+    const h = hit($("sm-membrane"), mem, ev);
+    if (h) $("sm-hover").textContent = `channel ${ch}, step ${h.ch + 1} (y ${h.y}, x ${h.x}): membrane ${layer.membrane[h.i].toFixed(3)} (V_th ${layer.vth.toFixed(3)})`;
+  };
+  const classes = maps.scores[0]?.length ?? 0;
+  lineChart($("plot-scores"), {
+    series: Array.from({ length: classes }, (_, c) => ({
+      name: c === maps.predicted ? `class ${c} (predicted)` : c < 10 ? `class ${c}` : "",
+      color: c === maps.predicted ? PALETTE[1] : "#9ca3af",
+      points: maps.scores.map((row, t) => [t + 1, row[c]]),
+      dots: true,
+    })),
+    xLabel: "time step", yLabel: "output score (sum so far)", x: [1, Math.max(2, maps.t)],
+  });
+}
+
+/** The drawing pad: white strokes on black at 10x, read back at the test images' size. */
+export function setupPad(onDrawn) {
+  const cv = $("pad");
+  const ctx = cv.getContext("2d");
+  const clear = () => { ctx.fillStyle = "#000"; ctx.fillRect(0, 0, cv.width, cv.height); };
+  clear();
+  let down = false;
+  const at = (ev) => { const r = cv.getBoundingClientRect(); return [((ev.clientX - r.left) * cv.width) / r.width, ((ev.clientY - r.top) * cv.height) / r.height]; };
+  cv.addEventListener("pointerdown", (ev) => { down = true; cv.setPointerCapture(ev.pointerId); ctx.beginPath(); ctx.moveTo(...at(ev)); });
+  cv.addEventListener("pointermove", (ev) => {
+    if (!down) return;
+    Object.assign(ctx, { strokeStyle: "#fff", lineWidth: cv.width / 12, lineCap: "round", lineJoin: "round" });
+    ctx.lineTo(...at(ev));
+    ctx.stroke();
+  });
+  cv.addEventListener("pointerup", () => { if (down) { down = false; onDrawn(); } });
+  $("pad-clear").addEventListener("click", clear);
+  return { clear };
+}
+
+/** The pad's picture as u8 pixels of h x w (1 channel): the mean of each block
+ *  (the pad is an integer multiple of h x w, so a test image put on it comes back exactly). */
+export function padPixels(h, w) {
+  const cv = $("pad");
+  const k = Math.floor(cv.width / w);
+  const d = cv.getContext("2d").getImageData(0, 0, cv.width, cv.height).data;
+  const out = new Uint8Array(h * w);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let sum = 0;
+      for (let dy = 0; dy < k; dy++) for (let dx = 0; dx < k; dx++) sum += d[4 * ((y * k + dy) * cv.width + x * k + dx)];
+      out[y * w + x] = Math.round(sum / (k * k));
+    }
+  }
+  return out;
+}
+
+/** Put a test image (u8 CHW, 1 channel) on the pad, scaled up. */
+export function padShow(img) {
+  const small = Object.assign(document.createElement("canvas"), { width: img.w, height: img.h });
+  const ctx = small.getContext("2d");
+  const data = ctx.createImageData(img.w, img.h);
+  for (let p = 0; p < img.w * img.h; p++) {
+    data.data.set([img.pixels[p], img.pixels[p], img.pixels[p], 255], 4 * p);
+  }
+  ctx.putImageData(data, 0, 0);
+  const pad = $("pad");
+  const k = Math.floor(pad.width / img.w);
+  const ctx2 = pad.getContext("2d");
+  ctx2.imageSmoothingEnabled = false;
+  ctx2.drawImage(small, 0, 0, img.w * k, img.h * k);
+}
