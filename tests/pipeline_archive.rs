@@ -4,17 +4,13 @@
 //! sweep points and evaluations; a calibration of another DNN, a converted SNN
 //! without its DNN and damaged bytes are refused by name.
 
+mod common;
+
 use ultraspike::convert::ConversionMethod;
-use ultraspike::gpu::{Gpu, GpuOptions};
 use ultraspike::pipeline::{Archive, DataSource, Pipeline, PipelineRestored, SnnOrigin, TrainOptions, TrainStart};
 
 fn pipeline() -> Pipeline {
-    let opts = GpuOptions {
-        force_fallback: std::env::var("ULTRASPIKE_FALLBACK").is_ok_and(|v| v == "1"),
-        ..Default::default()
-    };
-    let gpu = Gpu::new_blocking(&opts).unwrap_or_else(|e| panic!("tests need a GPU adapter (lavapipe on CI): {e}"));
-    let mut p = Pipeline::new(gpu);
+    let mut p = Pipeline::new(common::new_gpu());
     p.load_data(DataSource::Synthetic, Some(256), Some(100)).unwrap();
     p
 }

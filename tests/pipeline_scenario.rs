@@ -4,18 +4,14 @@
 //! its calibration and the SNN converted from it) and the regressions the two
 //! faces used to disagree on. tests/e2e drives the same scenario in the page.
 
+mod common;
+
 use ultraspike::checkpoint::Checkpoint;
 use ultraspike::convert::ConversionMethod;
-use ultraspike::gpu::{Gpu, GpuOptions};
 use ultraspike::pipeline::{DataSource, FinetuneOptions, LoadedModel, Pipeline, SnnOrigin, TrainOptions, TrainStart};
 
 fn pipeline() -> Pipeline {
-    let opts = GpuOptions {
-        force_fallback: std::env::var("ULTRASPIKE_FALLBACK").is_ok_and(|v| v == "1"),
-        ..Default::default()
-    };
-    let gpu = Gpu::new_blocking(&opts).unwrap_or_else(|e| panic!("tests need a GPU adapter (lavapipe on CI): {e}"));
-    let mut p = Pipeline::new(gpu);
+    let mut p = Pipeline::new(common::new_gpu());
     p.load_data(DataSource::Synthetic, Some(512), Some(128)).unwrap();
     p
 }

@@ -4,17 +4,13 @@
 //! exceeds the threshold, and drawn pixels equal to a test image give that
 //! image's maps.
 
+mod common;
+
 use ultraspike::convert::ConversionMethod;
-use ultraspike::gpu::{Gpu, GpuOptions};
 use ultraspike::pipeline::{DataSource, Pipeline, SpikeInput, TrainOptions, TrainStart};
 
 fn converted(t: usize) -> Pipeline {
-    let opts = GpuOptions {
-        force_fallback: std::env::var("ULTRASPIKE_FALLBACK").is_ok_and(|v| v == "1"),
-        ..Default::default()
-    };
-    let gpu = Gpu::new_blocking(&opts).unwrap_or_else(|e| panic!("tests need a GPU adapter (lavapipe on CI): {e}"));
-    let mut p = Pipeline::new(gpu);
+    let mut p = Pipeline::new(common::new_gpu());
     p.load_data(DataSource::Synthetic, Some(256), Some(20)).unwrap();
     let train = TrainOptions {
         model: "vgg-tiny".into(),

@@ -11,16 +11,19 @@ use ultraspike::gpu::{Gpu, GpuOptions};
 
 pub fn gpu() -> &'static Gpu {
     static GPU: OnceLock<Gpu> = OnceLock::new();
-    GPU.get_or_init(|| {
-        let opts = GpuOptions {
-            force_fallback: std::env::var("ULTRASPIKE_FALLBACK").is_ok_and(|v| v == "1"),
-            ..Default::default()
-        };
-        match Gpu::new_blocking(&opts) {
-            Ok(g) => g,
-            Err(e) => panic!("tests need a GPU adapter (CI installs mesa-vulkan-drivers for lavapipe): {e}"),
-        }
-    })
+    GPU.get_or_init(new_gpu)
+}
+
+/// A GPU of its own, for what takes ownership of one (a `Pipeline`).
+pub fn new_gpu() -> Gpu {
+    let opts = GpuOptions {
+        force_fallback: std::env::var("ULTRASPIKE_FALLBACK").is_ok_and(|v| v == "1"),
+        ..Default::default()
+    };
+    match Gpu::new_blocking(&opts) {
+        Ok(g) => g,
+        Err(e) => panic!("tests need a GPU adapter (CI installs mesa-vulkan-drivers for lavapipe): {e}"),
+    }
 }
 
 /// `check!(name, path::to::async_check)` makes a #[test] running the shared check natively.
