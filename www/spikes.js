@@ -99,6 +99,7 @@ export function drawSpikeMaps(maps) {
       dots: true,
     })),
     xLabel: "time step", yLabel: "output score (sum so far)", x: [1, Math.max(2, maps.t)],
+    xTicks: Array.from({ length: maps.t }, (_, i) => i + 1).filter((t, _, all) => all.length <= 16 || t % Math.ceil(maps.t / 16) === 0),
   });
 }
 

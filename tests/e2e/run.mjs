@@ -98,6 +98,11 @@ await page.addInitScript(() => {
   // Every main-thread task over 50 ms, to hold the page's slicing to its promise.
   window.__longTasks = [];
   new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__longTasks.push([e.startTime, e.duration]); }).observe({ type: "longtask", buffered: true });
+  // Long animation frames name the scripts that ran in them: whose code a long task was.
+  window.__loaf = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) window.__loaf.push({ start: e.startTime, dur: Math.round(e.duration), blocking: Math.round(e.blockingDuration), scripts: e.scripts.map((x) => ({ src: x.sourceURL, fn: x.sourceFunctionName, inv: x.invoker, dur: Math.round(x.duration) })) });
+  }).observe({ type: "long-animation-frame", buffered: true });
   window.__gpuDevices = [];
   if (!self.GPUAdapter) return;
   const request = GPUAdapter.prototype.requestDevice;
@@ -139,22 +144,29 @@ try {
   clearInterval(ticker);
   console.log("demo finished after", secs(), "-", (await page.textContent("#status")).trim(), JSON.stringify(await page.evaluate(() => window.ultraspike.timings)));
   check((await page.getAttribute("body", "data-demo")) === "done", "quick demo ran to the end");
-  const longTasks = await page.evaluate(() => {
+  // Long tasks during training and fine-tuning, attributed through long animation frames: only the
+  // app's own scripts (this page's origin: app.js, the wasm glue, ...) count. A task with no app script
+  // in it (the test's full-page screenshot during training, rendering, GC) is reported, not failed.
+  const longTasks = await page.evaluate((origin) => {
     const ph = window.ultraspike.phases;
-    const during = (name) => window.__longTasks.filter(([t]) => t >= ph[name][0] && t <= ph[name][1]).map(([, d]) => Math.round(d));
-    return { train: during("train"), finetune: during("fine-tune") };
-  });
-  // The observer itself works: a 120 ms busy loop in a page task is reported (a task of the page's
-  // event loop, as the app's are: code run by the test through CDP is not counted as one).
+    // A frame or task that started before the phase belongs to the phase before it (loading the data).
+    const inside = (start) => ["train", "fine-tune"].some((n) => start >= ph[n][0] && start <= ph[n][1]);
+    const tasks = window.__longTasks.filter(([t]) => inside(t)).map(([, d]) => Math.round(d));
+    const frames = window.__loaf.filter((f) => inside(f.start) && f.blocking > 0);
+    const appScripts = frames.flatMap((f) => f.scripts).filter((x) => x.src.startsWith(origin));
+    return { tasks, frames, appScripts };
+  }, url);
+  // The observers themselves work: a 120 ms busy loop in a page task is reported by both.
   const probe = await page.evaluate(async () => {
-    const n = window.__longTasks.length;
+    const [n, m] = [window.__longTasks.length, window.__loaf.length];
     setTimeout(() => { const t = performance.now(); while (performance.now() - t < 120); }, 0);
     await new Promise((ok) => setTimeout(ok, 500));
-    return window.__longTasks.slice(n).map(([, d]) => Math.round(d));
+    return { tasks: window.__longTasks.slice(n).map(([, d]) => Math.round(d)), scripts: window.__loaf.slice(m).flatMap((f) => f.scripts.map((x) => x.dur)) };
   });
-  check(probe.some((d) => d >= 100), `the long-task observer sees a 120 ms task: ${JSON.stringify(probe)}`);
-  const worst = Math.max(0, ...longTasks.train, ...longTasks.finetune);
-  check(worst <= 50, `main thread free during training and fine-tuning: longest task ${worst} ms (long tasks: training ${JSON.stringify(longTasks.train)}, fine-tuning ${JSON.stringify(longTasks.finetune)})`);
+  check(probe.tasks.some((d) => d >= 100) && probe.scripts.some((d) => d >= 100), `the long-task observers see a 120 ms task: ${JSON.stringify(probe)}`);
+  console.log("long animation frames with blocking time during training / fine-tuning:", JSON.stringify(longTasks.frames));
+  const worst = Math.max(0, ...longTasks.appScripts.map((x) => x.dur));
+  check(worst <= 50, `main thread free during training and fine-tuning: the app's longest script ${worst} ms (${JSON.stringify(longTasks.appScripts.filter((x) => x.dur > 50))}; all long tasks: ${JSON.stringify(longTasks.tasks)})`);
 
   const s = await page.evaluate(() => {
     const u = window.ultraspike;

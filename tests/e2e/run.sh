@@ -23,4 +23,9 @@ CKPT="$OUT/cli-dnn.safetensors"
 CLI_ACC=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).accuracy)' "$OUT/cli-eval.json")
 
 trunk build --release --skip-version-check
-CKPT="$CKPT" CLI_ACC="$CLI_ACC" node tests/e2e/run.mjs --out "$OUT"
+CKPT="$CKPT" CLI_ACC="$CLI_ACC" node tests/e2e/run.mjs --out "$OUT" | tee "$OUT/e2e.log"
+# Belt and braces: any failed check fails the step, whatever the script's exit status says.
+if grep -q '^FAIL' "$OUT/e2e.log"; then
+  echo "e2e: $(grep -c '^FAIL' "$OUT/e2e.log") check(s) failed (lines starting with FAIL above)" >&2
+  exit 1
+fi
