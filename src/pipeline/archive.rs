@@ -211,11 +211,7 @@ impl Pipeline {
     /// running training or fine-tuning is kept as of its last closed epoch).
     pub fn archive(&self) -> Result<Vec<u8>> {
         let calibration = match self.dnn.as_ref().and_then(|d| d.calibration.as_ref()) {
-            Some(Calibration::Done(c)) => Some(Calibrated {
-                stats: c.stats.clone(),
-                last_t: c.last_t,
-                steps: c.steps,
-            }),
+            Some(Calibration::Done(c)) => Some(c.clone()),
             _ => None,
         };
         let dnn = self.saved_dnn().cloned();

@@ -105,6 +105,7 @@ enum Calibration {
 
 /// A finished calibration: the per-layer statistics and the T of the last
 /// conversion (the walkthrough's default).
+#[derive(Clone)]
 struct Calibrated {
     stats: Vec<LayerStats>,
     last_t: usize,

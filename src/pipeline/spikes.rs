@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::{no_data, no_snn, Pipeline};
 use crate::cpu::spiking::if_forward;
+use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::models::check_dataset;
 use crate::models::config::{LayerSpec, ModelConfig};
@@ -58,18 +59,11 @@ pub struct SpikeLayer {
 impl Pipeline {
     /// The spike maps of `input` through the current SNN at its own T.
     pub async fn spike_maps(&self, input: SpikeInput<'_>, channel: usize) -> Result<SpikeMaps> {
-        let saved = &self.snn.as_ref().ok_or_else(no_snn)?.saved;
-        let ds = &self.data.as_ref().ok_or_else(no_data)?.test;
-        check_dataset(&saved.meta.model, ds)?;
-        let t = saved.meta.timesteps;
-        let (net, _) = snn_from_checkpoint(&self.gpu, &saved.ck, SnnOptions::inference(1, t))?;
+        let (net, ds) = self.single_image_snn()?;
+        let t = net.opts.t;
         let mut x = vec![0.0; net.image_len()];
         let label = match input {
-            SpikeInput::Test(i) if i < ds.n => {
-                ds.normalized_into(i, &mut x);
-                Some(ds.labels[i] as u32)
-            }
-            SpikeInput::Test(i) => return Err(Error::Config(format!("test image {i} out of range (0..{})", ds.n))),
+            SpikeInput::Test(i) => Some(load_test_image(ds, i, &mut x)?),
             SpikeInput::Pixels(px) if px.len() == ds.image_len() => {
                 ds.norm.apply(px, ds.c, &mut x);
                 None
@@ -99,6 +93,26 @@ impl Pipeline {
             layers,
         })
     }
+}
+
+impl Pipeline {
+    /// The current SNN built for one image at its own T, with the test set it reads (shapes checked).
+    pub(super) fn single_image_snn(&self) -> Result<(SnnNet, &Dataset)> {
+        let saved = &self.snn.as_ref().ok_or_else(no_snn)?.saved;
+        let ds = &self.data.as_ref().ok_or_else(no_data)?.test;
+        check_dataset(&saved.meta.model, ds)?;
+        let opts = SnnOptions::inference(1, saved.meta.timesteps);
+        Ok((snn_from_checkpoint(&self.gpu, &saved.ck, opts)?.0, ds))
+    }
+}
+
+/// Test image `i`, normalized into `x`; its label.
+pub(super) fn load_test_image(ds: &Dataset, i: usize, x: &mut [f32]) -> Result<u32> {
+    if i >= ds.n {
+        return Err(Error::Config(format!("test image {i} out of range (0..{})", ds.n)));
+    }
+    ds.normalized_into(i, x);
+    Ok(ds.labels[i] as u32)
 }
 
 /// Every spiking layer's spikes and one channel's membrane, in one read-back.

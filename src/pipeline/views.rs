@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::options::check_timesteps;
-use super::{no_data, no_dnn, no_snn, Pipeline};
+use super::{no_dnn, no_snn, Pipeline};
 use crate::convert::algorithm1::{find_scaling_factors, loss_grid, LossKind, Scaling};
 use crate::dnn::{evaluate, DnnNet, SgdConfig};
 use crate::error::{Error, Result};
@@ -179,16 +179,10 @@ impl Pipeline {
 
     /// Spikes of up to `sample` neurons per layer over T for test image `index`, and the prediction.
     pub async fn raster(&self, index: usize, sample: usize) -> Result<Raster> {
-        let saved = &self.snn.as_ref().ok_or_else(no_snn)?.saved;
-        let ds = &self.data.as_ref().ok_or_else(no_data)?.test;
-        if index >= ds.n {
-            return Err(Error::Config(format!("test image {index} out of range (0..{})", ds.n)));
-        }
-        let t = saved.meta.timesteps;
-        let (net, _) = snn_from_checkpoint(&self.gpu, &saved.ck, SnnOptions::inference(1, t))?;
+        let (net, ds) = self.single_image_snn()?;
+        let t = net.opts.t;
         let mut x = vec![0.0; net.image_len()];
-        ds.normalized_into(index, &mut x);
-        let label = ds.labels[index] as u32;
+        let label = super::spikes::load_test_image(ds, index, &mut x)?;
         net.eval_step(&self.gpu, &x, &[label], 1, false).await?;
         let logits = net.read_logits(&self.gpu, 1).await?;
         let predicted = logits
