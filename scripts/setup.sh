@@ -86,6 +86,20 @@ else
   npm ci --no-audit --no-fund
 fi
 
+# Python (test only): a virtual environment in .venv/ with python/requirements.txt
+# (numpy, safetensors, h5py, nir: the NIR and PyTorch checks); redone only when the
+# requirements file changes (its copy in .venv/ is the stamp).
+if [[ "$MODE" == test ]]; then
+  if cmp -s python/requirements.txt .venv/requirements.txt; then
+    log "python: .venv matches python/requirements.txt"
+  else
+    log "python: creating .venv and installing python/requirements.txt"
+    python3 -m venv .venv
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r python/requirements.txt
+    cp python/requirements.txt .venv/requirements.txt
+  fi
+fi
+
 # Datasets (MNIST, Fashion-MNIST) into data/, verified by sha256; a complete data/ is left alone.
 log "datasets: bash scripts/fetch-datasets.sh data"
 bash scripts/fetch-datasets.sh data

@@ -49,6 +49,9 @@ require() {
 }
 require wasm-bindgen-test-runner "cargo install wasm-bindgen-cli --version 0.2.130"
 export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
+# The native tests that check Python readers (NIR, the PyTorch module) run this interpreter.
+export ULTRASPIKE_PYTHON=${ULTRASPIKE_PYTHON:-$PWD/.venv/bin/python}
+require "$ULTRASPIKE_PYTHON" "python3 -m venv .venv && .venv/bin/pip install -r python/requirements.txt"
 require "$CHROMEDRIVER" "apt-get install chromium chromium-driver"
 
 step fmt cargo fmt --check

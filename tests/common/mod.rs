@@ -39,3 +39,40 @@ macro_rules! check {
         }
     };
 }
+
+/// The Python interpreter with python/requirements.txt (numpy, safetensors, h5py, nir):
+/// $ULTRASPIKE_PYTHON (the test command sets it to .venv/bin/python), else .venv/bin/python
+/// when it exists. None (the caller skips, saying so) only outside CI: with CI set, a
+/// missing interpreter fails the test instead of hiding the check.
+pub fn python() -> Option<std::path::PathBuf> {
+    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    let found = match std::env::var_os("ULTRASPIKE_PYTHON") {
+        Some(p) => Some(std::path::PathBuf::from(p)),
+        None => venv.exists().then_some(venv),
+    };
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI: no Python for the Python checks (scripts/setup.sh test makes .venv; or set ULTRASPIKE_PYTHON)"
+        );
+        eprintln!("skipped: no .venv/bin/python (run `bash scripts/setup.sh test`) and ULTRASPIKE_PYTHON unset");
+    }
+    found
+}
+
+/// Run `python script args...` from the repository root; panics with its output unless it exits 0.
+pub fn run_python(python: &std::path::Path, script: &str, args: &[&std::ffi::OsStr]) -> String {
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", python.display()));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{script} failed ({}):\n{text}", out.status);
+    text
+}
