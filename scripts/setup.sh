@@ -6,7 +6,7 @@
 #   serve: the wasm32 target, wasm-bindgen-cli and trunk (cargo install, pinned),
 #          npm's wasm-opt, and the datasets (MNIST, Fashion-MNIST) in data/
 #   test:  the same, plus Mesa lavapipe (Vulkan on the CPU), Chromium and its
-#          driver (WebGPU on SwiftShader) and playwright-core
+#          driver (WebGPU on SwiftShader), wasm-pack, playwright-core and a Python .venv
 # A fresh 2-core machine spends most of the time in `cargo install` (trunk ~10-15 min,
 # wasm-bindgen-cli ~7 min); a second run takes seconds.
 set -euo pipefail
@@ -21,6 +21,7 @@ export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 export DEBIAN_FRONTEND=noninteractive
 WASM_BINDGEN_VERSION=0.2.130 # must equal the `wasm-bindgen = "=..."` pin in Cargo.toml
 TRUNK_VERSION=0.21.14        # 0.22 needs a newer rustc than the machine's 1.95
+WASM_PACK_VERSION=0.15.1
 
 log() { echo "[setup] $*"; }
 
@@ -69,6 +70,10 @@ cargo_tool() { # cargo_tool BINARY CRATE VERSION [EXTRA cargo install ARGS...]
 # No --locked: wasm-bindgen-cli's own lock file does not build with this rustc.
 cargo_tool wasm-bindgen wasm-bindgen-cli "$WASM_BINDGEN_VERSION"
 cargo_tool trunk trunk "$TRUNK_VERSION" --locked
+# wasm-pack: the browser tests (`wasm-pack test --headless --chrome`) and the npm-style
+# package in pkg/ (`wasm-pack build --target web`). Offline it needs nothing else: it
+# takes wasm-bindgen (same version) and chromedriver from PATH, wasm-opt from node_modules.
+if [[ "$MODE" == test ]]; then cargo_tool wasm-pack wasm-pack "$WASM_PACK_VERSION" --locked; fi
 
 # npm (package.json + package-lock.json at the root): wasm-opt from `binaryen`
 # for Trunk release builds, `playwright-core` for the end-to-end page test.
@@ -105,4 +110,4 @@ log "datasets: bash scripts/fetch-datasets.sh data"
 bash scripts/fetch-datasets.sh data
 
 version() { "$@" --version 2>/dev/null | head -1 || echo "$1: not installed"; }
-log "tools: $(version rustc); $(version wasm-bindgen); $(version trunk); $(version wasm-opt); $(version chromium); $(version chromedriver)"
+log "tools: $(version rustc); $(version wasm-bindgen); $(version trunk); $(version wasm-pack); $(version wasm-opt); $(version chromium); $(version chromedriver)"

@@ -48,6 +48,7 @@ require() {
   fi
 }
 require wasm-bindgen-test-runner "cargo install wasm-bindgen-cli --version 0.2.130"
+require wasm-pack "cargo install wasm-pack --version 0.15.1 --locked"
 export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
 # The native tests that check Python readers (NIR, the PyTorch module) run this interpreter.
 export ULTRASPIKE_PYTHON=${ULTRASPIKE_PYTHON:-$PWD/.venv/bin/python}
@@ -62,7 +63,9 @@ step test-native cargo test
 step fuzz cargo test --test fuzz_parsers -- --ignored --nocapture
 # Each browser test opens its own WebGPU device in SwiftShader (CPU): slow, hence the long timeout.
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-900}
-step test-browser cargo test --target wasm32-unknown-unknown --test browser
+# wasm-pack as a user types it (chromedriver and wasm-bindgen-test-runner from PATH, flags from
+# webdriver.json); only tests/browser.rs runs in the browser (the native tests are cfg'd out there).
+step test-browser wasm-pack test --headless --chrome
 
 # ---- end-to-end page test (Playwright) ------------------------------------------
 # A CLI-trained checkpoint + `ultraspike eval --json`, `trunk build --release`, then

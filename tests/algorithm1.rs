@@ -1,5 +1,6 @@
 //! Algorithm 1 (paper.md section 4) and the paper's K(mu), h(T, mu) on
 //! distributions whose answers are computed by hand.
+#![cfg(not(target_arch = "wasm32"))] // native (lavapipe or a GPU); the browser runs tests/browser.rs
 
 use ultraspike::convert::algorithm1::{compute_loss, find_scaling_factors, h_of_t_mu, k_of_mu, LossKind};
 use ultraspike::convert::stats::percentile_from_hist;

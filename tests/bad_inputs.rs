@@ -1,6 +1,7 @@
 //! Bad input, as a careless or hostile user gives it to the release CLI: each
 //! case must end with one `error:` line naming the culprit, exit status 1, and
 //! no side effect (a good checkpoint stays loadable, nothing is written).
+#![cfg(not(target_arch = "wasm32"))] // native (lavapipe or a GPU); the browser runs tests/browser.rs
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,5 +1,6 @@
 //! safetensors checkpoints: bit-exact round trip, a file laid out by hand the
 //! way `safetensors.torch.save_file` writes it, damaged files, atomic saves.
+#![cfg(not(target_arch = "wasm32"))] // native (lavapipe or a GPU); the browser runs tests/browser.rs
 
 use serde_json::json;
 use ultraspike::checkpoint::{f16_to_f32, Checkpoint, META_KEY};

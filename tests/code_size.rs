@@ -1,6 +1,7 @@
 //! The size rules of the code, kept by a test: small files and functions in
 //! src/, and faces (src/cli, src/wasm_api) that only translate, never loop over
 //! batches or epochs (that is the pipeline's work, where it is tested natively).
+#![cfg(not(target_arch = "wasm32"))] // native (lavapipe or a GPU); the browser runs tests/browser.rs
 
 use std::fs;
 use std::path::{Path, PathBuf};

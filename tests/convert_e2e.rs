@@ -1,5 +1,6 @@
 //! Train a tiny DNN, calibrate, convert with every method, and run the SNN:
 //! the whole pipeline on the GPU, with sanity bounds on what comes out.
+#![cfg(not(target_arch = "wasm32"))] // native (lavapipe or a GPU); the browser runs tests/browser.rs
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Dataset loaders on real MNIST / Fashion-MNIST (from `data/`, made by
 //! `scripts/fetch-datasets.sh data`), IDX error handling and normalization.
 //! CIFAR: tests/data_cifar.rs; augmentation and batching: tests/data_batches.rs.
+#![cfg(not(target_arch = "wasm32"))] // native (lavapipe or a GPU); the browser runs tests/browser.rs
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

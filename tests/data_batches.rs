@@ -1,4 +1,5 @@
 //! Augmentation (crop + flip), the seeded batcher and the synthetic dataset.
+#![cfg(not(target_arch = "wasm32"))] // native (lavapipe or a GPU); the browser runs tests/browser.rs
 
 use ultraspike::data::augment::{crop_flip, CropFlip};
 use ultraspike::data::{synthetic, synthetic_split, Augment, Batcher, Dataset, DatasetKind, Normalization};

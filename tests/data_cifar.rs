@@ -1,5 +1,6 @@
 //! CIFAR-10/100 loaders on files written here in the official binary and
 //! .tar.gz formats: directories, archives, loose files, bad inputs.
+#![cfg(not(target_arch = "wasm32"))] // native (lavapipe or a GPU); the browser runs tests/browser.rs
 
 use std::io::Write;
 

@@ -1,6 +1,7 @@
 //! Bad input to the engine gives clear errors, never a panic: buffers over the
 //! device's limits, grids over the workgroup limit, mismatched shapes, and a
 //! lost device.
+#![cfg(not(target_arch = "wasm32"))] // native (lavapipe or a GPU); the browser runs tests/browser.rs
 
 mod common;
 

@@ -10,6 +10,7 @@
 //! A longer run: `ULTRASPIKE_FUZZ_CASES=200000 ULTRASPIKE_FUZZ_SEED=7 cargo test
 //! --release --test fuzz_parsers -- --ignored --nocapture`. A crashing input is
 //! written to `target/fuzz-crash-<target>-<case>.bin` to become a regression test.
+#![cfg(not(target_arch = "wasm32"))] // native (lavapipe or a GPU); the browser runs tests/browser.rs
 
 use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -1,6 +1,7 @@
 //! Central finite differences of the conv2d CPU references (no GPU): with the loss
 //! L = sum(y * g), dL/dx must equal conv2d_backward_input(g, w) and dL/dw must equal
 //! conv2d_backward_weight(x, g), at every element, for several shapes.
+#![cfg(not(target_arch = "wasm32"))] // native (lavapipe or a GPU); the browser runs tests/browser.rs
 
 use ultraspike::cpu::conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward};
 use ultraspike::nn::conv::Conv2dShape;

@@ -2,6 +2,7 @@
 //! backward, fed a random upstream gradient g, must match d(sum g*y)/d(param).
 //! Losses are accumulated in f64; the differentiated functions are linear or
 //! piecewise linear, so with inputs away from kinks and ties FD is near exact.
+#![cfg(not(target_arch = "wasm32"))] // native (lavapipe or a GPU); the browser runs tests/browser.rs
 
 use ultraspike::cpu;
 use ultraspike::nn::pool::PoolShape;

@@ -8,6 +8,7 @@
 //! unperturbed run. Its value equals the real forward and its derivative is
 //! exactly what BPTT computes, so every path (output height, reset, spike,
 //! leak, input) is checked. Inputs keep u_tmp away from the surrogate's kinks.
+#![cfg(not(target_arch = "wasm32"))] // native (lavapipe or a GPU); the browser runs tests/browser.rs
 
 use ultraspike::cpu::loss::softmax_xent;
 use ultraspike::cpu::spiking::{if_backward, if_forward, surrogate_grad};

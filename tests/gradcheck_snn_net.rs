@@ -13,6 +13,7 @@
 //! dropout masks, both branches of residual blocks, and the mean CE over the
 //! logits summed over T. Draws keep every u_tmp 1e-4 from the surrogates'
 //! kinks (0, vth, 2*vth), far beyond the effect of h = 1e-6.
+#![cfg(not(target_arch = "wasm32"))] // native (lavapipe or a GPU); the browser runs tests/browser.rs
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Every shared kernel check (tests/checks) against its CPU reference, natively
 //! (a real GPU, or lavapipe on CI). The checks come from `for_each_check!` in
 //! tests/checks/mod.rs, the list tests/browser.rs runs in headless Chromium too.
+#![cfg(not(target_arch = "wasm32"))] // native (lavapipe or a GPU); the browser runs tests/browser.rs
 
 use std::collections::BTreeSet;
 

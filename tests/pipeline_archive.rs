@@ -3,6 +3,7 @@
 //! device, the DNN, the calibration and the SNN give the same walkthrough,
 //! sweep points and evaluations; a calibration of another DNN, a converted SNN
 //! without its DNN and damaged bytes are refused by name.
+#![cfg(not(target_arch = "wasm32"))] // native (lavapipe or a GPU); the browser runs tests/browser.rs
 
 mod common;
 

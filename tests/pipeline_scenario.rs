@@ -3,6 +3,7 @@
 //! metadata rules (epochs and histories add up across runs, a new DNN drops
 //! its calibration and the SNN converted from it) and the regressions the two
 //! faces used to disagree on. tests/e2e drives the same scenario in the page.
+#![cfg(not(target_arch = "wasm32"))] // native (lavapipe or a GPU); the browser runs tests/browser.rs
 
 mod common;
 

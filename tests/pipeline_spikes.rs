@@ -3,6 +3,7 @@
 //! step are the raster's, a neuron spikes exactly when its recomputed membrane
 //! exceeds the threshold, and drawn pixels equal to a test image give that
 //! image's maps.
+#![cfg(not(target_arch = "wasm32"))] // native (lavapipe or a GPU); the browser runs tests/browser.rs
 
 mod common;
 

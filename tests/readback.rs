@@ -2,6 +2,7 @@
 //! (one GPU sync, one yield to the page in the browser) however many tensors
 //! it reads; over a size cap it splits into chunks, and a lost device is still
 //! reported as lost.
+#![cfg(not(target_arch = "wasm32"))] // native (lavapipe or a GPU); the browser runs tests/browser.rs
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Every shader parses and validates with naga (no GPU), and every `.wgsl`
 //! file under shaders/ is registered as a kernel (no stale copies).
+#![cfg(not(target_arch = "wasm32"))] // native (lavapipe or a GPU); the browser runs tests/browser.rs
 
 use std::collections::BTreeSet;
 

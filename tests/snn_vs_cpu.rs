@@ -13,6 +13,7 @@
 //! exactly. `exact_and_clear` (tests/common/snn.rs) asserts this on the CPU traces (each u_tmp on the
 //! grid and below 64) and rejects draws with a membrane exactly at vth or a
 //! silent layer (redraw), so no comparison u > vth is ever a near tie.
+#![cfg(not(target_arch = "wasm32"))] // native (lavapipe or a GPU); the browser runs tests/browser.rs
 
 mod common;
 

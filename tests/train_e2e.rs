@@ -1,6 +1,7 @@
 //! The whole DNN training step on the GPU against the CPU reference network:
 //! a 2-conv + 1-linear threshold-ReLU net over 50 SGD steps (loss curves), and
 //! one step of VGG-11 on a CIFAR-shaped batch (loss and weight updates).
+#![cfg(not(target_arch = "wasm32"))] // native (lavapipe or a GPU); the browser runs tests/browser.rs
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! DNN training runs are reproducible and resumable: a checkpoint round trip is
 //! bit-exact, a run resumed from its epoch checkpoint ends with the same weights
 //! as one that never stopped, and a diverging run stops with a clear error.
+#![cfg(not(target_arch = "wasm32"))] // native (lavapipe or a GPU); the browser runs tests/browser.rs
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! types) and the table below names the `#[repr(C)]` Pod struct the host
 //! writes into it. A shader with a `var<uniform>` the table does not cover
 //! fails, so a new kernel cannot skip the check.
+#![cfg(not(target_arch = "wasm32"))] // native (lavapipe or a GPU); the browser runs tests/browser.rs
 
 use std::collections::BTreeSet;
 use std::mem::{offset_of, size_of, size_of_val};

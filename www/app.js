@@ -116,6 +116,7 @@ function setButtons() {
   $("finetune").disabled = busy || !haveSnn;
   $("eval-snn").disabled = busy || !haveSnn;
   $("download-snn").disabled = busy || !haveSnn;
+  $("download-nir").disabled = busy || !haveSnn;
   $("show-raster").disabled = busy || !haveSnn;
   const padOk = haveSnn && st?.data?.shape[0] === 1;
   $("pad-classify").disabled = busy || !padOk;
@@ -159,7 +160,7 @@ function finishLoad(kind, source) {
 
 async function train() {
   if (!state.data) await loadBundled();
-  const model = $("model").value === "custom" ? state.customModel : $("model").value;
+  const model = chosenModel();
   session.start_training({ model, epochs: +$("epochs").value, batch: +$("batch").value, lr: +$("lr").value });
   // A new DNN: the views of the old one's conversion no longer apply (the session dropped it too).
   Object.assign(state, { history: [], live: [], convert: null, sweep: [], dnnEval: null, walk: null });
@@ -193,11 +194,16 @@ function download(bytes, name) {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
+/** The model menu's choice: a built-in name or the uploaded config's JSON. */
+const chosenModel = () => ($("model").value === "custom" ? state.customModel : $("model").value);
+
 async function uploadCheckpoint(file) {
-  const info = session.load_checkpoint(new Uint8Array(await file.arrayBuffer()));
+  // A plain PyTorch state dict (no ultraspike metadata) is read as the model chosen above.
+  const info = session.load_checkpoint(new Uint8Array(await file.arrayBuffer()), chosenModel());
   if (info.kind === "dnn") {
     state.convert = null;
-    $("dnn-info").textContent = `loaded DNN ${info.model} (${info.epoch} epochs) from ${file.name}`;
+    const how = info.state_dict ? ", a plain state dict read as the chosen model" : "";
+    $("dnn-info").textContent = `loaded DNN ${info.model} (${info.epoch} epochs${how}) from ${file.name}`;
     if (info.history?.length) {
       state.history = info.history;
       state.live = info.history.map((r) => [r.epoch + 1, r.train_loss, r.train_acc]);
@@ -432,6 +438,7 @@ function wire() {
   $("forget").addEventListener("click", async () => { await store.clear(); lastRecord = null; status("ok", "The saved session was deleted from this browser; the open one stays until you reload."); });
   on("download-dnn", "Downloading the DNN", async () => download(await session.dnn_checkpoint(), "dnn.safetensors"));
   on("download-snn", "Downloading the SNN", async () => download(await session.snn_checkpoint(), "snn.safetensors"));
+  on("download-nir", "Exporting the SNN as NIR", async () => download(await session.export_nir(), "snn.nir"));
   $("cancel").addEventListener("click", () => {
     cancelled = true;
     cancelHandle?.request();

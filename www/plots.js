@@ -88,6 +88,13 @@ export function lineChart(host, { series, xLabel, yLabel, x, y, xTicks, yFmt, wi
     });
     el("path", { d, fill: "none", stroke: s.color, "stroke-width": s.width ?? 2, "stroke-dasharray": s.dash ?? "" }, f.g);
     if (s.dots) for (const [px, py] of s.points) el("circle", { cx: f.sx(px), cy: f.sy(py), r: 3, fill: s.color }, f.g);
+    // Hover values: an invisible target with a tooltip on every point (up to 400 a series).
+    if (s.points.length <= 400) {
+      for (const [px, py] of s.points) {
+        const c = el("circle", { class: "hover", cx: f.sx(px), cy: f.sy(py), r: 6, fill: "transparent" }, f.g);
+        el("title", {}, c).textContent = `${s.name ? s.name + ": " : ""}${xLabel ? xLabel + " " : "x "}${fmt(px)}, ${fmt(py)}`;
+      }
+    }
   }
   const named = series.filter((s) => s.name);
   legend(f.svg, named, f.m.l);
@@ -138,6 +145,15 @@ export function heatmap(host, { xs, ys, z, xLabel, yLabel, mark }) {
       }, f.g);
     }
   }
+  // Hover values: one read-out line above the plot (a tooltip per cell would be ~20,000 elements).
+  const readout = text(f.svg, f.m.l + f.W, f.m.t - 8, "", { class: "readout", "text-anchor": "end" });
+  f.svg.addEventListener("pointermove", (e) => {
+    const box = f.svg.getBoundingClientRect();
+    const px = ((e.clientX - box.left) * f.svg.viewBox.baseVal.width) / box.width - f.m.l;
+    const py = f.m.t + f.H - ((e.clientY - box.top) * f.svg.viewBox.baseVal.height) / box.height;
+    const c = Math.floor(px / cw), r = Math.floor(py / ch);
+    readout.textContent = r >= 0 && r < ys.length && c >= 0 && c < xs.length ? `${xLabel} ${fmt(xs[c])}, ${yLabel} ${fmt(ys[r])}: ${fmt(z[r][c])}` : "";
+  });
   if (mark) {
     const cx = f.sx(mark[0]), cy = f.sy(mark[1]);
     el("circle", { cx, cy, r: 6, fill: "none", stroke: "#facc15", "stroke-width": 2.5 }, f.g);

@@ -4,10 +4,28 @@
 use super::config::{LayerSpec, ModelConfig};
 use crate::error::{Error, Result};
 
-pub const NAMES: &[&str] = &["vgg11", "vgg16", "resnet20", "vgg-small", "vgg-tiny"];
+pub const NAMES: &[&str] = &[
+    "vgg11",
+    "vgg16",
+    "resnet20",
+    "vgg-small",
+    "vgg-tiny",
+    "vgg11-avg",
+    "vgg16-avg",
+    "resnet20-avg",
+    "vgg-small-avg",
+    "vgg-tiny-avg",
+];
 
-/// `input` = [C, H, W] of the dataset.
+/// `input` = [C, H, W] of the dataset. A name ending in `-avg` is the model with
+/// every max-pool replaced by an average pool of the same window: average
+/// pooling is linear, so it commutes with the SNN's rate code (the pooled spike
+/// rate is the rate of the pooled input), where max-pooling spikes is not, and NIR
+/// can express it (`AvgPool2d`), where it has no max-pool.
 pub fn builtin(name: &str, input: [usize; 3], classes: usize) -> Result<ModelConfig> {
+    if let Some(base) = name.strip_suffix("-avg").filter(|b| !b.ends_with("-avg")) {
+        return with_average_pools(builtin(base, input, classes)?, name);
+    }
     let cfg = match name {
         "vgg11" => vgg(
             name,
@@ -38,6 +56,17 @@ pub fn builtin(name: &str, input: [usize; 3], classes: usize) -> Result<ModelCon
             )))
         }
     };
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+fn with_average_pools(mut cfg: ModelConfig, name: &str) -> Result<ModelConfig> {
+    for l in &mut cfg.layers {
+        if let LayerSpec::MaxPool { k, stride } = *l {
+            *l = LayerSpec::AvgPool { k, stride };
+        }
+    }
+    cfg.name = name.into();
     cfg.validate()?;
     Ok(cfg)
 }

@@ -39,6 +39,7 @@
 
 mod archive;
 mod calibration;
+mod classify;
 mod conversion;
 mod data;
 mod finetuning;
@@ -50,6 +51,7 @@ mod views;
 
 pub use archive::{Archive, PipelineRestored};
 pub use calibration::{CalibrationProgress, LayerSummary};
+pub use classify::{Classification, ClassifyWith, ModelInput};
 pub use conversion::{Conversion, SweepPoint};
 pub use data::{DataSource, DatasetSummary};
 pub use finetuning::{FinetuneEvent, FinetuneInfo};
@@ -210,6 +212,14 @@ impl Pipeline {
         }
     }
 
+    /// `load_checkpoint` for a face that always has a model at hand (the page's
+    /// model menu): a file with our metadata is read by it and `fallback` is
+    /// ignored; a bare state dict is read as `fallback` (see `load_dnn_as`).
+    pub fn load_checkpoint_or_bare(&mut self, ck: Checkpoint, fallback: Option<&str>) -> Result<LoadedModel> {
+        let model = if ck.metadata.is_null() { fallback } else { None };
+        self.load_checkpoint_as(ck, model)
+    }
+
     /// Load a DNN checkpoint: it replaces the DNN and what derives from it.
     pub fn load_dnn(&mut self, ck: Checkpoint) -> Result<LoadedModel> {
         let meta = DnnMeta::from_checkpoint(&ck)?;
@@ -218,6 +228,7 @@ impl Pipeline {
             dataset: meta.dataset.map(|d| d.name().to_string()),
             epoch: meta.epoch,
             history: meta.history.clone(),
+            state_dict: false,
         };
         self.replace_dnn(DnnStage {
             saved: Some(Snapshot { ck, meta }),
@@ -235,13 +246,13 @@ impl Pipeline {
             (false, None) => self.load_dnn(ck),
             (false, Some(_)) => Err(Error::Config("the checkpoint names its model in its metadata; --model is for files without it".into())),
             (true, None) => Err(Error::Checkpoint(
-                "the file carries no ultraspike metadata (a plain PyTorch state dict?): name its architecture with --model NAME or --model FILE.json".into(),
+                "the file carries no ultraspike metadata (a plain PyTorch state dict?): name its architecture (CLI: --model NAME or --model FILE.json; page: the model menu)".into(),
             )),
             (true, Some(name)) => {
                 let train = &self.data()?.train;
                 let opts = TrainOptions { model: name.to_string(), ..TrainOptions::default() };
                 let meta = DnnMeta { normalization: Some(train.norm.clone()), ..DnnMeta::new(&opts.model_config(train)?) };
-                let info = LoadedModel::Dnn { model: meta.model.name.clone(), dataset: None, epoch: 0, history: Vec::new() };
+                let info = LoadedModel::Dnn { model: meta.model.name.clone(), dataset: None, epoch: 0, history: Vec::new(), state_dict: true };
                 let ck = Checkpoint { metadata: serde_json::to_value(&meta).map_err(|e| Error::Checkpoint(e.to_string()))?, ..ck };
                 let meta = DnnMeta::from_checkpoint(&ck)?; // the same checks as a file with metadata
                 self.replace_dnn(DnnStage { saved: Some(Snapshot { ck, meta }), training: None, calibration: None });
@@ -321,6 +332,8 @@ pub enum LoadedModel {
         dataset: Option<String>,
         epoch: usize,
         history: Vec<crate::spec::EpochRecord>,
+        /// A plain state dict, read as the model the caller named.
+        state_dict: bool,
     },
     Snn {
         model: String,

@@ -5,6 +5,7 @@
 //! so the page slices it between frames and stays responsive.
 
 mod convert;
+mod embed;
 mod snn;
 
 use serde::Serialize;
@@ -122,10 +123,17 @@ impl Session {
             .map_err(js_err)
     }
 
-    /// Load a safetensors checkpoint written by the CLI or this page (DNN or SNN).
-    pub fn load_checkpoint(&mut self, bytes: Vec<u8>) -> Result<JsValue, JsError> {
+    /// Load a safetensors checkpoint written by the CLI or this page (DNN or SNN);
+    /// a plain PyTorch state dict (no metadata) is read as `model` (a built-in
+    /// name or a JSON config), which files with metadata ignore.
+    pub fn load_checkpoint(&mut self, bytes: Vec<u8>, model: Option<String>) -> Result<JsValue, JsError> {
         let ck = Checkpoint::from_bytes(&bytes).map_err(js_err)?;
-        to_js(&self.pipeline.load_checkpoint(ck).map_err(js_err)?)
+        to_js(
+            &self
+                .pipeline
+                .load_checkpoint_or_bare(ck, model.as_deref())
+                .map_err(js_err)?,
+        )
     }
 
     /// The Cancel button's handle: it works while a `*_steps` call holds the session.

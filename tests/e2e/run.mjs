@@ -81,6 +81,16 @@ function serve() {
   return new Promise((ok) => server.listen(0, "127.0.0.1", () => ok(server)));
 }
 
+/** A safetensors file without its `__metadata__` (a plain PyTorch state dict); the header keeps its length. */
+function withoutMetadata(bytes) {
+  const len = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + len).toString("utf8"));
+  delete header.__metadata__;
+  const out = Buffer.from(bytes);
+  out.write(JSON.stringify(header).padEnd(len, " "), 8, len, "utf8");
+  return out;
+}
+
 const failures = [];
 function check(cond, what) {
   console.log(`${cond ? "ok  " : "FAIL"} ${what}`);
@@ -219,6 +229,12 @@ try {
   const saved = join(outDir, "page-dnn.safetensors");
   await dl.saveAs(saved);
   check((await stat(saved)).size > 1000, `DNN download: ${(await stat(saved)).size} bytes`);
+  // NIR has no max-pool: exporting the demo's vgg-tiny SNN is refused with the layer's name.
+  await page.evaluate(() => { document.body.dataset.state = "reset"; });
+  await page.click("#download-nir");
+  await page.waitForFunction(() => ["idle", "error"].includes(document.body.dataset.state), null, { timeout: 60_000 });
+  const nirRefused = (await page.textContent("#status")).trim();
+  check((await page.getAttribute("body", "data-state")) === "error" && /max.?pool/i.test(nirRefused) && /features\.\d/.test(nirRefused), `NIR export of a max-pool SNN refused: ${nirRefused.replace(/\n/g, " / ")}`);
 
   // A reload restores the models, the calibration and every view from IndexedDB.
   const snapshotViews = () => page.evaluate(() => ({
@@ -293,6 +309,25 @@ try {
     // near-tie flipping between GPUs (lavapipe vs SwiftShader): 1 image = 0.002.
     check(Math.abs(acc - cli) <= 0.002 + 1e-6, `CLI checkpoint in the page: accuracy ${acc} vs \`ultraspike eval\` ${cli} (tolerance 1 image of 500)`);
     await page.screenshot({ path: join(outDir, "2-cli-checkpoint.png"), fullPage: true });
+    // The same weights as a plain PyTorch state dict (metadata removed): read as the chosen model.
+    await page.selectOption("#model", "vgg-tiny");
+    await page.setInputFiles("#upload-ckpt", { name: "state_dict.safetensors", mimeType: "application/octet-stream", buffer: withoutMetadata(await readFile(process.env.CKPT)) });
+    await page.waitForFunction(() => document.body.dataset.state !== "busy", null, { timeout: 60_000 });
+    const bareInfo = (await page.textContent("#dnn-info")).trim();
+    await page.click("#eval-dnn");
+    await page.waitForFunction(() => document.body.dataset.state !== "busy", null, { timeout: 300_000 });
+    const bareAcc = Number(await page.getAttribute("#dnn-info", "data-accuracy"));
+    check(/plain state dict/.test(bareInfo) && bareAcc === acc, `a bare state dict read as vgg-tiny: ${bareInfo}; accuracy ${bareAcc} (with metadata: ${acc})`);
+  }
+  if (process.env.SNN_AVG && process.env.NIR_CLI) {
+    // One rule, two faces: the page's NIR export of an avg-pool SNN is the CLI's file, byte for byte.
+    await page.setInputFiles("#upload-ckpt", process.env.SNN_AVG);
+    await page.waitForFunction(() => document.body.dataset.state !== "busy", null, { timeout: 60_000 });
+    const [nirDl] = await Promise.all([page.waitForEvent("download"), page.click("#download-nir")]);
+    const nirPath = join(outDir, "page-snn.nir");
+    await nirDl.saveAs(nirPath);
+    const [pageNir, cliNir] = [await readFile(nirPath), await readFile(process.env.NIR_CLI)];
+    check(pageNir.subarray(0, 8).equals(Buffer.from("\x89HDF\r\n\x1a\n", "latin1")) && pageNir.equals(cliNir), `the page's NIR export (${pageNir.length} bytes, HDF5) equals \`ultraspike export --format nir\`'s (${cliNir.length} bytes)`);
   }
   check(consoleErrors.length === 0, `no console errors (${consoleErrors.length}${consoleErrors.length ? ": " + consoleErrors.join(" | ") : ""})`);
   }
