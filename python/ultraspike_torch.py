@@ -46,13 +46,19 @@ F32 = np.float32
 # ---------------------------------------------------------------- checkpoints
 
 
-def load(path):
-    """(tensors, meta): every tensor as a float32 numpy array by name, and the
-    ``ultraspike`` metadata dict (None for a bare PyTorch state dict)."""
+OPTIMIZER_PREFIX = "optimizer."
+
+
+def load(path, optimizer=False):
+    """(tensors, meta): the model's tensors as float32 numpy arrays by name (a
+    training checkpoint's SGD momentum, ``optimizer.<name>.momentum_buffer``,
+    only with ``optimizer``), and the ``ultraspike`` metadata dict (None for a
+    bare PyTorch state dict)."""
     from safetensors import safe_open
 
     with safe_open(str(path), framework="numpy") as f:
-        tensors = {k: f.get_tensor(k).astype(F32) for k in f.keys()}
+        keys = [k for k in f.keys() if optimizer or not k.startswith(OPTIMIZER_PREFIX)]
+        tensors = {k: f.get_tensor(k).astype(F32) for k in keys}
         extra = f.metadata() or {}
     meta = json.loads(extra["ultraspike"]) if "ultraspike" in extra else None
     return tensors, meta
