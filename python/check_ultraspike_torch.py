@@ -5,6 +5,8 @@ and DIR/expected.safetensors (``pixels`` [N,C,H,W] u8 values as float32,
 ``logits`` [N, classes] from the Rust CPU reference, for an SNN ``spikes`` per
 neuron layer): the numpy forward must give the same logits within
 1e-5 * max(1, max |logit|) and, for an SNN, exactly the same spike counts.
+``forward DIR --torch`` (an interpreter with torch; not in CI): the torch
+module too, within 1e-4 * max(1, max |logit|).
 
 ``state-dict DIR``: write a bare PyTorch-named state dict (no metadata) of a
 small MNIST-shaped model (DIR/model.json, DIR/plain.safetensors), MNIST IDX
@@ -61,6 +63,20 @@ def check_forward(d):
     spikes = f", spikes per layer {[int(v) for v in exp['spikes']]}" if "spikes" in exp else ""
     print(f"{meta['kind']} {meta['model']['name']}: max |numpy - rust| = {diff:.3g}, max |rust| = {np.max(np.abs(exp['logits'])):.3g}{spikes}")
     assert diff <= 1e-5 * scale, f"numpy and the Rust CPU reference differ by {diff}"
+    if "--torch" in sys.argv:
+        check_torch(os.path.join(d, "model.safetensors"), x, exp["logits"], scale)
+
+
+def check_torch(path, x, want, scale):
+    """The torch module of the checkpoint against the Rust logits, within 1e-4 * scale (torch sums
+    in its own float32 order; a spike that flips on a near tie would exceed it)."""
+    import torch
+
+    with torch.no_grad():
+        got = ut.torch_model(path)(torch.from_numpy(x)).numpy()
+    diff = float(np.max(np.abs(got - want)))
+    print(f"  torch {torch.__version__}: max |torch - rust| = {diff:.3g}")
+    assert diff <= 1e-4 * scale, f"torch and the Rust CPU reference differ by {diff}"
 
 
 def random_state_dict(model, rng):

@@ -321,8 +321,17 @@ def _with_defaults(meta, model, norm):
 # ----------------------------------------------------------------------- torch
 
 
-def _torch_layers(steps, spiking):
-    """torch modules for ``steps`` (``spiking``: IF neurons instead of threshold ReLUs)."""
+_TORCH = {}
+
+
+def _torch():
+    """The torch module classes, defined on first use (torch is imported only here)."""
+    if not _TORCH:
+        _TORCH.update(_define_torch_classes())
+    return _TORCH
+
+
+def _define_torch_classes():
     import torch
     from torch import nn
 
@@ -337,14 +346,16 @@ def _torch_layers(steps, spiking):
             return torch.minimum(torch.clamp(x, min=0.0), self.mu)
 
     class IF(nn.Module):
-        """IF/LIF neuron over T steps; ``vth`` and ``leak`` tensors, beta and shift constants."""
+        """IF/LIF neuron over ``t`` steps: ``vth`` and ``leak`` parameters of shape [1], ``beta``,
+        ``shift`` and ``out_scale`` constants. Input [B, ...] (analog: the same current every step)
+        or [T*B, ...] t-major; output [T*B, ...] spikes of height beta * vth * out_scale."""
 
         def __init__(self):
             super().__init__()
             self.vth, self.leak = nn.Parameter(torch.ones(1)), nn.Parameter(torch.ones(1))
             self.beta, self.shift, self.out_scale, self.t = 1.0, 0.0, 1.0, 1
 
-        def forward(self, current, analog):
+        def forward(self, current, analog=False):
             steps = current.reshape(1 if analog else self.t, -1)
             u, outs = torch.zeros_like(steps[0]), []
             for s in range(self.t):
@@ -354,90 +365,90 @@ def _torch_layers(steps, spiking):
                 u = torch.where(fire, ut - self.vth, ut)
             return torch.stack(outs).reshape((-1,) + current.shape[1:])
 
-    act = IF if spiking else ThresholdReLU
-
     class Block(nn.Module):
-        """conv3x3(stride)-act-dropout-conv3x3-(+shortcut)-act; eval mode: dropout is identity."""
+        """conv3x3(stride)-act1-dropout-conv3x3-(+shortcut)-act2 (the add before act2's clip or
+        neuron); ``shortcut``: a 1x1 conv with the stride, or None for the identity."""
 
-        def __init__(self, s):
+        def __init__(self, c_in, out, stride, dropout, shortcut, act):
             super().__init__()
-            c_in, out = s["in_shape"][0], s["out"]
-            self.conv1, self.act1 = nn.Conv2d(c_in, out, 3, s["stride"], 1), act()
-            self.drop, self.conv2 = nn.Dropout(s["dropout"]), nn.Conv2d(out, out, 3, 1, 1)
-            self.shortcut = nn.Conv2d(c_in, out, 1, s["stride"], 0) if s["shortcut"] else None
+            self.conv1, self.act1 = nn.Conv2d(c_in, out, 3, stride, 1), act()
+            self.drop, self.conv2 = nn.Dropout(dropout), nn.Conv2d(out, out, 3, 1, 1)
+            self.shortcut = nn.Conv2d(c_in, out, 1, stride, 0) if shortcut else None
             self.act2 = act()
 
         def forward(self, x, analog=False):
             sc = x if self.shortcut is None else self.shortcut(x)
-            run = (lambda a, v: a(v, False)) if spiking else (lambda a, v: a(v))  # noqa: E731
-            return run(self.act2, self.conv2(self.drop(run(self.act1, self.conv1(x)))) + sc)
+            return self.act2(self.conv2(self.drop(self.act1(self.conv1(x)))) + sc)
 
-    def make(s):
-        k = s["kind"]
-        if k == "conv":
-            return nn.Conv2d(s["in_shape"][0], s["out"], s["k"], s["stride"], s["pad"], bias=s["bias"])
-        if k == "linear":
-            return nn.Linear(s["in_shape"][0], s["out"], bias=s["bias"])
-        table = {
-            "act": lambda: act() if spiking else ThresholdReLU(s["mu"]),
-            "dropout": lambda: nn.Dropout(s["p"]),
-            "max_pool": lambda: nn.MaxPool2d(s["k"], s["stride"]),
-            "avg_pool": lambda: nn.AvgPool2d(s["k"], s["stride"]),
-            "flatten": nn.Flatten,
-            "block": lambda: Block(s),
-        }
-        return table[k]()
+    class Snn(nn.Module):
+        """``features`` and ``classifier`` with IF neurons; ``forward(x)`` -> logits summed over T."""
 
-    return [make(s) for s in steps], (IF, Block)
+        def __init__(self, features, classifier, t):
+            super().__init__()
+            self.features, self.classifier, self.t = features, classifier, t
+
+        def forward(self, x):
+            analog = True  # until the first neuron: one row per image
+            for m in list(self.features) + list(self.classifier):
+                if isinstance(m, (IF, Block)):
+                    x, analog = m(x, analog), False
+                else:
+                    x = m(x)
+            return x.reshape(self.t, -1, x.shape[-1]).sum(0)
+
+    return dict(nn=nn, ThresholdReLU=ThresholdReLU, IF=IF, Block=Block, Snn=Snn)
 
 
-def _sequential(model, spiking):
-    from collections import OrderedDict
+def _torch_layer(s, spiking):
+    """The torch module of one ``plan`` step (``spiking``: IF neurons instead of threshold ReLUs)."""
+    tc = _torch()
+    nn, act = tc["nn"], (tc["IF"] if spiking else tc["ThresholdReLU"])
+    make = {
+        "conv": lambda: nn.Conv2d(s["in_shape"][0], s["out"], s["k"], s["stride"], s["pad"], bias=s["bias"]),
+        "linear": lambda: nn.Linear(s["in_shape"][0], s["out"], bias=s["bias"]),
+        "act": lambda: act() if spiking else act(s["mu"]),
+        "dropout": lambda: nn.Dropout(s["p"]),
+        "max_pool": lambda: nn.MaxPool2d(s["k"], s["stride"]),
+        "avg_pool": lambda: nn.AvgPool2d(s["k"], s["stride"]),
+        "flatten": nn.Flatten,
+        "block": lambda: tc["Block"](s["in_shape"][0], s["out"], s["stride"], s["dropout"], s["shortcut"], act),
+    }
+    return make[s["kind"]]()
 
-    from torch import nn
 
+def _halves(model, spiking):
+    """(features, classifier): ``nn.Sequential``s of the layers up to and including the first
+    flatten, and of those after it."""
+    nn = _torch()["nn"]
     steps = plan(model)
-    mods, kinds = _torch_layers(steps, spiking)
+    mods = [_torch_layer(s, spiking) for s in steps]
     cut = next(i for i, s in enumerate(steps) if s["kind"] == "flatten") + 1
-    net = nn.Sequential(OrderedDict(features=nn.Sequential(*mods[:cut]), classifier=nn.Sequential(*mods[cut:])))
-    return net, kinds
+    return nn.Sequential(*mods[:cut]), nn.Sequential(*mods[cut:])
 
 
 def build_dnn(model):
     """``nn.Sequential(features=..., classifier=...)`` for a model config (the
     ``model`` of the metadata): ``net.load_state_dict(tensors, strict=True)``
     takes a DNN checkpoint's tensors. Call ``net.eval()`` (dropout)."""
-    return _sequential(model, spiking=False)[0]
+    from collections import OrderedDict
+
+    features, classifier = _halves(model, spiking=False)
+    return _torch()["nn"].Sequential(OrderedDict(features=features, classifier=classifier))
 
 
 def build_snn(meta, t=None):
     """The T-step SNN of an SNN checkpoint's metadata as a ``torch.nn.Module``
     whose ``state_dict`` has the checkpoint's names (weights, biases, ``.vth``,
-    ``.leak``); ``forward(x)`` returns the logits summed over T."""
-    from torch import nn
-
+    ``.leak``); ``forward(x)`` returns the logits summed over T. ``t`` defaults
+    to the checkpoint's (Deng's shift vth/2T follows another T, as the CLI's)."""
+    tc = _torch()
     t = t or meta["timesteps"]
-    seq, (if_cls, block_cls) = _sequential(meta["model"], spiking=True)
-    neurons = [m for m in seq.modules() if isinstance(m, if_cls)]
+    net = tc["Snn"](*_halves(meta["model"], spiking=True), t)
+    neurons = [m for m in net.modules() if isinstance(m, tc["IF"])]
     for m, n in zip(neurons, meta["neurons"]):
         shift = n["vth"] / (2 * t) if meta.get("method") == "deng" and t != meta["timesteps"] else n["shift"]
         m.beta, m.shift, m.out_scale, m.t = n["beta"], shift, meta.get("out_scale", 1.0), t
-
-    class Snn(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.features, self.classifier, self.t = seq.features, seq.classifier, t
-
-        def forward(self, x):
-            analog = True
-            for m in list(self.features) + list(self.classifier):
-                if isinstance(m, (if_cls, block_cls)):
-                    x, analog = m(x, analog), False
-                else:
-                    x = m(x)
-            return x.reshape(self.t, -1, x.shape[-1]).sum(0)
-
-    return Snn()
+    return net
 
 
 def torch_model(path, t=None, model=None):

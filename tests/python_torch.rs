@@ -3,7 +3,8 @@
 //! - PyTorch out: small DNN and SNN checkpoints (every layer kind, residual blocks with and
 //!   without a shortcut, an analog prefix, a bias-free layer, per-channel normalization, LIF
 //!   leaks, shifts, spike heights) - the numpy forward of the file against the CPU reference's
-//!   logits within 1e-5 * max(1, max |logit|), and the SNN's spike counts exactly;
+//!   logits within 1e-5 * max(1, max |logit|), and the SNN's spike counts exactly; with
+//!   ULTRASPIKE_TORCH_PYTHON set (an interpreter with torch; not in CI) the torch modules too;
 //! - PyTorch in: a bare PyTorch-named state dict written by numpy + safetensors, evaluated by
 //!   `ultraspike eval --model` on MNIST-format files Python wrote; the accuracy must equal the
 //!   numpy forward's (70% by construction: the labels are its predictions on 35 of 50 images,
@@ -160,6 +161,11 @@ fn write_and_check(py: &Path, dir: &Path, meta: serde_json::Value, specs: &[Para
     ck.save_atomic(&dir.join("model.safetensors")).unwrap();
     let out = common::run_python(py, CHECKER, &["forward".as_ref(), dir.as_os_str()]);
     eprint!("{out}");
+    // Opt-in, outside CI: an interpreter with torch checks the torch modules too.
+    if let Some(torch_py) = std::env::var_os("ULTRASPIKE_TORCH_PYTHON") {
+        let args = ["forward".as_ref(), dir.as_os_str(), "--torch".as_ref()];
+        eprint!("{}", common::run_python(Path::new(&torch_py), CHECKER, &args));
+    }
 }
 
 fn expected(dir: &Path, cfg: &ModelConfig, pixels: Vec<f32>, logits: Vec<f32>, spikes: Option<Vec<f32>>) {
