@@ -53,7 +53,8 @@ def load(path, optimizer=False):
     """(tensors, meta): the model's tensors as float32 numpy arrays by name (a
     training checkpoint's SGD momentum, ``optimizer.<name>.momentum_buffer``,
     only with ``optimizer``), and the ``ultraspike`` metadata dict (None for a
-    bare PyTorch state dict)."""
+    bare PyTorch state dict). f16 and f64 tensors are converted; numpy has no
+    bf16 (``ultraspike`` itself reads bf16 files)."""
     from safetensors import safe_open
 
     with safe_open(str(path), framework="numpy") as f:
