@@ -9,6 +9,7 @@
 //!   `ultraspike eval --model` on MNIST-format files Python wrote; the accuracy must equal the
 //!   numpy forward's (70% by construction: the labels are its predictions on 35 of 50 images,
 //!   each with a clear top-2 margin).
+#![cfg(not(target_arch = "wasm32"))] // native (lavapipe or a GPU); the browser runs tests/browser.rs
 
 mod common;
 
