@@ -1,0 +1,222 @@
+//! NIR export (`ultraspike export --format nir`, `export::snn_to_nir`): SNN
+//! checkpoints built here from metadata and random finite tensors (no GPU),
+//! exported, and read back by the Python `nir` package (python/check_nir.py
+//! compares every node, parameter and edge with the checkpoint); a max-pool
+//! model is refused with the layer named; the HDF5 writer's file reads in h5py.
+
+mod common;
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+use ultraspike::checkpoint::Checkpoint;
+use ultraspike::export::hdf5::{write_file, Dataset, Group};
+use ultraspike::meta::SnnMeta;
+use ultraspike::models::builtin::builtin;
+use ultraspike::models::config::{LayerSpec, LayerSpec::*, ModelConfig};
+use ultraspike::models::params::{snn_param_specs, ParamKind};
+use ultraspike::spec::{ConversionMethod, NeuronParams};
+use ultraspike::util::rng::Rng;
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ultraspike-nir-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn conv(out: usize, stride: usize, bias: bool) -> LayerSpec {
+    Conv {
+        out,
+        k: 3,
+        stride,
+        pad: 1,
+        bias,
+    }
+}
+
+/// An SNN checkpoint of `model`: random weights, V_th in [0.5, 1.5], the
+/// given leaks and input shifts per spiking layer (in order), beta in [0.5, 1].
+fn snn_checkpoint(model: &ModelConfig, leaks: &[f32], shifts: &[f32], method: ConversionMethod) -> Checkpoint {
+    let mut rng = Rng::new(7);
+    let specs = snn_param_specs(model).unwrap();
+    let mut ck = Checkpoint::new(serde_json::Value::Null);
+    let mut neurons = Vec::new();
+    for s in specs.iter().filter(|s| s.trainable) {
+        let n: usize = s.shape.iter().product();
+        let data = match s.kind {
+            ParamKind::Vth => vec![rng.range(0.5, 1.5)],
+            ParamKind::Leak => vec![leaks[neurons.len() - 1]],
+            _ => rng.vec_uniform(n, -1.0, 1.0),
+        };
+        if s.kind == ParamKind::Vth {
+            let i = neurons.len();
+            neurons.push(NeuronParams {
+                vth: data[0],
+                beta: rng.range(0.5, 1.0),
+                shift: shifts[i],
+                alpha: 1.0,
+                leak: leaks[i],
+                mu: 1.0,
+            });
+        }
+        ck.insert(&s.name, &s.shape, data).unwrap();
+    }
+    let meta = SnnMeta {
+        kind: "snn".into(),
+        model: model.clone(),
+        timesteps: 2,
+        method,
+        neurons,
+        out_scale: 1.25,
+        dataset: None,
+        normalization: None,
+        finetune_epochs: 0,
+        adam_steps: 0,
+        history: vec![],
+    };
+    ck.metadata = serde_json::to_value(&meta).unwrap();
+    SnnMeta::from_checkpoint(&ck).expect("the test checkpoint is valid");
+    ck
+}
+
+/// conv - IF - avg-pool - conv (no bias) - LIF (Deng's shift) - flatten - linear - IF - linear (no bias).
+fn avg_pool_model() -> ModelConfig {
+    ModelConfig {
+        name: "avg-net".into(),
+        input: [2, 8, 8],
+        classes: 3,
+        layers: vec![
+            conv(4, 1, true),
+            Act { mu: 1.0 },
+            Dropout { p: 0.1 },
+            AvgPool { k: 2, stride: 2 },
+            conv(5, 1, false),
+            Act { mu: 1.0 },
+            AvgPool { k: 2, stride: 2 },
+            Flatten,
+            Linear { out: 6, bias: true },
+            Act { mu: 1.0 },
+            Linear { out: 3, bias: false },
+        ],
+    }
+}
+
+fn check_with_python(nir: &Path, ck: &Path) {
+    if let Some(py) = common::python() {
+        let out = common::run_python(
+            &py,
+            "python/check_nir.py",
+            &[OsStr::new("nir"), nir.as_os_str(), ck.as_os_str()],
+        );
+        println!("{out}");
+    }
+}
+
+#[test]
+fn cli_exports_an_avg_pool_snn_that_nir_reads_back() {
+    let ck = snn_checkpoint(
+        &avg_pool_model(),
+        &[1.0, 0.9, 1.0],
+        &[0.0, 0.25, 0.0],
+        ConversionMethod::Deng,
+    );
+    let (ck_path, nir_path) = (tmp("avg.safetensors"), tmp("avg.nir"));
+    ck.save_atomic(&ck_path).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ultraspike"))
+        .args(["export", "--format", "nir", "--ckpt"])
+        .arg(&ck_path)
+        .arg("--out")
+        .arg(&nir_path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "export failed: {text}");
+    assert!(std::fs::read(&nir_path).unwrap().starts_with(b"\x89HDF\r\n\x1a\n"));
+    check_with_python(&nir_path, &ck_path);
+}
+
+#[test]
+fn residual_blocks_export_with_both_branches_into_the_second_if() {
+    let model = ModelConfig {
+        name: "res-net".into(),
+        input: [1, 8, 8],
+        classes: 3,
+        layers: vec![
+            conv(4, 1, true),
+            Act { mu: 1.0 },
+            Block {
+                out: 4,
+                stride: 1,
+                dropout: 0.1,
+            },
+            Block {
+                out: 6,
+                stride: 2,
+                dropout: 0.0,
+            },
+            AvgPool { k: 2, stride: 2 },
+            Flatten,
+            Linear { out: 3, bias: true },
+        ],
+    };
+    let ck = snn_checkpoint(
+        &model,
+        &[1.0; 5],
+        &[0.0, 0.1, 0.2, 0.0, 0.3],
+        ConversionMethod::AlphaBeta,
+    );
+    let (ck_path, nir_path) = (tmp("res.safetensors"), tmp("res.nir"));
+    ck.save_atomic(&ck_path).unwrap();
+    std::fs::write(&nir_path, ultraspike::export::snn_to_nir(&ck).unwrap()).unwrap();
+    check_with_python(&nir_path, &ck_path);
+}
+
+#[test]
+fn max_pool_is_refused_with_the_layer_named() {
+    let model = builtin("vgg-tiny", [1, 8, 8], 3).unwrap();
+    let ck = snn_checkpoint(&model, &[1.0; 2], &[0.0; 2], ConversionMethod::AlphaBeta);
+    let err = ultraspike::export::snn_to_nir(&ck).unwrap_err().to_string();
+    assert!(
+        err.contains("layer 3 (max_pool, `features.3`)") && err.contains("NIR has no max-pooling"),
+        "{err}"
+    );
+    let ck_path = tmp("maxpool.safetensors");
+    ck.save_atomic(&ck_path).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ultraspike"))
+        .args(["export", "--format", "nir", "--ckpt"])
+        .arg(&ck_path)
+        .args(["--out", tmp("maxpool.nir").to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("error: config: ") && stderr.contains("max_pool"),
+        "{stderr}"
+    );
+    assert!(!tmp("maxpool.nir").exists(), "nothing is written on a refusal");
+}
+
+#[test]
+fn hdf5_writer_file_reads_in_h5py() {
+    let mut b = Group::new();
+    b.dataset("x", Dataset::f32(&[2, 3], vec![1.5, -2.0, 3.25, 0.0, 1e-3, -7.0]));
+    let mut a = Group::new();
+    a.group("b", b)
+        .dataset("n", Dataset::i64(&[3], vec![-1, 0, 1 << 40]))
+        .dataset("s", Dataset::string("Conv2d"))
+        .dataset(
+            "t",
+            Dataset::strings(&[2, 2], ["in", "layer_1", "layer_1", "out"].map(String::from).to_vec()),
+        );
+    let mut root = Group::new();
+    root.group("a", a).dataset("v", Dataset::scalar_i64(7));
+    let path = tmp("writer.h5");
+    std::fs::write(&path, write_file(&root).unwrap()).unwrap();
+    if let Some(py) = common::python() {
+        println!(
+            "{}",
+            common::run_python(&py, "python/check_nir.py", &[OsStr::new("hdf5"), path.as_os_str()])
+        );
+    }
+}
