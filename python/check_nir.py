@@ -2,10 +2,16 @@
 
   check_nir.py hdf5 FILE            h5py reads the HDF5 writer's test file (tests/nir_export.rs
                                     says what it holds) with the values written.
-  check_nir.py nir FILE.nir CKPT    nir.read reads the export of the SNN checkpoint CKPT, and
+  check_nir.py nir FILE.nir CKPT [RUN.json]
+                                    nir.read reads the export of the SNN checkpoint CKPT, and
                                     its nodes (types, shapes, parameters) and edges are the ones
                                     derived here, independently, from the checkpoint's tensors
                                     and metadata (the mapping documented in src/export/mod.rs).
+                                    With RUN.json ({"input": [C*H*W], "logits": [classes]}, our
+                                    CPU reference SNN's logits of one image): the graph run in
+                                    numpy with the semantics the file's metadata states (dt = 1
+                                    Euler steps, subtractive reset, the image at every step, the
+                                    output summed over T) gives the same logits.
 """
 
 import json
@@ -176,12 +182,89 @@ def check_nir(path, ckpt):
     if int(md["timesteps"]) != meta["timesteps"] or md["method"] != meta["method"] or not md["reset"].startswith("subtract"):
         fail(f"metadata {md!r}")
     print(f"{path}: nir.read gives {len(g.nodes)} nodes and {len(g.edges)} edges equal to {ckpt}'s")
+    return g, meta
+
+
+def conv2d(x, w, b, stride, pad):
+    """x [C, H, W], w [O, C, k, k]: the cross-correlation PyTorch's Conv2d computes."""
+    k, (s0, s1), (p0, p1) = w.shape[2], stride, pad
+    xp = np.pad(x, ((0, 0), (p0, p0), (p1, p1)))
+    oh, ow = (xp.shape[1] - k) // s0 + 1, (xp.shape[2] - k) // s1 + 1
+    y = np.zeros((w.shape[0], oh, ow))
+    for i in range(k):
+        for j in range(k):
+            patch = xp[:, i : i + s0 * (oh - 1) + 1 : s0, j : j + s1 * (ow - 1) + 1 : s1]
+            y += np.einsum("oc,chw->ohw", w[:, :, i, j], patch)
+    return y + b[:, None, None]
+
+
+def avg_pool(x, k, s):
+    c, h, w = x.shape
+    oh, ow = (h - k[0]) // s[0] + 1, (w - k[1]) // s[1] + 1
+    y = np.zeros((c, oh, ow))
+    for i in range(k[0]):
+        for j in range(k[1]):
+            y += x[:, i : i + s[0] * (oh - 1) + 1 : s[0], j : j + s[1] * (ow - 1) + 1 : s[1]]
+    return y / (k[0] * k[1])
+
+
+def run_graph(g, image, steps):
+    """The NIR graph over `steps` dt = 1 Euler steps with subtractive reset; the output summed."""
+    order, done = [], set()
+    while len(order) < len(g.nodes):
+        for name in g.nodes:
+            pre = [a for a, b in g.edges if b == name]
+            if name not in done and all(p in done for p in pre):
+                order.append(name)
+                done.add(name)
+    v = {n: 0.0 for n, node in g.nodes.items() if type(node).__name__ in ("IF", "LIF")}
+    total = 0.0
+    for _ in range(steps):
+        out = {}
+        for name in order:
+            node, typ = g.nodes[name], type(g.nodes[name]).__name__
+            x = sum(out[a] for a, b in g.edges if b == name) if typ != "Input" else image
+            if typ == "Conv2d":
+                y = conv2d(x, node.weight.astype(np.float64), node.bias, node.stride, node.padding)
+            elif typ in ("Affine", "Linear"):
+                y = node.weight.astype(np.float64) @ x + (node.bias if typ == "Affine" else 0.0)
+            elif typ in ("IF", "LIF"):
+                if typ == "IF":
+                    v[name] = v[name] + node.r * x
+                else:
+                    v[name] = v[name] + (node.v_leak - v[name] + node.r * x) / node.tau
+                y = (v[name] > node.v_threshold).astype(np.float64)
+                v[name] = v[name] - y * node.v_threshold  # the metadata's subtractive reset
+            elif typ == "Scale":
+                y = node.scale * x
+            elif typ == "AvgPool2d":
+                y = avg_pool(x, node.kernel_size, node.stride)
+            elif typ == "Flatten":
+                y = x.reshape(-1)
+            else:  # Input, Output
+                y = x
+            out[name] = y
+        total = total + out["output"]
+    return total
+
+
+def check_run(g, meta, run_path):
+    with open(run_path) as f:
+        run = json.load(f)
+    image = np.array(run["input"], np.float64).reshape(meta["model"]["input"])
+    logits = run_graph(g, image, int(g.metadata["timesteps"]))
+    want = np.array(run["logits"])
+    if not np.allclose(logits, want, rtol=1e-4, atol=1e-4):
+        fail(f"the graph run in numpy gives logits {logits}, our SNN {want}")
+    print(f"the NIR graph run in numpy gives our SNN's logits {np.round(want, 4)}")
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "hdf5":
         check_hdf5(sys.argv[2])
-    elif len(sys.argv) == 4 and sys.argv[1] == "nir":
-        check_nir(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) in (4, 5) and sys.argv[1] == "nir":
+        graph, meta = check_nir(sys.argv[2], sys.argv[3])
+        if len(sys.argv) == 5:
+            check_run(graph, meta, sys.argv[4])
     else:
         fail(__doc__)

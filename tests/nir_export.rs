@@ -10,12 +10,13 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use ultraspike::checkpoint::Checkpoint;
+use ultraspike::cpu::snn::CpuSnn;
 use ultraspike::export::hdf5::{write_file, Dataset, Group};
 use ultraspike::meta::SnnMeta;
 use ultraspike::models::builtin::builtin;
 use ultraspike::models::config::{LayerSpec, LayerSpec::*, ModelConfig};
 use ultraspike::models::params::{snn_param_specs, ParamKind};
-use ultraspike::spec::{ConversionMethod, NeuronParams};
+use ultraspike::spec::{ConversionMethod, NeuronParams, Surrogate};
 use ultraspike::util::rng::Rng;
 
 fn tmp(name: &str) -> PathBuf {
@@ -64,7 +65,7 @@ fn snn_checkpoint(model: &ModelConfig, leaks: &[f32], shifts: &[f32], method: Co
     let meta = SnnMeta {
         kind: "snn".into(),
         model: model.clone(),
-        timesteps: 2,
+        timesteps: 4,
         method,
         neurons,
         out_scale: 1.25,
@@ -101,14 +102,33 @@ fn avg_pool_model() -> ModelConfig {
     }
 }
 
-fn check_with_python(nir: &Path, ck: &Path) {
+/// One random image and the CPU reference SNN's logits of it, as python/check_nir.py reads them.
+fn reference_run(ck: &Checkpoint, path: &Path) {
+    let meta = SnnMeta::from_checkpoint(ck).unwrap();
+    let params: Vec<Vec<f32>> = snn_param_specs(&meta.model)
+        .unwrap()
+        .iter()
+        .map(|s| match ck.tensors.get(&s.name) {
+            Some(t) => t.data.clone(),
+            None => vec![0.0; s.shape.iter().product()], // a bias the config turned off
+        })
+        .collect();
+    let mut snn = CpuSnn::new(&meta.model, &meta.neurons, meta.timesteps, Surrogate::Boxcar).unwrap();
+    snn.out_scale = meta.out_scale;
+    let x = Rng::new(3).vec_uniform(meta.model.input.iter().product(), 0.0, 1.0);
+    let logits = snn.forward(&params, &x, 1, None).unwrap().logits;
+    let json = serde_json::json!({ "input": x, "logits": logits });
+    std::fs::write(path, json.to_string()).unwrap();
+}
+
+/// python/check_nir.py: the nodes and edges against the checkpoint, and the graph run
+/// against the CPU reference SNN.
+fn check_with_python(nir: &Path, ck_path: &Path, ck: &Checkpoint) {
+    let run = nir.with_extension("run.json");
+    reference_run(ck, &run);
     if let Some(py) = common::python() {
-        let out = common::run_python(
-            &py,
-            "python/check_nir.py",
-            &[OsStr::new("nir"), nir.as_os_str(), ck.as_os_str()],
-        );
-        println!("{out}");
+        let args = [OsStr::new("nir"), nir.as_os_str(), ck_path.as_os_str(), run.as_os_str()];
+        println!("{}", common::run_python(&py, "python/check_nir.py", &args));
     }
 }
 
@@ -132,7 +152,7 @@ fn cli_exports_an_avg_pool_snn_that_nir_reads_back() {
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "export failed: {text}");
     assert!(std::fs::read(&nir_path).unwrap().starts_with(b"\x89HDF\r\n\x1a\n"));
-    check_with_python(&nir_path, &ck_path);
+    check_with_python(&nir_path, &ck_path, &ck);
 }
 
 #[test]
@@ -168,7 +188,7 @@ fn residual_blocks_export_with_both_branches_into_the_second_if() {
     let (ck_path, nir_path) = (tmp("res.safetensors"), tmp("res.nir"));
     ck.save_atomic(&ck_path).unwrap();
     std::fs::write(&nir_path, ultraspike::export::snn_to_nir(&ck).unwrap()).unwrap();
-    check_with_python(&nir_path, &ck_path);
+    check_with_python(&nir_path, &ck_path, &ck);
 }
 
 #[test]
@@ -219,4 +239,26 @@ fn hdf5_writer_file_reads_in_h5py() {
             common::run_python(&py, "python/check_nir.py", &[OsStr::new("hdf5"), path.as_os_str()])
         );
     }
+}
+
+#[test]
+fn a_shift_with_no_bias_before_it_is_refused_with_the_layer_named() {
+    let model = ModelConfig {
+        name: "if-if".into(),
+        input: [1, 4, 4],
+        classes: 3,
+        layers: vec![
+            conv(2, 1, true),
+            Act { mu: 1.0 },
+            Act { mu: 1.0 },
+            Flatten,
+            Linear { out: 3, bias: true },
+        ],
+    };
+    let ck = snn_checkpoint(&model, &[1.0; 2], &[0.0, 0.5], ConversionMethod::Deng);
+    let err = ultraspike::export::snn_to_nir(&ck).unwrap_err().to_string();
+    assert!(
+        err.contains("`features.2`") && err.contains("no conv or linear bias"),
+        "{err}"
+    );
 }
