@@ -12,17 +12,42 @@ use std::path::{Path, PathBuf};
 use ultraspike::checkpoint::Checkpoint;
 use ultraspike::cpu::snn::CpuSnn;
 use ultraspike::export::hdf5::{write_file, Dataset, Group};
-use ultraspike::meta::SnnMeta;
+use ultraspike::meta::{DnnMeta, SnnMeta};
 use ultraspike::models::builtin::builtin;
 use ultraspike::models::config::{LayerSpec, LayerSpec::*, ModelConfig};
-use ultraspike::models::params::{snn_param_specs, ParamKind};
+use ultraspike::models::params::{param_specs, snn_param_specs, ParamKind};
 use ultraspike::spec::{ConversionMethod, NeuronParams, Surrogate};
 use ultraspike::util::rng::Rng;
 
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ultraspike-nir-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+/// A test's own temp folder, removed when the test ends.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(test: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("ultraspike-nir-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn export_cli(ck: &Path, out: &Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_ultraspike"))
+        .args(["export", "--format", "nir", "--ckpt"])
+        .arg(ck)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
 }
 
 fn conv(out: usize, stride: usize, bias: bool) -> LayerSpec {
@@ -140,15 +165,10 @@ fn cli_exports_an_avg_pool_snn_that_nir_reads_back() {
         &[0.0, 0.25, 0.0],
         ConversionMethod::Deng,
     );
-    let (ck_path, nir_path) = (tmp("avg.safetensors"), tmp("avg.nir"));
+    let tmp = Scratch::new("avg");
+    let (ck_path, nir_path) = (tmp.path("avg.safetensors"), tmp.path("avg.nir"));
     ck.save_atomic(&ck_path).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ultraspike"))
-        .args(["export", "--format", "nir", "--ckpt"])
-        .arg(&ck_path)
-        .arg("--out")
-        .arg(&nir_path)
-        .output()
-        .unwrap();
+    let out = export_cli(&ck_path, &nir_path);
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "export failed: {text}");
     assert!(std::fs::read(&nir_path).unwrap().starts_with(b"\x89HDF\r\n\x1a\n"));
@@ -185,7 +205,8 @@ fn residual_blocks_export_with_both_branches_into_the_second_if() {
         &[0.0, 0.1, 0.2, 0.0, 0.3],
         ConversionMethod::AlphaBeta,
     );
-    let (ck_path, nir_path) = (tmp("res.safetensors"), tmp("res.nir"));
+    let tmp = Scratch::new("res");
+    let (ck_path, nir_path) = (tmp.path("res.safetensors"), tmp.path("res.nir"));
     ck.save_atomic(&ck_path).unwrap();
     std::fs::write(&nir_path, ultraspike::export::snn_to_nir(&ck).unwrap()).unwrap();
     check_with_python(&nir_path, &ck_path, &ck);
@@ -200,21 +221,11 @@ fn max_pool_is_refused_with_the_layer_named() {
         err.contains("layer 3 (max_pool, `features.3`)") && err.contains("NIR has no max-pooling"),
         "{err}"
     );
-    let ck_path = tmp("maxpool.safetensors");
+    let tmp = Scratch::new("maxpool");
+    let (ck_path, nir_path) = (tmp.path("maxpool.safetensors"), tmp.path("maxpool.nir"));
     ck.save_atomic(&ck_path).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ultraspike"))
-        .args(["export", "--format", "nir", "--ckpt"])
-        .arg(&ck_path)
-        .args(["--out", tmp("maxpool.nir").to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.starts_with("error: config: ") && stderr.contains("max_pool"),
-        "{stderr}"
-    );
-    assert!(!tmp("maxpool.nir").exists(), "nothing is written on a refusal");
+    refused(&export_cli(&ck_path, &nir_path), "error: config: ", "max_pool");
+    assert!(!nir_path.exists(), "nothing is written on a refusal");
 }
 
 #[test]
@@ -231,7 +242,8 @@ fn hdf5_writer_file_reads_in_h5py() {
         );
     let mut root = Group::new();
     root.group("a", a).dataset("v", Dataset::scalar_i64(7));
-    let path = tmp("writer.h5");
+    let tmp = Scratch::new("writer");
+    let path = tmp.path("writer.h5");
     std::fs::write(&path, write_file(&root).unwrap()).unwrap();
     if let Some(py) = common::python() {
         println!(
@@ -260,5 +272,42 @@ fn a_shift_with_no_bias_before_it_is_refused_with_the_layer_named() {
     assert!(
         err.contains("`features.2`") && err.contains("no conv or linear bias"),
         "{err}"
+    );
+}
+
+/// Exit status 1 and one `error:` line that starts with `kind` and mentions `what`.
+fn refused(out: &std::process::Output, kind: &str, what: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.starts_with(kind) && stderr.contains(what), "{stderr}");
+}
+
+#[test]
+fn a_dnn_checkpoint_or_an_unwritable_out_is_refused() {
+    let model = avg_pool_model();
+    let mut dnn = Checkpoint::new(serde_json::to_value(DnnMeta::new(&model)).unwrap());
+    for s in param_specs(&model).unwrap().iter().filter(|s| s.trainable) {
+        dnn.insert(&s.name, &s.shape, vec![1.0; s.shape.iter().product()])
+            .unwrap();
+    }
+    let tmp = Scratch::new("refusals");
+    let (dnn_path, out) = (tmp.path("dnn.safetensors"), tmp.path("dnn.nir"));
+    dnn.save_atomic(&dnn_path).unwrap();
+    refused(
+        &export_cli(&dnn_path, &out),
+        "error: checkpoint: ",
+        "convert it into an SNN",
+    );
+    assert!(!out.exists());
+
+    let ck = snn_checkpoint(&model, &[1.0; 3], &[0.0; 3], ConversionMethod::MaxNorm);
+    let ck_path = tmp.path("snn.safetensors");
+    ck.save_atomic(&ck_path).unwrap();
+    let missing = tmp.path("no-such-folder").join("x.nir");
+    refused(&export_cli(&ck_path, &missing), "error: config: ", "no-such-folder");
+    refused(
+        &export_cli(&tmp.path("absent.safetensors"), &out),
+        "error: checkpoint: ",
+        "absent.safetensors",
     );
 }

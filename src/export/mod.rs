@@ -40,12 +40,17 @@ pub mod nir;
 pub mod nir_file;
 
 use crate::checkpoint::Checkpoint;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::meta::SnnMeta;
 
 /// The `.nir` file (HDF5 bytes) of an SNN checkpoint; a layer NIR cannot
 /// express (max-pooling) is refused with the layer named.
 pub fn snn_to_nir(ck: &Checkpoint) -> Result<Vec<u8>> {
+    if ck.metadata.get("kind").and_then(|k| k.as_str()) == Some("dnn") {
+        return Err(Error::Checkpoint(
+            "this is a DNN checkpoint: convert it into an SNN (`ultraspike convert`) and export that".into(),
+        ));
+    }
     let meta = SnnMeta::from_checkpoint(ck)?;
     let graph = nir::snn_graph(ck, &meta)?;
     nir_file::nir_file(&graph, &meta)
