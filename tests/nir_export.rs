@@ -2,7 +2,8 @@
 //! checkpoints built here from metadata and random finite tensors (no GPU),
 //! exported, and read back by the Python `nir` package (python/check_nir.py
 //! compares every node, parameter and edge with the checkpoint); a max-pool
-//! model is refused with the layer named; the HDF5 writer's file reads in h5py.
+//! model is refused with the layer named; the HDF5 writer's file reads in h5py; the
+//! pipeline (the page's path) exports the same bytes (this one test needs a GPU, lavapipe on CI).
 
 mod common;
 
@@ -16,6 +17,7 @@ use ultraspike::meta::{DnnMeta, SnnMeta};
 use ultraspike::models::builtin::builtin;
 use ultraspike::models::config::{LayerSpec, LayerSpec::*, ModelConfig};
 use ultraspike::models::params::{param_specs, snn_param_specs, ParamKind};
+use ultraspike::pipeline::Pipeline;
 use ultraspike::spec::{ConversionMethod, NeuronParams, Surrogate};
 use ultraspike::util::rng::Rng;
 
@@ -310,4 +312,26 @@ fn a_dnn_checkpoint_or_an_unwritable_out_is_refused() {
         "error: checkpoint: ",
         "absent.safetensors",
     );
+}
+
+/// The page's path (`Session.export_nir` -> `Pipeline::snn_nir`) writes the CLI's bytes.
+#[test]
+fn the_pipeline_exports_the_current_snn_as_the_cli_does() {
+    let mut p = Pipeline::new(common::new_gpu());
+    let none = pollster::block_on(p.snn_nir()).unwrap_err().to_string();
+    assert!(none.contains("no SNN yet"), "{none}");
+    let ck = snn_checkpoint(
+        &avg_pool_model(),
+        &[1.0, 0.9, 1.0],
+        &[0.0, 0.25, 0.0],
+        ConversionMethod::Deng,
+    );
+    p.load_snn(ck.clone()).unwrap();
+    let bytes = pollster::block_on(p.snn_nir()).unwrap();
+    assert_eq!(bytes, ultraspike::export::snn_to_nir(&ck).unwrap());
+    let tiny = builtin("vgg-tiny", [1, 8, 8], 3).unwrap();
+    p.load_snn(snn_checkpoint(&tiny, &[1.0; 2], &[0.0; 2], ConversionMethod::MaxNorm))
+        .unwrap();
+    let err = pollster::block_on(p.snn_nir()).unwrap_err().to_string();
+    assert!(err.contains("max_pool, `features.3`"), "{err}");
 }
