@@ -159,7 +159,6 @@ impl Checkpoint {
     /// renamed over the target, so a crash never leaves a half-written checkpoint.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn save_atomic(&self, path: &std::path::Path) -> Result<()> {
-        use std::io::Write;
         let bytes = self.to_bytes()?;
         // What is renamed over the target must read back as what was meant.
         let back = Self::from_bytes(&bytes)
@@ -170,20 +169,7 @@ impl Checkpoint {
                 path.display()
             )));
         }
-        let file = path
-            .file_name()
-            .ok_or_else(|| err(format!("{}: not a file path", path.display())))?;
-        let tmp = path.with_file_name(format!(".{}.tmp{}", file.to_string_lossy(), std::process::id()));
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, path)
-        };
-        write().map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            err(format!("{}: cannot write: {e}", path.display()))
-        })
+        crate::util::fs::write_atomic(path, &bytes).map_err(|e| err(format!("{}: cannot write: {e}", path.display())))
     }
 
     /// Equal tensors bit for bit (NaN payloads included), metadata and extra entries.

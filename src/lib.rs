@@ -7,6 +7,7 @@ pub mod cpu;
 pub mod data;
 pub mod dnn;
 pub mod error;
+pub mod export;
 pub mod gpu;
 pub mod meta;
 pub mod models;

@@ -12,6 +12,7 @@ use ultraspike::gpu::GpuOptions;
 mod common;
 mod convert;
 mod eval;
+mod export;
 mod finetune;
 mod info;
 mod snn_eval;
@@ -43,6 +44,8 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// Fine-tune an SNN with surrogate-gradient BPTT over T steps.
     Finetune(finetune::FinetuneArgs),
+    /// Export an SNN checkpoint to another format (nir: the Neuromorphic Intermediate Representation).
+    Export(export::ExportArgs),
 }
 
 /// Adapter choice shared by every subcommand that touches the GPU (`#[command(flatten)]`).
@@ -91,6 +94,7 @@ fn run(cli: Cli) -> ultraspike::Result<()> {
         Command::Convert(args) => convert::run(&args),
         Command::Sweep(args) => sweep::run(&args),
         Command::Finetune(args) => finetune::run(&args),
+        Command::Export(args) => export::run(&args),
     }
 }
 

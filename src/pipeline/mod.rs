@@ -307,6 +307,11 @@ impl Pipeline {
         Ok(&self.snn.as_ref().ok_or_else(no_snn)?.saved)
     }
 
+    /// The current SNN as a NIR file (`export::snn_to_nir`, as `ultraspike export --format nir`).
+    pub async fn snn_nir(&mut self) -> Result<Vec<u8>> {
+        crate::export::snn_to_nir(&self.snn_snapshot().await?.ck)
+    }
+
     /// The current DNN's snapshot (a running training snapshots first; if the
     /// GPU is gone, the last epoch's snapshot is still handed out).
     pub async fn dnn_snapshot(&mut self) -> Result<&Snapshot<DnnMeta>> {

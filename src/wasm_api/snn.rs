@@ -1,6 +1,6 @@
 //! The SNN from the page: fine-tuning driven a few batches per call,
 //! evaluation with spikes and energy, accuracy at another T, a spike raster of
-//! one test image, its spike maps (or a drawn image's), and the SNN checkpoint download.
+//! one test image, its spike maps (or a drawn image's), the SNN checkpoint download and its NIR export.
 
 use wasm_bindgen::prelude::*;
 
@@ -28,6 +28,12 @@ impl Session {
             .map_err(js_err)?
             .to_bytes()
             .map_err(js_err)
+    }
+
+    /// The current SNN as a NIR file (HDF5 bytes, `.nir`); throws when NIR
+    /// cannot express a layer (max-pooling), naming it.
+    pub async fn export_nir(&mut self) -> Result<Vec<u8>, JsError> {
+        self.pipeline.snn_nir().await.map_err(js_err)
     }
 
     /// Accuracy, spikes per layer and energy of the current SNN at `t` steps

@@ -1,0 +1,46 @@
+//! `ultraspike export --format nir`: an SNN checkpoint as a NIR file (no GPU needed).
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use ultraspike::checkpoint::Checkpoint;
+use ultraspike::{Error, Result};
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// The file format: nir (Neuromorphic Intermediate Representation, HDF5).
+    #[arg(long, value_enum)]
+    pub format: Format,
+    /// The SNN checkpoint (from `convert` or `finetune`).
+    #[arg(long)]
+    pub ckpt: PathBuf,
+    /// Where to write the file (written atomically: a temp file, then a rename).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Format {
+    Nir,
+}
+
+pub fn run(args: &ExportArgs) -> Result<()> {
+    let ck = Checkpoint::load(&args.ckpt)?;
+    let bytes = match args.format {
+        Format::Nir => ultraspike::export::snn_to_nir(&ck),
+    }
+    .map_err(|e| in_ckpt(&args.ckpt, e))?;
+    ultraspike::util::fs::write_atomic(&args.out, &bytes)
+        .map_err(|e| Error::Config(format!("--out {}: cannot write: {e}", args.out.display())))?;
+    println!("saved {}", args.out.display());
+    Ok(())
+}
+
+/// Name the checkpoint in a refusal of its contents.
+fn in_ckpt(path: &std::path::Path, e: Error) -> Error {
+    match e {
+        Error::Config(m) => Error::Config(format!("{}: {m}", path.display())),
+        Error::Checkpoint(m) => Error::Checkpoint(format!("{}: {m}", path.display())),
+        other => other,
+    }
+}
