@@ -4,6 +4,7 @@
 //! compares every node, parameter and edge with the checkpoint); a max-pool
 //! model is refused with the layer named; the HDF5 writer's file reads in h5py; the
 //! pipeline (the page's path) exports the same bytes (this one test needs a GPU, lavapipe on CI).
+#![cfg(not(target_arch = "wasm32"))] // native (lavapipe or a GPU); the browser runs tests/browser.rs
 
 mod common;
 
