@@ -14,6 +14,7 @@
 //! - Checkpoint metadata follows one set of rules (`rules.rs`).
 //!
 //! ```no_run
+//! # #[cfg(not(target_arch = "wasm32"))] // natively (a browser opens its GPU with `Gpu::new(..).await`)
 //! # fn main() -> ultraspike::Result<()> {
 //! use std::path::Path;
 //! use ultraspike::convert::ConversionMethod;
@@ -35,6 +36,8 @@
 //! # let _ = bytes;
 //! # Ok(())
 //! # }
+//! # #[cfg(target_arch = "wasm32")]
+//! # fn main() {}
 //! ```
 
 mod archive;
