@@ -380,7 +380,16 @@ async function redraw() {
     drawSpikes(ev);
     drawEnergy(ev, session.energy_constants());
   }
-  if (st?.snn && st.data) await showRaster();
+  if (st?.snn && st.data) {
+    // A loaded SNN stays when other data is loaded (the session allows it); its spike views then
+    // wait for data it fits, and the rest of the session is restored all the same.
+    try {
+      await showRaster();
+    } catch (e) {
+      if (/device was lost/i.test(String(e?.message ?? e))) throw e;
+      $("raster-info").textContent = `No spike views: ${explain(e)}`;
+    }
+  }
 }
 
 /** A lost GPU device: open a new one and continue from the last saved state, without a reload. */

@@ -105,6 +105,9 @@ pub fn log_progress(pb: &ProgressBar) {
 #[derive(Default)]
 pub struct EpochBar {
     pb: Option<ProgressBar>,
+    /// The batch the bar was made at: images/s counts the batches after it (the
+    /// first report comes when a batch is already done, at an elapsed time of ~0).
+    first_batch: Option<usize>,
 }
 
 impl EpochBar {
@@ -114,10 +117,11 @@ impl EpochBar {
             .pb
             .get_or_insert_with(|| bar(p.batches as u64, format!("epoch {}", p.epoch + 1)));
         pb.set_position(p.batch as u64);
-        let rate = if images > 0 {
+        let first = *self.first_batch.get_or_insert(p.batch);
+        let rate = if images > 0 && p.batch > first {
             format!(
                 " {:.0} img/s",
-                (p.batch * images) as f64 / pb.elapsed().as_secs_f64().max(1e-9)
+                ((p.batch - first) * images) as f64 / pb.elapsed().as_secs_f64().max(1e-9)
             )
         } else {
             String::new()
@@ -131,6 +135,7 @@ impl EpochBar {
         if let Some(pb) = self.pb.take() {
             pb.finish_and_clear();
         }
+        self.first_batch = None;
     }
 }
 
