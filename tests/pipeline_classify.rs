@@ -8,27 +8,9 @@
 mod common;
 
 use ultraspike::checkpoint::Checkpoint;
-use ultraspike::convert::ConversionMethod;
-use ultraspike::pipeline::{ClassifyWith, DataSource, Pipeline, SpikeInput, TrainOptions, TrainStart};
+use ultraspike::pipeline::{ClassifyWith, Pipeline, SpikeInput};
 
 const TEST_IMAGES: usize = 24;
-
-fn trained_and_converted() -> Pipeline {
-    let mut p = Pipeline::new(common::new_gpu());
-    p.load_data(DataSource::Synthetic, Some(256), Some(TEST_IMAGES))
-        .unwrap();
-    let train = TrainOptions {
-        model: "vgg-tiny".into(),
-        epochs: 1,
-        batch: 32,
-        ..TrainOptions::default()
-    };
-    p.start_training(&train, TrainStart::Fresh).unwrap();
-    while !pollster::block_on(p.train_steps(8)).unwrap().done {}
-    pollster::block_on(p.calibrate(1, 64, |_| {})).unwrap();
-    pollster::block_on(p.convert(ConversionMethod::AlphaBeta, 2, 20)).unwrap();
-    p
-}
 
 /// Images of `p`'s test set the embedding pipeline `e` classifies right with `with`.
 fn correct(p: &Pipeline, e: &Pipeline, with: ClassifyWith) -> usize {
@@ -45,7 +27,7 @@ fn correct(p: &Pipeline, e: &Pipeline, with: ClassifyWith) -> usize {
 
 #[test]
 fn a_checkpoint_alone_classifies_as_the_pipeline_evaluates() {
-    let mut p = trained_and_converted();
+    let mut p = common::converted_pipeline(TEST_IMAGES, 2);
     let dnn_acc = pollster::block_on(p.evaluate_dnn(100)).unwrap().accuracy;
     let snn_acc = pollster::block_on(p.evaluate_snn(None, 100))
         .unwrap()

@@ -7,29 +7,12 @@
 
 mod common;
 
-use ultraspike::convert::ConversionMethod;
-use ultraspike::pipeline::{DataSource, Pipeline, SpikeInput, TrainOptions, TrainStart};
-
-fn converted(t: usize) -> Pipeline {
-    let mut p = Pipeline::new(common::new_gpu());
-    p.load_data(DataSource::Synthetic, Some(256), Some(20)).unwrap();
-    let train = TrainOptions {
-        model: "vgg-tiny".into(),
-        epochs: 1,
-        batch: 32,
-        ..TrainOptions::default()
-    };
-    p.start_training(&train, TrainStart::Fresh).unwrap();
-    while !pollster::block_on(p.train_steps(8)).unwrap().done {}
-    pollster::block_on(p.calibrate(1, 64, |_| {})).unwrap();
-    pollster::block_on(p.convert(ConversionMethod::AlphaBeta, t, 20)).unwrap();
-    p
-}
+use ultraspike::pipeline::SpikeInput;
 
 #[test]
 fn spike_maps_agree_with_the_snn_they_show() {
     let t = 3;
-    let p = converted(t);
+    let p = common::converted_pipeline(20, t);
     for index in [0, 7] {
         let maps = pollster::block_on(p.spike_maps(SpikeInput::Test(index), 1)).unwrap();
         let raster = pollster::block_on(p.raster(index, 8)).unwrap();

@@ -26,6 +26,27 @@ pub fn new_gpu() -> Gpu {
     }
 }
 
+/// A pipeline with a 1-epoch vgg-tiny trained on 256 synthetic images, calibrated on one batch
+/// and converted (Algorithm 1) at `t` steps; `test_images` synthetic test images loaded.
+pub fn converted_pipeline(test_images: usize, t: usize) -> ultraspike::pipeline::Pipeline {
+    use ultraspike::convert::ConversionMethod;
+    use ultraspike::pipeline::{DataSource, Pipeline, TrainOptions, TrainStart};
+    let mut p = Pipeline::new(new_gpu());
+    p.load_data(DataSource::Synthetic, Some(256), Some(test_images))
+        .unwrap();
+    let train = TrainOptions {
+        model: "vgg-tiny".into(),
+        epochs: 1,
+        batch: 32,
+        ..TrainOptions::default()
+    };
+    p.start_training(&train, TrainStart::Fresh).unwrap();
+    while !pollster::block_on(p.train_steps(8)).unwrap().done {}
+    pollster::block_on(p.calibrate(1, 64, |_| {})).unwrap();
+    pollster::block_on(p.convert(ConversionMethod::AlphaBeta, t, 20)).unwrap();
+    p
+}
+
 /// `check!(name, path::to::async_check)` makes a #[test] running the shared check natively.
 #[macro_export]
 macro_rules! check {
