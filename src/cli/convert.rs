@@ -39,12 +39,19 @@ pub struct ConvertArgs {
     pub out: PathBuf,
     #[arg(long)]
     pub json: bool,
+    /// Also write what the page's walkthrough shows as JSON: per layer the percentiles, the loss
+    /// over the (alpha, beta) grid, the chosen pair and its loss, K(mu), h(T, mu), the errors.
+    #[arg(long, value_name = "FILE")]
+    pub diagnostics: Option<PathBuf>,
 }
 
 pub fn run(a: &ConvertArgs) -> Result<()> {
     let method: ConversionMethod = a.method.parse()?;
     check_timesteps(a.timesteps)?;
     Checkpoint::check_writable(&a.out)?;
+    if let Some(d) = &a.diagnostics {
+        Checkpoint::check_writable(d).map_err(|e| ultraspike::Error::Config(format!("--diagnostics: {e}")))?;
+    }
     let ck = Checkpoint::load(&a.ckpt)?;
     let mut p = open(&a.gpu)?;
     a.data.load_into(&mut p)?;
@@ -60,6 +67,13 @@ pub fn run(a: &ConvertArgs) -> Result<()> {
         p.convert(method, a.timesteps, a.batch).await
     })?;
     pollster::block_on(p.snn_snapshot())?.ck.save_atomic(&a.out)?;
+    if let Some(path) = &a.diagnostics {
+        let report = serde_json::to_vec(&p.conversion_report(&c)?)
+            .map_err(|e| ultraspike::Error::Config(format!("--diagnostics: {e}")))?;
+        ultraspike::util::fs::write_atomic(path, &report)
+            .map_err(|e| ultraspike::Error::Config(format!("--diagnostics {}: cannot write: {e}", path.display())))?;
+        eprintln!("saved {}", path.display());
+    }
     let ev = &c.evaluation;
     if a.json {
         println!(
