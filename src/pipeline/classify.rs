@@ -109,7 +109,7 @@ impl Pipeline {
         let x = self.normalized(pixels, model, saved.meta.normalization.as_ref())?;
         let (net, _) = snn_from_checkpoint(&self.gpu, &saved.ck, SnnOptions::inference(1, t))?;
         net.eval_step(&self.gpu, &x, &[0], 1, false).await?;
-        let scores = self.gpu.read_range(&net.logits, 0, model.classes).await?;
+        let scores = net.read_logits(&self.gpu, 1).await?;
         Ok(result("snn", scores, Some(t)))
     }
 
@@ -144,7 +144,7 @@ impl Pipeline {
 }
 
 fn result(model: &'static str, scores: Vec<f32>, timesteps: Option<usize>) -> Classification {
-    let predicted = (0..scores.len()).fold(0, |b, i| if scores[i] > scores[b] { i } else { b });
+    let predicted = super::argmax(&scores);
     let top = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let exp: Vec<f32> = scores.iter().map(|s| (s - top).exp()).collect();
     let sum: f32 = exp.iter().sum();

@@ -373,6 +373,11 @@ pub struct SnnSummary {
     pub finetune_epochs: usize,
 }
 
+/// The index of the largest score (the first of equal ones); 0 for none.
+fn argmax(scores: &[f32]) -> usize {
+    (0..scores.len()).fold(0, |b, i| if scores[i] > scores[b] { i } else { b })
+}
+
 fn no_data() -> Error {
     Error::Config("no dataset loaded: pick MNIST / Fashion-MNIST or load files first".into())
 }

@@ -83,7 +83,7 @@ impl Pipeline {
         let (layers, output) = read_layers(self, &net, channel).await?;
         let scores = cumulative_scores(&output, t, net.cfg.classes);
         let last = scores.last().cloned().unwrap_or_default();
-        let predicted = (0..last.len()).fold(0, |b, i| if last[i] > last[b] { i } else { b });
+        let predicted = super::argmax(&last);
         Ok(SpikeMaps {
             label,
             predicted,

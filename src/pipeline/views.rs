@@ -185,10 +185,7 @@ impl Pipeline {
         let label = super::spikes::load_test_image(ds, index, &mut x)?;
         net.eval_step(&self.gpu, &x, &[label], 1, false).await?;
         let logits = net.read_logits(&self.gpu, 1).await?;
-        let predicted = logits
-            .iter()
-            .enumerate()
-            .fold(0, |b, (i, v)| if *v > logits[b] { i } else { b });
+        let predicted = super::argmax(&logits);
         let outs = self
             .gpu
             .read_many(&net.neurons.iter().map(|nr| &nr.out).collect::<Vec<_>>())
