@@ -93,4 +93,28 @@ fn a_checkpoint_alone_classifies_as_the_pipeline_evaluates() {
     assert!(format!("{info:?}").contains("state_dict: true"), "{info:?}");
     let again = pollster::block_on(p.evaluate_dnn(100)).unwrap().accuracy;
     assert_eq!(again, dnn_acc, "the same weights read as a bare state dict");
+    // With no data loaded, a bare state dict has no image size to be built for: refused, named.
+    let bare = Checkpoint {
+        metadata: serde_json::Value::Null,
+        ..Checkpoint::from_bytes(&dnn).unwrap()
+    };
+    let err = e
+        .load_checkpoint_or_bare(bare, Some("vgg-tiny"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("data"), "{err}");
+}
+
+#[test]
+fn average_pool_builtins_exist_once() {
+    use ultraspike::models::builtin::builtin;
+    use ultraspike::models::config::LayerSpec;
+    let avg = builtin("vgg-tiny-avg", [1, 28, 28], 10).unwrap();
+    assert_eq!(avg.name, "vgg-tiny-avg");
+    assert!(avg.layers.iter().any(|l| matches!(l, LayerSpec::AvgPool { .. })));
+    assert!(!avg.layers.iter().any(|l| matches!(l, LayerSpec::MaxPool { .. })));
+    for bad in ["vgg-tiny-avg-avg", "nope-avg", "-avg"] {
+        let err = builtin(bad, [1, 28, 28], 10).unwrap_err().to_string();
+        assert!(err.contains("unknown model"), "{bad}: {err}");
+    }
 }
