@@ -175,7 +175,8 @@ fn spiking_neurons(params: &Params) -> Vec<NeuronParams> {
             shift: 0.0,
             alpha: 1.0,
             leak: 1.0,
-            mu: 4.0
+            mu: 4.0,
+            init: 0.0,
         };
         n_neurons
     ]

@@ -64,6 +64,7 @@ class Expected:
     def __init__(self, tensors, meta):
         self.t, self.meta = tensors, meta
         self.nodes, self.edges, self.prev, self.slot, self.neuron_i = {}, [], [], None, 0
+        self.neuron_names = []  # the IF/LIF nodes in the order of meta["neurons"]
 
     def add(self, name, typ, **params):
         self.edges += [(p, name) for p in self.prev]
@@ -87,6 +88,7 @@ class Expected:
             self.nodes[self.slot][1]["bias"] += np.float32(n["shift"])
         full = lambda v: np.full(shape, v, np.float32)
         name = p.replace(".", "_")
+        self.neuron_names.append(name)
         if leak >= 1.0:
             self.add(name, "IF", r=full(1.0), v_threshold=full(vth), v_reset=full(0.0))
         else:
@@ -181,8 +183,11 @@ def check_nir(path, ckpt):
     md = g.metadata
     if int(md["timesteps"]) != meta["timesteps"] or md["method"] != meta["method"] or not md["reset"].startswith("subtract"):
         fail(f"metadata {md!r}")
+    inits = np.array([n.get("init", 0.0) for n in meta["neurons"]], np.float32)
+    if inits.any() != ("initial_membrane" in md) or (inits.any() and not same(md["initial_membrane"], inits)):
+        fail(f"metadata/initial_membrane {md.get('initial_membrane')!r}, the checkpoint's starts {inits}")
     print(f"{path}: nir.read gives {len(g.nodes)} nodes and {len(g.edges)} edges equal to {ckpt}'s")
-    return g, meta
+    return g, meta, dict(zip(want.neuron_names, inits.tolist()))
 
 
 def conv2d(x, w, b, stride, pad):
@@ -208,8 +213,9 @@ def avg_pool(x, k, s):
     return y / (k[0] * k[1])
 
 
-def run_graph(g, image, steps):
-    """The NIR graph over `steps` dt = 1 Euler steps with subtractive reset; the output summed."""
+def run_graph(g, image, steps, init):
+    """The NIR graph over `steps` dt = 1 Euler steps with subtractive reset, each IF/LIF starting
+    at init[name] * v_threshold (metadata/initial_membrane); the output summed."""
     order, done = [], set()
     while len(order) < len(g.nodes):
         for name in g.nodes:
@@ -217,7 +223,7 @@ def run_graph(g, image, steps):
             if name not in done and all(p in done for p in pre):
                 order.append(name)
                 done.add(name)
-    v = {n: 0.0 for n, node in g.nodes.items() if type(node).__name__ in ("IF", "LIF")}
+    v = {n: init.get(n, 0.0) * node.v_threshold for n, node in g.nodes.items() if type(node).__name__ in ("IF", "LIF")}
     total = 0.0
     for _ in range(steps):
         out = {}
@@ -248,11 +254,11 @@ def run_graph(g, image, steps):
     return total
 
 
-def check_run(g, meta, run_path):
+def check_run(g, meta, init, run_path):
     with open(run_path) as f:
         run = json.load(f)
     image = np.array(run["input"], np.float64).reshape(meta["model"]["input"])
-    logits = run_graph(g, image, int(g.metadata["timesteps"]))
+    logits = run_graph(g, image, int(g.metadata["timesteps"]), init)
     want = np.array(run["logits"])
     if not np.allclose(logits, want, rtol=1e-4, atol=1e-4):
         fail(f"the graph run in numpy gives logits {logits}, our SNN {want}")
@@ -263,8 +269,8 @@ if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "hdf5":
         check_hdf5(sys.argv[2])
     elif len(sys.argv) in (4, 5) and sys.argv[1] == "nir":
-        graph, meta = check_nir(sys.argv[2], sys.argv[3])
+        graph, meta, init = check_nir(sys.argv[2], sys.argv[3])
         if len(sys.argv) == 5:
-            check_run(graph, meta, sys.argv[4])
+            check_run(graph, meta, init, sys.argv[4])
     else:
         fail(__doc__)

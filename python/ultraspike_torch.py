@@ -17,15 +17,18 @@ Conventions (those of the checkpoint and of ``src/models``):
   ``features.{i}``, layer ``i`` after it ``classifier.{i - f - 1}`` (the
   flatten itself is ``features.{f}``); a residual block names its parts
   ``.conv1 .act1 .conv2 .shortcut .act2``; a threshold ReLU clip(x, 0, mu)
-  has ``.mu`` (shape [1]); an SNN replaces it by ``.vth`` and ``.leak``;
+  has ``.mu`` (shape [1]); a model with ``act_levels`` L uses QCFS instead,
+  ``mu * clip(floor(x*L/mu + 1/2) / L, 0, 1)`` (floor straight-through in
+  torch); an SNN replaces either by ``.vth`` and ``.leak``;
   a bias the config turned off (``"bias": false``) has no tensor;
 * the metadata JSON sits in ``__metadata__["ultraspike"]``: ``model`` (the
   config), ``normalization`` (x = (pixel/255 - mean[c]) / std[c]) and, for an
   SNN, ``timesteps``, ``out_scale`` and per spiking layer ``neurons``
-  (``beta``, ``shift``; ``vth`` and ``leak`` come from the tensors);
+  (``beta``, ``shift``, ``init``; ``vth`` and ``leak`` come from the tensors);
 * SNN (``src/cpu/snn.rs``): layers before the first neuron run once (analog
   direct encoding) and the first neuron takes that current at every step;
-  per step ``u = leak*u + I + shift``, a spike when ``u > vth`` (strict) of
+  the membrane starts at ``init * vth`` (``init`` 0 when absent, 0.5 for
+  QCFS); per step ``u = leak*u + I + shift``, a spike when ``u > vth`` (strict) of
   height ``beta * vth * out_scale``, soft reset ``u -= vth``; the logits are
   the output layer's values summed over the T steps (not averaged).
 
@@ -115,7 +118,8 @@ def plan(model):
     for i, l in enumerate(layers):
         name = f"classifier.{i - flat - 1}" if flat is not None and i > flat else f"features.{i}"
         out = _out_shape(l, shape)
-        steps.append(dict(l, name=name, in_shape=shape, out_shape=out, shortcut=l["kind"] == "block" and shape != out))
+        steps.append(dict(l, name=name, in_shape=shape, out_shape=out, shortcut=l["kind"] == "block" and shape != out,
+                          levels=model.get("act_levels")))
         shape = out
     return steps
 
@@ -193,6 +197,12 @@ def clip(x, mu):
     return np.minimum(np.maximum(x, F32(0.0)), F32(mu))
 
 
+def qcfs(x, mu, levels):
+    """QCFS: mu * clip(floor(x*L/mu + 1/2) / L, 0, 1), in ``cpu::activation``'s float32 order."""
+    mu, lv = F32(mu), F32(levels)
+    return np.clip(np.floor((x * lv) / mu + F32(0.5)) / lv, F32(0.0), F32(1.0)) * mu
+
+
 def _bias(p, name, out):
     return p.get(f"{name}.bias", np.zeros(out, F32))
 
@@ -236,7 +246,11 @@ def _block(step, p, x, act):
 def dnn_forward(model, p, x):
     """Logits [N, classes] of the threshold-ReLU DNN on normalized x [N,C,H,W]
     (float32, the operation order of ``cpu::net::CpuNet::logits``)."""
-    act = lambda name, v: clip(v, p[f"{name}.mu"][0])  # noqa: E731
+    levels = model.get("act_levels")
+    if levels:
+        act = lambda name, v: qcfs(v, p[f"{name}.mu"][0], levels)  # noqa: E731
+    else:
+        act = lambda name, v: clip(v, p[f"{name}.mu"][0])  # noqa: E731
     for step in plan(model):
         y = _synapse(step, p, x)
         if y is None and step["kind"] == "act":
@@ -261,7 +275,8 @@ class _Neurons:
         vth, leak = F32(self.p[f"{name}.vth"][0]), F32(self.p[f"{name}.leak"][0])
         shift, height = F32(nrn["shift"]), F32(nrn["beta"]) * vth * F32(self.meta.get("out_scale", 1.0))
         steps = current.reshape(1 if not self.spiking else self.t, -1)
-        u, out, count = np.zeros(steps.shape[1], F32), np.zeros((self.t, steps.shape[1]), F32), 0
+        u = np.full(steps.shape[1], F32(nrn.get("init", 0.0)) * vth, F32)
+        out, count = np.zeros((self.t, steps.shape[1]), F32), 0
         for s in range(self.t):
             ut = leak * u + steps[s if self.spiking else 0] + shift
             fire = ut > vth
@@ -337,14 +352,19 @@ def _define_torch_classes():
     from torch import nn
 
     class ThresholdReLU(nn.Module):
-        """clip(x, 0, mu) with a trainable mu of shape [1]."""
+        """clip(x, 0, mu) with a trainable mu of shape [1]; with ``levels`` L, QCFS
+        mu * clip(floor(x*L/mu + 1/2) / L, 0, 1) with a straight-through floor."""
 
-        def __init__(self, mu=4.0):
+        def __init__(self, mu=4.0, levels=None):
             super().__init__()
-            self.mu = nn.Parameter(torch.tensor([float(mu)]))
+            self.mu, self.levels = nn.Parameter(torch.tensor([float(mu)])), levels
 
         def forward(self, x):
-            return torch.minimum(torch.clamp(x, min=0.0), self.mu)
+            if not self.levels:
+                return torch.minimum(torch.clamp(x, min=0.0), self.mu)
+            c = torch.clamp(x / self.mu, 0.0, 1.0) * self.levels + 0.5
+            k = c + (torch.floor(c) - c).detach()  # the level count, with c's gradient
+            return k / self.levels * self.mu
 
     class IF(nn.Module):
         """IF/LIF neuron over ``t`` steps: ``vth`` and ``leak`` parameters of shape [1], ``beta``,
@@ -354,11 +374,11 @@ def _define_torch_classes():
         def __init__(self):
             super().__init__()
             self.vth, self.leak = nn.Parameter(torch.ones(1)), nn.Parameter(torch.ones(1))
-            self.beta, self.shift, self.out_scale, self.t = 1.0, 0.0, 1.0, 1
+            self.beta, self.shift, self.out_scale, self.t, self.init = 1.0, 0.0, 1.0, 1, 0.0
 
         def forward(self, current, analog=False):
             steps = current.reshape(1 if analog else self.t, -1)
-            u, outs = torch.zeros_like(steps[0]), []
+            u, outs = torch.zeros_like(steps[0]) + self.init * self.vth, []
             for s in range(self.t):
                 ut = self.leak * u + steps[0 if analog else s] + self.shift
                 fire = ut > self.vth
@@ -404,15 +424,16 @@ def _torch_layer(s, spiking):
     """The torch module of one ``plan`` step (``spiking``: IF neurons instead of threshold ReLUs)."""
     tc = _torch()
     nn, act = tc["nn"], (tc["IF"] if spiking else tc["ThresholdReLU"])
+    block_act = act if spiking else (lambda: act(4.0, s.get("levels")))
     make = {
         "conv": lambda: nn.Conv2d(s["in_shape"][0], s["out"], s["k"], s["stride"], s["pad"], bias=s["bias"]),
         "linear": lambda: nn.Linear(s["in_shape"][0], s["out"], bias=s["bias"]),
-        "act": lambda: act() if spiking else act(s["mu"]),
+        "act": lambda: act() if spiking else act(s["mu"], s.get("levels")),
         "dropout": lambda: nn.Dropout(s["p"]),
         "max_pool": lambda: nn.MaxPool2d(s["k"], s["stride"]),
         "avg_pool": lambda: nn.AvgPool2d(s["k"], s["stride"]),
         "flatten": nn.Flatten,
-        "block": lambda: tc["Block"](s["in_shape"][0], s["out"], s["stride"], s["dropout"], s["shortcut"], act),
+        "block": lambda: tc["Block"](s["in_shape"][0], s["out"], s["stride"], s["dropout"], s["shortcut"], block_act),
     }
     return make[s["kind"]]()
 
@@ -449,6 +470,7 @@ def build_snn(meta, t=None):
     for m, n in zip(neurons, meta["neurons"]):
         shift = n["vth"] / (2 * t) if meta.get("method") == "deng" and t != meta["timesteps"] else n["shift"]
         m.beta, m.shift, m.out_scale, m.t = n["beta"], shift, meta.get("out_scale", 1.0), t
+        m.init = n.get("init", 0.0)
     return net
 
 

@@ -1,6 +1,6 @@
 // if_backward: BPTT of if_forward, one thread per neuron looping t = T..1, plus the
 // first stage of the deterministic dvth / dleak reductions (one partial per workgroup).
-// Forward: u_tmp(t) = leak*u(t-1) + I(t) + shift; s(t) = H(u_tmp(t) - vth);
+// Forward: u(0) = init*vth; u_tmp(t) = leak*u(t-1) + I(t) + shift; s(t) = H(u_tmp(t) - vth);
 //   out(t) = s(t)*h with h = beta*vth*out_scale; u(t) = u_tmp(t) - sd(t)*vth, where
 //   sd is s detached (no gradient through the spike inside the reset).
 // Surrogate sg(t) ~ dS/du_tmp at u_tmp(t) (x = u_tmp/vth - 1):
@@ -14,10 +14,11 @@
 //   gu(t-1)   = leak * g_utmp(t)
 //   d_input(t) = g_utmp(t)                              ([T, n] even for in_stride_t = 0:
 //                                                        the caller sums over T)
-//   dleak    += g_utmp(t) * u(t-1), u(t-1) = u_tmp(t-1) - s(t-1)*vth, u(0) = 0
+//   dleak    += g_utmp(t) * u(t-1), u(t-1) = u_tmp(t-1) - s(t-1)*vth, u(0) = init*vth
 //   dvth     += g_out(t)*s(t)*beta*out_scale            (output height)
 //             - gu(t)*s(t)                              (reset)
 //             - g_s(t)*sg(t)                            (spike, dS/dvth = -sg)
+//   and once, after the loop: dvth += gu(0) * init         (u(0) = init*vth)
 // Layout: u_trace, g_out, d_input [T, n] t-major; vth, leak [1];
 //   part_vth, part_leak [workgroups] = per-workgroup sums (tree in shared memory),
 //   summed further by reduce_stage. d_input is overwritten.
@@ -26,7 +27,7 @@
 struct Params {
     n: u32, t: u32, in_stride_t: u32, save_trace: u32,
     beta: f32, shift: f32, out_scale: f32, surrogate: u32,
-    count_n: u32, _p0: u32, _p1: u32, _p2: u32,   // count_n: if_forward only
+    count_n: u32, init: f32, _p1: u32, _p2: u32,   // count_n: if_forward only
 }
 
 const FAST_SIGMOID_K: f32 = 2.0;
@@ -77,7 +78,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>,
             let gsg = go * height * surrogate(ut, vth);
             let gut = gu + gsg;
             d_input[o] = gut;
-            var uprev = 0.0;
+            var uprev = p.init * vth;
             if (t > 0u) {
                 let up = u_trace[o - p.n];
                 uprev = select(up, up - vth, up > vth);
@@ -86,6 +87,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>,
             dv += go * s * bo - gu * s - gsg;
             gu = leak * gut;
         }
+        dv += gu * p.init;
     }
     red_vth[lid] = dv;
     red_leak[lid] = dl;

@@ -1,5 +1,6 @@
 // if_forward: IF/LIF neuron over T steps, one thread per neuron (the loop over t
-// is the only sequential part). Per neuron i, u(0) = 0, t = 1..T:
+// is the only sequential part). Per neuron i, u(0) = init * vth (0 by default; 0.5 starts
+// half-way to the threshold, which centres the rate code's rounding), t = 1..T:
 //   u_tmp(t) = leak * u(t-1) + I(t) + shift       evaluated as (leak*u + I) + shift
 //   s(t)     = u_tmp(t) > vth                      strict
 //   out(t)   = s(t) * beta*vth*out_scale           out_scale scales the output only
@@ -16,7 +17,7 @@
 struct Params {
     n: u32, t: u32, in_stride_t: u32, save_trace: u32,
     beta: f32, shift: f32, out_scale: f32, surrogate: u32,
-    count_n: u32, _p0: u32, _p1: u32, _p2: u32,
+    count_n: u32, init: f32, _p1: u32, _p2: u32,
 }
 
 @group(0) @binding(0) var<storage, read>       input: array<f32>;        // [T, n] or [n]
@@ -40,7 +41,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         let vth = vth_buf[0];
         let leak = leak_buf[0];
         let height = p.beta * vth * p.out_scale;
-        var u = 0.0;
+        var u = p.init * vth;
         var count = 0u;
         for (var t = 0u; t < p.t; t++) {
             let ut = leak * u + input[t * p.in_stride_t + i] + p.shift;

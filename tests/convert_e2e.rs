@@ -94,7 +94,8 @@ fn every_builtin_model_builds_as_an_snn() {
                 shift: 0.0,
                 alpha: 1.0,
                 leak: 1.0,
-                mu: 4.0
+                mu: 4.0,
+                init: 0.0,
             };
             n
         ];

@@ -147,6 +147,74 @@ fn threshold_relu_gradients_away_from_kinks() {
     assert!(dmu.abs() > 0.0 && dx.contains(&0.0), "both masks exercised");
 }
 
+/// QCFS with its straight-through floor: the floor's value is frozen at the base point
+/// (level k0 of x0) while its slope is 1, so the relaxed forward is
+/// `mu * (k0/L - x0/mu0) + x` inside (0, mu), `mu` above and 0 below: equal to the real
+/// forward at the base point, and its derivatives are what the backward claims (dx = 1
+/// inside, dmu = the level minus x/mu inside, 1 above). Several L, x away from 0 and mu.
+#[test]
+fn qcfs_straight_through_gradients() {
+    let mu = 0.6f32;
+    let mut r = Rng::new(7);
+    for levels in [1u32, 2, 4, 16] {
+        let x: Vec<f32> = (0..60)
+            .map(|_| loop {
+                let v = r.range(-0.5, 1.2);
+                if v.abs() > 0.05 && (v - mu).abs() > 0.05 {
+                    break v;
+                }
+            })
+            .collect();
+        let g = r.vec_uniform(x.len(), -1.0, 1.0);
+        let level: Vec<f64> = x
+            .iter()
+            .map(|&v| cpu::activation::qcfs_level(v, mu, levels) as f64)
+            .collect();
+        let (x0, mu0) = (x.clone(), mu as f64);
+        let relaxed = |x: &[f32], m: f64| -> f64 {
+            x.iter()
+                .zip(&x0)
+                .zip(&level)
+                .zip(&g)
+                .map(|(((&v, &v0), &k), &gi)| {
+                    let y = if v0 as f64 >= mu0 {
+                        m
+                    } else if v0 <= 0.0 {
+                        0.0
+                    } else {
+                        m * (k - v0 as f64 / mu0) + v as f64
+                    };
+                    y * gi as f64
+                })
+                .sum()
+        };
+        let y = cpu::activation::qcfs_forward(&x, mu, levels);
+        let real = dot(&y, &g);
+        assert!(
+            (relaxed(&x, mu0) - real).abs() < 1e-5,
+            "L={levels}: the relaxation equals the forward"
+        );
+        let dx = cpu::activation::threshold_relu_backward(&x, mu, &g);
+        assert_grad(
+            &format!("qcfs dx L={levels}"),
+            &dx,
+            &numeric_grad(&x, 1e-3, |x| relaxed(x, mu0)),
+            1e-3,
+        );
+        let dmu = cpu::activation::qcfs_backward_mu(&x, mu, levels, &g);
+        let num = numeric_grad(&[mu], 1e-3, |m| relaxed(&x, m[0] as f64));
+        assert_grad(&format!("qcfs dmu L={levels}"), &[dmu], &num, 1e-3);
+        // Every output is a level k * mu / L.
+        for &v in &y {
+            let k = v * levels as f32 / mu;
+            assert!(
+                (k - k.round()).abs() < 1e-4 && (0.0..=levels as f32).contains(&k.round()),
+                "{v}"
+            );
+        }
+    }
+}
+
 /// dropout is linear in x with the mask as its derivative.
 #[test]
 fn dropout_gradient() {

@@ -55,7 +55,7 @@ impl Relaxed<'_> {
         let (beta, shift, os) = (self.cfg.beta as f64, self.cfg.shift as f64, self.cfg.out_scale as f64);
         let mut l = 0.0;
         for i in 0..self.n {
-            let mut u = 0.0;
+            let mut u = self.cfg.init as f64 * vth;
             for step in 0..self.t {
                 let o = step * self.n + i;
                 let ut = leak * u + input[o] + shift;
@@ -115,13 +115,14 @@ fn if_bptt_matches_finite_differences() {
     let vth = 1.0f32 + 1.0 / 16.0;
     let mut r = Rng::new(5);
     for t in [1usize, 2, 3, 5] {
-        for leak in [1.0f32, 0.875] {
+        for (leak, init) in [(1.0f32, 0.0f32), (0.875, 0.0), (1.0, 0.5), (0.875, 0.5)] {
             for sg in [Surrogate::Boxcar, Surrogate::Triangle, Surrogate::FastSigmoid] {
                 let n = 4;
                 let cfg = IfConfig {
                     beta: 0.75,
                     shift: 0.0,
                     out_scale: 1.25,
+                    init,
                     save_trace: true,
                 };
                 let input = currents(&mut r, t, n, &cfg, vth, leak);
@@ -140,7 +141,7 @@ fn if_bptt_matches_finite_differences() {
                 };
                 let x: Vec<f64> = input.iter().map(|&v| v as f64).collect();
                 let (v, l, h) = (vth as f64, leak as f64, 1e-4);
-                let what = format!("T={t} leak={leak} {sg:?}");
+                let what = format!("T={t} leak={leak} init={init} {sg:?}");
                 for o in 0..t * n {
                     let (mut xp, mut xm) = (x.clone(), x.clone());
                     xp[o] += h;

@@ -339,7 +339,8 @@ fn spike_maps_follow_the_synapse_order() {
             shift: 0.0,
             alpha: 1.0,
             leak: 1.0,
-            mu: 1.0
+            mu: 1.0,
+            init: 0.0,
         };
         5
     ];

@@ -64,7 +64,8 @@ fn conv(out: usize, stride: usize, bias: bool) -> LayerSpec {
 }
 
 /// An SNN checkpoint of `model`: random weights, V_th in [0.5, 1.5], the
-/// given leaks and input shifts per spiking layer (in order), beta in [0.5, 1].
+/// given leaks and input shifts per spiking layer (in order), beta in [0.5, 1];
+/// with `qcfs`, every other layer starts at V_th / 2.
 fn snn_checkpoint(model: &ModelConfig, leaks: &[f32], shifts: &[f32], method: ConversionMethod) -> Checkpoint {
     let mut rng = Rng::new(7);
     let specs = snn_param_specs(model).unwrap();
@@ -86,6 +87,11 @@ fn snn_checkpoint(model: &ModelConfig, leaks: &[f32], shifts: &[f32], method: Co
                 alpha: 1.0,
                 leak: leaks[i],
                 mu: 1.0,
+                init: if method == ConversionMethod::Qcfs && i % 2 == 0 {
+                    0.5
+                } else {
+                    0.0
+                },
             });
         }
         ck.insert(&s.name, &s.shape, data).unwrap();
@@ -127,6 +133,7 @@ fn avg_pool_model() -> ModelConfig {
             Act { mu: 1.0 },
             Linear { out: 3, bias: false },
         ],
+        act_levels: None,
     }
 }
 
@@ -201,12 +208,13 @@ fn residual_blocks_export_with_both_branches_into_the_second_if() {
             Flatten,
             Linear { out: 3, bias: true },
         ],
+        act_levels: None,
     };
     let ck = snn_checkpoint(
         &model,
         &[1.0; 5],
         &[0.0, 0.1, 0.2, 0.0, 0.3],
-        ConversionMethod::AlphaBeta,
+        ConversionMethod::Qcfs, // and starts at V_th / 2 in layers 0, 2, 4: metadata/initial_membrane
     );
     let tmp = Scratch::new("res");
     let (ck_path, nir_path) = (tmp.path("res.safetensors"), tmp.path("res.nir"));
@@ -269,6 +277,7 @@ fn a_shift_with_no_bias_before_it_is_refused_with_the_layer_named() {
             Flatten,
             Linear { out: 3, bias: true },
         ],
+        act_levels: None,
     };
     let ck = snn_checkpoint(&model, &[1.0; 2], &[0.0, 0.5], ConversionMethod::Deng);
     let err = ultraspike::export::snn_to_nir(&ck).unwrap_err().to_string();

@@ -46,6 +46,7 @@ fn model(name: &str, input: [usize; 3], layers: Vec<LayerSpec>) -> ModelConfig {
         input,
         classes: 3,
         layers,
+        act_levels: None,
     }
 }
 
@@ -102,8 +103,23 @@ fn analog_prefix() -> ModelConfig {
     model("analog-prefix", [2, 6, 6], layers)
 }
 
+/// `cfg` with QCFS activations of `levels` levels.
+fn with_qcfs(cfg: ModelConfig, levels: u32) -> ModelConfig {
+    ModelConfig {
+        name: format!("{}-qcfs{levels}", cfg.name),
+        act_levels: Some(levels),
+        ..cfg
+    }
+}
+
 fn models() -> Vec<ModelConfig> {
-    vec![vgg_mix(), resnet_mix(), analog_prefix()]
+    vec![
+        vgg_mix(),
+        resnet_mix(),
+        analog_prefix(),
+        with_qcfs(vgg_mix(), 3),
+        with_qcfs(resnet_mix(), 4),
+    ]
 }
 
 fn norm() -> Normalization {
@@ -199,7 +215,8 @@ fn numpy_dnn_forward_matches_cpu_reference() {
     }
 }
 
-/// Neuron constants of each spiking layer: its V_th tensor, beta 1 or 1.25, a bias shift on every other layer.
+/// Neuron constants of each spiking layer: its V_th tensor, beta 1 or 1.25, a bias shift on
+/// every other layer, the membrane starting at V_th / 2 on every third.
 fn neurons(values: &[Vec<f32>], specs: &[ParamSpec]) -> Vec<NeuronParams> {
     let vth = specs.iter().zip(values).filter(|(s, _)| s.kind == ParamKind::Vth);
     vth.enumerate()
@@ -210,6 +227,7 @@ fn neurons(values: &[Vec<f32>], specs: &[ParamSpec]) -> Vec<NeuronParams> {
             alpha: 1.0,
             leak: 1.0,
             mu: 1.0,
+            init: if i % 3 == 2 { 0.5 } else { 0.0 },
         })
         .collect()
 }

@@ -172,6 +172,7 @@ fn snn_from(gpu: &Gpu, model: &ModelConfig, dnn: &DnnNet, batch: usize) -> SnnNe
             alpha: 1.0,
             leak: 1.0,
             mu: 4.0,
+            init: 0.0,
         })
         .collect();
     let snn = SnnNet::new(gpu, model, &neurons, SnnOptions::inference(batch, 3)).unwrap();

@@ -38,6 +38,7 @@ fn small_net() -> ModelConfig {
             LayerSpec::Flatten,
             LayerSpec::Linear { out: 4, bias: true },
         ],
+        act_levels: None,
     }
 }
 
@@ -120,4 +121,53 @@ fn vgg11_training_step_matches_cpu() {
             "{name}: update differs by {err} (largest update {scale})"
         );
     }
+}
+
+/// QCFS activations (L = 4; a residual block's two included) over 20 SGD steps: the GPU
+/// loss follows the CPU reference, and every parameter, each layer's mu included (its
+/// straight-through gradient has the level-minus-input term), ends where the CPU's does.
+#[test]
+fn qcfs_training_matches_cpu() {
+    let gpu = common::gpu();
+    let mut cfg = common::snn::resnet(true, 0.0);
+    cfg.act_levels = Some(4);
+    cfg.validate().unwrap();
+    let ds = synthetic(40, 2, 4, 4, 3, 5).unwrap();
+    let sgd = SgdConfig {
+        lr: 0.05,
+        momentum: 0.9,
+        weight_decay: 0.0,
+    };
+    let n = 8;
+    let net = DnnNet::new(gpu, &cfg, n, 4, sgd).unwrap();
+    let mut cpu = CpuNet::new(&cfg, 4).unwrap();
+    let before = cpu.values.clone();
+    for step in 0..20u32 {
+        let (x, y) = batch(&ds, step as usize * n, n);
+        let g = pollster::block_on(net.train_step(gpu, &x, &y, n, step)).unwrap();
+        let (c, _) = cpu.train_step(&x, &y, n, step, true, &sgd);
+        let (gl, cl) = (g.loss_sum / n as f32, (c / n as f64) as f32);
+        assert!(
+            (gl - cl).abs() <= 1e-3 * cl.abs().max(1.0),
+            "step {step}: gpu loss {gl} vs cpu {cl}"
+        );
+    }
+    let after = pollster::block_on(net.read_params(gpu)).unwrap();
+    let mut mu_moved = 0;
+    for (i, (name, _, v)) in after.iter().enumerate() {
+        let err = v
+            .iter()
+            .zip(&cpu.values[i])
+            .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        let moved = cpu.values[i]
+            .iter()
+            .zip(&before[i])
+            .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(
+            err <= 1e-3 * moved.max(1e-3),
+            "{name}: gpu and cpu differ by {err} (moved {moved})"
+        );
+        mu_moved += (name.ends_with(".mu") && moved > 1e-4) as usize;
+    }
+    assert_eq!(mu_moved, 3, "every mu trains");
 }

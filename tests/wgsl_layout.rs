@@ -12,7 +12,7 @@ use bytemuck::Zeroable;
 use naga::{AddressSpace, ScalarKind, TypeInner};
 
 // The Rust mirrors, in one place so a move (e.g. into a `spec` module) is a one-block edit.
-use ultraspike::nn::activation::{ElemParams, MuPartialParams};
+use ultraspike::nn::activation::{ElemParams, MuPartialParams, QcfsMuParams, QcfsParams};
 use ultraspike::nn::conv::{Conv2dParams, ReduceParams as ConvReduceParams};
 use ultraspike::nn::dropout::DropoutParams;
 use ultraspike::nn::linear::{BiasParams, LinearParams};
@@ -166,6 +166,8 @@ fn training_mirrors() -> Vec<Mirror> {
         mirror!("threshold_relu_backward_mu" Params => MuPartialParams {
             n, per_group, groups, _p0 = _pad
         }),
+        mirror!("qcfs_forward" Params => QcfsParams { n, levels, _p0 = _pad[0], _p1 = _pad[1] }),
+        mirror!("qcfs_backward_mu" Params => QcfsMuParams { n, per_group, groups, levels }),
         // The host writes the group count into `ElemParams::n`.
         mirror!("threshold_relu_mu_reduce" Params => ElemParams {
             groups = n, _p0 = _pad[0], _p1 = _pad[1], _p2 = _pad[2]
@@ -193,11 +195,11 @@ fn spiking_mirrors() -> Vec<Mirror> {
         // spiking neurons
         mirror!("if_forward" Params => IfParams {
             n, t, in_stride_t, save_trace, beta, shift, out_scale, surrogate,
-            count_n, _p0 = _pad[0], _p1 = _pad[1], _p2 = _pad[2]
+            count_n, init, _p1 = _pad[0], _p2 = _pad[1]
         }),
         mirror!("if_backward" Params => IfParams {
             n, t, in_stride_t, save_trace, beta, shift, out_scale, surrogate,
-            count_n, _p0 = _pad[0], _p1 = _pad[1], _p2 = _pad[2]
+            count_n, init, _p1 = _pad[0], _p2 = _pad[1]
         }),
         mirror!("spike_map_count" Params => SpikeMapParams { n, hw, step, count_n }),
         // reductions, statistics
@@ -362,7 +364,7 @@ fn a_wrong_mirror_is_caught() {
     // fields (k, c_out) the offsets differ, and beta (f32) lands on a u32.
     let wrong = mirror!("if_forward" Params => Conv2dParams {
         n = n, t = c_in, in_stride_t = h, save_trace = w, beta = k, shift = c_out,
-        out_scale = stride, surrogate = pad, count_n = out_h, _p0 = out_w, _p1 = tiles,
+        out_scale = stride, surrogate = pad, count_n = out_h, init = out_w, _p1 = tiles,
         _p2 = rows_per
     });
     let errs = compare(u, &wrong);

@@ -161,7 +161,9 @@ function finishLoad(kind, source) {
 async function train() {
   if (!state.data) await loadBundled();
   const model = chosenModel();
-  session.start_training({ model, epochs: +$("epochs").value, batch: +$("batch").value, lr: +$("lr").value });
+  const opts = { model, epochs: +$("epochs").value, batch: +$("batch").value, lr: +$("lr").value };
+  if ($("act-levels").value) opts.qcfs = +$("act-levels").value;
+  session.start_training(opts);
   // A new DNN: the views of the old one's conversion no longer apply (the session dropped it too).
   Object.assign(state, { history: [], live: [], convert: null, sweep: [], dnnEval: null, walk: null });
   let seen = 0;
@@ -225,6 +227,9 @@ async function useModelConfig(file) {
 
 // ---- conversion ---------------------------------------------------------------
 
+/** The method menu with the start menu, in the CLI's spelling (`alpha-beta+half`, `qcfs+zero`). */
+const chosenRecipe = () => $("method").value + ($("init-membrane").value ? `+${$("init-membrane").value}` : "");
+
 async function convert() {
   const t = +$("timesteps").value;
   let c = await session.start_calibration(Math.max(1, +$("calib").value || 10), 100);
@@ -237,7 +242,7 @@ async function convert() {
   state.layers = c.layers;
   progress(0.5, "converting and evaluating the SNN");
   const dnn = state.dnnEval ?? (await evalDnn());
-  const r = await session.convert($("method").value, t);
+  const r = await session.convert(chosenRecipe(), t);
   state.convert = r;
   state.convertDnnAcc = dnn.accuracy;
   state.finetuned = [];

@@ -5,7 +5,9 @@ import { lineChart, barChart, heatmap, PALETTE, fmt } from "./plots.js";
 const $ = (id) => document.getElementById(id);
 
 export const SWEEP_T = [1, 2, 4, 8];
-export const METHODS = ["alpha-beta", "alpha-beta-mse", "deng", "max-norm", "percentile"];
+// The paper's method and its baselines, then what goes beyond it: the half-threshold start
+// (any method: "+half") and QCFS (V_th = mu, start V_th/2; exact for a DNN trained with QCFS).
+export const METHODS = ["alpha-beta", "alpha-beta-mse", "deng", "max-norm", "percentile", "alpha-beta+half", "qcfs"];
 
 export function drawTraining(state) {
   const live = state.live;
@@ -38,11 +40,18 @@ export function drawWalkthrough(state, session) {
   const N = 400;
   const xs = Array.from({ length: N + 1 }, (_, i) => (i / N) * xmax);
   // The average SNN output over T steps (paper eq. 5): (V/T) floor(T x / V) clipped, V = alpha*mu, height beta*V.
-  const stair = (x, a, b) => { const v = a * mu; return (b * v / T) * Math.min(T, Math.max(0, Math.floor((T * x) / v))); };
+  // Starting at V_th/2 adds half a step before the floor: the staircase rounds instead of
+  // truncating, so it straddles the clip (mean error 0) - and equals QCFS with L = T exactly.
+  const stair = (x, a, b, start = 0) => { const v = a * mu; return (b * v / T) * Math.min(T, Math.max(0, Math.floor((T * x) / v + start))); };
+  const L = w.act_levels;
+  const dnn = L
+    ? { name: `DNN QCFS, L=${L}`, color: "#111827", points: xs.map((x) => [x, mu * Math.min(1, Math.max(0, Math.floor((x * L) / mu + 0.5) / L))]) }
+    : { name: "DNN clip(x, 0, mu)", color: "#111827", points: xs.map((x) => [x, Math.min(Math.max(x, 0), mu)]) };
   lineChart($("plot-stairs"), {
     series: [
-      { name: "DNN clip(x, 0, mu)", color: "#111827", points: xs.map((x) => [x, Math.min(Math.max(x, 0), mu)]) },
+      dnn,
       { name: "SNN, V_th = mu", color: PALETTE[1], points: xs.map((x) => [x, stair(x, 1, 1)]), dash: "5 4" },
+      { name: "SNN, V_th = mu, start V_th/2", color: PALETTE[2], points: xs.map((x) => [x, stair(x, 1, 1, 0.5)]), dash: "2 3" },
       { name: `SNN, a=${sc.alpha.toFixed(2)} b=${sc.beta.toFixed(2)}`, color: PALETTE[0], points: xs.map((x) => [x, stair(x, sc.alpha, sc.beta)]) },
     ],
     xLabel: "pre-activation x", yLabel: "output (mean over T)", x: [0, xmax],

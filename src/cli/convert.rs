@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use ultraspike::checkpoint::Checkpoint;
-use ultraspike::convert::ConversionMethod;
+use ultraspike::convert::{InitialMembrane, Recipe};
 use ultraspike::pipeline::check_timesteps;
 use ultraspike::Result;
 
@@ -24,9 +24,14 @@ pub struct ConvertArgs {
     /// For a checkpoint without ultraspike metadata (a plain PyTorch state dict): a built-in model or a JSON config.
     #[arg(long)]
     pub model: Option<String>,
-    /// alpha-beta (the paper's Algorithm 1), alpha-beta-mse, max-norm, percentile or deng.
+    /// alpha-beta (the paper's Algorithm 1), alpha-beta-mse, max-norm, percentile, deng, or qcfs
+    /// (V_th = mu, for a DNN trained with `--qcfs L`); also as METHOD+half / METHOD+zero.
     #[arg(long, default_value = "alpha-beta")]
     pub method: String,
+    /// The membrane before the first step: zero, or half (V_th / 2). Default: the method's
+    /// (half for qcfs, zero for the others).
+    #[arg(long, value_name = "zero|half")]
+    pub init_membrane: Option<String>,
     #[arg(long, default_value_t = 2)]
     pub timesteps: usize,
     /// Calibration batches of the training set.
@@ -45,8 +50,24 @@ pub struct ConvertArgs {
     pub diagnostics: Option<PathBuf>,
 }
 
+/// `--method` with `--init-membrane` (which must agree with a `+half`/`+zero` in the method).
+fn recipe(method: &str, init: Option<&str>) -> Result<Recipe> {
+    let r: Recipe = method.parse()?;
+    let Some(init) = init else { return Ok(r) };
+    let init: InitialMembrane = init
+        .parse()
+        .map_err(|e| ultraspike::Error::Config(format!("--init-membrane: {e}")))?;
+    if method.contains('+') && init != r.init {
+        return Err(ultraspike::Error::Config(format!(
+            "--method {method} and --init-membrane {} disagree",
+            init.name()
+        )));
+    }
+    Ok(Recipe::new(r.method, Some(init)))
+}
+
 pub fn run(a: &ConvertArgs) -> Result<()> {
-    let method: ConversionMethod = a.method.parse()?;
+    let method = recipe(&a.method, a.init_membrane.as_deref())?;
     check_timesteps(a.timesteps)?;
     Checkpoint::check_writable(&a.out)?;
     if let Some(d) = &a.diagnostics {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use ultraspike::checkpoint::Checkpoint;
-use ultraspike::convert::ConversionMethod;
+use ultraspike::convert::{ConversionMethod, Recipe};
 use ultraspike::pipeline::check_timesteps;
 use ultraspike::{Error, Result};
 
@@ -23,7 +23,8 @@ pub struct SweepArgs {
     /// Comma-separated time steps.
     #[arg(long, default_value = "1,2,3,4,5,8,16")]
     pub timesteps: String,
-    /// Comma-separated methods (default: all).
+    /// Comma-separated methods, each optionally with its initial membrane
+    /// (`alpha-beta,alpha-beta+half,qcfs`; default: every method with its defaults).
     #[arg(long)]
     pub methods: Option<String>,
     #[arg(long, default_value_t = 10)]
@@ -48,9 +49,9 @@ fn parse_timesteps(s: &str) -> Result<Vec<usize>> {
 
 pub fn run(a: &SweepArgs) -> Result<()> {
     let ts = parse_timesteps(&a.timesteps)?;
-    let methods: Vec<ConversionMethod> = match &a.methods {
+    let methods: Vec<Recipe> = match &a.methods {
         Some(m) => m.split(',').map(|s| s.trim().parse()).collect::<Result<_>>()?,
-        None => ConversionMethod::ALL.to_vec(),
+        None => ConversionMethod::ALL.into_iter().map(Recipe::from).collect(),
     };
     let ck = Checkpoint::load(&a.ckpt)?;
     let mut p = open(&a.gpu)?;
@@ -85,10 +86,10 @@ pub fn run(a: &SweepArgs) -> Result<()> {
         data.test
     );
     let header: String = ts.iter().map(|t| format!("{t:>9}")).collect();
-    println!("{:<16}{header}", "method \\ T");
+    println!("{:<18}{header}", "method \\ T");
     for (m, chunk) in methods.iter().zip(rows.chunks(ts.len())) {
         let cells: String = chunk.iter().map(|r| format!("{:>8.2}%", r.accuracy * 100.0)).collect();
-        println!("{:<16}{cells}", m.name());
+        println!("{:<18}{cells}", m.to_string());
     }
     Ok(())
 }

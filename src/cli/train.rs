@@ -45,6 +45,10 @@ pub struct TrainArgs {
     /// Stop after this many SGD steps in total.
     #[arg(long)]
     pub max_steps: Option<u64>,
+    /// Train with QCFS activations (Bu et al. 2022): every clip rounded to L levels of mu / L,
+    /// for `convert --method qcfs`.
+    #[arg(long, value_name = "L")]
+    pub qcfs: Option<u32>,
     /// Where to write the checkpoint (after every epoch, atomically).
     #[arg(long, default_value = "dnn.safetensors")]
     pub out: PathBuf,
@@ -74,6 +78,7 @@ impl TrainArgs {
             shuffle: !self.no_shuffle,
             dropout: !self.no_dropout,
             max_steps: self.max_steps,
+            qcfs: self.qcfs,
         })
     }
 }

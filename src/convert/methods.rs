@@ -1,18 +1,30 @@
 //! Conversion methods: each maps a layer's statistics to the IF neuron's
-//! threshold `vth`, spike height `beta*vth` and input shift.
+//! threshold `vth`, spike height `beta*vth` and input shift; the recipe adds
+//! where the membrane starts.
 
 use super::algorithm1::{find_scaling_factors, LossKind};
 use super::stats::LayerStats;
 use crate::error::{Error, Result};
 
 pub use crate::spec::neuron::{ConversionMethod, NeuronParams};
+pub use crate::spec::recipe::{InitialMembrane, Recipe};
 
-/// Neuron constants for every layer, for `t` time steps.
-pub fn convert(method: ConversionMethod, stats: &[LayerStats], t: usize) -> Result<Vec<NeuronParams>> {
+/// Neuron constants for every layer, for `t` time steps (`recipe`: a method, or a
+/// method with its options).
+pub fn convert(recipe: impl Into<Recipe>, stats: &[LayerStats], t: usize) -> Result<Vec<NeuronParams>> {
     if t == 0 {
         return Err(Error::Config("time steps T must be >= 1".into()));
     }
-    stats.iter().map(|s| layer(method, s, t)).collect()
+    let recipe = recipe.into();
+    stats
+        .iter()
+        .map(|s| {
+            Ok(NeuronParams {
+                init: recipe.init.fraction(),
+                ..layer(recipe.method, s, t)?
+            })
+        })
+        .collect()
 }
 
 fn layer(method: ConversionMethod, s: &LayerStats, t: usize) -> Result<NeuronParams> {
@@ -24,6 +36,7 @@ fn layer(method: ConversionMethod, s: &LayerStats, t: usize) -> Result<NeuronPar
         alpha: 1.0,
         leak: 1.0,
         mu,
+        init: 0.0,
     };
     let p = match method {
         ConversionMethod::AlphaBeta | ConversionMethod::AlphaBetaMse => {
@@ -54,6 +67,8 @@ fn layer(method: ConversionMethod, s: &LayerStats, t: usize) -> Result<NeuronPar
             shift: mu / (2 * t) as f32,
             ..base
         },
+        // The DNN's levels are mu / L: V_th = mu; the half start is the recipe's default.
+        ConversionMethod::Qcfs => base,
     };
     if !(p.vth > 0.0 && p.vth.is_finite()) {
         return Err(Error::Config(format!(

@@ -5,5 +5,5 @@ pub mod algorithm1;
 pub mod methods;
 pub mod stats;
 
-pub use methods::{convert, ConversionMethod, NeuronParams};
+pub use methods::{convert, ConversionMethod, InitialMembrane, NeuronParams, Recipe};
 pub mod pipeline;

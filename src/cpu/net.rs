@@ -150,10 +150,7 @@ impl CpuNet {
             }
             LayerSpec::Act { .. } => {
                 p.pi += 1;
-                (
-                    cpu::activation::threshold_relu_forward(&cur, v[p.pi - 1][0]),
-                    Cache::Act { x: cur },
-                )
+                (self.act(&cur, v[p.pi - 1][0]), Cache::Act { x: cur })
             }
             LayerSpec::Dropout { .. } => {
                 let (y, m) = self.drop(p, li, &cur);
@@ -173,6 +170,22 @@ impl CpuNet {
         }
     }
 
+    /// The model's activation: the threshold ReLU, or QCFS when `act_levels` is set.
+    fn act(&self, x: &[f32], mu: f32) -> Vec<f32> {
+        match self.cfg.act_levels {
+            None => cpu::activation::threshold_relu_forward(x, mu),
+            Some(l) => cpu::activation::qcfs_forward(x, mu, l),
+        }
+    }
+
+    /// The activation's mu gradient (dx is `threshold_relu_backward` for both).
+    fn act_dmu(&self, x: &[f32], mu: f32, g: &[f32]) -> f32 {
+        match self.cfg.act_levels {
+            None => cpu::activation::threshold_relu_backward_mu(x, mu, g),
+            Some(l) => cpu::activation::qcfs_backward_mu(x, mu, l, g),
+        }
+    }
+
     /// Residual block `li`: conv, act, dropout, conv, plus the (1x1 conv) shortcut, act.
     fn block_forward(
         &self,
@@ -187,7 +200,7 @@ impl CpuNet {
         let v = &self.values;
         let s1 = conv_shape(n, in_shape, out, 3, stride, 1);
         let c1 = cpu::conv::conv2d_forward(&s1, &cur, &v[p.pi], &v[p.pi + 1]);
-        let a1 = cpu::activation::threshold_relu_forward(&c1, v[p.pi + 2][0]);
+        let a1 = self.act(&c1, v[p.pi + 2][0]);
         let (d1, mask) = self.drop(p, li, &a1);
         let s2 = conv_shape(n, &p.shapes[li], out, 3, 1, 1);
         let c2 = cpu::conv::conv2d_forward(&s2, &d1, &v[p.pi + 3], &v[p.pi + 4]);
@@ -201,7 +214,7 @@ impl CpuNet {
         };
         let sum = cpu::elementwise::residual_add(&c2, &sc);
         p.pi += 1;
-        let y = cpu::activation::threshold_relu_forward(&sum, v[p.pi - 1][0]);
+        let y = self.act(&sum, v[p.pi - 1][0]);
         (
             y,
             Cache::Block(Box::new(BlockCache {
@@ -272,7 +285,7 @@ impl CpuNet {
                 }
                 (LayerSpec::Act { .. }, Cache::Act { x }) => {
                     pi_end -= 1;
-                    grads[pi_end] = vec![cpu::activation::threshold_relu_backward_mu(x, v[pi_end][0], &g)];
+                    grads[pi_end] = vec![self.act_dmu(x, v[pi_end][0], &g)];
                     cpu::activation::threshold_relu_backward(x, v[pi_end][0], &g)
                 }
                 (LayerSpec::Dropout { .. }, Cache::Mask(m)) => cpu::dropout::dropout_backward(&g, m),
@@ -288,7 +301,7 @@ impl CpuNet {
                     let p = pi_end;
                     let mu2 = if has_sc { p + 7 } else { p + 5 };
                     let gsum = cpu::activation::threshold_relu_backward(&c.sum, v[mu2][0], &g);
-                    grads[mu2] = vec![cpu::activation::threshold_relu_backward_mu(&c.sum, v[mu2][0], &g)];
+                    grads[mu2] = vec![self.act_dmu(&c.sum, v[mu2][0], &g)];
                     let gx2 = if has_sc {
                         let ss = conv_shape(n, &in_shape, *out, 1, *stride, 0);
                         grads[p + 5] = cpu::conv::conv2d_backward_weight(&ss, &c.x, &gsum);
@@ -302,7 +315,7 @@ impl CpuNet {
                     grads[p + 4] = cpu::linear::bias_backward(n, *out, s2.out_h() * s2.out_w(), &gsum);
                     let gd1 = cpu::conv::conv2d_backward_input(&s2, &gsum, &v[p + 3]);
                     let ga1 = cpu::dropout::dropout_backward(&gd1, &c.mask);
-                    grads[p + 2] = vec![cpu::activation::threshold_relu_backward_mu(&c.c1, v[p + 2][0], &ga1)];
+                    grads[p + 2] = vec![self.act_dmu(&c.c1, v[p + 2][0], &ga1)];
                     let gc1 = cpu::activation::threshold_relu_backward(&c.c1, v[p + 2][0], &ga1);
                     let s1 = conv_shape(n, &in_shape, *out, 3, *stride, 1);
                     grads[p] = cpu::conv::conv2d_backward_weight(&s1, &c.x, &gc1);

@@ -48,7 +48,7 @@ pub fn if_forward(t: usize, n: usize, cfg: &IfConfig, input: &[f32], vth: f32, l
     let mut u_trace = vec![0.0; t * n];
     let mut spikes = 0u64;
     for i in 0..n {
-        let mut u = 0.0f32;
+        let mut u = cfg.init * vth;
         for step in 0..t {
             let ut = leak * u + input[step * stride + i] + cfg.shift;
             let o = step * n + i;
@@ -100,12 +100,14 @@ pub fn if_backward(
                     up
                 }
             } else {
-                0.0
+                cfg.init * vth
             };
             dleak += (gut * uprev) as f64;
             dvth += (go * s * bo - gu * s - gsg) as f64;
             gu = leak * gut;
         }
+        // u(0) = init * vth: gu is now dL/du(0).
+        dvth += (gu * cfg.init) as f64;
     }
     IfGrads {
         d_input,

@@ -32,7 +32,11 @@
 //!   conv or linear before the IF (exact: average pooling, flatten and
 //!   dropout in between commute with adding a constant), and listed in
 //!   `metadata/input_shifts`; it belongs to the checkpoint's T;
-//! - out_scale: multiplied into every `Scale` and written in `metadata/out_scale`.
+//! - out_scale: multiplied into every `Scale` and written in `metadata/out_scale`;
+//! - the initial membrane (QCFS's and `+half`'s V_th / 2): NIR nodes have no
+//!   initial state, so a reader starts at 0 unless it sets v from
+//!   `metadata/initial_membrane` (per IF, a fraction of its v_threshold; only
+//!   written when some layer does not start at 0).
 
 pub mod hdf5;
 mod lookup3;

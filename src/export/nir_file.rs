@@ -149,6 +149,17 @@ fn metadata(g: &NirGraph, meta: &SnnMeta) -> Result<Group> {
     if !g.shifts.is_empty() {
         m.dataset("input_shifts", Dataset::f32(&[g.shifts.len()], g.shifts.clone()));
     }
+    // NIR nodes have no initial state: a start at V_th / 2 (QCFS, `+half`) is only said here.
+    let init: Vec<f32> = meta.neurons.iter().map(|n| n.init).collect();
+    if init.iter().any(|&f| f != 0.0) {
+        m.dataset(
+            "initial_membrane_note",
+            Dataset::string(
+                "each IF/LIF's v before the first step, as a fraction of its v_threshold (NIR starts at 0)",
+            ),
+        )
+        .dataset("initial_membrane", Dataset::f32(&[init.len()], init));
+    }
     if let Some(n) = &meta.normalization {
         m.dataset("normalization_mean", Dataset::f32(&[n.mean.len()], n.mean.clone()))
             .dataset("normalization_std", Dataset::f32(&[n.std.len()], n.std.clone()));

@@ -47,6 +47,8 @@ kernels! {
     // activations, dropout
     DropoutBackward => "dropout_backward",
     DropoutForward => "dropout_forward",
+    QcfsBackwardMu => "qcfs_backward_mu",
+    QcfsForward => "qcfs_forward",
     ThresholdReluBackward => "threshold_relu_backward",
     ThresholdReluBackwardMu => "threshold_relu_backward_mu",
     ThresholdReluForward => "threshold_relu_forward",

@@ -116,6 +116,7 @@ fn vgg(
         input,
         classes,
         layers,
+        act_levels: None,
     }
 }
 
@@ -157,5 +158,6 @@ fn resnet20(input: [usize; 3], classes: usize) -> ModelConfig {
         input,
         classes,
         layers,
+        act_levels: None,
     }
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::spec::MAX_QCFS_LEVELS;
 
 /// One layer of a model. Convolutions and linears carry a bias (no BatchNorm),
 /// `Act` is the threshold ReLU clip(x, 0, mu) with one trainable mu per layer.
@@ -67,6 +68,11 @@ pub struct ModelConfig {
     pub input: [usize; 3],
     pub classes: usize,
     pub layers: Vec<LayerSpec>,
+    /// `Some(L)`: every activation (residual blocks' included) is QCFS, the clip
+    /// rounded to L levels of mu / L (Bu et al. 2022); `None`: the plain clip. With
+    /// QCFS a mu starts at most at L / 4 (`params::QCFS_FIRST_LEVEL_INIT`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act_levels: Option<u32>,
 }
 
 impl ModelConfig {
@@ -110,6 +116,12 @@ impl ModelConfig {
         if self.layers.is_empty() || self.classes < 2 || self.input.contains(&0) {
             return Err(Error::Config(format!(
                 "{}: needs layers, >= 2 classes and a non-empty input",
+                self.name
+            )));
+        }
+        if let Some(l) = self.act_levels.filter(|l| !(1..=MAX_QCFS_LEVELS).contains(l)) {
+            return Err(Error::Config(format!(
+                "{}: act_levels must be in 1..={MAX_QCFS_LEVELS} (QCFS quantization levels), got {l}",
                 self.name
             )));
         }

@@ -1,6 +1,8 @@
 //! Threshold ReLU `y = clip(x, 0, mu)` with a trainable per-layer `mu` (a
-//! 1-element tensor). Its gradient w.r.t. mu is a full reduction, done in two
-//! deterministic stages (per-workgroup partials, then one final workgroup).
+//! 1-element tensor), and its quantized form QCFS (Bu et al. 2022),
+//! `y = mu * clamp(floor(x L / mu + 1/2) / L, 0, 1)`, with a straight-through
+//! floor, so both share the dx kernel. The gradient w.r.t. mu is a full reduction,
+//! done in two deterministic stages (per-workgroup partials, then one final workgroup).
 
 use bytemuck::{Pod, Zeroable};
 
@@ -8,6 +10,7 @@ use crate::error::Result;
 use crate::gpu::{grid_1d, Gpu, Kernel, Op, Tensor};
 use crate::nn::linear::check_len;
 use crate::shape_err;
+pub use crate::spec::MAX_QCFS_LEVELS;
 
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
@@ -23,6 +26,25 @@ pub struct MuPartialParams {
     pub per_group: u32,
     pub groups: u32,
     pub _pad: u32,
+}
+
+/// Uniform of `qcfs_forward`: `levels` is QCFS's L.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+pub struct QcfsParams {
+    pub n: u32,
+    pub levels: u32,
+    pub _pad: [u32; 2],
+}
+
+/// Uniform of `qcfs_backward_mu` (stage 1).
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+pub struct QcfsMuParams {
+    pub n: u32,
+    pub per_group: u32,
+    pub groups: u32,
+    pub levels: u32,
 }
 
 /// Elements summed by one stage-1 workgroup (256 threads x 16).
@@ -94,24 +116,106 @@ pub fn threshold_relu_backward_mu(
     dy: &Tensor,
     dmu: &Tensor,
 ) -> Result<MuGrad> {
-    check_n(label, n)?;
-    check_len(label, "x", x, n)?;
-    check_len(label, "mu", mu, 1)?;
-    check_len(label, "dy", dy, n)?;
-    check_len(label, "dmu", dmu, 1)?;
+    check_mu_grad(label, n, x, mu, dy, dmu)?;
     let groups = n.div_ceil(MU_PER_GROUP);
-    let partial = gpu.tensor(&format!("{label}.partial"), &[groups])?;
-    let p1 = MuPartialParams {
+    let p = MuPartialParams {
         n: n as u32,
         per_group: MU_PER_GROUP as u32,
         groups: groups as u32,
         _pad: 0,
     };
-    let stage1 = gpu.op(
+    mu_grad(
+        gpu,
+        label,
         Kernel::ThresholdReluBackwardMu,
+        &p,
+        groups,
+        [x, mu, dy],
+        dmu,
+    )
+}
+
+fn check_levels(label: &str, levels: u32) -> Result<()> {
+    if levels == 0 || levels > MAX_QCFS_LEVELS {
+        return Err(shape_err!(
+            "{label}: QCFS needs 1..={MAX_QCFS_LEVELS} levels, got {levels}"
+        ));
+    }
+    Ok(())
+}
+
+/// QCFS: `y = mu * clamp(floor(x * L / mu + 1/2) / L, 0, 1)` with L = `levels`.
+/// Its dx is `threshold_relu_backward` (straight-through floor).
+pub fn qcfs_forward(gpu: &Gpu, label: &str, n: usize, levels: u32, x: &Tensor, mu: &Tensor, y: &Tensor) -> Result<Op> {
+    let e = check_n(label, n)?;
+    check_levels(label, levels)?;
+    check_len(label, "x", x, n)?;
+    check_len(label, "mu", mu, 1)?;
+    check_len(label, "y", y, n)?;
+    let p = QcfsParams {
+        n: e.n,
+        levels,
+        _pad: [0; 2],
+    };
+    gpu.op(
+        Kernel::QcfsForward,
+        label,
+        &[&x.buffer, &mu.buffer, &y.buffer],
+        &p,
+        grid_1d(n, 256),
+    )
+}
+
+/// QCFS's mu gradient into the 1-element `dmu` (OVERWRITTEN): `sum dy * (1 where
+/// x >= mu, q - x/mu where 0 < x < mu with q the forward's level / L, else 0)`.
+#[allow(clippy::too_many_arguments)]
+pub fn qcfs_backward_mu(
+    gpu: &Gpu,
+    label: &str,
+    n: usize,
+    levels: u32,
+    x: &Tensor,
+    mu: &Tensor,
+    dy: &Tensor,
+    dmu: &Tensor,
+) -> Result<MuGrad> {
+    check_mu_grad(label, n, x, mu, dy, dmu)?;
+    check_levels(label, levels)?;
+    let groups = n.div_ceil(MU_PER_GROUP);
+    let p = QcfsMuParams {
+        n: n as u32,
+        per_group: MU_PER_GROUP as u32,
+        groups: groups as u32,
+        levels,
+    };
+    mu_grad(gpu, label, Kernel::QcfsBackwardMu, &p, groups, [x, mu, dy], dmu)
+}
+
+fn check_mu_grad(label: &str, n: usize, x: &Tensor, mu: &Tensor, dy: &Tensor, dmu: &Tensor) -> Result<()> {
+    check_n(label, n)?;
+    check_len(label, "x", x, n)?;
+    check_len(label, "mu", mu, 1)?;
+    check_len(label, "dy", dy, n)?;
+    check_len(label, "dmu", dmu, 1)
+}
+
+/// Stage 1 (`kernel` over x, mu, dy into one partial per workgroup), then the shared
+/// stage 2 (`threshold_relu_mu_reduce`) into `dmu`.
+fn mu_grad<P: Pod>(
+    gpu: &Gpu,
+    label: &str,
+    kernel: Kernel,
+    stage1_params: &P,
+    groups: usize,
+    [x, mu, dy]: [&Tensor; 3],
+    dmu: &Tensor,
+) -> Result<MuGrad> {
+    let partial = gpu.tensor(&format!("{label}.partial"), &[groups])?;
+    let stage1 = gpu.op(
+        kernel,
         &format!("{label}.partials"),
         &[&x.buffer, &mu.buffer, &dy.buffer, &partial.buffer],
-        &p1,
+        stage1_params,
         grid_1d(groups * 256, 256),
     )?;
     let p2 = ElemParams {

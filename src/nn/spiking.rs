@@ -27,7 +27,9 @@ pub struct IfParams {
     pub surrogate: u32,
     /// if_forward counts the spikes of neurons `i < count_n` only (see `COUNT_LIMIT_WORD`).
     pub count_n: u32,
-    pub _pad: [u32; 3],
+    /// The initial membrane u(0) as a fraction of vth.
+    pub init: f32,
+    pub _pad: [u32; 2],
 }
 
 /// Index of `count_n` among the 32-bit words of `IfParams`: `Op::set_param_word`
@@ -53,7 +55,8 @@ fn params(t: usize, n: usize, in_stride_t: usize, cfg: &IfConfig, surrogate: Sur
         out_scale: cfg.out_scale,
         surrogate: surrogate.code(),
         count_n: n as u32,
-        _pad: [0; 3],
+        init: cfg.init,
+        _pad: [0; 2],
     }
 }
 

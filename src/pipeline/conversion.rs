@@ -8,7 +8,7 @@ use super::options::check_timesteps;
 use super::{no_data, no_dnn, rules, Pipeline, Snapshot, SnnOrigin};
 use crate::convert::algorithm1::{find_scaling_factors, LossKind, Scaling};
 use crate::convert::pipeline::{build_converted_fitting, diagnostics, LayerDiagnostics};
-use crate::convert::{convert, ConversionMethod};
+use crate::convert::{convert, Recipe};
 use crate::error::{Error, Result};
 use crate::meta::SnnMeta;
 use crate::snn::energy::CMOS_45NM;
@@ -20,7 +20,8 @@ use crate::spec::NeuronParams;
 /// (alpha, beta) per layer at this T, and the SNN's metadata.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Conversion {
-    pub method: ConversionMethod,
+    /// The method and its options (`alpha-beta`, `qcfs`, `deng+half`, ...).
+    pub method: Recipe,
     pub t: usize,
     pub evaluation: SnnEvaluation,
     pub layers: Vec<LayerDiagnostics>,
@@ -32,7 +33,7 @@ pub struct Conversion {
 /// One point of the method x T sweep.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SweepPoint {
-    pub method: ConversionMethod,
+    pub method: Recipe,
     pub t: usize,
     pub accuracy: f32,
     pub spikes_per_image: f64,
@@ -41,9 +42,11 @@ pub struct SweepPoint {
 }
 
 impl Pipeline {
-    /// Convert the calibrated DNN with `method` at `t` steps (evaluation batch
-    /// at most `max_batch`, shrunk to what the device takes) and keep the SNN.
-    pub async fn convert(&mut self, method: ConversionMethod, t: usize, max_batch: usize) -> Result<Conversion> {
+    /// Convert the calibrated DNN with `method` (a method or a recipe) at `t`
+    /// steps (evaluation batch at most `max_batch`, shrunk to what the device
+    /// takes) and keep the SNN.
+    pub async fn convert(&mut self, method: impl Into<Recipe>, t: usize, max_batch: usize) -> Result<Conversion> {
+        let method = method.into();
         let (snn, evaluation, neurons) = self.convert_and_evaluate(method, t, max_batch).await?;
         let stats = &self.calibrated()?.stats;
         let layers = diagnostics(stats, &neurons, &evaluation, t);
@@ -57,7 +60,7 @@ impl Pipeline {
             .and_then(|d| d.saved.as_ref())
             .ok_or_else(no_dnn)?
             .meta;
-        let meta = rules::converted_snn(dnn_meta, method, t, neurons);
+        let meta = rules::converted_snn(dnn_meta, method.method, t, neurons);
         let ck = snn.to_checkpoint(&self.gpu, &meta).await?;
         drop(snn);
         let meta = SnnMeta::from_checkpoint(&ck)?;
@@ -76,7 +79,8 @@ impl Pipeline {
     }
 
     /// Accuracy, spikes and energy ratio of `method` at `t` (the SNN is not kept).
-    pub async fn sweep_point(&self, method: ConversionMethod, t: usize, max_batch: usize) -> Result<SweepPoint> {
+    pub async fn sweep_point(&self, method: impl Into<Recipe>, t: usize, max_batch: usize) -> Result<SweepPoint> {
+        let method = method.into();
         let (_, ev, _) = self.convert_and_evaluate(method, t, max_batch).await?;
         let energy = ev.energy.as_ref();
         Ok(SweepPoint {
@@ -92,7 +96,7 @@ impl Pipeline {
     /// Every method x T point, reporting each to `on`.
     pub async fn sweep(
         &self,
-        methods: &[ConversionMethod],
+        methods: &[Recipe],
         ts: &[usize],
         max_batch: usize,
         mut on: impl FnMut(&SweepPoint),
@@ -110,7 +114,7 @@ impl Pipeline {
 
     async fn convert_and_evaluate(
         &self,
-        method: ConversionMethod,
+        method: Recipe,
         t: usize,
         max_batch: usize,
     ) -> Result<(SnnNet, SnnEvaluation, Vec<NeuronParams>)> {

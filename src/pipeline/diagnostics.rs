@@ -9,12 +9,12 @@ use serde::Serialize;
 use super::{Conversion, Pipeline};
 use crate::convert::algorithm1::{compute_loss, find_scaling_factors, loss_grid, LossKind, Scaling};
 use crate::convert::pipeline::LayerDiagnostics;
-use crate::convert::ConversionMethod;
+use crate::convert::{ConversionMethod, Recipe};
 use crate::error::{Error, Result};
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ConversionReport {
-    pub method: ConversionMethod,
+    pub method: Recipe,
     pub t: usize,
     pub accuracy: f32,
     pub images: usize,
@@ -60,7 +60,7 @@ impl Pipeline {
                 cal.stats.len()
             )));
         }
-        let kind = match conversion.method {
+        let kind = match conversion.method.method {
             ConversionMethod::AlphaBetaMse => LossKind::Squared,
             _ => LossKind::Signed,
         };
@@ -74,7 +74,7 @@ impl Pipeline {
                 let (alphas, betas, loss) = loss_grid(&s.percentiles, mu, t, kind);
                 // Algorithm 1's own pick in f64 (its alpha sits exactly on a percentile; the
                 // checkpoint's f32 V_th / mu does not, and the loss jumps at those edges).
-                let chosen_loss = match conversion.method {
+                let chosen_loss = match conversion.method.method {
                     ConversionMethod::AlphaBeta | ConversionMethod::AlphaBetaMse => {
                         find_scaling_factors(&s.percentiles, mu, t, kind).loss
                     }

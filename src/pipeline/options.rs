@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::data::{Dataset, DatasetKind};
 use crate::error::{Error, Result};
 use crate::models::{builtin, ModelConfig};
-use crate::spec::{FinetuneConfig, SgdConfig, StepDecay, Surrogate, TrainConfig};
+use crate::spec::{FinetuneConfig, SgdConfig, StepDecay, Surrogate, TrainConfig, MAX_QCFS_LEVELS};
 
 pub use crate::spec::MAX_TIMESTEPS;
 
@@ -31,6 +31,8 @@ pub struct TrainOptions {
     pub dropout: bool,
     /// Stop after this many SGD steps in total.
     pub max_steps: Option<u64>,
+    /// Train with QCFS activations of this many levels (sets the model's `act_levels`).
+    pub qcfs: Option<u32>,
 }
 
 impl Default for TrainOptions {
@@ -48,6 +50,7 @@ impl Default for TrainOptions {
             shuffle: true,
             dropout: true,
             max_steps: None,
+            qcfs: None,
         }
     }
 }
@@ -63,15 +66,38 @@ impl TrainOptions {
         if self.max_steps == Some(0) {
             return Err(Error::Config("--max-steps must be >= 1".into()));
         }
+        if let Some(l) = self.qcfs.filter(|l| !(1..=MAX_QCFS_LEVELS).contains(l)) {
+            return Err(Error::Config(format!(
+                "--qcfs must be in 1..={MAX_QCFS_LEVELS} (quantization levels), got {l}"
+            )));
+        }
         Ok(())
     }
 
-    /// The model to build for images like `ds`'s (a built-in name or JSON text).
+    /// The model to build for images like `ds`'s (a built-in name or JSON text),
+    /// with QCFS activations when `qcfs` is set.
     pub fn model_config(&self, ds: &Dataset) -> Result<ModelConfig> {
-        if self.model.trim_start().starts_with('{') {
-            ModelConfig::from_json(&self.model)
+        let mut cfg = if self.model.trim_start().starts_with('{') {
+            ModelConfig::from_json(&self.model)?
         } else {
-            builtin(&self.model, [ds.c, ds.h, ds.w], ds.classes)
+            builtin(&self.model, [ds.c, ds.h, ds.w], ds.classes)?
+        };
+        if self.qcfs.is_some() {
+            cfg.act_levels = self.qcfs;
+            cfg.validate()?;
+        }
+        Ok(cfg)
+    }
+
+    /// A resumed run keeps its checkpoint's model: `qcfs`, if given, must agree with it.
+    pub fn check_resumed_model(&self, model: &ModelConfig) -> Result<()> {
+        match self.qcfs {
+            Some(l) if model.act_levels != Some(l) => Err(Error::Config(format!(
+                "--qcfs {l}: the resumed checkpoint's model has act_levels {:?}; resume without --qcfs, \
+                 or start from its weights (--init) to change the activation",
+                model.act_levels
+            ))),
+            _ => Ok(()),
         }
     }
 

@@ -65,7 +65,10 @@ impl Pipeline {
             _ => None,
         };
         let model = match &resumed {
-            Some(s) => s.meta.model.clone(),
+            Some(s) => {
+                opts.check_resumed_model(&s.meta.model)?;
+                s.meta.model.clone()
+            }
             None => opts.model_config(&split.train)?,
         };
         let mut trainer = Trainer::new(&self.gpu, &model, &split.train, opts.to_config(split.train.kind))?;

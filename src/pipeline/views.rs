@@ -34,6 +34,8 @@ pub struct SnnReport {
 pub struct Walkthrough {
     pub name: String,
     pub mu: f32,
+    /// The DNN's QCFS levels L (None: the plain clip), for the staircase view.
+    pub act_levels: Option<u32>,
     pub min: f32,
     pub max: f32,
     /// `VIEW_BINS` counts over [lo, hi).
@@ -225,9 +227,11 @@ impl Pipeline {
         let t = cal.last_t.max(1);
         let (alphas, betas, loss) = loss_grid(&s.percentiles, mu, t, LossKind::Signed);
         let best = find_scaling_factors(&s.percentiles, mu, t, LossKind::Signed);
+        let act_levels = self.saved_dnn().and_then(|d| d.meta.model.act_levels);
         Ok(Walkthrough {
             name: s.name.clone(),
             mu: s.mu,
+            act_levels,
             min: s.min,
             max: s.max,
             hist,

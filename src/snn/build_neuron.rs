@@ -23,6 +23,7 @@ impl SnnBuilder<'_> {
             beta: np.beta,
             shift: np.shift,
             out_scale: self.opts.out_scale,
+            init: np.init,
             save_trace: self.opts.train,
         };
         let trace = if self.opts.train {

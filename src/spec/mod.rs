@@ -7,13 +7,15 @@
 pub mod cancel;
 pub mod neuron;
 pub mod optim;
+pub mod recipe;
 pub mod records;
 pub mod shapes;
 pub mod train;
 
 pub use cancel::Cancel;
-pub use neuron::{ConversionMethod, IfConfig, NeuronParams, Surrogate, MAX_TIMESTEPS};
+pub use neuron::{ConversionMethod, IfConfig, NeuronParams, Surrogate, MAX_QCFS_LEVELS, MAX_TIMESTEPS};
 pub use optim::SgdConfig;
+pub use recipe::{InitialMembrane, Recipe};
 pub use records::{EpochRecord, Evaluation, Progress, StepStats};
 pub use shapes::{Conv2dShape, PoolShape};
 pub use train::{FinetuneConfig, StepDecay, TrainConfig};

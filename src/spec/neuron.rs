@@ -13,18 +13,23 @@ use crate::error::{Error, Result};
 /// The largest T accepted anywhere (conversion, evaluation, fine-tuning, checkpoints).
 pub const MAX_TIMESTEPS: usize = 256;
 
+/// The most quantization levels a QCFS activation accepts (`act_levels`, `--qcfs`).
+pub const MAX_QCFS_LEVELS: u32 = 1024;
+
 /// Slope of the fast-sigmoid surrogate `1 / (1 + K|u/vth - 1|)^2`: K = 2 gives
 /// unit area in `u/vth`, like the triangle.
 pub const FAST_SIGMOID_K: f32 = 2.0;
 
 /// Per-layer constants. `beta` scales the spike height `beta*vth`,
 /// `out_scale` multiplies the output only (the code's 1.3 / 1.5), `shift` is
-/// added to the input current every step (Deng et al.'s `vth/(2T)` baseline).
+/// added to the input current every step (Deng et al.'s `vth/(2T)` baseline),
+/// `init` is the membrane before the first step as a fraction of vth (0 or 1/2).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct IfConfig {
     pub beta: f32,
     pub shift: f32,
     pub out_scale: f32,
+    pub init: f32,
     /// Keep `u_tmp` [T, n] for BPTT; inference may skip the writes.
     pub save_trace: bool,
 }
@@ -35,6 +40,7 @@ impl Default for IfConfig {
             beta: 1.0,
             shift: 0.0,
             out_scale: 1.0,
+            init: 0.0,
             save_trace: true,
         }
     }
@@ -74,15 +80,19 @@ pub enum ConversionMethod {
     Percentile,
     /// Deng et al. 2021: V_th = mu, beta 1, input shifted by V_th / 2T.
     Deng,
+    /// Bu et al. 2022 (for a DNN trained with QCFS activations): V_th = mu, beta 1,
+    /// the membrane starting at V_th / 2 (the default of this method only).
+    Qcfs,
 }
 
 impl ConversionMethod {
-    pub const ALL: [ConversionMethod; 5] = [
+    pub const ALL: [ConversionMethod; 6] = [
         Self::AlphaBeta,
         Self::AlphaBetaMse,
         Self::MaxNorm,
         Self::Percentile,
         Self::Deng,
+        Self::Qcfs,
     ];
 
     pub fn name(self) -> &'static str {
@@ -92,6 +102,7 @@ impl ConversionMethod {
             Self::MaxNorm => "max-norm",
             Self::Percentile => "percentile",
             Self::Deng => "deng",
+            Self::Qcfs => "qcfs",
         }
     }
 }
@@ -107,7 +118,7 @@ impl FromStr for ConversionMethod {
     fn from_str(s: &str) -> Result<Self> {
         Self::ALL.into_iter().find(|m| m.name() == s).ok_or_else(|| {
             Error::Config(format!(
-                "unknown conversion method `{s}` (alpha-beta, alpha-beta-mse, max-norm, percentile, deng)"
+                "unknown conversion method `{s}` (alpha-beta, alpha-beta-mse, max-norm, percentile, deng, qcfs)"
             ))
         })
     }
@@ -124,4 +135,12 @@ pub struct NeuronParams {
     pub leak: f32,
     /// The DNN's mu (for reference).
     pub mu: f32,
+    /// The membrane before the first step, as a fraction of vth (0, or 1/2 for
+    /// QCFS and `--init-membrane half`). Absent (0) in older checkpoints.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub init: f32,
+}
+
+fn is_zero(x: &f32) -> bool {
+    *x == 0.0
 }

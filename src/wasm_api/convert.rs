@@ -5,7 +5,7 @@
 use wasm_bindgen::prelude::*;
 
 use super::{js_err, to_js, Session, EVAL_BATCH};
-use crate::convert::ConversionMethod;
+use crate::convert::Recipe;
 
 #[wasm_bindgen]
 impl Session {
@@ -24,16 +24,16 @@ impl Session {
         to_js(&self.pipeline.calibrate(batches, batch, |_| {}).await.map_err(js_err)?)
     }
 
-    /// Convert with `method` at `t` steps, evaluate on the test set (spikes,
+    /// Convert with `method` (a recipe: `alpha-beta`, `qcfs`, `deng+half`, ...) at `t` steps, evaluate on the test set (spikes,
     /// energy) and keep the SNN (for fine-tuning, rasters and download).
     pub async fn convert(&mut self, method: String, t: usize) -> Result<JsValue, JsError> {
-        let method: ConversionMethod = method.parse().map_err(js_err)?;
+        let method: Recipe = method.parse().map_err(js_err)?;
         to_js(&self.pipeline.convert(method, t, EVAL_BATCH).await.map_err(js_err)?)
     }
 
     /// One point of the sweep: accuracy, spikes and energy ratio of `method` at `t`.
     pub async fn sweep_point(&mut self, method: String, t: usize) -> Result<JsValue, JsError> {
-        let method: ConversionMethod = method.parse().map_err(js_err)?;
+        let method: Recipe = method.parse().map_err(js_err)?;
         to_js(&self.pipeline.sweep_point(method, t, EVAL_BATCH).await.map_err(js_err)?)
     }
 

@@ -121,3 +121,70 @@ pub async fn threshold_relu_shape_errors(gpu: &Gpu) -> CheckResult {
     )?;
     Ok(())
 }
+
+/// Uniform in [-0.5, 1.5*mu], each at least 1e-3 (in units of mu / L) away from QCFS's
+/// rounding edges (x L / mu + 1/2 an integer), from 0 and from mu, so a division that
+/// is not correctly rounded on the device cannot move an element to the next level.
+fn away_from_levels(n: usize, seed: u64, mu: f32, levels: u32) -> Vec<f32> {
+    let mut r = rng(seed);
+    let l = levels as f32;
+    (0..n)
+        .map(|_| loop {
+            let v = r.range(-0.5, 1.5 * mu);
+            let z = v * l / mu + 0.5;
+            if (z - z.round()).abs() > 1e-3 && v.abs() > 1e-3 && (v - mu).abs() > 1e-3 {
+                break v;
+            }
+        })
+        .collect()
+}
+
+/// QCFS forward (every level hit, exactly) and its straight-through mu gradient on odd
+/// sizes and several L; dx is `threshold_relu_backward`, checked above.
+pub async fn qcfs(gpu: &Gpu) -> CheckResult {
+    for (n, levels) in [(1usize, 1u32), (255, 2), (4097, 4), (100_003, 8), (999, 1024)] {
+        let x = away_from_levels(n, n as u64 + 7, MU, levels);
+        let dy = rng(n as u64 + 2).vec_uniform(n, -1.0, 1.0);
+        let tx = gpu.tensor_from("x", &[n], &x).map_err(gpu_err)?;
+        let tmu = gpu.tensor_from("mu", &[1], &[MU]).map_err(gpu_err)?;
+        let tdy = gpu.tensor_from("dy", &[n], &dy).map_err(gpu_err)?;
+        let ty = gpu.tensor("y", &[n]).map_err(gpu_err)?;
+        let tdmu = gpu.tensor_from("dmu", &[1], &[7.0]).map_err(gpu_err)?;
+        let f = nn::activation::qcfs_forward(gpu, "qcfs", n, levels, &tx, &tmu, &ty).map_err(gpu_err)?;
+        let m =
+            nn::activation::qcfs_backward_mu(gpu, "qcfs.dmu", n, levels, &tx, &tmu, &tdy, &tdmu).map_err(gpu_err)?;
+        let mut enc = Encoder::new(gpu, "qcfs");
+        enc.dispatch(&f);
+        m.ops.iter().for_each(|op| enc.dispatch(op));
+        enc.submit(gpu).map_err(gpu_err)?;
+        let want = cpu::activation::qcfs_forward(&x, MU, levels);
+        let got = gpu.read(&ty).await.map_err(gpu_err)?;
+        // Level heights k * mu / L: the division may differ by an ulp, the level may not.
+        assert_close(&format!("qcfs_forward n={n} L={levels}"), &got, &want, 1e-6, 1e-6)?;
+        if n > 1000 && levels <= 8 {
+            let distinct: std::collections::BTreeSet<u32> = got.iter().map(|v| v.to_bits()).collect();
+            if distinct.len() != levels as usize + 1 {
+                return Err(format!("qcfs_forward L={levels}: {} distinct outputs", distinct.len()));
+            }
+        }
+        let want = cpu::activation::qcfs_backward_mu(&x, MU, levels, &dy);
+        assert_close(
+            &format!("qcfs_backward_mu n={n} L={levels}"),
+            &gpu.read(&tdmu).await.map_err(gpu_err)?,
+            &[want],
+            1e-6 * (n as f32).sqrt() * 4.0,
+            1e-5,
+        )?;
+    }
+    use nn::activation::*;
+    let t = |n: usize| gpu.tensor("t", &[n]).map_err(gpu_err);
+    let (x, mu, y) = (t(10)?, t(1)?, t(10)?);
+    expect_shape_err("qcfs: 0 levels", qcfs_forward(gpu, "q", 10, 0, &x, &mu, &y))?;
+    expect_shape_err("qcfs: 1025 levels", qcfs_forward(gpu, "q", 10, 1025, &x, &mu, &y))?;
+    expect_shape_err("qcfs: mu of 10", qcfs_forward(gpu, "q", 10, 4, &x, &y, &y))?;
+    expect_shape_err(
+        "qcfs dmu: dmu of 10",
+        qcfs_backward_mu(gpu, "q", 10, 4, &x, &mu, &y, &x),
+    )?;
+    Ok(())
+}

@@ -29,6 +29,7 @@ macro_rules! for_each_check {
             activation::threshold_relu,
             activation::threshold_relu_big_grid,
             activation::threshold_relu_shape_errors,
+            activation::qcfs,
             conv::conv2d_forward,
             conv::conv2d_backward_input,
             conv::conv2d_backward_weight,

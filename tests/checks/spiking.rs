@@ -73,6 +73,7 @@ pub async fn if_forward_exact(gpu: &Gpu) -> CheckResult {
                 beta: if odd { 0.8 } else { 1.0 },
                 shift: if odd { 1.0 / 16.0 } else { 0.0 },
                 out_scale: if odd { 1.3 } else { 1.0 },
+                init: if case % 4 < 2 { 0.5 } else { 0.0 },
                 save_trace: case % 3 != 0,
             };
             let input = currents(&mut r, if constant { n } else { t * n });
@@ -184,6 +185,7 @@ pub async fn if_backward_vs_cpu(gpu: &Gpu) -> CheckResult {
                         beta: if scaled { 0.7 } else { 1.0 },
                         out_scale: if scaled { 1.3 } else { 1.0 },
                         shift: 0.0,
+                        init: if constant { 0.5 } else { 0.0 },
                         save_trace: true,
                     };
                     let input: Vec<f32> = r.vec_uniform(if constant { n } else { t * n }, -0.8, 2.6);

@@ -18,6 +18,7 @@ pub fn model(name: &str, input: [usize; 3], layers: Vec<LayerSpec>) -> ModelConf
         input,
         classes: 3,
         layers,
+        act_levels: None,
     }
 }
 
@@ -133,6 +134,7 @@ pub fn neurons(cfg: &ModelConfig, leak: f32) -> Vec<NeuronParams> {
                 alpha: 1.0,
                 leak,
                 mu: 1.0,
+                init: 0.0,
             }
         })
         .collect()
@@ -226,6 +228,7 @@ pub fn smooth_nets() -> Vec<ModelConfig> {
         input,
         classes: 2,
         layers,
+        act_levels: None,
     };
     let c = |out, k, pad| Conv {
         out,
@@ -328,6 +331,7 @@ pub fn spread_neurons(n_if: usize, leak: f32) -> Vec<NeuronParams> {
             alpha: 1.0,
             leak,
             mu: 1.0,
+            init: 0.0,
         })
         .collect()
 }

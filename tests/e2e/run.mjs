@@ -193,7 +193,8 @@ try {
   check(s.dnn && s.dnn.accuracy > 0.5 && s.dnn.images === 200, `DNN evaluation on 200 test images: ${s.dnn?.accuracy}`);
   check(s.walk && s.walk.alphas > 1 && s.walk.hist > 0 && s.walk.perT === 8, `2. walkthrough: ${s.walk?.alphas} alpha candidates, ${s.walk?.hist} values in the histogram, 8 T's`);
   check(s.conv && s.conv.accuracy > 0.1, `converted SNN (alpha-beta, T=2) accuracy ${s.conv?.accuracy} > 0.1`);
-  check(s.sweep.length === 20 && s.sweep.some((r) => r.accuracy > 0.3), `3. sweep: ${s.sweep.length} points, best ${Math.max(...s.sweep.map((r) => r.accuracy))}`);
+  check(s.sweep.length === 28 && s.sweep.some((r) => r.accuracy > 0.3), `3. sweep: ${s.sweep.length} points, best ${Math.max(...s.sweep.map((r) => r.accuracy))}`);
+  check(["alpha-beta+half", "qcfs"].every((m) => s.sweep.filter((r) => r.method === m).length === 4), `3. the sweep has the half-threshold start and QCFS at 4 T's each`);
   check(s.ft.length === 1 && s.finetuned.length === 4 && s.finetuned.every((r) => r.accuracy > 0.1), `3. after fine-tuning: ${s.finetuned.map((r) => r.t + ":" + r.accuracy.toFixed(3)).join(" ")}`);
   check(s.snn && s.snn.accuracy > 0.3, `fine-tuned SNN accuracy ${s.snn?.accuracy} > 0.3`);
   check(s.snn && s.snn.total_spikes_per_image > 0 && s.snn.layers.every((l) => l.spikes_per_image > 0), `4. spikes: ${s.snn?.total_spikes_per_image} per image, every layer > 0`);
@@ -261,16 +262,23 @@ try {
   const before = await page.evaluate(() => window.ultraspike.pipeline());
   check(before?.calibrated && before.snn?.origin === "converted", `before retraining: calibrated, a converted SNN (${JSON.stringify(before)})`);
   await page.fill("#epochs", "1");
+  await page.selectOption("#act-levels", "4"); // the new DNN is trained with QCFS, L = 4
   await page.evaluate(() => { document.body.dataset.state = "reset"; });
   await page.click("#train");
   await page.waitForFunction(() => ["idle", "error"].includes(document.body.dataset.state), null, { timeout: 600_000, polling: 1000 });
   const after = await page.evaluate(() => ({ st: window.ultraspike.pipeline(), sweep: document.getElementById("sweep").disabled, ft: document.getElementById("finetune").disabled }));
   check(after.st?.dnn_epoch === 1 && !after.st.calibrated && after.st.snn === null && after.sweep && after.ft, `after retraining: a new 1-epoch DNN, no calibration, no SNN, sweep and fine-tune disabled (${JSON.stringify(after)})`);
+  await page.selectOption("#method", "qcfs");
   await page.evaluate(() => { document.body.dataset.state = "reset"; });
   await page.click("#convert");
   await page.waitForFunction(() => ["idle", "error"].includes(document.body.dataset.state), null, { timeout: 600_000, polling: 1000 });
-  const reconv = await page.evaluate(() => ({ st: window.ultraspike.pipeline(), acc: window.ultraspike.convert?.evaluation.accuracy }));
+  const reconv = await page.evaluate(() => ({ st: window.ultraspike.pipeline(), acc: window.ultraspike.convert?.evaluation.accuracy,
+    method: window.ultraspike.convert?.method, levels: window.ultraspike.walk?.act_levels, info: document.getElementById("convert-info").textContent }));
   check(reconv.st?.calibrated && reconv.st.snn?.origin === "converted" && reconv.acc > 0.1, `the new DNN calibrates and converts: SNN accuracy ${reconv.acc}`);
+  check(reconv.method === "qcfs" && reconv.levels === 4 && reconv.info.startsWith("qcfs at T=2"), `the QCFS DNN (L=4) converted with qcfs: ${JSON.stringify(reconv)}`);
+  await page.locator("#view-convert").screenshot({ path: join(outDir, "view-convert-qcfs.png") });
+  await page.selectOption("#method", "alpha-beta");
+  await page.selectOption("#act-levels", "");
 
   // Cancel acts before the next batch (the session's cancel handle), not after the page's slice of up to 32.
   const batchMs = (64 / (await page.evaluate(() => window.ultraspike.history.at(-1).images_per_s))) * 1000;

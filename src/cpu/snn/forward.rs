@@ -73,6 +73,7 @@ impl Pass<'_> {
             beta: np.beta,
             shift: np.shift,
             out_scale: self.net.out_scale,
+            init: np.init,
             save_trace: true,
         };
         let n = self.batch * x.shape.iter().product::<usize>();

@@ -1,0 +1,131 @@
+//! A conversion recipe: the method that sets the thresholds plus the options
+//! that apply to any method (where the membrane starts). Written and parsed as
+//! `method[+half|+zero]` (`alpha-beta+half`, `qcfs`), so the CLI's
+//! `--method`/`--methods`, the page and the sweep's JSON share one spelling; a
+//! plain method name means that method's defaults, so old spellings keep their meaning.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::neuron::ConversionMethod;
+use crate::error::{Error, Result};
+
+/// The membrane before the first step: 0 (the paper's), or V_th / 2, which
+/// centres the rate code's rounding error on 0 (Bu et al. 2022).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InitialMembrane {
+    Zero,
+    Half,
+}
+
+impl InitialMembrane {
+    /// u(0) as a fraction of V_th.
+    pub fn fraction(self) -> f32 {
+        match self {
+            InitialMembrane::Zero => 0.0,
+            InitialMembrane::Half => 0.5,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            InitialMembrane::Zero => "zero",
+            InitialMembrane::Half => "half",
+        }
+    }
+}
+
+impl FromStr for InitialMembrane {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "zero" | "0" => Ok(InitialMembrane::Zero),
+            "half" => Ok(InitialMembrane::Half),
+            _ => Err(Error::Config(format!(
+                "unknown initial membrane `{s}` (zero, or half: V_th / 2)"
+            ))),
+        }
+    }
+}
+
+impl ConversionMethod {
+    /// Where this method starts the membrane unless told otherwise.
+    pub fn default_init(self) -> InitialMembrane {
+        match self {
+            ConversionMethod::Qcfs => InitialMembrane::Half,
+            _ => InitialMembrane::Zero,
+        }
+    }
+}
+
+/// A method and its options.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct Recipe {
+    pub method: ConversionMethod,
+    pub init: InitialMembrane,
+}
+
+impl Recipe {
+    /// `method` with the initial membrane `init` (None: the method's default).
+    pub fn new(method: ConversionMethod, init: Option<InitialMembrane>) -> Recipe {
+        Recipe {
+            method,
+            init: init.unwrap_or(method.default_init()),
+        }
+    }
+}
+
+impl From<ConversionMethod> for Recipe {
+    fn from(method: ConversionMethod) -> Recipe {
+        Recipe::new(method, None)
+    }
+}
+
+impl fmt::Display for Recipe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.method.name())?;
+        if self.init != self.method.default_init() {
+            write!(f, "+{}", self.init.name())?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for Recipe {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let mut parts = s.split('+');
+        let method: ConversionMethod = parts.next().unwrap_or_default().trim().parse()?;
+        let init = match (parts.next(), parts.next()) {
+            (None, _) => None,
+            (Some(opt), None) => Some(
+                opt.trim()
+                    .parse::<InitialMembrane>()
+                    .map_err(|e| Error::Config(format!("conversion `{s}`: {e}")))?,
+            ),
+            (Some(_), Some(_)) => {
+                return Err(Error::Config(format!(
+                    "conversion `{s}`: at most one option (`METHOD+half` or `METHOD+zero`)"
+                )))
+            }
+        };
+        Ok(Recipe::new(method, init))
+    }
+}
+
+impl From<Recipe> for String {
+    fn from(r: Recipe) -> String {
+        r.to_string()
+    }
+}
+
+impl TryFrom<String> for Recipe {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
+}
