@@ -102,10 +102,18 @@ fn recipes_parse_print_and_refuse_with_the_reason() {
         assert_eq!(json, format!("\"{printed}\""));
         assert_eq!(serde_json::from_str::<Recipe>(&json).unwrap(), r);
     }
+    let r: Recipe = "deng+half+bias".parse().unwrap();
+    assert_eq!(
+        (r.method, r.init, r.bias_correction),
+        (ConversionMethod::Deng, InitialMembrane::Half, true)
+    );
+    assert_eq!(r.to_string(), "deng+half+bias");
+    assert_eq!("qcfs+bias".parse::<Recipe>().unwrap().to_string(), "qcfs+bias");
     for (bad, says) in [
         ("alpha", "unknown conversion method `alpha`"),
-        ("qcfs+third", "unknown initial membrane `third`"),
-        ("deng+half+zero", "at most one option"),
+        ("qcfs+third", "unknown option `+third`"),
+        ("deng+half+zero", "`+zero` given twice or with its opposite"),
+        ("deng+bias+bias", "`+bias` given twice"),
     ] {
         let err = bad.parse::<Recipe>().unwrap_err().to_string();
         assert!(err.contains(says), "{bad}: {err}");

@@ -228,7 +228,8 @@ async function useModelConfig(file) {
 // ---- conversion ---------------------------------------------------------------
 
 /** The method menu with the start menu, in the CLI's spelling (`alpha-beta+half`, `qcfs+zero`). */
-const chosenRecipe = () => $("method").value + ($("init-membrane").value ? `+${$("init-membrane").value}` : "");
+const chosenRecipe = () =>
+  $("method").value + ($("init-membrane").value ? `+${$("init-membrane").value}` : "") + ($("bias-correction").checked ? "+bias" : "");
 
 async function convert() {
   const t = +$("timesteps").value;

@@ -32,6 +32,10 @@ pub struct ConvertArgs {
     /// (half for qcfs, zero for the others).
     #[arg(long, value_name = "zero|half")]
     pub init_membrane: Option<String>,
+    /// After converting, move each spiking layer's bias so that its per-channel mean output
+    /// equals the DNN's on the calibration images, layer by layer (also METHOD+bias).
+    #[arg(long)]
+    pub bias_correction: bool,
     #[arg(long, default_value_t = 2)]
     pub timesteps: usize,
     /// Calibration batches of the training set.
@@ -63,11 +67,12 @@ fn recipe(method: &str, init: Option<&str>) -> Result<Recipe> {
             init.name()
         )));
     }
-    Ok(Recipe::new(r.method, Some(init)))
+    Ok(Recipe::new(r.method, Some(init)).with_bias_correction(r.bias_correction))
 }
 
 pub fn run(a: &ConvertArgs) -> Result<()> {
     let method = recipe(&a.method, a.init_membrane.as_deref())?;
+    let method = method.with_bias_correction(method.bias_correction || a.bias_correction);
     check_timesteps(a.timesteps)?;
     Checkpoint::check_writable(&a.out)?;
     if let Some(d) = &a.diagnostics {
@@ -100,7 +105,7 @@ pub fn run(a: &ConvertArgs) -> Result<()> {
         println!(
             "{}",
             to_json(
-                &serde_json::json!({ "method": method, "timesteps": a.timesteps, "evaluation": ev, "layers": c.layers, "checkpoint": a.out })
+                &serde_json::json!({ "method": method, "timesteps": a.timesteps, "evaluation": ev, "layers": c.layers, "bias_corrections": c.bias_corrections, "checkpoint": a.out })
             )
         );
         return Ok(());
@@ -121,6 +126,15 @@ pub fn run(a: &ConvertArgs) -> Result<()> {
             "{:<24} {:>7.3} {:>7.3} {:>6.3} {:>5.2} {:>7.3} {:>7.3} {:>9.4} {:>9.4} {:>8.4}",
             d.name, d.mu, d.vth, d.alpha, d.beta, d.k_mu, d.h_t_mu, d.dnn_mean, d.snn_mean, d.activity
         );
+    }
+    for b in &c.bias_corrections {
+        match &b.bias {
+            Some(bias) => println!(
+                "bias correction {:<18} {bias}: mean |gap| {:.4}, largest {:.4}",
+                b.name, b.mean_abs_gap, b.max_abs_gap
+            ),
+            None => println!("bias correction {:<18} no bias in front: left as it is", b.name),
+        }
     }
     if let Some(e) = &ev.energy {
         println!(

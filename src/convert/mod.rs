@@ -2,6 +2,7 @@
 //! the baselines it beats, producing per-layer thresholds and spike heights.
 
 pub mod algorithm1;
+pub mod bias_correction;
 pub mod methods;
 pub mod stats;
 

@@ -1,7 +1,8 @@
 //! Activation statistics for conversion, computed on the GPU: for every
 //! threshold-ReLU, its pre-activation min/max (pass 1), then a fine histogram
-//! over [min, max] (pass 2), and the mean post-activation. Only the
-//! reductions and the histograms are read back, never whole activations.
+//! over [min, max] (pass 2), and the mean post-activation, overall and per
+//! channel (for the bias correction). Only the reductions and the histograms
+//! are read back, never whole activations.
 
 use serde::{Deserialize, Serialize};
 
@@ -9,7 +10,8 @@ use crate::data::Dataset;
 use crate::dnn::DnnNet;
 use crate::error::{Error, Result};
 use crate::gpu::{Encoder, Gpu, Op, Tensor};
-use crate::models::params::ParamKind;
+use crate::models::params::{neuron_biases, ParamKind};
+use crate::nn::linear::bias_backward;
 use crate::nn::reduce::{histogram, reduce_max, reduce_min, reduce_sum, Histogram};
 
 /// Histogram resolution: percentiles are exact to within (max - min) / BINS.
@@ -36,6 +38,13 @@ pub struct LayerStats {
     pub percentile_error: f64,
     /// Mean DNN post-activation clip(x, 0, mu).
     pub mean_post: f64,
+    /// Images the statistics come from (the first of the training set).
+    #[serde(default)]
+    pub images: u64,
+    /// Mean post-activation per channel of the bias that feeds the layer
+    /// (`models::params::neuron_biases`; one value when there is none).
+    #[serde(default)]
+    pub channel_means: Vec<f64>,
 }
 
 impl LayerStats {
@@ -89,6 +98,10 @@ struct LayerOps {
     /// [min, max, post sum] written by the reductions.
     scalars: [Tensor; 3],
     counts: Tensor,
+    /// Post-activation sums per channel [C] of one batch, and C's spatial extent.
+    sum_channels: Op,
+    channel_sums: Tensor,
+    spatial: usize,
 }
 
 /// Calibration as resumable work: `2 x batches` steps (pass 1 gathers each
@@ -98,12 +111,15 @@ struct LayerOps {
 pub struct Calibrator {
     net: DnnNet,
     layers: Vec<LayerOps>,
-    /// Pass 1's per-batch read-back: [min, max, post sum] of every layer, read in one map.
+    /// Pass 1's per-batch read-back: [min, max, post sum] of every layer, then every
+    /// layer's channel sums, read in one map.
     gathered: Tensor,
     batches: usize,
     done: usize,
     /// (min, max, post sum) per layer over pass 1.
     range: Vec<(f32, f32, f64)>,
+    /// Post-activation sums per layer and channel over pass 1.
+    channel_acc: Vec<Vec<f64>>,
     /// Each histogram's top edge (max nudged up so that max lands in the last bin).
     tops: Vec<f32>,
     x: Vec<f32>,
@@ -125,13 +141,17 @@ impl Calibrator {
             .iter()
             .enumerate()
             .filter(|(_, p)| p.spec.kind == ParamKind::Mu);
-        for ((pre, post), (mu_param, mu)) in net.pre_acts.iter().zip(&net.post_acts).zip(mus) {
+        let biases = neuron_biases(&net.cfg)?;
+        for (((pre, post), (mu_param, mu)), bias) in net.pre_acts.iter().zip(&net.post_acts).zip(mus).zip(&biases) {
             let name = mu.spec.name.trim_end_matches(".mu").to_string();
-            layers.push(layer_ops(gpu, name, mu_param, pre, post)?);
+            let channels = bias.as_ref().map_or(1, |b| b.1);
+            layers.push(layer_ops(gpu, name, mu_param, pre, post, net.batch, channels)?);
         }
-        let gathered = gpu.tensor("calib.gathered", &[3 * layers.len().max(1)])?;
+        let channels: usize = layers.iter().map(|l| l.channel_sums.len()).sum();
+        let gathered = gpu.tensor("calib.gathered", &[3 * layers.len() + channels.max(1)])?;
         let x = vec![0.0; net.batch * net.image_len()];
         let range = vec![(f32::INFINITY, f32::NEG_INFINITY, 0f64); layers.len()];
+        let channel_acc = layers.iter().map(|l| vec![0f64; l.channel_sums.len()]).collect();
         Ok(Calibrator {
             net,
             layers,
@@ -139,6 +159,7 @@ impl Calibrator {
             batches,
             done: 0,
             range,
+            channel_acc,
             tops: Vec::new(),
             x,
         })
@@ -197,19 +218,36 @@ impl Calibrator {
     /// Range and post-activation sum of every layer on the batch just run: one submission, one map.
     async fn pass1_batch(&mut self, gpu: &Gpu) -> Result<()> {
         let mut enc = Encoder::new(gpu, "calib.pass1");
+        let mut at = 3 * self.layers.len();
         for (l, ops) in self.layers.iter().enumerate() {
-            for op in ops.min_max.iter().chain(&ops.sum_post) {
+            for op in ops.min_max.iter().chain(&ops.sum_post).chain([&ops.sum_channels]) {
                 enc.dispatch(op);
             }
             for (k, t) in ops.scalars.iter().enumerate() {
                 enc.copy_at(&t.buffer, 0, &self.gathered.buffer, (4 * (3 * l + k)) as u64, 4);
             }
+            let c = ops.channel_sums.len();
+            enc.copy_at(
+                &ops.channel_sums.buffer,
+                0,
+                &self.gathered.buffer,
+                (4 * at) as u64,
+                (4 * c) as u64,
+            );
+            at += c;
         }
         enc.submit(gpu)?;
         let v = gpu.read(&self.gathered).await?;
         for (l, r) in self.range.iter_mut().enumerate() {
             let (mn, mx, sm) = (v[3 * l], v[3 * l + 1], v[3 * l + 2]);
             *r = (r.0.min(mn), r.1.max(mx), r.2 + sm as f64);
+        }
+        let mut at = 3 * self.layers.len();
+        for acc in &mut self.channel_acc {
+            for (a, &x) in acc.iter_mut().zip(&v[at..]) {
+                *a += x as f64;
+            }
+            at += acc.len();
         }
         Ok(())
     }
@@ -257,14 +295,30 @@ impl Calibrator {
                     .collect::<Vec<_>>(),
             )
             .await?;
+        let images = (self.batches * self.net.batch) as u64;
         let stats = self.layers.iter().zip(counts.iter().zip(&mus)).enumerate();
         Ok(stats
-            .map(|(l, (ops, (c, mu)))| layer_stats(ops.name.clone(), mu[0], c, self.range[l], self.tops[l]))
+            .map(|(l, (ops, (c, mu)))| {
+                let per_channel = (images * ops.spatial as u64).max(1) as f64;
+                LayerStats {
+                    images,
+                    channel_means: self.channel_acc[l].iter().map(|s| s / per_channel).collect(),
+                    ..layer_stats(ops.name.clone(), mu[0], c, self.range[l], self.tops[l])
+                }
+            })
             .collect())
     }
 }
 
-fn layer_ops(gpu: &Gpu, name: String, mu_param: usize, pre: &Tensor, post: &Tensor) -> Result<LayerOps> {
+fn layer_ops(
+    gpu: &Gpu,
+    name: String,
+    mu_param: usize,
+    pre: &Tensor,
+    post: &Tensor,
+    batch: usize,
+    channels: usize,
+) -> Result<LayerOps> {
     let scalars = [
         gpu.tensor("min", &[1])?,
         gpu.tensor("max", &[1])?,
@@ -275,6 +329,23 @@ fn layer_ops(gpu: &Gpu, name: String, mu_param: usize, pre: &Tensor, post: &Tens
     let sum_post = reduce_sum(gpu, &format!("{name}.sum"), post.len(), post, &scalars[2])?.ops;
     let counts = gpu.tensor(&format!("{name}.hist"), &[BINS + 2])?;
     let hist = histogram(gpu, &format!("{name}.hist"), pre.len(), BINS, 0.0, 1.0, pre, &counts)?;
+    let per_image = post.len() / batch.max(1);
+    if channels == 0 || !per_image.is_multiple_of(channels) {
+        return Err(Error::Config(format!(
+            "{name}: {per_image} values per image do not split into {channels} channels"
+        )));
+    }
+    let spatial = per_image / channels;
+    let channel_sums = gpu.tensor(&format!("{name}.channel_sums"), &[channels])?;
+    let sum_channels = bias_backward(
+        gpu,
+        &format!("{name}.channels"),
+        batch,
+        channels,
+        spatial,
+        post,
+        &channel_sums,
+    )?;
     Ok(LayerOps {
         name,
         mu_param,
@@ -283,6 +354,9 @@ fn layer_ops(gpu: &Gpu, name: String, mu_param: usize, pre: &Tensor, post: &Tens
         hist,
         scalars,
         counts,
+        sum_channels,
+        channel_sums,
+        spatial,
     })
 }
 
@@ -308,6 +382,8 @@ fn layer_stats(name: String, mu: f32, counts: &[u32], (min, max, post_sum): (f32
         mean_post: post_sum / count.max(1) as f64,
         hist,
         hist_top: top,
+        images: 0,
+        channel_means: Vec::new(),
     }
 }
 

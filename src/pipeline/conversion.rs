@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::options::check_timesteps;
 use super::{no_data, no_dnn, rules, Pipeline, Snapshot, SnnOrigin};
 use crate::convert::algorithm1::{find_scaling_factors, LossKind, Scaling};
+use crate::convert::bias_correction::{correct_biases, BiasCorrection};
 use crate::convert::pipeline::{build_converted_fitting, diagnostics, LayerDiagnostics};
 use crate::convert::{convert, Recipe};
 use crate::error::{Error, Result};
@@ -26,6 +27,9 @@ pub struct Conversion {
     pub evaluation: SnnEvaluation,
     pub layers: Vec<LayerDiagnostics>,
     pub scalings: Vec<Scaling>,
+    /// What `+bias` moved, per spiking layer (empty without it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bias_corrections: Vec<BiasCorrection>,
     #[serde(skip)]
     pub meta: SnnMeta,
 }
@@ -47,7 +51,7 @@ impl Pipeline {
     /// takes) and keep the SNN.
     pub async fn convert(&mut self, method: impl Into<Recipe>, t: usize, max_batch: usize) -> Result<Conversion> {
         let method = method.into();
-        let (snn, evaluation, neurons) = self.convert_and_evaluate(method, t, max_batch).await?;
+        let (snn, evaluation, neurons, bias_corrections) = self.convert_and_evaluate(method, t, max_batch).await?;
         let stats = &self.calibrated()?.stats;
         let layers = diagnostics(stats, &neurons, &evaluation, t);
         let scalings = stats
@@ -74,6 +78,7 @@ impl Pipeline {
             evaluation,
             layers,
             scalings,
+            bias_corrections,
             meta,
         })
     }
@@ -81,7 +86,7 @@ impl Pipeline {
     /// Accuracy, spikes and energy ratio of `method` at `t` (the SNN is not kept).
     pub async fn sweep_point(&self, method: impl Into<Recipe>, t: usize, max_batch: usize) -> Result<SweepPoint> {
         let method = method.into();
-        let (_, ev, _) = self.convert_and_evaluate(method, t, max_batch).await?;
+        let (_, ev, _, _) = self.convert_and_evaluate(method, t, max_batch).await?;
         let energy = ev.energy.as_ref();
         Ok(SweepPoint {
             method,
@@ -117,17 +122,23 @@ impl Pipeline {
         method: Recipe,
         t: usize,
         max_batch: usize,
-    ) -> Result<(SnnNet, SnnEvaluation, Vec<NeuronParams>)> {
+    ) -> Result<(SnnNet, SnnEvaluation, Vec<NeuronParams>, Vec<BiasCorrection>)> {
         check_timesteps(t)?;
         if max_batch == 0 {
             return Err(Error::Config("--batch must be >= 1".into()));
         }
-        let test = &self.data.as_ref().ok_or_else(no_data)?.test;
+        let data = self.data.as_ref().ok_or_else(no_data)?;
+        let test = &data.test;
         let stats = &self.calibrated()?.stats;
         let saved = self.dnn.as_ref().and_then(|d| d.saved.as_ref()).ok_or_else(no_dnn)?;
         let neurons = convert(method, stats, t)?;
         let snn = build_converted_fitting(&self.gpu, &saved.meta.model, &saved.ck, &neurons, t, test.n, max_batch)?;
+        let corrections = if method.bias_correction {
+            correct_biases(&self.gpu, &snn, stats, &data.train).await?
+        } else {
+            Vec::new()
+        };
         let ev = evaluate_snn(&self.gpu, &snn, test, Some(CMOS_45NM)).await?;
-        Ok((snn, ev, neurons))
+        Ok((snn, ev, neurons, corrections))
     }
 }

@@ -1,8 +1,9 @@
 //! A conversion recipe: the method that sets the thresholds plus the options
-//! that apply to any method (where the membrane starts). Written and parsed as
-//! `method[+half|+zero]` (`alpha-beta+half`, `qcfs`), so the CLI's
-//! `--method`/`--methods`, the page and the sweep's JSON share one spelling; a
-//! plain method name means that method's defaults, so old spellings keep their meaning.
+//! that apply to any method (where the membrane starts; whether the biases are
+//! corrected afterwards). Written and parsed as `method[+half|+zero][+bias]`
+//! (`alpha-beta+half`, `qcfs+bias`), so the CLI's `--method`/`--methods`, the
+//! page and the sweep's JSON share one spelling; a plain method name means that
+//! method's defaults, so old spellings keep their meaning.
 
 use std::fmt;
 use std::str::FromStr;
@@ -67,14 +68,25 @@ impl ConversionMethod {
 pub struct Recipe {
     pub method: ConversionMethod,
     pub init: InitialMembrane,
+    /// After the conversion, match each spiking layer's per-channel mean output
+    /// to the DNN's on the calibration images through its bias (`+bias`).
+    pub bias_correction: bool,
 }
 
 impl Recipe {
-    /// `method` with the initial membrane `init` (None: the method's default).
+    /// `method` with the initial membrane `init` (None: the method's default), no correction.
     pub fn new(method: ConversionMethod, init: Option<InitialMembrane>) -> Recipe {
         Recipe {
             method,
             init: init.unwrap_or(method.default_init()),
+            bias_correction: false,
+        }
+    }
+
+    pub fn with_bias_correction(self, on: bool) -> Recipe {
+        Recipe {
+            bias_correction: on,
+            ..self
         }
     }
 }
@@ -91,6 +103,9 @@ impl fmt::Display for Recipe {
         if self.init != self.method.default_init() {
             write!(f, "+{}", self.init.name())?;
         }
+        if self.bias_correction {
+            f.write_str("+bias")?;
+        }
         Ok(())
     }
 }
@@ -100,20 +115,24 @@ impl FromStr for Recipe {
     fn from_str(s: &str) -> Result<Self> {
         let mut parts = s.split('+');
         let method: ConversionMethod = parts.next().unwrap_or_default().trim().parse()?;
-        let init = match (parts.next(), parts.next()) {
-            (None, _) => None,
-            (Some(opt), None) => Some(
-                opt.trim()
-                    .parse::<InitialMembrane>()
-                    .map_err(|e| Error::Config(format!("conversion `{s}`: {e}")))?,
-            ),
-            (Some(_), Some(_)) => {
-                return Err(Error::Config(format!(
-                    "conversion `{s}`: at most one option (`METHOD+half` or `METHOD+zero`)"
-                )))
+        let (mut init, mut bias) = (None, false);
+        for opt in parts.map(str::trim) {
+            match opt {
+                "bias" if !bias => bias = true,
+                "half" | "zero" | "0" if init.is_none() => init = Some(opt.parse::<InitialMembrane>()?),
+                "bias" | "half" | "zero" | "0" => {
+                    return Err(Error::Config(format!(
+                        "conversion `{s}`: `+{opt}` given twice or with its opposite"
+                    )))
+                }
+                _ => {
+                    return Err(Error::Config(format!(
+                        "conversion `{s}`: unknown option `+{opt}` (+half or +zero: the initial membrane; +bias: bias correction)"
+                    )))
+                }
             }
-        };
-        Ok(Recipe::new(method, init))
+        }
+        Ok(Recipe::new(method, init).with_bias_correction(bias))
     }
 }
 
