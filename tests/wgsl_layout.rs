@@ -21,6 +21,7 @@ use ultraspike::nn::optim::{AdamParams, SgdParams};
 use ultraspike::nn::pool::PoolParams;
 use ultraspike::nn::reduce::{HistParams, ReduceParams, TimeParams};
 use ultraspike::nn::residual::ResidualParams;
+use ultraspike::nn::select::RadixParams;
 use ultraspike::nn::spikes::{SpikeMapParams, SPIKE_MAP_COUNT_LIMIT_WORD};
 use ultraspike::nn::spiking::{IfParams, IF_COUNT_LIMIT_WORD};
 
@@ -206,6 +207,8 @@ fn spiking_mirrors() -> Vec<Mirror> {
         mirror!("reduce_stage" Params => ReduceParams { n, op, _p0 = _pad[0], _p1 = _pad[1] }),
         mirror!("sum_over_t" Params => TimeParams { n, t, _p0 = _pad[0], _p1 = _pad[1] }),
         mirror!("broadcast_over_t" Params => TimeParams { n, t, _p0 = _pad[0], _p1 = _pad[1] }),
+        mirror!("radix_count_high" Params => RadixParams { n, low_bits, _p0 = _pad[0], _p1 = _pad[1] }),
+        mirror!("radix_count_low" Params => RadixParams { n, low_bits, _p0 = _pad[0], _p1 = _pad[1] }),
         mirror!("histogram" Params => HistParams {
             n, bins, lo, hi, scale, _p0 = _pad[0], _p1 = _pad[1], _p2 = _pad[2]
         }),

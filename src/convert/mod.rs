@@ -3,6 +3,8 @@
 
 pub mod algorithm1;
 pub mod bias_correction;
+pub mod exact;
+pub mod layer_stats;
 pub mod methods;
 pub mod stats;
 

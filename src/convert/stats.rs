@@ -1,11 +1,13 @@
 //! Activation statistics for conversion, computed on the GPU: for every
 //! threshold-ReLU, its pre-activation min/max (pass 1), then a fine histogram
-//! over [min, max] (pass 2), and the mean post-activation, overall and per
-//! channel (for the bias correction). Only the reductions and the histograms
-//! are read back, never whole activations.
+//! over [min, max] (pass 2), the exact percentiles (counted by key in both
+//! passes, `exact`), and the mean post-activation, overall and per channel (for
+//! the bias correction). Only reductions and counts are read back, never whole
+//! activations.
 
-use serde::{Deserialize, Serialize};
-
+use super::exact::RankCounter;
+use super::layer_stats::layer_stats;
+pub use super::layer_stats::{percentile_from_hist, LayerStats};
 use crate::data::Dataset;
 use crate::dnn::DnnNet;
 use crate::error::{Error, Result};
@@ -14,78 +16,8 @@ use crate::models::params::{neuron_biases, ParamKind};
 use crate::nn::linear::bias_backward;
 use crate::nn::reduce::{histogram, reduce_max, reduce_min, reduce_sum, Histogram};
 
-/// Histogram resolution: percentiles are exact to within (max - min) / BINS.
+/// Histogram resolution (the walkthrough's plot, K(mu) and h(T, mu); the percentiles are exact).
 pub const BINS: usize = 16_384;
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LayerStats {
-    pub name: String,
-    /// The trained threshold-ReLU ceiling.
-    pub mu: f32,
-    /// Pre-activation values seen.
-    pub count: u64,
-    pub min: f32,
-    pub max: f32,
-    /// Histogram over [min, hist_top) (`BINS` bins); hist_top is max nudged up
-    /// so that the max lands in the last bin.
-    pub hist: Vec<u32>,
-    pub hist_top: f32,
-    /// Percentiles q = 1..=99 (index q-1) of the pre-activation, before the clip.
-    pub percentiles: Vec<f64>,
-    pub p99_9: f64,
-    pub p99_99: f64,
-    /// Upper bound of every percentile's error (one bin width).
-    pub percentile_error: f64,
-    /// Mean DNN post-activation clip(x, 0, mu).
-    pub mean_post: f64,
-    /// Images the statistics come from (the first of the training set).
-    #[serde(default)]
-    pub images: u64,
-    /// Mean post-activation per channel of the bias that feeds the layer
-    /// (`models::params::neuron_biases`; one value when there is none).
-    #[serde(default)]
-    pub channel_means: Vec<f64>,
-}
-
-impl LayerStats {
-    fn bin_width(&self) -> f64 {
-        (self.hist_top as f64 - self.min as f64) / BINS as f64
-    }
-
-    /// (bin centre, count) pairs, for K(mu), h(T, mu) and plots.
-    pub fn weighted_values(&self) -> Vec<(f64, f64)> {
-        let w = self.bin_width();
-        self.hist
-            .iter()
-            .enumerate()
-            .filter(|(_, &c)| c > 0)
-            .map(|(i, &c)| (self.min as f64 + (i as f64 + 0.5) * w, c as f64))
-            .collect()
-    }
-
-    /// The k-th smallest value (1-based) with k = 1 + round_half_even(q/100 * (n-1)),
-    /// linearly interpolated inside its histogram bin.
-    pub fn percentile(&self, q: f64) -> f64 {
-        percentile_from_hist(&self.hist, self.min as f64, self.hist_top as f64, self.count, q)
-    }
-}
-
-pub fn percentile_from_hist(hist: &[u32], lo: f64, hi: f64, count: u64, q: f64) -> f64 {
-    if count == 0 || hist.is_empty() {
-        return lo;
-    }
-    let k = 1 + ((q / 100.0) * (count - 1) as f64).round_ties_even() as u64;
-    let w = (hi - lo) / hist.len() as f64;
-    let mut cum = 0u64;
-    for (i, &c) in hist.iter().enumerate() {
-        if c > 0 && cum + c as u64 >= k {
-            let frac = ((k - cum) as f64 - 0.5) / c as f64;
-            return lo + (i as f64 + frac) * w;
-        }
-        cum += c as u64;
-    }
-    hi
-}
 
 /// Per-layer GPU ops of the two passes, built once.
 struct LayerOps {
@@ -102,6 +34,7 @@ struct LayerOps {
     sum_channels: Op,
     channel_sums: Tensor,
     spatial: usize,
+    ranks: RankCounter,
 }
 
 /// Calibration as resumable work: `2 x batches` steps (pass 1 gathers each
@@ -190,10 +123,14 @@ impl Calibrator {
         } else {
             if self.done == self.batches {
                 self.set_hist_ranges(gpu)?;
+                for l in &mut self.layers {
+                    l.ranks.plan(gpu).await?;
+                }
             }
             let mut enc = Encoder::new(gpu, "calib.pass2");
             for l in &self.layers {
                 enc.dispatch(&l.hist.op);
+                enc.dispatch(l.ranks.op());
             }
             enc.submit(gpu)?;
         }
@@ -220,7 +157,12 @@ impl Calibrator {
         let mut enc = Encoder::new(gpu, "calib.pass1");
         let mut at = 3 * self.layers.len();
         for (l, ops) in self.layers.iter().enumerate() {
-            for op in ops.min_max.iter().chain(&ops.sum_post).chain([&ops.sum_channels]) {
+            for op in ops
+                .min_max
+                .iter()
+                .chain(&ops.sum_post)
+                .chain([&ops.sum_channels, ops.ranks.op()])
+            {
                 enc.dispatch(op);
             }
             for (k, t) in ops.scalars.iter().enumerate() {
@@ -295,18 +237,28 @@ impl Calibrator {
                     .collect::<Vec<_>>(),
             )
             .await?;
+        let low: Vec<&Tensor> = self.layers.iter().filter_map(|l| l.ranks.low_counts()).collect();
+        let low = gpu.read_many_u32(&low).await?;
         let images = (self.batches * self.net.batch) as u64;
-        let stats = self.layers.iter().zip(counts.iter().zip(&mus)).enumerate();
-        Ok(stats
-            .map(|(l, (ops, (c, mu)))| {
+        let stats = self.layers.iter().zip(counts.iter().zip(&mus)).zip(&low).enumerate();
+        stats
+            .map(|(l, ((ops, (c, mu)), low))| {
                 let per_channel = (images * ops.spatial as u64).max(1) as f64;
-                LayerStats {
+                let exact = ops
+                    .ranks
+                    .values(low)
+                    .ok_or_else(|| Error::Config(format!("{}: the exact percentiles were never planned", ops.name)))?;
+                Ok(LayerStats {
                     images,
                     channel_means: self.channel_acc[l].iter().map(|s| s / per_channel).collect(),
+                    percentiles: exact[..99].to_vec(),
+                    p99_9: exact[99],
+                    p99_99: exact[100],
+                    percentile_error: 0.0,
                     ..layer_stats(ops.name.clone(), mu[0], c, self.range[l], self.tops[l])
-                }
+                })
             })
-            .collect())
+            .collect()
     }
 }
 
@@ -346,6 +298,7 @@ fn layer_ops(
         post,
         &channel_sums,
     )?;
+    let ranks = RankCounter::new(gpu, &name, pre)?;
     Ok(LayerOps {
         name,
         mu_param,
@@ -357,34 +310,8 @@ fn layer_ops(
         sum_channels,
         channel_sums,
         spatial,
+        ranks,
     })
-}
-
-/// One layer's statistics from its histogram counts `[under, bins..., over]`.
-fn layer_stats(name: String, mu: f32, counts: &[u32], (min, max, post_sum): (f32, f32, f64), top: f32) -> LayerStats {
-    // under/over are empty by construction; fold them in anyway.
-    let mut hist = counts[1..=BINS].to_vec();
-    hist[0] += counts[0];
-    hist[BINS - 1] += counts[BINS + 1];
-    let count: u64 = hist.iter().map(|&c| c as u64).sum();
-    let (lo, hi) = (min as f64, top as f64);
-    let pct = |q: f64| percentile_from_hist(&hist, lo, hi, count, q);
-    LayerStats {
-        name,
-        mu,
-        count,
-        min,
-        max,
-        percentiles: (1..=99).map(|q| pct(q as f64)).collect(),
-        p99_9: pct(99.9),
-        p99_99: pct(99.99),
-        percentile_error: (hi - lo) / BINS as f64,
-        mean_post: post_sum / count.max(1) as f64,
-        hist,
-        hist_top: top,
-        images: 0,
-        channel_means: Vec::new(),
-    }
 }
 
 /// Run `batches` full batches of `ds` through `net` (no dropout) and gather

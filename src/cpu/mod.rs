@@ -12,6 +12,7 @@ pub mod net;
 pub mod optim;
 pub mod pool;
 pub mod reduce;
+pub mod select;
 pub mod snn;
 pub mod spikes;
 pub mod spiking;

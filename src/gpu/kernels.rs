@@ -65,6 +65,8 @@ kernels! {
     // reductions, statistics
     BroadcastOverT => "broadcast_over_t",
     Histogram => "histogram",
+    RadixCountHigh => "radix_count_high",
+    RadixCountLow => "radix_count_low",
     ReduceStage => "reduce_stage",
     SumOverT => "sum_over_t",
 }

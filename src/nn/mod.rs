@@ -13,5 +13,6 @@ pub mod pool;
 pub mod program;
 pub mod reduce;
 pub mod residual;
+pub mod select;
 pub mod spikes;
 pub mod spiking;

@@ -12,6 +12,7 @@ pub mod optim;
 pub mod pool;
 pub mod reduce;
 pub mod residual;
+pub mod select;
 pub mod spikes;
 pub mod spiking;
 
@@ -54,6 +55,7 @@ macro_rules! for_each_check {
             reduce::time_axis,
             reduce::histograms,
             residual::residual_add,
+            select::radix_select,
             spikes::spike_map_count_vs_cpu,
             spikes::if_forward_count_limit,
             spiking::if_forward_exact,
