@@ -134,7 +134,8 @@ pub fn neurons(cfg: &ModelConfig, leak: f32) -> Vec<NeuronParams> {
                 alpha: 1.0,
                 leak,
                 mu: 1.0,
-                init: 0.0,
+                // Every third layer starts at V_th / 2 (QCFS, `+half`).
+                init: if i % 3 == 1 { 0.5 } else { 0.0 },
             }
         })
         .collect()
