@@ -9,7 +9,7 @@ use ultraspike::convert::{ConversionMethod, Recipe};
 use ultraspike::pipeline::check_timesteps;
 use ultraspike::{Error, Result};
 
-use super::common::{bar, in_file, open, to_json, DataArgs};
+use super::common::{bar, in_file, log_progress, open, to_json, DataArgs};
 use super::GpuArgs;
 
 #[derive(Args)]
@@ -66,6 +66,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
             .sweep(&methods, &ts, a.batch, |r| {
                 pb.set_message(format!("{} T={}: {:.2}%", r.method, r.t, r.accuracy * 100.0));
                 pb.inc(1);
+                log_progress(&pb);
             })
             .await?;
         Ok::<_, Error>((dnn_ev, rows))
