@@ -47,3 +47,19 @@ $U finetune --dataset fashion-mnist --ckpt "$E10-snn-t2.safetensors" --timesteps
 $U finetune --dataset fashion-mnist --ckpt "$E10-snn-t2-ft.safetensors" --timesteps 2 --epochs 1 --batch 32 --lr 1e-4 \
   --train-subset 30000 --out "$E10-snn-t2-ft35k.safetensors" --json > "$E10-finetune-t2-35k.json"
 $U eval --dataset fashion-mnist --ckpt "$E10-snn-t2-ft35k.safetensors" --json > "$E10-eval-t2-ft35k.json"
+# Section 5 (issue: conversion at every T): QCFS vs the plain clip on vgg-small-avg.
+for run in "plain:" "qcfs4:--qcfs 4"; do
+  name=${run%%:*}
+  $U train --dataset fashion-mnist --model vgg-small-avg ${run#*:} --epochs 5 --batch 64 --lr-gamma 0.2 --seed 1 \
+    --out "$OUT/fashion-avg-$name.safetensors" --json > "$OUT/fashion-avg-$name-train.json"
+done
+$U sweep --dataset fashion-mnist --ckpt "$OUT/fashion-avg-qcfs4.safetensors" --methods qcfs,qcfs+bias \
+  --timesteps 1,2,3,4,5,8,16 --calib-batches 10 --batch 100 --json > "$OUT/fashion-avg-qcfs4-sweep.json"
+$U sweep --dataset fashion-mnist --ckpt "$OUT/fashion-avg-plain.safetensors" --test-subset 2000 \
+  --methods alpha-beta,alpha-beta-mse,max-norm,percentile,deng,qcfs,alpha-beta+half --timesteps 1,2,3,4,5,8,16 \
+  --calib-batches 10 --batch 100 --json > "$OUT/fashion-avg-plain-sweep.json"
+Q="$OUT/fashion-avg-qcfs4"
+$U convert --dataset fashion-mnist --ckpt "$Q.safetensors" --method qcfs+bias --timesteps 2 --calib-batches 10 \
+  --batch 100 --out "$Q-snn-t2.safetensors" --json > "$Q-convert-t2.json"
+$U finetune --dataset fashion-mnist --ckpt "$Q-snn-t2.safetensors" --timesteps 2 --epochs 1 --batch 32 --lr 1e-5 \
+  --dropout 0 --train-subset 5000 --out "$Q-snn-t2-ft.safetensors" --json > "$Q-finetune-t2.json"
