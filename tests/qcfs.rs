@@ -109,6 +109,32 @@ fn recipes_parse_print_and_refuse_with_the_reason() {
     );
     assert_eq!(r.to_string(), "deng+half+bias");
     assert_eq!("qcfs+bias".parse::<Recipe>().unwrap().to_string(), "qcfs+bias");
+    // The CLI's separate flags: they combine with the spelling, a start given twice must agree.
+    let r = Recipe::with_options("alpha-beta+bias", Some("half"), false).unwrap();
+    assert_eq!(r.to_string(), "alpha-beta+half+bias");
+    assert_eq!(
+        Recipe::with_options("qcfs", None, true).unwrap().to_string(),
+        "qcfs+bias"
+    );
+    assert_eq!(
+        Recipe::with_options("deng+half", Some("half"), false)
+            .unwrap()
+            .to_string(),
+        "deng+half"
+    );
+    for (spelled, init, says) in [
+        (
+            "deng+half",
+            "zero",
+            "--method deng+half and --init-membrane zero disagree",
+        ),
+        ("deng", "third", "--init-membrane: unknown initial membrane `third`"),
+    ] {
+        let err = Recipe::with_options(spelled, Some(init), false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(says), "{spelled} {init}: {err}");
+    }
     for (bad, says) in [
         ("alpha", "unknown conversion method `alpha`"),
         ("qcfs+third", "unknown option `+third`"),

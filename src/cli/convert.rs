@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use ultraspike::checkpoint::Checkpoint;
-use ultraspike::convert::{InitialMembrane, Recipe};
+use ultraspike::convert::Recipe;
 use ultraspike::pipeline::check_timesteps;
 use ultraspike::Result;
 
@@ -54,25 +54,8 @@ pub struct ConvertArgs {
     pub diagnostics: Option<PathBuf>,
 }
 
-/// `--method` with `--init-membrane` (which must agree with a `+half`/`+zero` in the method).
-fn recipe(method: &str, init: Option<&str>) -> Result<Recipe> {
-    let r: Recipe = method.parse()?;
-    let Some(init) = init else { return Ok(r) };
-    let init: InitialMembrane = init
-        .parse()
-        .map_err(|e| ultraspike::Error::Config(format!("--init-membrane: {e}")))?;
-    if method.contains('+') && init != r.init {
-        return Err(ultraspike::Error::Config(format!(
-            "--method {method} and --init-membrane {} disagree",
-            init.name()
-        )));
-    }
-    Ok(Recipe::new(r.method, Some(init)).with_bias_correction(r.bias_correction))
-}
-
 pub fn run(a: &ConvertArgs) -> Result<()> {
-    let method = recipe(&a.method, a.init_membrane.as_deref())?;
-    let method = method.with_bias_correction(method.bias_correction || a.bias_correction);
+    let method = Recipe::with_options(&a.method, a.init_membrane.as_deref(), a.bias_correction)?;
     check_timesteps(a.timesteps)?;
     Checkpoint::check_writable(&a.out)?;
     if let Some(d) = &a.diagnostics {

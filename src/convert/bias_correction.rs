@@ -83,14 +83,23 @@ pub async fn correct_biases(
             )));
         }
         let mean_abs = |gap: &[f64]| gap.iter().map(|g| g.abs()).sum::<f64>() / gap.len().max(1) as f64;
+        // Built and read once per layer; the rounds only dispatch, read C sums and write the bias.
+        let meter = ChannelMeter::new(gpu, snn, l, *channels)?;
+        let (param, mut values) = bias_values(gpu, snn, bias).await?;
         let mut first = None;
         let mut last = 0.0;
         for _ in 0..ROUNDS {
-            let got = channel_means(gpu, snn, l, *channels, ds, batches).await?;
+            let got = meter.means(gpu, snn, ds, batches).await?;
             let gap: Vec<f64> = want.iter().zip(&got).map(|(w, g)| w - g).collect();
             first.get_or_insert((mean_abs(&gap), gap.iter().fold(0.0f64, |m, g| m.max(g.abs()))));
             last = mean_abs(&gap);
-            add_to_bias(gpu, snn, bias, &gap).await?;
+            for (v, g) in values.iter_mut().zip(&gap) {
+                *v += *g as f32;
+            }
+            if values.iter().any(|v| !v.is_finite()) {
+                return Err(Error::Diverged(format!("bias correction made `{bias}` non-finite")));
+            }
+            gpu.write(param, &values)?;
         }
         let (mean_abs_gap, max_abs_gap) = first.unwrap_or_default();
         report.push(BiasCorrection {
@@ -104,59 +113,64 @@ pub async fn correct_biases(
     Ok(report)
 }
 
-/// Spiking layer `l`'s mean output per channel over the first `batches` batches.
-async fn channel_means(
-    gpu: &Gpu,
-    snn: &SnnNet,
-    l: usize,
-    channels: usize,
-    ds: &Dataset,
-    batches: usize,
-) -> Result<Vec<f64>> {
-    let (batch, t) = (snn.opts.batch, snn.opts.t);
-    let neuron = &snn.neurons[l];
-    if channels == 0 || !neuron.per_sample.is_multiple_of(channels) {
-        return Err(Error::Config(format!(
-            "{}: {} outputs per image do not split into {channels} channels",
-            neuron.name, neuron.per_sample
-        )));
-    }
-    let spatial = neuron.per_sample / channels;
-    let sums = gpu.tensor(&format!("{}.channel_sums", neuron.name), &[channels])?;
-    let op: Op = bias_backward(gpu, &neuron.name, t * batch, channels, spatial, &neuron.out, &sums)?;
-    let img = ds.image_len();
-    let (mut x, labels) = (vec![0.0; batch * img], vec![0u32; batch]);
-    let mut acc = vec![0f64; channels];
-    for b in 0..batches {
-        for i in 0..batch {
-            ds.normalized_into(b * batch + i, &mut x[i * img..(i + 1) * img]);
-        }
-        snn.eval_step(gpu, &x, &labels, batch, false).await?;
-        let mut enc = Encoder::new(gpu, "bias_correction.sums");
-        enc.dispatch(&op);
-        enc.submit(gpu)?;
-        for (a, v) in acc.iter_mut().zip(gpu.read(&sums).await?) {
-            *a += v as f64;
-        }
-    }
-    let n = (batches * batch * t * spatial) as f64;
-    Ok(acc.into_iter().map(|s| s / n).collect())
+/// The per-channel sum of one spiking layer's outputs (its op and result, built once).
+struct ChannelMeter {
+    op: Op,
+    sums: Tensor,
+    /// Values averaged per channel in one batch: T x batch x positions.
+    per_batch: usize,
 }
 
-/// `bias += gap` (per channel) in the SNN's parameter named `name`.
-async fn add_to_bias(gpu: &Gpu, snn: &SnnNet, name: &str, gap: &[f64]) -> Result<()> {
-    let param: &Tensor = &snn
+impl ChannelMeter {
+    fn new(gpu: &Gpu, snn: &SnnNet, l: usize, channels: usize) -> Result<ChannelMeter> {
+        let (batch, t) = (snn.opts.batch, snn.opts.t);
+        let neuron = &snn.neurons[l];
+        if channels == 0 || !neuron.per_sample.is_multiple_of(channels) {
+            return Err(Error::Config(format!(
+                "{}: {} outputs per image do not split into {channels} channels",
+                neuron.name, neuron.per_sample
+            )));
+        }
+        let spatial = neuron.per_sample / channels;
+        let sums = gpu.tensor(&format!("{}.channel_sums", neuron.name), &[channels])?;
+        let op = bias_backward(gpu, &neuron.name, t * batch, channels, spatial, &neuron.out, &sums)?;
+        Ok(ChannelMeter {
+            op,
+            sums,
+            per_batch: t * batch * spatial,
+        })
+    }
+
+    /// The layer's mean output per channel over the first `batches` batches of `ds`.
+    async fn means(&self, gpu: &Gpu, snn: &SnnNet, ds: &Dataset, batches: usize) -> Result<Vec<f64>> {
+        let batch = snn.opts.batch;
+        let img = ds.image_len();
+        let (mut x, labels) = (vec![0.0; batch * img], vec![0u32; batch]);
+        let mut acc = vec![0f64; self.sums.len()];
+        for b in 0..batches {
+            for i in 0..batch {
+                ds.normalized_into(b * batch + i, &mut x[i * img..(i + 1) * img]);
+            }
+            snn.eval_step(gpu, &x, &labels, batch, false).await?;
+            let mut enc = Encoder::new(gpu, "bias_correction.sums");
+            enc.dispatch(&self.op);
+            enc.submit(gpu)?;
+            for (a, v) in acc.iter_mut().zip(gpu.read(&self.sums).await?) {
+                *a += v as f64;
+            }
+        }
+        let n = (batches * self.per_batch) as f64;
+        Ok(acc.into_iter().map(|s| s / n).collect())
+    }
+}
+
+/// The SNN's parameter named `name` and its current values.
+async fn bias_values<'a>(gpu: &Gpu, snn: &'a SnnNet, name: &str) -> Result<(&'a Tensor, Vec<f32>)> {
+    let param = &snn
         .params
         .iter()
         .find(|p| p.spec.name == name)
         .ok_or_else(|| Error::Config(format!("bias correction: the SNN has no parameter `{name}`")))?
         .value;
-    let mut b = gpu.read(param).await?;
-    for (v, g) in b.iter_mut().zip(gap) {
-        *v += *g as f32;
-    }
-    if b.iter().any(|v| !v.is_finite()) {
-        return Err(Error::Diverged(format!("bias correction made `{name}` non-finite")));
-    }
-    gpu.write(param, &b)
+    Ok((param, gpu.read(param).await?))
 }

@@ -53,13 +53,17 @@ impl RankCounter {
         self.low.as_ref().map_or(&self.high_op, |l| &l.op)
     }
 
-    /// Between the passes: read the bucket counts, place every wanted percentile's
-    /// rank, and build the second pass over the buckets that hold them.
-    pub async fn plan(&mut self, gpu: &Gpu) -> Result<()> {
-        let high = gpu.read_u32(&self.high).await?;
+    /// The first pass's bucket counters, to read with the other layers' in one map.
+    pub fn high_counts(&self) -> &Tensor {
+        &self.high
+    }
+
+    /// Between the passes, given the bucket counts read back: place every wanted
+    /// percentile's rank, and build the second pass over the buckets that hold them.
+    pub fn plan(&mut self, gpu: &Gpu, high: &[u32]) -> Result<()> {
         let n: u64 = high.iter().map(|&c| c as u64).sum();
         let ranks: Vec<u64> = wanted_percentiles().iter().map(|&q| percentile_rank(q, n)).collect();
-        let plan = plan_ranks(&high, &ranks)?;
+        let plan = plan_ranks(high, &ranks)?;
         let region_of = gpu.tensor_from_u32(&format!("{}.rank_region", self.name), &[HIGH_BUCKETS], &plan.region_of)?;
         let counts = gpu.tensor(&format!("{}.rank_low", self.name), &[plan.buckets.len() * LOW_DIGITS])?;
         let label = format!("{}.rank_low", self.name);

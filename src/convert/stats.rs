@@ -123,8 +123,10 @@ impl Calibrator {
         } else {
             if self.done == self.batches {
                 self.set_hist_ranges(gpu)?;
-                for l in &mut self.layers {
-                    l.ranks.plan(gpu).await?;
+                let high: Vec<&Tensor> = self.layers.iter().map(|l| l.ranks.high_counts()).collect();
+                let high = gpu.read_many_u32(&high).await?;
+                for (l, high) in self.layers.iter_mut().zip(&high) {
+                    l.ranks.plan(gpu, high)?;
                 }
             }
             let mut enc = Encoder::new(gpu, "calib.pass2");

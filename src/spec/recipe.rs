@@ -83,6 +83,31 @@ impl Recipe {
         }
     }
 
+    /// A recipe from its spelling plus the options a face may also offer on their own
+    /// (the CLI's `--init-membrane` and `--bias-correction`): a start given both ways
+    /// must agree, a correction asked for either way is made.
+    pub fn with_options(spelled: &str, init: Option<&str>, bias_correction: bool) -> Result<Recipe> {
+        let r: Recipe = spelled.parse()?;
+        let r = r.with_bias_correction(r.bias_correction || bias_correction);
+        let Some(init) = init else { return Ok(r) };
+        let init: InitialMembrane = init.parse().map_err(|_| {
+            Error::Config(format!(
+                "--init-membrane: unknown initial membrane `{init}` (zero, or half: V_th / 2)"
+            ))
+        })?;
+        let spelled_init = spelled
+            .split('+')
+            .skip(1)
+            .any(|o| matches!(o.trim(), "half" | "zero" | "0"));
+        if spelled_init && init != r.init {
+            return Err(Error::Config(format!(
+                "--method {spelled} and --init-membrane {} disagree",
+                init.name()
+            )));
+        }
+        Ok(Recipe { init, ..r })
+    }
+
     pub fn with_bias_correction(self, on: bool) -> Recipe {
         Recipe {
             bias_correction: on,
