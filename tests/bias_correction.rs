@@ -11,7 +11,7 @@ use ultraspike::convert::bias_correction::correct_biases;
 use ultraspike::convert::pipeline::build_converted;
 use ultraspike::convert::{convert, ConversionMethod, Recipe};
 use ultraspike::models::params::neuron_biases;
-use ultraspike::pipeline::{DataSource, Pipeline, TrainOptions, TrainStart};
+use ultraspike::pipeline::{Archive, DataSource, Pipeline, TrainOptions, TrainStart};
 use ultraspike::snn::SnnOptions;
 
 fn trained() -> Pipeline {
@@ -103,4 +103,35 @@ fn the_correction_closes_the_per_channel_gaps_layer_by_layer() {
         "max-norm T=2: {} plain, {} corrected",
         plain.evaluation.accuracy, c.evaluation.accuracy
     );
+
+    // A session saved before bias correction existed has no per-channel means: `+bias`
+    // is refused by name with what to do, the other recipes still convert.
+    let old = Archive::from_bytes(&without_channel_means(&p.archive().unwrap())).unwrap();
+    let mut restored = Pipeline::new(common::new_gpu());
+    restored.set_data(p.data().unwrap().clone());
+    assert!(restored.restore(old).calibrated);
+    let err = pollster::block_on(restored.convert("qcfs+bias".parse::<Recipe>().unwrap(), 2, 64))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("(it predates bias correction): calibrate again"), "{err}");
+    assert!(err.contains(&stats[0].name), "{err}");
+    pollster::block_on(restored.convert(ConversionMethod::Qcfs, 2, 64)).unwrap();
+}
+
+/// The archive as an older build wrote it: its calibration without `images` and
+/// `channel_means` (layout: magic, u64 header length, JSON header, sections).
+fn without_channel_means(archive: &[u8]) -> Vec<u8> {
+    let len = u64::from_le_bytes(archive[8..16].try_into().unwrap()) as usize;
+    let mut header: serde_json::Value = serde_json::from_slice(&archive[16..16 + len]).unwrap();
+    let stats = header["calibration"]["stats"].as_array_mut().unwrap();
+    for layer in stats {
+        let fields = layer.as_object_mut().unwrap();
+        assert!(fields.remove("images").is_some() && fields.remove("channel_means").is_some());
+    }
+    let header = serde_json::to_vec(&header).unwrap();
+    let mut out = archive[..8].to_vec();
+    out.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(&archive[16 + len..]);
+    out
 }

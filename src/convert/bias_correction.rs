@@ -54,6 +54,12 @@ pub async fn correct_biases(
             biases.len()
         )));
     }
+    if let Some(old) = stats.iter().find(|s| s.images == 0 || s.channel_means.is_empty()) {
+        return Err(Error::Config(format!(
+            "{}: the calibration has no per-channel DNN means (it predates bias correction): calibrate again",
+            old.name
+        )));
+    }
     let batch = snn.opts.batch;
     let images = (stats.first().map_or(0, |s| s.images) as usize).min(ds.n);
     let batches = images / batch;
