@@ -3,6 +3,7 @@
 //! progress bars (stderr; a plain line every tenth when stderr is not a terminal).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -73,6 +74,29 @@ pub fn model_text(model: &str) -> Result<String> {
 pub fn open(gpu: &GpuArgs) -> Result<Pipeline> {
     Ok(Pipeline::new(Gpu::new_blocking(&gpu.options())?))
 }
+
+/// Ctrl-C asks the pipeline's running work to stop where it checks its cancel
+/// handle (`at`: before the next batch, or the next sweep point), so a
+/// checkpoint is never cut in half; a second Ctrl-C quits at once. Only the
+/// commands whose long work checks the handle install it.
+pub fn stop_on_ctrl_c(p: &Pipeline, at: &'static str) {
+    let cancel = p.cancel_handle();
+    let pressed = AtomicBool::new(false);
+    let installed = ctrlc::set_handler(move || {
+        if pressed.swap(true, Ordering::Relaxed) {
+            eprintln!("\ninterrupted");
+            std::process::exit(INTERRUPTED);
+        }
+        eprintln!("\nstopping {at} (Ctrl-C again quits at once)");
+        cancel.request();
+    });
+    if let Err(e) = installed {
+        eprintln!("warning: Ctrl-C will quit at once ({e})");
+    }
+}
+
+/// The exit status of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
+pub const INTERRUPTED: i32 = 130;
 
 pub fn bar(len: u64, prefix: String) -> ProgressBar {
     let pb = ProgressBar::new(len);

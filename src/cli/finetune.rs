@@ -8,9 +8,9 @@ use clap::Args;
 use ultraspike::checkpoint::Checkpoint;
 use ultraspike::pipeline::{FinetuneEvent, FinetuneOptions};
 use ultraspike::spec::EpochRecord;
-use ultraspike::Result;
+use ultraspike::{Error, Result};
 
-use super::common::{in_file, open, to_json, DataArgs, EpochBar};
+use super::common::{in_file, open, stop_on_ctrl_c, to_json, DataArgs, EpochBar};
 use super::GpuArgs;
 
 #[derive(Args)]
@@ -91,6 +91,7 @@ pub fn run(a: &FinetuneArgs) -> Result<()> {
     );
     let before = pollster::block_on(p.finetune_evaluate())?;
     eprintln!("before: test accuracy {:.2}%", before.accuracy * 100.0);
+    stop_on_ctrl_c(&p, "before the next batch");
     let mut bar = EpochBar::default();
     let mut history: Vec<EpochRecord> = Vec::new();
     let run = pollster::block_on(p.finetune_to_end(|event| match event {
@@ -108,6 +109,12 @@ pub fn run(a: &FinetuneArgs) -> Result<()> {
         }
     }));
     bar.finish();
+    if let Err(Error::Cancelled) = run {
+        match history.last() {
+            Some(rec) => eprintln!("{} holds fine-tuning epoch {}", a.out.display(), rec.epoch + 1),
+            None => eprintln!("no epoch closed, so {} was not written", a.out.display()),
+        }
+    }
     run?;
     eprintln!("saved {}", a.out.display());
     if a.json {

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ultraspike::gpu::GpuOptions;
+use ultraspike::Error;
 
 mod common;
 mod convert;
@@ -112,6 +113,10 @@ pub fn main() -> ExitCode {
     };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(Error::Cancelled) => {
+            eprintln!("cancelled");
+            ExitCode::from(common::INTERRUPTED as u8)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use clap::Args;
 use ultraspike::checkpoint::Checkpoint;
 use ultraspike::convert::{ConversionMethod, Recipe};
-use ultraspike::pipeline::check_timesteps;
+use ultraspike::pipeline::{check_timesteps, SweepPoint};
 use ultraspike::{Error, Result};
 
-use super::common::{bar, in_file, log_progress, open, to_json, DataArgs};
+use super::common::{bar, in_file, log_progress, open, stop_on_ctrl_c, to_json, DataArgs};
 use super::GpuArgs;
 
 #[derive(Args)]
@@ -58,39 +58,46 @@ pub fn run(a: &SweepArgs) -> Result<()> {
     let data = a.data.load_into(&mut p)?;
     in_file(&a.ckpt, p.load_dnn(ck))?;
     let model = p.saved_dnn().map(|s| s.meta.model.name.clone()).unwrap_or_default();
+    stop_on_ctrl_c(&p, "after the current sweep point");
+    let dnn_ev = pollster::block_on(p.evaluate_dnn(a.batch))?;
+    pollster::block_on(p.calibrate(a.calib_batches, a.batch, |_| {}))?;
     let pb = bar((methods.len() * ts.len()) as u64, "sweep".into());
-    let (dnn_ev, rows) = pollster::block_on(async {
-        let dnn_ev = p.evaluate_dnn(a.batch).await?;
-        p.calibrate(a.calib_batches, a.batch, |_| {}).await?;
-        let rows = p
-            .sweep(&methods, &ts, a.batch, |r| {
-                pb.set_message(format!("{} T={}: {:.2}%", r.method, r.t, r.accuracy * 100.0));
-                pb.inc(1);
-                log_progress(&pb);
-            })
-            .await?;
-        Ok::<_, Error>((dnn_ev, rows))
-    })?;
+    let mut rows = Vec::with_capacity(methods.len() * ts.len());
+    let run = pollster::block_on(p.sweep(&methods, &ts, a.batch, |r| {
+        pb.set_message(format!("{} T={}: {:.2}%", r.method, r.t, r.accuracy * 100.0));
+        pb.inc(1);
+        log_progress(&pb);
+        rows.push(r.clone());
+    }));
     pb.finish_and_clear();
+    // A cancelled sweep still reports the points it finished (marked as cut short).
+    let cancelled = matches!(run, Err(Error::Cancelled));
+    if !cancelled {
+        run?;
+    }
     if a.json {
         println!(
             "{}",
             to_json(
-                &serde_json::json!({ "model": model, "dnn_accuracy": dnn_ev.accuracy, "images": data.test, "rows": rows })
+                &serde_json::json!({ "model": model, "dnn_accuracy": dnn_ev.accuracy, "images": data.test, "rows": rows, "complete": !cancelled })
             )
         );
-        return Ok(());
+    } else {
+        print_table(&model, dnn_ev.accuracy, data.test, &methods, &ts, &rows);
     }
-    println!(
-        "DNN {model}: {:.2}% on {} test images",
-        dnn_ev.accuracy * 100.0,
-        data.test
-    );
+    if cancelled {
+        eprintln!("{} of {} points done", rows.len(), methods.len() * ts.len());
+        return Err(Error::Cancelled);
+    }
+    Ok(())
+}
+
+fn print_table(model: &str, dnn_accuracy: f32, images: usize, methods: &[Recipe], ts: &[usize], rows: &[SweepPoint]) {
+    println!("DNN {model}: {:.2}% on {images} test images", dnn_accuracy * 100.0);
     let header: String = ts.iter().map(|t| format!("{t:>9}")).collect();
     println!("{:<18}{header}", "method \\ T");
     for (m, chunk) in methods.iter().zip(rows.chunks(ts.len())) {
         let cells: String = chunk.iter().map(|r| format!("{:>8.2}%", r.accuracy * 100.0)).collect();
         println!("{:<18}{cells}", m.to_string());
     }
-    Ok(())
 }

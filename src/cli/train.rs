@@ -9,7 +9,7 @@ use ultraspike::pipeline::{TrainEvent, TrainOptions, TrainStart};
 use ultraspike::spec::EpochRecord;
 use ultraspike::{Error, Result};
 
-use super::common::{in_file, open, to_json, DataArgs, EpochBar, ModelArgs};
+use super::common::{in_file, open, stop_on_ctrl_c, to_json, DataArgs, EpochBar, ModelArgs};
 use super::GpuArgs;
 
 #[derive(Args)]
@@ -114,6 +114,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         data.train,
         data.test
     );
+    stop_on_ctrl_c(&p, "before the next batch");
     let mut bar = EpochBar::default();
     let mut saved: Option<usize> = None;
     let run = pollster::block_on(p.train_to_end(|event| match event {
@@ -169,9 +170,21 @@ fn print_epoch(rec: &EpochRecord) {
     );
 }
 
-/// On divergence, say where the last good weights are (nothing is overwritten).
+/// On divergence or Ctrl-C, say where the last good weights are (nothing is overwritten).
 fn diverged_note(e: Error, out: &Path, saved: Option<usize>) -> Error {
     match (e, saved) {
+        (Error::Cancelled, Some(ep)) => {
+            eprintln!(
+                "{} holds epoch {ep}; continue with `ultraspike train --resume {}` and the same flags",
+                out.display(),
+                out.display()
+            );
+            Error::Cancelled
+        }
+        (Error::Cancelled, None) => {
+            eprintln!("no epoch closed, so {} was not written", out.display());
+            Error::Cancelled
+        }
         (Error::Diverged(m), Some(ep)) => Error::Diverged(format!(
             "{m}; the last good checkpoint is {} (epoch {ep})",
             out.display()

@@ -53,12 +53,6 @@ impl LayerStats {
             .map(|(i, &c)| (self.min as f64 + (i as f64 + 0.5) * w, c as f64))
             .collect()
     }
-
-    /// The k-th smallest value (1-based) with k = 1 + round_half_even(q/100 * (n-1)),
-    /// linearly interpolated inside its histogram bin.
-    pub fn percentile(&self, q: f64) -> f64 {
-        percentile_from_hist(&self.hist, self.min as f64, self.hist_top as f64, self.count, q)
-    }
 }
 
 pub fn percentile_from_hist(hist: &[u32], lo: f64, hi: f64, count: u64, q: f64) -> f64 {

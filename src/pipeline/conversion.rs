@@ -98,7 +98,8 @@ impl Pipeline {
         })
     }
 
-    /// Every method x T point, reporting each to `on`.
+    /// Every method x T point, reporting each to `on`; a cancel request stops it
+    /// before the next point (`Error::Cancelled`, the points reported so far stand).
     pub async fn sweep(
         &self,
         methods: &[Recipe],
@@ -109,6 +110,7 @@ impl Pipeline {
         let mut rows = Vec::with_capacity(methods.len() * ts.len());
         for &m in methods {
             for &t in ts {
+                self.cancel.check()?;
                 let p = self.sweep_point(m, t, max_batch).await?;
                 on(&p);
                 rows.push(p);
