@@ -12,74 +12,11 @@
 // Usage: node tests/e2e/run.mjs [--out test-output/e2e]
 //   env: CKPT=path.safetensors CLI_ACC=0.87 (from `ultraspike eval --json`), CHROMIUM=/usr/bin/chromium,
 //   E2E_ERRORS_ONLY=1 (load a small dataset and run only the error paths)
-import { createServer } from "node:http";
-import { readFile, mkdir, stat } from "node:fs/promises";
-import { extname, join, resolve, normalize } from "node:path";
-import { gzipSync } from "node:zlib";
-import { chromium } from "playwright-core";
+import { mkdir, readFile, stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { root, cifarBatch, cifarArchive, serve, launch, check, failures, longTasksIn, probeObservers } from "./harness.mjs";
 
-const root = resolve(new URL("../..", import.meta.url).pathname);
 const outDir = resolve(root, process.argv.includes("--out") ? process.argv[process.argv.indexOf("--out") + 1] : "test-output/e2e");
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".wasm": "application/wasm" };
-
-// CIFAR-10 in its official binary format (a label byte, then 3x32x32 pixels
-// per record), made here: the real archive cannot be downloaded on CI.
-function cifarBatch(records, seed) {
-  const b = Buffer.alloc(records * 3073);
-  for (let r = 0; r < records; r++) {
-    b[r * 3073] = (r + seed) % 10;
-    for (let i = 1; i < 3073; i++) b[r * 3073 + i] = (r * 31 + i * 7 + seed) & 255;
-  }
-  return b;
-}
-
-/** A ustar archive of [name, bytes] entries (512-byte header per file, data padded). */
-function tar(files) {
-  const blocks = [];
-  for (const [name, data] of files) {
-    const h = Buffer.alloc(512);
-    const field = (off, len, s) => h.write(s, off, len, "ascii");
-    field(0, 100, name);
-    field(100, 8, "0000644\0");
-    field(108, 8, "0000000\0");
-    field(116, 8, "0000000\0");
-    field(124, 12, data.length.toString(8).padStart(11, "0") + "\0");
-    field(136, 12, "00000000000\0");
-    field(148, 8, "        ");
-    field(156, 1, "0");
-    field(257, 8, "ustar\x0000");
-    let sum = 0;
-    for (const x of h) sum += x;
-    field(148, 8, sum.toString(8).padStart(6, "0") + "\0 ");
-    blocks.push(h, data, Buffer.alloc((512 - (data.length % 512)) % 512));
-  }
-  blocks.push(Buffer.alloc(1024));
-  return Buffer.concat(blocks);
-}
-
-const cifarTrain = cifarBatch(40, 1);
-const cifarTest = cifarBatch(20, 2);
-const cifarArchive = gzipSync(tar([["cifar-10-batches-bin/data_batch_1.bin", cifarTrain], ["cifar-10-batches-bin/test_batch.bin", cifarTest], ["cifar-10-batches-bin/readme.html", Buffer.from("readme")]]));
-
-function serve() {
-  const server = createServer(async (req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname));
-    if (path === "/test-data/cifar-10-binary.tar.gz") {
-      res.writeHead(200, { "content-type": "application/gzip" }).end(cifarArchive);
-      return;
-    }
-    const file = path.startsWith("/data/") ? join(root, path) : join(root, "dist", path === "/" ? "index.html" : path);
-    if (!file.startsWith(root)) { res.writeHead(403).end(); return; }
-    try {
-      if (!(await stat(file)).isFile()) throw new Error("not a file");
-      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
-      res.end(await readFile(file));
-    } catch {
-      res.writeHead(404).end("not found");
-    }
-  });
-  return new Promise((ok) => server.listen(0, "127.0.0.1", () => ok(server)));
-}
 
 /** A safetensors file without its `__metadata__` (a plain PyTorch state dict); the header keeps its length. */
 function withoutMetadata(bytes) {
@@ -91,40 +28,12 @@ function withoutMetadata(bytes) {
   return out;
 }
 
-const failures = [];
-function check(cond, what) {
-  console.log(`${cond ? "ok  " : "FAIL"} ${what}`);
-  if (!cond) failures.push(what);
-}
-
-const server = await serve();
+const cifarTrain = cifarBatch(40, 1);
+const cifarTest = cifarBatch(20, 2);
+const server = await serve({ "/test-data/cifar-10-binary.tar.gz": cifarArchive(cifarTrain, cifarTest) });
 const url = `http://127.0.0.1:${server.address().port}/`;
 await mkdir(outDir, { recursive: true });
-const flags = JSON.parse(await readFile(join(root, "webdriver.json"), "utf8"))["goog:chromeOptions"].args.filter((a) => !a.startsWith("--headless"));
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true, args: flags });
-const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
-// Keep the page's GPUDevice(s) reachable, so the test can lose them on purpose.
-await page.addInitScript(() => {
-  // Every main-thread task over 50 ms, to hold the page's slicing to its promise.
-  window.__longTasks = [];
-  new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__longTasks.push([e.startTime, e.duration]); }).observe({ type: "longtask", buffered: true });
-  // Long animation frames name the scripts that ran in them: whose code a long task was.
-  window.__loaf = [];
-  new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) window.__loaf.push({ start: e.startTime, dur: Math.round(e.duration), blocking: Math.round(e.blockingDuration), scripts: e.scripts.map((x) => ({ src: x.sourceURL, fn: x.sourceFunctionName, inv: x.invoker, dur: Math.round(x.duration) })) });
-  }).observe({ type: "long-animation-frame", buffered: true });
-  window.__gpuDevices = [];
-  if (!self.GPUAdapter) return;
-  const request = GPUAdapter.prototype.requestDevice;
-  GPUAdapter.prototype.requestDevice = async function (...args) {
-    const d = await request.apply(this, args);
-    window.__gpuDevices.push(d);
-    return d;
-  };
-});
-const consoleErrors = [];
-page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") console.log(`[console.${m.type()}] ${m.text()}`); if (m.type() === "error") consoleErrors.push(m.text()); });
-page.on("pageerror", (e) => consoleErrors.push("pageerror: " + e.message));
+const { browser, page, consoleErrors } = await launch();
 const t0 = Date.now();
 const secs = () => ((Date.now() - t0) / 1000).toFixed(0) + "s";
 
@@ -157,22 +66,10 @@ try {
   // Long tasks during training and fine-tuning, attributed through long animation frames: only the
   // app's own scripts (this page's origin: app.js, the wasm glue, ...) count. A task with no app script
   // in it (the test's full-page screenshot during training, rendering, GC) is reported, not failed.
-  const longTasks = await page.evaluate((origin) => {
-    const ph = window.ultraspike.phases;
-    // A frame or task that started before the phase belongs to the phase before it (loading the data).
-    const inside = (start) => ["train", "fine-tune"].some((n) => start >= ph[n][0] && start <= ph[n][1]);
-    const tasks = window.__longTasks.filter(([t]) => inside(t)).map(([, d]) => Math.round(d));
-    const frames = window.__loaf.filter((f) => inside(f.start) && f.blocking > 0);
-    const appScripts = frames.flatMap((f) => f.scripts).filter((x) => x.src.startsWith(origin));
-    return { tasks, frames, appScripts };
-  }, url);
-  // The observers themselves work: a 120 ms busy loop in a page task is reported by both.
-  const probe = await page.evaluate(async () => {
-    const [n, m] = [window.__longTasks.length, window.__loaf.length];
-    setTimeout(() => { const t = performance.now(); while (performance.now() - t < 120); }, 0);
-    await new Promise((ok) => setTimeout(ok, 500));
-    return { tasks: window.__longTasks.slice(n).map(([, d]) => Math.round(d)), scripts: window.__loaf.slice(m).flatMap((f) => f.scripts.map((x) => x.dur)) };
-  });
+  // A frame or task that started before a phase belongs to the phase before it (loading the data).
+  const phases = await page.evaluate(() => window.ultraspike.phases);
+  const longTasks = await longTasksIn(page, url, [phases.train, phases["fine-tune"]]);
+  const probe = await probeObservers(page);
   check(probe.tasks.some((d) => d >= 100) && probe.scripts.some((d) => d >= 100), `the long-task observers see a 120 ms task: ${JSON.stringify(probe)}`);
   console.log("long animation frames with blocking time during training / fine-tuning:", JSON.stringify(longTasks.frames));
   const worst = Math.max(0, ...longTasks.appScripts.map((x) => x.dur));
