@@ -1,21 +1,24 @@
-// The page: drives the wasm Session a few batches per call from the event loop
-// (so the page never freezes), draws the views, and turns errors into messages.
+// The page: drives the Session (in its Worker, session.js) a few batches per
+// call, draws the views, and turns errors into messages. The main thread only
+// awaits the worker's answers, so no library call can freeze the page.
 import { raster, fmt } from "./plots.js";
 import { drawTraining, drawWalkthrough, drawConversionTable, drawSweep, drawSpikes, drawEnergy, drawTestImage, SWEEP_T, METHODS } from "./views.js";
 import * as store from "./persist.js";
 import * as data from "./data.js";
 import { HOW_TO, explain } from "./messages.js";
 import { drawSpikeMaps, setupPad, padPixels, padShow } from "./spikes.js";
+import { session, startWorker } from "./session.js";
 
 const $ = (id) => document.getElementById(id);
 const sleep0 = () => new Promise((r) => setTimeout(r, 0));
 const pct = (v) => (100 * v).toFixed(2) + "%";
 
 let wasm = null;
-let session = null;
+// A Session is open in the worker (on a device that works, as far as the page knows).
+let ready = false;
+// The energy model's constants (the session's, fetched once per device).
+let energy = null;
 let cancelled = false;
-// Set from the Cancel button while a step call holds the session: stops it before its next batch.
-let cancelHandle = null;
 let busy = false;
 // The last state saved (also in IndexedDB): what a lost device is recovered from.
 let lastRecord = null;
@@ -23,6 +26,9 @@ let lastRecord = null;
 const state = { history: [], live: [], convert: null, sweep: [], finetuned: [], snnEval: null, raster: null, dnnEval: null, walk: null, ft: [] };
 window.ultraspike = state;
 state.pipeline = () => pipelineState();
+// The Session lives in a Worker; a test loses its GPU device through this hook.
+state.worker = true;
+state.loseDevice = () => session.loseDevice();
 
 class Cancelled extends Error {}
 
@@ -37,28 +43,31 @@ async function task(name, fn) {
   if (busy) return;
   busy = true;
   cancelled = false;
-  cancelHandle?.clear();
   document.body.dataset.state = "busy";
   setButtons();
   status("busy", name + "…");
+  let outcome;
   try {
+    await session.clearCancel();
     await fn();
     await persist();
-    status("ok", name + ": done.");
-    document.body.dataset.state = "idle";
+    outcome = ["ok", name + ": done.", "idle"];
   } catch (e) {
     if (e instanceof Cancelled || (cancelled && /cancelled/.test(String(e?.message ?? e)))) {
       await persist();
-      status("warn", name + ": cancelled (everything finished so far is kept).");
-      document.body.dataset.state = "idle";
+      outcome = ["warn", name + ": cancelled (everything finished so far is kept).", "idle"];
     } else if (/device was lost/i.test(String(e?.message ?? e))) {
-      await recover(name, e);
+      outcome = await recover(name, e);
     } else {
-      status("err", name + " failed: " + explain(e));
-      document.body.dataset.state = "error";
+      outcome = ["err", name + " failed: " + explain(e), "error"];
     }
   } finally {
+    // The buttons and the test read the session's state: fetch it before saying the task ended.
+    await refreshState();
     busy = false;
+    const [kind, msg, st] = outcome ?? ["err", name + " failed", "error"];
+    status(kind, msg);
+    document.body.dataset.state = st;
     progress(0, cancelled ? "cancelled" : "idle");
     setButtons();
   }
@@ -93,12 +102,16 @@ async function loop(label, step, onProgress) {
   }
 }
 
-/** What the session holds (src/pipeline decides what a new DNN or dataset invalidates). */
+/** What the session holds (src/pipeline decides what a new DNN or dataset invalidates), as last fetched. */
 function pipelineState() {
+  return state.st ?? null;
+}
+
+async function refreshState() {
   try {
-    return session ? session.state() : null;
+    state.st = ready ? await session.state() : null;
   } catch {
-    return null; // a lost device: every button but the downloads waits for a new session
+    state.st = null; // a lost device: every button but the downloads waits for a new session
   }
 }
 
@@ -106,9 +119,9 @@ function setButtons() {
   const st = pipelineState();
   const haveDnn = st && (st.dnn_epoch !== null || st.training);
   const haveSnn = !!st?.snn;
-  $("demo").disabled = busy || !session;
+  $("demo").disabled = busy || !ready;
   $("cancel").disabled = !busy;
-  for (const id of ["load-bundled", "load-url", "train"]) $(id).disabled = busy || !session;
+  for (const id of ["load-bundled", "load-url", "train"]) $(id).disabled = busy || !ready;
   $("download-dnn").disabled = busy || !haveDnn;
   $("eval-dnn").disabled = busy || !haveDnn || !st?.data;
   $("convert").disabled = busy || !haveDnn || !st?.data;
@@ -127,15 +140,15 @@ function setButtons() {
 
 async function loadBundled() {
   const name = $("dataset").value;
-  finishLoad(name, await data.stageBundled(session, name, progress));
+  await finishLoad(name, await data.stageBundled(session, name, progress));
 }
 
 async function loadFiles(files) {
-  finishLoad("", await data.stageFiles(session, files));
+  await finishLoad("", await data.stageFiles(session, files));
 }
 
 async function loadUrl() {
-  finishLoad("", await data.stageUrl(session, $("data-url").value.trim(), progress));
+  await finishLoad("", await data.stageUrl(session, $("data-url").value.trim(), progress));
 }
 
 /** Load a kept data source again, with its sizes. */
@@ -143,13 +156,13 @@ async function loadSource(src) {
   $("train-n").value = src.train;
   $("test-n").value = src.test;
   if (src.kind === "bundled") $("dataset").value = src.name;
-  finishLoad(src.kind === "bundled" ? src.name : "", await data.stageSource(session, src, progress));
+  await finishLoad(src.kind === "bundled" ? src.name : "", await data.stageSource(session, src, progress));
 }
 
 /** Parse the staged files; on success they become the data source to keep. */
-function finishLoad(kind, source) {
+async function finishLoad(kind, source) {
   const [train, test] = [+$("train-n").value || 0, +$("test-n").value || 0];
-  const d = session.load_staged(kind, train, test);
+  const d = await session.load_staged(kind, train, test);
   state.source = { ...source, train, test };
   state.data = d;
   $("data-info").textContent = `${d.kind}: ${d.train} train / ${d.test} test images, ${d.shape.join("x")}, ${d.classes} classes`;
@@ -163,7 +176,7 @@ async function train() {
   const model = chosenModel();
   const opts = { model, epochs: +$("epochs").value, batch: +$("batch").value, lr: +$("lr").value };
   if ($("act-levels").value) opts.qcfs = +$("act-levels").value;
-  session.start_training(opts);
+  await session.start_training(opts);
   // A new DNN: the views of the old one's conversion no longer apply (the session dropped it too).
   Object.assign(state, { history: [], live: [], convert: null, sweep: [], dnnEval: null, walk: null });
   let seen = 0;
@@ -201,7 +214,7 @@ const chosenModel = () => ($("model").value === "custom" ? state.customModel : $
 
 async function uploadCheckpoint(file) {
   // A plain PyTorch state dict (no ultraspike metadata) is read as the model chosen above.
-  const info = session.load_checkpoint(new Uint8Array(await file.arrayBuffer()), chosenModel());
+  const info = await session.load_checkpoint(new Uint8Array(await file.arrayBuffer()), chosenModel());
   if (info.kind === "dnn") {
     state.convert = null;
     const how = info.state_dict ? ", a plain state dict read as the chosen model" : "";
@@ -250,10 +263,10 @@ async function convert() {
   $("convert-info").textContent = `${r.method} at T=${t}: SNN test accuracy ${pct(r.evaluation.accuracy)} (DNN ${pct(dnn.accuracy)}), ${fmt(r.evaluation.total_spikes_per_image)} spikes per image`;
   fillLayers();
   $("stair-t").value = t;
-  drawWalkthrough(state, session);
+  await drawWalkthrough(state, session);
   drawConversionTable(state);
   drawSpikes(r.evaluation);
-  drawEnergy(r.evaluation, session.energy_constants());
+  drawEnergy(r.evaluation, energy);
 }
 
 async function sweep() {
@@ -275,7 +288,7 @@ async function sweep() {
 // ---- SNN: fine-tuning, evaluation, spikes, energy ------------------------------
 
 async function finetune() {
-  const info = session.start_finetune({ epochs: +$("ft-epochs").value, train_subset: +$("ft-n").value || null, lr: +$("ft-lr").value });
+  const info = await session.start_finetune({ epochs: +$("ft-epochs").value, train_subset: +$("ft-n").value || null, lr: +$("ft-lr").value });
   state.ft = [];
   await loop(`fine-tuning at T=${info.t}`, (k) => session.finetune_steps(k), (p) => {
     if (p.record) {
@@ -303,13 +316,13 @@ async function evalSnn() {
   $("snn-info").textContent = `SNN (${r.method}, T=${ev.t}, ${r.finetune_epochs} fine-tuning epochs): test accuracy ${pct(ev.accuracy)} on ${ev.images} images; energy ${ev.energy.ratio.toFixed(1)}x below the DNN`;
   $("snn-info").dataset.accuracy = ev.accuracy;
   drawSpikes(ev);
-  drawEnergy(ev, session.energy_constants());
+  drawEnergy(ev, energy);
   await showRaster();
 }
 
 async function showRaster() {
   const i = +$("img-index").value || 0;
-  const img = session.test_image(i);
+  const img = await session.test_image(i);
   drawTestImage($("img"), img);
   const r = await session.raster(i, 24);
   state.raster = r;
@@ -344,9 +357,9 @@ function fillLayers() {
 
 /** Save the session's models and the views (failures only warn: the work itself went fine). */
 async function persist() {
-  if (!session) return;
+  if (!ready) return;
   try {
-    const rec = { archive: session.archive(), source: state.source, views: store.viewsOf(state), savedAt: new Date().toISOString() };
+    const rec = { archive: await session.archive(), source: state.source, views: store.viewsOf(state), savedAt: new Date().toISOString() };
     lastRecord = rec;
     await store.save({ ...rec, source: store.keepableSource(rec.source) });
   } catch (e) {
@@ -364,7 +377,7 @@ async function restoreSaved(rec) {
       dataNote = ` The data could not be loaded again (${explain(e)}): load it to evaluate.`;
     }
   }
-  const r = session.restore(rec.archive);
+  const r = await session.restore(rec.archive);
   store.applyViews(state, rec.views ?? {});
   await redraw();
   lastRecord = rec;
@@ -372,19 +385,20 @@ async function restoreSaved(rec) {
 }
 
 async function redraw() {
+  await refreshState();
   const st = pipelineState();
   drawTraining(state);
   fillLayers();
   if (state.convert) {
     $("stair-t").value = Math.min(8, state.convert.t ?? 2);
-    if (st?.calibrated) drawWalkthrough(state, session);
+    if (st?.calibrated) await drawWalkthrough(state, session);
     drawConversionTable(state);
   }
   if (state.sweep.length || state.finetuned.length) drawSweep(state);
   const ev = state.snnEval?.evaluation ?? state.convert?.evaluation;
   if (ev) {
     drawSpikes(ev);
-    drawEnergy(ev, session.energy_constants());
+    drawEnergy(ev, energy);
   }
   if (st?.snn && st.data) {
     // A loaded SNN stays when other data is loaded (the session allows it); its spike views then
@@ -402,16 +416,13 @@ async function redraw() {
 async function recover(name, e) {
   status("warn", `${name}: the GPU device was lost. Opening a new device…`);
   try {
-    try { session?.free(); } catch { /* the old session may already be unusable */ }
-    session = null;
-    session = await wasm.create_session();
-    cancelHandle = session.cancel_handle();
+    ready = false;
+    ({ energy } = await session.open());
+    ready = true;
     const note = lastRecord ? await restoreSaved(lastRecord) : state.source ? (await loadSource(state.source), "reloaded the data.") : "";
-    status("warn", `${name} stopped: the GPU device was lost (${e?.message ?? e}). A new device was opened; ${note || "the session starts empty."} Run the step again to continue.`);
-    document.body.dataset.state = "recovered";
+    return ["warn", `${name} stopped: the GPU device was lost (${e?.message ?? e}). A new device was opened; ${note || "the session starts empty."} Run the step again to continue.`, "recovered"];
   } catch (e2) {
-    status("err", `${name} failed: ${explain(e)}\nNo new device could be opened (${e2?.message ?? e2}): reload the page.`);
-    document.body.dataset.state = "error";
+    return ["err", `${name} failed: ${explain(e)}\nNo new device could be opened (${e2?.message ?? e2}): reload the page.`, "error"];
   }
 }
 
@@ -444,7 +455,7 @@ function wire() {
   on("show-raster", "Spike raster", showRaster);
   on("demo", "Quick demo", demo);
   on("pad-classify", "Classifying the drawing", classifyPad);
-  on("pad-from-test", "Classifying the test image drawn on the pad", async () => { padShow(session.test_image(+$("img-index").value || 0)); await classifyPad(); });
+  on("pad-from-test", "Classifying the test image drawn on the pad", async () => { padShow(await session.test_image(+$("img-index").value || 0)); await classifyPad(); });
   setupPad(() => { if (!$("pad-classify").disabled) task("Classifying the drawing", classifyPad); });
   const redrawMaps = () => state.spikeMaps && drawSpikeMaps(state.spikeMaps);
   $("sm-layer").addEventListener("change", redrawMaps);
@@ -456,14 +467,15 @@ function wire() {
   on("download-nir", "Exporting the SNN as NIR", async () => download(await session.export_nir(), "snn.nir"));
   $("cancel").addEventListener("click", () => {
     cancelled = true;
-    cancelHandle?.request();
+    session.cancel().catch(() => {}); // the worker takes it while the running call awaits the GPU
     progress(0, "cancelling before the next batch…");
   });
   $("upload-data").addEventListener("change", (e) => task("Reading the uploaded files", () => loadFiles([...e.target.files])));
   $("upload-ckpt").addEventListener("change", (e) => task("Loading the checkpoint", () => uploadCheckpoint(e.target.files[0])));
   $("model-json").addEventListener("change", (e) => task("Reading the model config", () => useModelConfig(e.target.files[0])));
-  $("layer").addEventListener("change", () => state.convert && drawWalkthrough(state, session));
-  $("stair-t").addEventListener("input", () => state.convert && drawWalkthrough(state, session));
+  const walk = () => state.convert && drawWalkthrough(state, session).catch((e) => status("err", "Walkthrough: " + explain(e)));
+  $("layer").addEventListener("change", walk);
+  $("stair-t").addEventListener("input", walk);
   addEventListener("beforeunload", (e) => { if (busy) e.preventDefault(); });
 }
 
@@ -477,17 +489,20 @@ export async function main(bindings) {
     status("err", "This browser exposes no WebGPU (navigator.gpu is missing), so ultraspike cannot run here.\n" + HOW_TO);
     return;
   }
+  let info;
   try {
-    session = await wasm.create_session();
-    cancelHandle = session.cancel_handle();
+    if (!(await startWorker())) throw new Error("WebGPU is not available in Web Workers in this browser");
+    ({ gpuInfo: info, energy } = await session.open());
+    ready = true;
   } catch (e) {
     status("err", "WebGPU is exposed but no device could be opened:\n" + (e.message || e) + "\n\n" + HOW_TO);
     return;
   }
   const body = $("gpu").tBodies[0];
-  for (const [k, v] of session.gpu_info()) { const tr = body.insertRow(); tr.insertCell().textContent = k; tr.insertCell().textContent = v; }
-  const name = Object.fromEntries(session.gpu_info())["adapter"] ?? "";
+  for (const [k, v] of info) { const tr = body.insertRow(); tr.insertCell().textContent = k; tr.insertCell().textContent = v; }
+  const name = Object.fromEntries(info)["adapter"] ?? "";
   status("ok", `WebGPU ready${name ? " on " + name : ""}. Load a dataset, or run the quick demo.`);
+  await refreshState();
   document.body.dataset.state = "idle";
   setButtons();
   const saved = await store.load();

@@ -1,7 +1,7 @@
 // Getting dataset files into a Session: the bundled sets (served beside the
 // page), a URL, or uploaded files. Each function stages the files and returns
 // the source's description (what persist.js keeps to load it again); the
-// caller parses them with `session.load_staged`.
+// caller parses them with `session.load_staged`. (`session` is the worker's: every call is awaited.)
 
 const BUNDLED_FILES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
 
@@ -16,9 +16,9 @@ export async function stageBundled(session, name, progress) {
   for (const [i, n] of BUNDLED_FILES.entries()) {
     progress(i / 4, `fetching data/${name}/${n}`);
     try {
-      session.stage_file(n, await fetchBytes(`data/${name}/${n}`));
+      await session.stage_file(n, await fetchBytes(`data/${name}/${n}`));
     } catch {
-      session.stage_file(n + ".gz", await fetchBytes(`data/${name}/${n}.gz`));
+      await session.stage_file(n + ".gz", await fetchBytes(`data/${name}/${n}.gz`));
     }
   }
   return { kind: "bundled", name };
@@ -29,7 +29,7 @@ export async function stageUrl(session, url, progress) {
   if (!url) throw new Error("dataset: enter a URL first");
   progress(0, "fetching " + url);
   const name = new URL(url, location.href).pathname.split("/").pop() || "download";
-  session.stage_file(name, await fetchBytes(url));
+  await session.stage_file(name, await fetchBytes(url));
   return { kind: "url", url };
 }
 
@@ -38,7 +38,7 @@ export async function stageFiles(session, files) {
   const read = [];
   // (File has a bytes() method in recent browsers: tell the two kinds apart by type, not by field.)
   for (const f of files) read.push({ name: f.name, bytes: f instanceof Blob ? new Uint8Array(await f.arrayBuffer()) : f.bytes });
-  for (const f of read) session.stage_file(f.name, f.bytes);
+  for (const f of read) await session.stage_file(f.name, f.bytes);
   return { kind: "files", files: read };
 }
 

@@ -29,9 +29,14 @@ export function drawTraining(state) {
   });
 }
 
-export function drawWalkthrough(state, session) {
-  const w = session.walkthrough(+$("layer").value || 0);
-  state.walk = w;
+/** The walkthrough of the chosen layer (fetched from the session once per layer and conversion). */
+export async function drawWalkthrough(state, session) {
+  const layer = +$("layer").value || 0;
+  if (!state.walk || state.walkOf !== state.convert || state.walkLayer !== layer) {
+    state.walk = await session.walkthrough(layer);
+    [state.walkOf, state.walkLayer] = [state.convert, layer];
+  }
+  const w = state.walk;
   const T = +$("stair-t").value;
   $("stair-t-val").textContent = T;
   const [, sc] = w.per_t[T - 1];

@@ -43,6 +43,7 @@ try {
   await page.waitForFunction(() => document.body.dataset.status === "ok" || document.body.dataset.status === "err", null, { timeout: 120_000 });
   const st = await page.textContent("#status");
   check(!/fail|no webgpu|no device/i.test(st) && (await page.getAttribute("body", "data-status")) === "ok", `WebGPU session opened: ${st.trim()}`);
+  check((await page.evaluate(() => window.ultraspike.worker)) === true, "the session runs in a Web Worker (the main thread only awaits it)");
 
   if (process.env.E2E_ERRORS_ONLY) {
     await page.fill("#train-n", "200");
@@ -290,7 +291,8 @@ try {
   const [tooLargeState, tooLarge] = await failWith("#train");
   check(tooLargeState === "error" && /too large for this GPU's limits/.test(tooLarge) && /device allows at most/.test(tooLarge), `batch over the device limits: ${tooLarge.replace(/\n/g, " / ")}`);
   await page.fill("#batch", "16");
-  const devices = await page.evaluate(() => { window.__gpuDevices.forEach((d) => d.destroy()); return window.__gpuDevices.length; });
+  // The session (and its device) lives in the page's Worker: lose it through the page's test hook.
+  const devices = await page.evaluate(() => window.ultraspike.loseDevice());
   const [lostState, lost] = await failWith("#train");
   check(devices > 0 && lostState === "recovered" && /GPU device was lost/.test(lost) && /A new device was opened/.test(lost) && !/shader|GPU error/.test(lost), `lost device (${devices} destroyed), recovered without a reload: ${lost.replace(/\n/g, " / ")}`);
   // The new device carries on: the restored session trains on the data it had.
