@@ -11,8 +11,8 @@ const KEY = "last";
 /** Uploaded datasets above this are not kept (the models and views still are). */
 const MAX_KEPT_UPLOAD = 256 << 20;
 /** The view state worth keeping (window.ultraspike); the rest is recomputed. */
-const VIEW_KEYS = ["history", "live", "convert", "convertDnnAcc", "sweep", "finetuned", "ft", "snnEval", "dnnEval", "layers", "customModel", "infos"];
-const INFO_IDS = ["dnn-info", "convert-info", "snn-info"];
+const VIEW_KEYS = ["history", "live", "convert", "convertDnnAcc", "sweep", "finetuned", "ft", "snnEval", "dnnEval", "layers", "customModel", "infos", "plan"];
+const INFO_IDS = ["dnn-info", "convert-info", "snn-info", "demo-info"];
 
 function open() {
   return new Promise((ok, fail) => {

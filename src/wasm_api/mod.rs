@@ -5,6 +5,7 @@
 //! so the page slices it between frames and stays responsive.
 
 mod convert;
+mod demo;
 mod embed;
 mod snn;
 

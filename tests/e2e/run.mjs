@@ -51,8 +51,7 @@ try {
     await page.click("#load-bundled");
     await page.waitForFunction(() => document.body.dataset.state === "idle" && /100 test/.test(document.getElementById("data-info").textContent), null, { timeout: 120_000 });
   } else {
-  // The quick demo's settings for a CPU (SwiftShader) WebGPU: small and fast.
-  for (const [id, v] of [["#train-n", "1500"], ["#test-n", "200"], ["#epochs", "1"], ["#ft-n", "400"], ["#calib", "4"]]) await page.fill(id, v);
+  // The quick demo sizes itself to the device (probes of each demo model, then the library's plan).
   const ticker = setInterval(async () => console.log(`  [${secs()}]`, (await page.textContent("#progress-text").catch(() => "")).trim()), 30_000);
   await page.click("#demo");
   // Progress is visible while the GPU works: the page keeps answering.
@@ -64,12 +63,18 @@ try {
   clearInterval(ticker);
   console.log("demo finished after", secs(), "-", (await page.textContent("#status")).trim(), JSON.stringify(await page.evaluate(() => window.ultraspike.timings)));
   check((await page.getAttribute("body", "data-demo")) === "done", "quick demo ran to the end");
+  // The plan: both models probed, the form and the data set from it, and the page says why.
+  const planned = await page.evaluate(() => ({ plan: window.ultraspike.plan, probes: window.ultraspike.probes, data: window.ultraspike.data, epochs: window.ultraspike.history.length, info: document.getElementById("demo-info").textContent }));
+  const plan = planned.plan;
+  console.log("demo plan:", JSON.stringify(plan), JSON.stringify(planned.probes));
+  check(plan && planned.probes.length === 2 && planned.probes.every((p) => p.batch_s > 0 && p.first_batch_s > 0) && ["vgg-small", "vgg-tiny"].includes(plan.model), `quick demo sized to this device: ${plan?.model}, ${plan?.train_images} x ${plan?.epochs} epochs, ${plan?.test_images} test images, estimated ${plan?.estimated_seconds?.toFixed(0)} s`);
+  check(planned.data.train === plan.train_images && planned.data.test === plan.test_images && planned.epochs === plan.epochs && planned.info.includes(plan.reason), `the demo ran the plan and says why: ${planned.info}`);
   // Long tasks during training and fine-tuning, attributed through long animation frames: only the
   // app's own scripts (this page's origin: app.js, the wasm glue, ...) count. A task with no app script
   // in it (the test's full-page screenshot during training, rendering, GC) is reported, not failed.
   // A frame or task that started before a phase belongs to the phase before it (loading the data).
   const phases = await page.evaluate(() => window.ultraspike.phases);
-  const longTasks = await longTasksIn(page, url, [phases.train, phases["fine-tune"]]);
+  const longTasks = await longTasksIn(page, url, [phases.plan, phases.train, phases["fine-tune"]]);
   const probe = await probeObservers(page);
   check(probe.tasks.some((d) => d >= 100) && probe.scripts.some((d) => d >= 100), `the long-task observers see a 120 ms task: ${JSON.stringify(probe)}`);
   console.log("long animation frames with blocking time during training / fine-tuning:", JSON.stringify(longTasks.frames));
@@ -88,7 +93,7 @@ try {
   });
   console.log(JSON.stringify({ train: s.train, dnn: s.dnn, conv_acc: s.conv?.accuracy, finetuned: s.finetuned, snn_acc: s.snn?.accuracy, ratio: s.snn?.energy?.ratio }, null, 0));
   check(s.train && s.train.test_acc > 0.5, `1. training curves: DNN test accuracy ${s.train?.test_acc} > 0.5 (chance 0.1)`);
-  check(s.dnn && s.dnn.accuracy > 0.5 && s.dnn.images === 200, `DNN evaluation on 200 test images: ${s.dnn?.accuracy}`);
+  check(s.dnn && s.dnn.accuracy > 0.5 && s.dnn.images === plan.test_images, `DNN evaluation on the plan's ${plan.test_images} test images: ${s.dnn?.accuracy}`);
   check(s.walk && s.walk.alphas > 1 && s.walk.hist > 0 && s.walk.perT === 8, `2. walkthrough: ${s.walk?.alphas} alpha candidates, ${s.walk?.hist} values in the histogram, 8 T's`);
   check(s.conv && s.conv.accuracy > 0.1, `converted SNN (alpha-beta, T=2) accuracy ${s.conv?.accuracy} > 0.1`);
   check(s.sweep.length === 28 && s.sweep.some((r) => r.accuracy > 0.3), `3. sweep: ${s.sweep.length} points, best ${Math.max(...s.sweep.map((r) => r.accuracy))}`);
