@@ -202,7 +202,7 @@ fn spiking_mirrors() -> Vec<Mirror> {
             n, t, in_stride_t, save_trace, beta, shift, out_scale, surrogate,
             count_n, init, _p1 = _pad[0], _p2 = _pad[1]
         }),
-        mirror!("spike_map_count" Params => SpikeMapParams { n, hw, step, count_n }),
+        mirror!("spike_map_count" Params => SpikeMapParams { n, hw, step, count_n, chunks, _p0 = _pad[0], _p1 = _pad[1], _p2 = _pad[2] }),
         // reductions, statistics
         mirror!("reduce_stage" Params => ReduceParams { n, op, _p0 = _pad[0], _p1 = _pad[1] }),
         mirror!("sum_over_t" Params => TimeParams { n, t, _p0 = _pad[0], _p1 = _pad[1] }),

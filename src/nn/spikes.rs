@@ -17,7 +17,14 @@ pub struct SpikeMapParams {
     pub step: u32,
     /// Values counted per step (valid images x per-image size).
     pub count_n: u32,
+    /// Threads per position (each sums every `chunks`-th value at its position).
+    pub chunks: u32,
+    pub _pad: [u32; 3],
 }
+
+/// Threads the count aims for: enough to fill a GPU's cores for this small op,
+/// few enough that each thread sums a run of values in a register.
+const SPIKE_MAP_THREADS: usize = 1 << 16;
 
 /// Index of `count_n` among the words of `SpikeMapParams` (for `Op::set_param_word`).
 pub const SPIKE_MAP_COUNT_LIMIT_WORD: usize = 3;
@@ -35,7 +42,7 @@ pub fn spike_map_count(
     counts: &Tensor,
 ) -> Result<Op> {
     let bad_step = step == 0 || !n.is_multiple_of(step) || !step.is_multiple_of(hw.max(1));
-    if n == 0 || hw == 0 || bad_step || x.len() < n || counts.len() != hw || n > u32::MAX as usize - 256 {
+    if n == 0 || hw == 0 || bad_step || x.len() < n || counts.len() != hw || n > u32::MAX as usize - SPIKE_MAP_THREADS {
         return Err(shape_err!(
             "{label}: spike map of {n} values of `{}` ({}) in steps of {step} into {hw} positions (`{}` has {})",
             x.label,
@@ -44,13 +51,18 @@ pub fn spike_map_count(
             counts.len()
         ));
     }
+    // Values per position; each of `chunks` threads per position sums every chunks-th.
+    let per_position = n / hw;
+    let chunks = (SPIKE_MAP_THREADS / hw).clamp(1, per_position);
     let p = SpikeMapParams {
         n: n as u32,
         hw: hw as u32,
         step: step as u32,
         count_n: step as u32,
+        chunks: chunks as u32,
+        _pad: [0; 3],
     };
-    let groups = (n.div_ceil(256)).min(1024) as u32;
+    let groups = (hw * chunks).div_ceil(256) as u32;
     gpu.op(
         Kernel::SpikeMapCount,
         label,

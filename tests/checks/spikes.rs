@@ -16,12 +16,16 @@ fn spikes(seed: u64, len: usize) -> Vec<f32> {
 }
 
 /// Full counts and counts limited to the first `valid` images of each step,
-/// for a small map (workgroup-shared counters) and a large one (global atomics).
+/// for small and large maps, one value per thread and many (a linear layer's
+/// single position, 120 000 values over the 65 536 threads; a 70x70 map with
+/// ~7 values per thread).
 pub async fn spike_map_count_vs_cpu(gpu: &Gpu) -> CheckResult {
     for (t, batch, c, hw, valid) in [
         (2usize, 5usize, 3usize, 49usize, 3usize),
         (3, 4, 2, 4900, 1),
         (1, 7, 4, 9, 7),
+        (2, 3, 20_000, 1, 2),
+        (4, 8, 3, 4900, 5),
     ] {
         let step = batch * c * hw;
         let n = t * step;
