@@ -1,12 +1,18 @@
 // reduce_stage: one stage of a deterministic tree reduction. Workgroup w folds
-// x[256*w .. 256*w + 255] into y[w] (fixed pairing order, no float atomics), so
-// the result is the same on every run. op: 0 sum, 1 max, 2 min (identity 0, -inf,
-// +inf fills the tail). max/min with NaN inputs follow the device's max/min.
+// x[256*k*w .. 256*k*(w + 1) - 1] into y[w] (k = per_thread): thread l first folds
+// x[256*k*w + l + 256*j] for j = 0..k in that order, then the workgroup's tree folds
+// the 256 partial values (fixed pairing order, no float atomics), so the result is
+// the same on every run. op: 0 sum, 1 max, 2 min (identity 0, -inf, +inf fills the
+// tail). max/min with NaN inputs follow the device's max/min.
+// Why k > 1 on long inputs: each workgroup's tree costs 8 barriers, and CPU adapters
+// (SwiftShader) run a barrier by switching between the workgroup's invocations, so
+// a stage of n / 256 workgroups was the slowest op of a calibration step there;
+// the host picks k so a stage has at most ~256 workgroups (nn::reduce).
 // Stages repeat (n -> workgroups) until one value is left (nn::reduce).
 // Layout: x [n], y [workgroups] with workgroups = nwg.x * nwg.y (folded grid).
-// Dispatch: grid_1d(n, 256); i = gid.x + gid.y * nwg.x * 256; w = wid.x + wid.y * nwg.x.
+// Dispatch: grid_1d(ceil(n / k), 256); w = wid.x + wid.y * nwg.x.
 
-struct Params { n: u32, op: u32, _p0: u32, _p1: u32 }
+struct Params { n: u32, op: u32, per_thread: u32, _p0: u32 }
 
 @group(0) @binding(0) var<storage, read>       x: array<f32>;  // [n]
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;  // [workgroups]
@@ -36,9 +42,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-    let i = gid.x + gid.y * nwg.x * 256u;
+    let w = wid.x + wid.y * nwg.x;
+    let base = w * 256u * p.per_thread + lid;
     var v = identity();
-    if (i < p.n) { v = x[i]; }
+    for (var j = 0u; j < p.per_thread; j++) {
+        let i = base + j * 256u;
+        if (i < p.n) { v = combine(v, x[i]); }
+    }
     buf[lid] = v;
     workgroupBarrier();
     for (var s = 128u; s > 0u; s >>= 1u) {

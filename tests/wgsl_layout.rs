@@ -204,7 +204,7 @@ fn spiking_mirrors() -> Vec<Mirror> {
         }),
         mirror!("spike_map_count" Params => SpikeMapParams { n, hw, step, count_n, chunks, _p0 = _pad[0], _p1 = _pad[1], _p2 = _pad[2] }),
         // reductions, statistics
-        mirror!("reduce_stage" Params => ReduceParams { n, op, _p0 = _pad[0], _p1 = _pad[1] }),
+        mirror!("reduce_stage" Params => ReduceParams { n, op, per_thread, _p0 = _pad }),
         mirror!("sum_over_t" Params => TimeParams { n, t, _p0 = _pad[0], _p1 = _pad[1] }),
         mirror!("broadcast_over_t" Params => TimeParams { n, t, _p0 = _pad[0], _p1 = _pad[1] }),
         mirror!("radix_count_high" Params => RadixParams { n, low_bits, _p0 = _pad[0], _p1 = _pad[1] }),

@@ -15,8 +15,14 @@ pub struct ReduceParams {
     pub n: u32,
     /// 0 sum, 1 max, 2 min.
     pub op: u32,
-    pub _pad: [u32; 2],
+    /// Values each thread folds before the workgroup's tree.
+    pub per_thread: u32,
+    pub _pad: u32,
 }
+
+/// Workgroups a reduction stage aims for at most (see `reduce_stage.wgsl`: fewer
+/// trees, each thread folding a run of values first).
+const REDUCE_STAGE_GROUPS: usize = 256;
 
 /// Uniform of `sum_over_t` and `broadcast_over_t`.
 #[repr(C)]
@@ -72,13 +78,15 @@ fn reduce(gpu: &Gpu, label: &str, n: usize, op: u32, x: &Tensor, y: &Tensor) -> 
     let (mut ops, mut scratch) = (Vec::new(), Vec::<Tensor>::new());
     let mut m = n;
     loop {
-        let groups = grid_1d(m, 256);
+        let per_thread = m.div_ceil(256 * REDUCE_STAGE_GROUPS);
+        let groups = grid_1d(m.div_ceil(per_thread), 256);
         let outs = (groups[0] * groups[1]) as usize;
         let src = scratch.last().map_or(&x.buffer, |s| &s.buffer);
         let p = ReduceParams {
             n: m as u32,
             op,
-            _pad: [0; 2],
+            per_thread: per_thread as u32,
+            _pad: 0,
         };
         let stage = format!("{label}.stage{}", ops.len());
         if outs == 1 {

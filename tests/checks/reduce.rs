@@ -6,8 +6,10 @@ use super::{assert_close, assert_eq_u32, gpu_err, rng, CheckResult};
 
 const BIG_N: usize = 65_535 * 256 + 77;
 
-/// Sum, max and min over odd sizes, stage boundaries (256, 65,536) and a first
-/// stage beyond 65,535 workgroups. Max/min exact; sum within 1e-6 x sum|x|.
+/// Sum, max and min over odd sizes, stage boundaries (256; 65,536, the largest
+/// input a thread folds one value of) and longer inputs whose threads fold several
+/// values first, with a ragged tail (100,003; BIG_N). Max/min exact; sum within
+/// 1e-6 x sum|x|.
 pub async fn reductions(gpu: &Gpu) -> CheckResult {
     let e = gpu_err;
     for n in [1usize, 255, 256, 257, 65_536, 100_003, BIG_N] {
@@ -96,8 +98,8 @@ pub async fn time_axis(gpu: &Gpu) -> CheckResult {
     Ok(())
 }
 
-/// Histogram with shared-memory counters (bins + 2 <= 4096) and global ones
-/// (5000 bins), values below, inside, at and above the range and NaN; counts
+/// Histogram with few bins and many (5000: more than a workgroup could share),
+/// values below, inside, at and above the range and NaN; counts
 /// accumulate across dispatches; the range changes through `set_range`.
 pub async fn histograms(gpu: &Gpu) -> CheckResult {
     let e = gpu_err;
