@@ -59,6 +59,10 @@ $U sweep --dataset fashion-mnist --ckpt "$OUT/fashion-avg-plain.safetensors" --t
   --methods alpha-beta,alpha-beta-mse,max-norm,percentile,deng,qcfs,alpha-beta+half --timesteps 1,2,3,4,5,8,16 \
   --calib-batches 10 --batch 100 --json > "$OUT/fashion-avg-plain-sweep.json"
 Q="$OUT/fashion-avg-qcfs4"
+# Every other method on the same QCFS DNN, full test set (EXPERIMENTS §5, the 8-row table).
+$U sweep --dataset fashion-mnist --ckpt "$Q.safetensors" \
+  --methods alpha-beta,alpha-beta-mse,max-norm,percentile,deng,alpha-beta+half --timesteps 1,2,3,4,5,8,16 \
+  --calib-batches 10 --batch 100 --json > "$Q-sweep-all.json"
 $U convert --dataset fashion-mnist --ckpt "$Q.safetensors" --method qcfs+bias --timesteps 2 --calib-batches 10 \
   --batch 100 --out "$Q-snn-t2.safetensors" --json > "$Q-convert-t2.json"
 $U finetune --dataset fashion-mnist --ckpt "$Q-snn-t2.safetensors" --timesteps 2 --epochs 1 --batch 32 --lr 1e-5 \
