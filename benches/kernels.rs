@@ -2,7 +2,7 @@
 //! that `--algo` names) on VGG-16
 //! CIFAR layers (N = 32, 3x3/s1/p1) and linear 4096x4096 (batch 32).
 //!
-//!   CARGO_TARGET_DIR=/work/tgt/conv cargo bench --bench kernels [-- --algo auto|direct|subgroup|all] [--quick]
+//!   CARGO_TARGET_DIR=/work/tgt/conv cargo bench --bench kernels [-- --algo auto|direct|subgroup|vec4|all] [--quick]
 //!
 //! Each case: warm-up runs, then several timed reps of `gpu.run(ops)` + `gpu.wait()`;
 //! prints the median and best rep. ULTRASPIKE_FALLBACK=1 forces the CPU adapter (lavapipe).
@@ -34,8 +34,9 @@ fn parse_args() -> std::result::Result<Args, String> {
                     Some("auto") => vec![ConvAlgo::Auto],
                     Some("direct") => vec![ConvAlgo::Direct],
                     Some("subgroup") => vec![ConvAlgo::Subgroup],
-                    Some("all") => vec![ConvAlgo::Direct, ConvAlgo::Subgroup],
-                    other => return Err(format!("--algo takes auto|direct|subgroup|all, got {other:?}")),
+                    Some("vec4") => vec![ConvAlgo::Vec4],
+                    Some("all") => vec![ConvAlgo::Direct, ConvAlgo::Subgroup, ConvAlgo::Vec4],
+                    other => return Err(format!("--algo takes auto|direct|subgroup|vec4|all, got {other:?}")),
                 }
             }
             "--bench" => {} // cargo bench passes this to harness = false targets
@@ -104,20 +105,20 @@ fn bench_conv(gpu: &Gpu, s: &Conv2dShape, args: &Args, warm: usize, reps: usize)
     let dw = gpu.tensor("dw", &s.w_shape())?;
     let tag = format!("{}x{}x{}->{}", s.c_in, s.h, s.w, s.c_out);
     for &algo in &args.algos {
-        if !algo.supported(gpu) {
-            println!("conv {tag} {algo:?}: not supported on this adapter");
+        if !algo.supports_shape(gpu, s) {
+            println!("conv {tag} {algo:?}: not supported on this adapter or shape");
             continue;
         }
         let shown = format!("{algo:?}->{:?}", algo.resolve(gpu));
-        let op = conv::conv2d_forward(gpu, "fwd", s, algo, &x, &w, &b, &y)?;
+        let ops = conv::conv2d_forward(gpu, "fwd", s, algo, &x, &w, &b, &y)?;
         report(
-            &format!("conv fwd      {tag} {shown}"),
-            time(gpu, &[&op], s.flops(), warm, reps)?,
+            &format!("conv fwd      {tag} {shown} ({} ops)", ops.len()),
+            time(gpu, &ops.iter().collect::<Vec<_>>(), s.flops(), warm, reps)?,
         );
-        let op = conv::conv2d_backward_input_with_algo(gpu, "bwd_in", s, &y, &w, &dx, algo)?;
+        let ops = conv::conv2d_backward_input_with_algo(gpu, "bwd_in", s, &y, &w, &dx, algo)?;
         report(
-            &format!("conv bwd-in   {tag} {shown}"),
-            time(gpu, &[&op], s.flops(), warm, reps)?,
+            &format!("conv bwd-in   {tag} {shown} ({} ops)", ops.len()),
+            time(gpu, &ops.iter().collect::<Vec<_>>(), s.flops(), warm, reps)?,
         );
         let ops = conv::conv2d_backward_weight_with_algo(gpu, "bwd_w", s, &x, &y, &dw, algo)?;
         let refs: Vec<&Op> = ops.iter().collect();

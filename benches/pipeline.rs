@@ -16,6 +16,7 @@ use ultraspike::dnn::{DnnNet, SgdConfig};
 use ultraspike::gpu::{Gpu, GpuOptions};
 use ultraspike::models::builtin;
 use ultraspike::models::config::ModelConfig;
+use ultraspike::nn::loss::LOG_SLOTS;
 use ultraspike::snn::{SnnNet, SnnOptions};
 use ultraspike::util::rng::Rng;
 use ultraspike::Result;
@@ -30,6 +31,7 @@ struct Args {
     reps: usize,
     train: bool,
     snn: bool,
+    profile: bool,
 }
 
 fn list(s: &str) -> Vec<usize> {
@@ -47,6 +49,7 @@ fn parse() -> Args {
         reps: 5,
         train: true,
         snn: true,
+        profile: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -66,6 +69,7 @@ fn parse() -> Args {
             "--reps" => a.reps = v().parse().unwrap_or(5),
             "--skip-train" => a.train = false,
             "--skip-snn" => a.snn = false,
+            "--profile" => a.profile = true,
             _ => {}
         }
     }
@@ -99,7 +103,7 @@ type Params = Vec<(String, Vec<usize>, Vec<f32>)>;
 
 fn main() -> Result<()> {
     let b = setup()?;
-    let dnn = DnnNet::new(
+    let mut dnn = DnnNet::new(
         &b.gpu,
         &b.cfg,
         b.a.batch,
@@ -110,7 +114,10 @@ fn main() -> Result<()> {
         },
     )?;
     if b.a.train {
-        dnn_train(&b, &dnn)?;
+        dnn_train(&b, &mut dnn)?;
+    }
+    if b.a.profile {
+        profile_train_step(&b, &mut dnn)?;
     }
     let fwd = dnn_forward(&b, &dnn)?;
     if !b.a.snn {
@@ -142,15 +149,48 @@ fn setup() -> Result<Bench> {
     Ok(Bench { gpu, a, cfg, x, y })
 }
 
-/// DNN training steps (forward + backward + SGD).
-fn dnn_train(b: &Bench, dnn: &DnnNet) -> Result<()> {
+/// DNN training steps (forward + backward + SGD) as the trainer runs them: `LOG_SLOTS` steps
+/// queued without readbacks, then their statistics read; the time per step of that cycle.
+fn dnn_train(b: &Bench, dnn: &mut DnnNet) -> Result<()> {
     let (gpu, a) = (&b.gpu, &b.a);
     let mut step = 0u32;
     let s = time(a.reps, || {
-        step += 1;
-        pollster::block_on(dnn.train_step(gpu, &b.x, &b.y, a.batch, step)).map(|_| ())
-    })?;
-    println!("dnn train step: {:.1} ms, {:.1} images/s", s * 1e3, a.batch as f64 / s);
+        for _ in 0..LOG_SLOTS {
+            step += 1;
+            dnn.queue_train_step(gpu, &b.x, &b.y, a.batch, step)?;
+        }
+        pollster::block_on(dnn.drain_steps(gpu)).map(|_| ())
+    })? / LOG_SLOTS as f64;
+    println!(
+        "dnn train step: {:.1} ms, {:.1} images/s ({LOG_SLOTS} queued steps per readback)",
+        s * 1e3,
+        a.batch as f64 / s
+    );
+    Ok(())
+}
+
+/// Each dispatch of a training step run and waited for alone (median of `--reps`), summed
+/// by label; the shares show where a step's time goes.
+fn profile_train_step(b: &Bench, dnn: &mut DnnNet) -> Result<()> {
+    let gpu = &b.gpu;
+    pollster::block_on(dnn.train_step(gpu, &b.x, &b.y, b.a.batch, 1))?;
+    let mut rows = Vec::new();
+    for op in dnn.train_step_ops() {
+        let s = time(b.a.reps, || {
+            gpu.run(&[op])?;
+            gpu.wait()
+        })?;
+        rows.push((op.label.clone(), s));
+    }
+    let total: f64 = rows.iter().map(|r| r.1).sum();
+    println!(
+        "profile: {} dispatches, {:.1} ms when run one by one",
+        rows.len(),
+        total * 1e3
+    );
+    for (label, s) in rows {
+        println!("  {label:<40} {:>8.2} ms {:>5.1} %", s * 1e3, 100.0 * s / total);
+    }
     Ok(())
 }
 

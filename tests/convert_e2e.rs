@@ -26,7 +26,8 @@ fn tiny_pipeline_converts_with_every_method() {
     };
     let mut t = Trainer::new(gpu, &model, &split.train, cfg).unwrap();
     while !t.is_done() {
-        while pollster::block_on(t.train_batch(gpu, &split.train)).unwrap().is_some() {}
+        while pollster::block_on(t.train_batch(gpu, &split.train)).unwrap() {}
+        pollster::block_on(t.flush(gpu)).unwrap();
         let ev = pollster::block_on(t.evaluate(gpu, &split.test)).unwrap();
         t.finish_epoch(gpu, ev, 1.0);
     }

@@ -53,3 +53,22 @@ fn shapes_are_not_baked_into_shaders() {
         );
     }
 }
+
+#[test]
+fn generated_shaders_match_their_generator() {
+    // The linear GEMM tiles are written by scripts/gen-gemm-wgsl.py; a hand edit of the
+    // .wgsl (or of the script without rerunning it) must not go unnoticed.
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = std::process::Command::new("python3")
+        .arg(format!("{root}/scripts/gen-gemm-wgsl.py"))
+        .arg("--check")
+        .output();
+    match out {
+        Ok(o) => assert!(
+            o.status.success(),
+            "scripts/gen-gemm-wgsl.py --check: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => eprintln!("python3 not runnable ({e}): generated shaders not compared"),
+    }
+}

@@ -67,7 +67,7 @@ fn fifty_sgd_steps_match_the_cpu_loss_curve() {
         weight_decay: 5e-4,
     };
     let n = 8;
-    let net = DnnNet::new(gpu, &cfg, n, 3, sgd).unwrap();
+    let mut net = DnnNet::new(gpu, &cfg, n, 3, sgd).unwrap();
     let mut cpu = CpuNet::new(&cfg, 3).unwrap();
     let (mut first, mut last) = (0.0, 0.0);
     for step in 0..50u32 {
@@ -99,7 +99,7 @@ fn vgg11_training_step_matches_cpu() {
         momentum: 0.95,
         weight_decay: 5e-4,
     };
-    let net = DnnNet::new(gpu, &cfg, 2, 5, sgd).unwrap();
+    let mut net = DnnNet::new(gpu, &cfg, 2, 5, sgd).unwrap();
     let mut cpu = CpuNet::new(&cfg, 5).unwrap();
     let before = cpu.values.clone();
     let (x, y) = batch(&ds, 0, 2);
@@ -139,7 +139,7 @@ fn qcfs_training_matches_cpu() {
         weight_decay: 0.0,
     };
     let n = 8;
-    let net = DnnNet::new(gpu, &cfg, n, 4, sgd).unwrap();
+    let mut net = DnnNet::new(gpu, &cfg, n, 4, sgd).unwrap();
     let mut cpu = CpuNet::new(&cfg, 4).unwrap();
     let before = cpu.values.clone();
     for step in 0..20u32 {

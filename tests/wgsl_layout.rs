@@ -14,6 +14,7 @@ use naga::{AddressSpace, ScalarKind, TypeInner};
 // The Rust mirrors, in one place so a move (e.g. into a `spec` module) is a one-block edit.
 use ultraspike::nn::activation::{ElemParams, MuPartialParams, QcfsMuParams, QcfsParams};
 use ultraspike::nn::conv::{Conv2dParams, ReduceParams as ConvReduceParams};
+use ultraspike::nn::conv3x3::{Conv3x3Params, PackParams};
 use ultraspike::nn::dropout::DropoutParams;
 use ultraspike::nn::linear::{BiasParams, LinearParams};
 use ultraspike::nn::loss::XentParams;
@@ -133,10 +134,17 @@ fn layer_mirrors() -> Vec<Mirror> {
         mirror!("conv2d_backward_weight_reduce" Params => ConvReduceParams {
             len, splits, _p0 = _pad[0], _p1 = _pad[1]
         }),
+        mirror!("conv2d_3x3_sg" Params => Conv3x3Params {
+            n, c_red, c_out, h, w, quads, cout4, neg, has_bias, _p0 = _pad[0], _p1 = _pad[1], _p2 = _pad[2]
+        }),
+        mirror!("conv2d_pack_weights" Params => PackParams { c_red, c_out, cout4, transposed }),
         // linear
         mirror!("linear_forward" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
         mirror!("linear_backward_input" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
         mirror!("linear_backward_weight" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
+        mirror!("linear_forward_sg" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
+        mirror!("linear_backward_input_sg" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
+        mirror!("linear_backward_weight_sg" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
         mirror!("bias_backward" Params => BiasParams { n, c, spatial, _p0 = _pad }),
         // pooling
         mirror!("maxpool2d_forward" Params => PoolParams {

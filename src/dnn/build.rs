@@ -229,12 +229,13 @@ impl<'a> Builder<'a> {
         need_dx: bool,
         bwd: &mut Vec<Step>,
     ) -> Result<()> {
-        let f = conv2d_forward(self.gpu, name, s, ConvAlgo::Auto, io.x, &w.value, &b.value, io.y)?;
-        self.both(f);
+        for op in conv2d_forward(self.gpu, name, s, ConvAlgo::Auto, io.x, &w.value, &b.value, io.y)? {
+            self.both(op);
+        }
         if need_dx {
             let dx_name = format!("{name}.dx");
-            let op = conv2d_backward_input(self.gpu, &dx_name, s, io.gy, &w.value, io.gx)?;
-            bwd.push(self.arena.op(op));
+            let ops = conv2d_backward_input(self.gpu, &dx_name, s, io.gy, &w.value, io.gx)?;
+            bwd.extend(self.arena.ops(ops));
         }
         let dw_name = format!("{name}.dw");
         let ops = conv2d_backward_weight(self.gpu, &dw_name, s, io.x, io.gy, &w.grad)?;

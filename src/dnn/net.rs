@@ -1,7 +1,8 @@
 //! The threshold-ReLU DNN on the GPU: every buffer allocated once for a fixed
 //! batch, and four programs recorded at build time - forward (train / eval),
-//! backward, and the optimizer update. A training step writes the batch,
-//! records the programs, and reads back two floats (loss sum, correct count).
+//! backward, and the optimizer update. A queued training step writes the batch
+//! and makes one submission, whose last command copies the step's two floats
+//! (loss sum, correct count) into the step log; `drain_steps` reads the log.
 
 use super::build::Builder;
 use crate::error::{Error, Result};
@@ -10,7 +11,7 @@ use crate::models::config::{LayerSpec, ModelConfig};
 use crate::models::params::{init_params, param_specs, ParamSpec};
 use crate::nn::dropout::Dropout;
 use crate::nn::fit::check_model_fits;
-use crate::nn::loss::{softmax_xent, SoftmaxXent};
+use crate::nn::loss::{softmax_xent, SoftmaxXent, StepLog};
 use crate::nn::optim::{sgd_step, SgdParams};
 use crate::nn::program::{Arena, Step};
 
@@ -45,6 +46,8 @@ pub struct DnnNet {
     pub(crate) stats: Tensor,
     pub(crate) drop_enabled: bool,
     sgd: SgdConfig,
+    /// Statistics of queued steps, on the GPU until `drain_steps`.
+    log: StepLog,
 }
 
 impl DnnNet {
@@ -88,6 +91,7 @@ impl DnnNet {
             stats,
             drop_enabled: true,
             sgd,
+            log: StepLog::new(gpu, "loss.log")?,
         })
     }
 
@@ -137,9 +141,23 @@ impl DnnNet {
         })
     }
 
-    /// One SGD step on `valid` images (x: [valid, C, H, W] normalized, y: labels).
-    /// `seed` drives the dropout masks of this step.
-    pub async fn train_step(&self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize, seed: u32) -> Result<StepStats> {
+    /// One SGD step on `valid` images (x: [valid, C, H, W] normalized, y: labels), read back
+    /// at once: `queue_train_step` + `drain_steps`. Trainers queue instead.
+    pub async fn train_step(&mut self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize, seed: u32) -> Result<StepStats> {
+        self.drain_steps(gpu).await?;
+        self.queue_train_step(gpu, x, y, valid, seed)?;
+        let s = self.drain_steps(gpu).await?;
+        s.into_iter()
+            .next()
+            .ok_or_else(|| Error::Gpu("a queued step left no statistics".into()))
+    }
+
+    /// Queue one SGD step on `valid` images: one submission, no readback. `seed` drives the
+    /// dropout masks. Errors when `LOG_SLOTS` steps are queued: `drain_steps` first.
+    pub fn queue_train_step(&mut self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize, seed: u32) -> Result<()> {
+        if self.log.is_full() {
+            return Err(Error::Gpu("step log full: drain_steps before queueing more".into()));
+        }
         self.load_batch(gpu, x, y, valid)?;
         for (i, d) in self.arena.dropouts.iter().enumerate() {
             d.set_seed(gpu, seed.wrapping_mul(0x9E37_79B9).wrapping_add(i as u32));
@@ -158,15 +176,65 @@ impl DnnNet {
         for &(oi, _) in &self.update {
             enc.dispatch(&self.arena.ops[oi]);
         }
-        enc.submit(gpu)?;
-        let s = self.read_stats(gpu, valid).await?;
-        if !s.loss_sum.is_finite() {
+        self.log.record(&mut enc, &self.stats, valid)?;
+        enc.submit(gpu)
+    }
+
+    /// Whether `LOG_SLOTS` steps wait in the log (drain before queueing another).
+    pub fn log_full(&self) -> bool {
+        self.log.is_full()
+    }
+
+    /// The statistics of every step queued since the last drain, in order, with one readback.
+    /// A non-finite loss among them is `Error::Diverged` (detected here, at the read).
+    pub async fn drain_steps(&mut self, gpu: &Gpu) -> Result<Vec<StepStats>> {
+        let steps = self.log.drain(gpu).await?;
+        if let Some(bad) = steps.iter().find(|s| !s.loss_sum.is_finite()) {
             return Err(Error::Diverged(format!(
                 "loss became {} (learning rate {} too high?); training stopped, checkpoints already written are kept",
-                s.loss_sum, self.sgd.lr
+                bad.loss_sum, self.sgd.lr
             )));
         }
-        Ok(s)
+        Ok(steps)
+    }
+
+    /// Every dispatch of one training step, in order (forward without dropout, loss,
+    /// backward, update): what `benches/pipeline.rs --profile` times one by one.
+    pub fn train_step_ops(&self) -> Vec<&crate::gpu::Op> {
+        let mut ops: Vec<&crate::gpu::Op> = Vec::new();
+        for s in self.fwd_eval.iter() {
+            self.push_dispatch(s, &mut ops);
+        }
+        ops.extend(self.loss.ops.iter());
+        for s in self.bwd.iter() {
+            self.push_dispatch(s, &mut ops);
+        }
+        ops.extend(self.update.iter().map(|&(oi, _)| &self.arena.ops[oi]));
+        ops
+    }
+
+    fn push_dispatch<'a>(&'a self, s: &Step, ops: &mut Vec<&'a crate::gpu::Op>) {
+        match *s {
+            Step::Op(i) => ops.push(&self.arena.ops[i]),
+            Step::Dropout(i) => ops.push(&self.arena.dropouts[i].op),
+            Step::Copy(..) | Step::Clear(..) => {}
+        }
+    }
+
+    /// Queue a forward (no dropout) with its loss on `valid` images: one submission, no
+    /// readback; its statistics go to the step log like a training step's.
+    pub fn queue_eval_step(&mut self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize) -> Result<()> {
+        if self.log.is_full() {
+            return Err(Error::Gpu("step log full: drain_steps before queueing more".into()));
+        }
+        self.load_batch(gpu, x, y, valid)?;
+        let mut enc = Encoder::new(gpu, "eval step");
+        self.arena.record(&self.fwd_eval, &mut enc);
+        for op in &self.loss.ops {
+            enc.dispatch(op);
+        }
+        self.log.record(&mut enc, &self.stats, valid)?;
+        enc.submit(gpu)
     }
 
     /// Forward only (no dropout), returning loss sum and correct count.

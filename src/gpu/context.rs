@@ -68,6 +68,8 @@ pub struct Gpu {
     /// Pooled staging buffers and the count of maps so far (`gpu::readback`).
     pub(super) staging: Mutex<Vec<wgpu::Buffer>>,
     pub(super) maps: AtomicU64,
+    /// Queue submissions so far (`Gpu::submits`).
+    pub(super) submits: AtomicU64,
 }
 
 impl Gpu {
@@ -124,6 +126,7 @@ impl Gpu {
             pipelines: Mutex::new(HashMap::new()),
             staging: Mutex::new(Vec::new()),
             maps: AtomicU64::new(0),
+            submits: AtomicU64::new(0),
         })
     }
 
@@ -208,6 +211,18 @@ impl Gpu {
         })?;
         cache.insert(kernel, pipeline.clone());
         Ok(pipeline)
+    }
+
+    /// Submit command buffers, counted (`submits`): every submission of the engine goes here.
+    pub(crate) fn submit(&self, cmds: impl IntoIterator<Item = wgpu::CommandBuffer>) {
+        self.submits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.queue.submit(cmds);
+    }
+
+    /// Queue submissions so far; with `maps` (readbacks) it lets tests hold a training step to
+    /// one submission and no readback.
+    pub fn submits(&self) -> u64 {
+        self.submits.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Block until submitted work is done (native); a no-op in the browser.

@@ -32,13 +32,18 @@ kernels! {
     Conv2dBackwardWeight => "conv2d_backward_weight",
     Conv2dBackwardWeightSubgroup => "conv2d_backward_weight_subgroup",
     Conv2dBackwardWeightReduce => "conv2d_backward_weight_reduce",
+    Conv2d3x3Sg => "conv2d_3x3_sg",
     Conv2dForward => "conv2d_forward",
     Conv2dForwardSubgroup => "conv2d_forward_subgroup",
+    Conv2dPackWeights => "conv2d_pack_weights",
     // linear
     BiasBackward => "bias_backward",
     LinearBackwardInput => "linear_backward_input",
+    LinearBackwardInputSg => "linear_backward_input_sg",
     LinearBackwardWeight => "linear_backward_weight",
+    LinearBackwardWeightSg => "linear_backward_weight_sg",
     LinearForward => "linear_forward",
+    LinearForwardSg => "linear_forward_sg",
     // pooling
     AvgPool2dBackward => "avgpool2d_backward",
     AvgPool2dForward => "avgpool2d_forward",

@@ -173,7 +173,7 @@ impl<'a> Encoder<'a> {
 
     pub fn submit(mut self, gpu: &Gpu) -> Result<()> {
         self.flush();
-        gpu.queue.submit([self.enc.finish()]);
+        gpu.submit([self.enc.finish()]);
         gpu.check()
     }
 }

@@ -82,7 +82,7 @@ impl Gpu {
             enc.copy_buffer_to_buffer(r.buffer, r.offset, &staging, at, r.bytes);
             at += r.bytes;
         }
-        self.queue.submit([enc.finish()]);
+        self.submit([enc.finish()]);
         let out = self.map_staging(&staging, total, ranges).await?;
         self.give_staging(staging);
         Ok(out)

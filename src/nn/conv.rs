@@ -1,12 +1,14 @@
 //! 2-D convolution (NCHW activations, OIHW weights, square kernels): forward,
 //! backward-input and backward-weight op builders. Kernels live in shaders/conv2d_*.wgsl;
-//! the naive references in `cpu::conv`.
+//! the naive references in `cpu::conv`; the 3x3 implicit GEMM (`ConvAlgo::Vec4`) in `conv3x3`.
 
 use bytemuck::{Pod, Zeroable};
 
 use crate::error::{Error, Result};
 use crate::gpu::{grid_1d, Gpu, Kernel, Op, Tensor};
 use crate::shape_err;
+
+use super::conv3x3::{self, conv3x3_ops, Direction};
 
 pub use crate::spec::shapes::Conv2dShape;
 
@@ -22,17 +24,28 @@ pub enum ConvAlgo {
     /// 32 channels x 4 pixels or weights per thread, the workgroup-uniform operand shared
     /// through `subgroupBroadcast`; needs subgroups of >= 8 lanes.
     Subgroup,
+    /// Forward and backward-input of 3x3/stride-1/pad-1 layers whose planes hold whole quads
+    /// (`conv3x3::fits`): Subgroup's tiling with vec4 loads of the input and of weights packed
+    /// per tap, 3 loads where Subgroup makes 8; backward-weight runs Subgroup's kernel. Gives
+    /// Subgroup's bits.
+    Vec4,
 }
 
 impl ConvAlgo {
-    pub const ALL: [ConvAlgo; 3] = [ConvAlgo::Auto, ConvAlgo::Direct, ConvAlgo::Subgroup];
+    pub const ALL: [ConvAlgo; 4] = [ConvAlgo::Auto, ConvAlgo::Direct, ConvAlgo::Subgroup, ConvAlgo::Vec4];
 
     /// Whether `gpu` can run this variant.
     pub fn supported(self, gpu: &Gpu) -> bool {
         match self {
-            ConvAlgo::Subgroup => gpu.has_subgroups() && gpu.info.subgroup_min_size >= 8,
+            ConvAlgo::Subgroup | ConvAlgo::Vec4 => gpu.has_subgroups() && gpu.info.subgroup_min_size >= 8,
             _ => true,
         }
+    }
+
+    /// Whether this variant runs the forward / backward-input of `s` on `gpu` (Vec4 only
+    /// computes `conv3x3::fits` shapes).
+    pub fn supports_shape(self, gpu: &Gpu, s: &Conv2dShape) -> bool {
+        self.supported(gpu) && (self != ConvAlgo::Vec4 || conv3x3::fits(s))
     }
 
     /// The concrete variant, the same rule for all three passes. Auto = Subgroup where
@@ -121,15 +134,12 @@ fn pick(gpu: &Gpu, label: &str, algo: ConvAlgo, direct: Kernel, subgroup: Kernel
     // backward-input (8.5 vs 7.5 TFLOP/s on 64x32x32) while Subgroup wins backward-weight
     // (3.5 vs 1.9); CPU adapters (lavapipe) want Subgroup in every pass. Browsers do not say
     // what the device is (SwiftShader is a CPU): there Auto keeps Subgroup everywhere.
-    let real_gpu = matches!(
-        gpu.info.device_type,
-        wgpu::DeviceType::DiscreteGpu | wgpu::DeviceType::IntegratedGpu
-    );
-    let gpu_prefers_direct = real_gpu && subgroup != Kernel::Conv2dBackwardWeightSubgroup;
-    let algo = if algo == ConvAlgo::Auto && gpu_prefers_direct {
-        ConvAlgo::Direct
-    } else {
-        algo
+    let gpu_prefers_direct = is_real_gpu(gpu) && subgroup != Kernel::Conv2dBackwardWeightSubgroup;
+    let algo = match algo {
+        ConvAlgo::Auto if gpu_prefers_direct => ConvAlgo::Direct,
+        // Vec4's backward-weight (and any shape it does not fit) is Subgroup's kernel.
+        ConvAlgo::Vec4 => ConvAlgo::Subgroup,
+        a => a,
     };
     match algo.resolve(gpu) {
         ConvAlgo::Subgroup if !ConvAlgo::Subgroup.supported(gpu) => Err(Error::Gpu(format!(
@@ -150,7 +160,34 @@ fn check(s: &Conv2dShape, label: &str, named: &[(&Tensor, [usize; 4])]) -> Resul
     Ok(())
 }
 
+/// Whether `algo` runs the Vec4 kernel for the forward / backward-input of `s`: asked for by
+/// name (an error where it cannot run), or Auto off real GPUs where it fits. On real GPUs Auto
+/// keeps the variants measured there (BENCHMARKS.md); Vec4 has no GPU measurement yet.
+fn use_vec4(gpu: &Gpu, label: &str, s: &Conv2dShape, algo: ConvAlgo) -> Result<bool> {
+    match algo {
+        ConvAlgo::Vec4 if !ConvAlgo::Vec4.supports_shape(gpu, s) => Err(shape_err!(
+            "{label}: ConvAlgo::Vec4 needs subgroups of >= 8 lanes and a 3x3/stride-1/pad-1 layer with H*W divisible by 4 (got k={}, stride {}, pad {}, {}x{})",
+            s.k,
+            s.stride,
+            s.pad,
+            s.h,
+            s.w
+        )),
+        ConvAlgo::Vec4 => Ok(true),
+        ConvAlgo::Auto => Ok(!is_real_gpu(gpu) && ConvAlgo::Vec4.supports_shape(gpu, s)),
+        _ => Ok(false),
+    }
+}
+
+fn is_real_gpu(gpu: &Gpu) -> bool {
+    matches!(
+        gpu.info.device_type,
+        wgpu::DeviceType::DiscreteGpu | wgpu::DeviceType::IntegratedGpu
+    )
+}
+
 /// `y[n,co,oh,ow] = b[co] + sum_{ci,kh,kw} x[n,ci,oh*s-p+kh,ow*s-p+kw] * w[co,ci,kh,kw]`.
+/// One op, or two for Vec4 (pack the weights, convolve).
 #[allow(clippy::too_many_arguments)]
 pub fn conv2d_forward(
     gpu: &Gpu,
@@ -161,17 +198,21 @@ pub fn conv2d_forward(
     w: &Tensor,
     b: &Tensor,
     y: &Tensor,
-) -> Result<Op> {
+) -> Result<Vec<Op>> {
     check(s, label, &[(x, s.x_shape()), (w, s.w_shape()), (y, s.y_shape())])?;
     b.expect_shape(&[s.c_out]).map_err(|e| shape_err!("{label}: {e}"))?;
+    if use_vec4(gpu, label, s, algo)? {
+        return conv3x3_ops(gpu, label, s, Direction::Forward, x, w, Some(b), y);
+    }
     let (kernel, cb) = pick(gpu, label, algo, Kernel::Conv2dForward, Kernel::Conv2dForwardSubgroup)?;
     let tiles = (s.out_h() * s.out_w()).div_ceil(PX);
     let grid = tile_grid(s.n, tiles, s.c_out.div_ceil(cb));
     let bufs = [&x.buffer, &w.buffer, &b.buffer, &y.buffer];
-    gpu.op(kernel, label, &bufs, &params(s, tiles, 0), grid)
+    Ok(vec![gpu.op(kernel, label, &bufs, &params(s, tiles, 0), grid)?])
 }
 
-/// `dx = conv_transpose(dy, w)`; overwrites dx. Runs `ConvAlgo::Auto`'s variant.
+/// `dx = conv_transpose(dy, w)`; overwrites dx. Runs `ConvAlgo::Auto`'s variant: one op, or
+/// two for Vec4.
 pub fn conv2d_backward_input(
     gpu: &Gpu,
     label: &str,
@@ -179,7 +220,7 @@ pub fn conv2d_backward_input(
     dy: &Tensor,
     w: &Tensor,
     dx: &Tensor,
-) -> Result<Op> {
+) -> Result<Vec<Op>> {
     conv2d_backward_input_with_algo(gpu, label, s, dy, w, dx, ConvAlgo::Auto)
 }
 
@@ -193,8 +234,11 @@ pub fn conv2d_backward_input_with_algo(
     w: &Tensor,
     dx: &Tensor,
     algo: ConvAlgo,
-) -> Result<Op> {
+) -> Result<Vec<Op>> {
     check(s, label, &[(dy, s.y_shape()), (w, s.w_shape()), (dx, s.x_shape())])?;
+    if use_vec4(gpu, label, s, algo)? {
+        return conv3x3_ops(gpu, label, s, Direction::BackwardInput, dy, w, None, dx);
+    }
     let (kernel, cb) = pick(
         gpu,
         label,
@@ -205,7 +249,7 @@ pub fn conv2d_backward_input_with_algo(
     let tiles = (s.h * s.w).div_ceil(PX);
     let grid = tile_grid(s.n, tiles, s.c_in.div_ceil(cb));
     let bufs = [&dy.buffer, &w.buffer, &dx.buffer];
-    gpu.op(kernel, label, &bufs, &params(s, tiles, 0), grid)
+    Ok(vec![gpu.op(kernel, label, &bufs, &params(s, tiles, 0), grid)?])
 }
 
 /// `dw[co,ci,kh,kw] = sum_{n,oh,ow} dy[n,co,oh,ow] * x[n,ci,oh*s-p+kh,ow*s-p+kw]`; overwrites dw.

@@ -1,6 +1,7 @@
 //! Fully connected layer, PyTorch layout (`w [out_f, in_f]`), and the bias
-//! gradient shared with conv. The three GEMMs are register-blocked (4x4 outputs
-//! per thread) so each loaded value feeds four FMAs.
+//! gradient shared with conv. Each GEMM has two variants that give the same bits
+//! (`LinearAlgo`): a plain register-blocked one (4x4 outputs per thread) and a
+//! subgroup one with 32x4 register tiles and vec4 loads (shaders/linear_*_sg.wgsl).
 
 use bytemuck::{Pod, Zeroable};
 
@@ -25,6 +26,98 @@ pub struct BiasParams {
     pub spatial: u32,
     pub _pad: u32,
 }
+
+/// Kernel variant of the three linear GEMMs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LinearAlgo {
+    /// `Subgroup` on CPU adapters where the shape allows it, else `Plain`.
+    #[default]
+    Auto,
+    /// 4x4 outputs per thread, scalar loads: any shape, any adapter.
+    Plain,
+    /// 32x4 outputs per thread, vec4 loads, the shared operand broadcast through subgroups:
+    /// needs subgroups of >= 8 lanes and feature counts that are multiples of 4.
+    Subgroup,
+}
+
+/// Which pass a variant is chosen for (their vec4 operands differ).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinearPass {
+    Forward,
+    BackwardInput,
+    BackwardWeight,
+}
+
+impl LinearAlgo {
+    pub const ALL: [LinearAlgo; 3] = [LinearAlgo::Auto, LinearAlgo::Plain, LinearAlgo::Subgroup];
+
+    /// Whether `gpu` can run this variant for a pass with these feature counts.
+    pub fn supported(self, gpu: &Gpu, pass: LinearPass, in_f: usize, out_f: usize) -> bool {
+        match self {
+            LinearAlgo::Subgroup => {
+                let vec4_rows = match pass {
+                    LinearPass::Forward => in_f.is_multiple_of(4),
+                    _ => in_f.is_multiple_of(4) && out_f.is_multiple_of(4),
+                };
+                vec4_rows && gpu.has_subgroups() && gpu.info.subgroup_min_size >= 8
+            }
+            _ => true,
+        }
+    }
+
+    /// The concrete variant. Auto picks Subgroup only off real GPUs: on lavapipe it is 5-10x the
+    /// plain kernel (BENCHMARKS.md), but its 32x256 tiles leave most of a big GPU idle at small
+    /// batches (linear 4096x4096 at batch 32 is 16 workgroups).
+    pub fn resolve(self, gpu: &Gpu, pass: LinearPass, in_f: usize, out_f: usize) -> LinearAlgo {
+        let real_gpu = matches!(
+            gpu.info.device_type,
+            wgpu::DeviceType::DiscreteGpu | wgpu::DeviceType::IntegratedGpu
+        );
+        match self {
+            LinearAlgo::Auto if !real_gpu && LinearAlgo::Subgroup.supported(gpu, pass, in_f, out_f) => {
+                LinearAlgo::Subgroup
+            }
+            LinearAlgo::Auto => LinearAlgo::Plain,
+            a => a,
+        }
+    }
+
+    /// The kernel and grid of `pass` for an output of `cols x rows`, or an error naming the layer
+    /// when the variant cannot run here.
+    fn kernel(self, gpu: &Gpu, label: &str, pass: LinearPass, dims: [usize; 3]) -> Result<(Kernel, [u32; 3])> {
+        let [n, in_f, out_f] = dims;
+        let (cols, rows) = match pass {
+            LinearPass::Forward => (out_f, n),
+            LinearPass::BackwardInput => (in_f, n),
+            LinearPass::BackwardWeight => (in_f, out_f),
+        };
+        match self.resolve(gpu, pass, in_f, out_f) {
+            LinearAlgo::Subgroup if !LinearAlgo::Subgroup.supported(gpu, pass, in_f, out_f) => Err(shape_err!(
+                "{label}: LinearAlgo::Subgroup needs subgroups of >= 8 lanes and in/out features divisible by 4 (in {in_f}, out {out_f})"
+            )),
+            LinearAlgo::Subgroup => {
+                let kernel = match pass {
+                    LinearPass::Forward => Kernel::LinearForwardSg,
+                    LinearPass::BackwardInput => Kernel::LinearBackwardInputSg,
+                    LinearPass::BackwardWeight => Kernel::LinearBackwardWeightSg,
+                };
+                Ok((kernel, [cols.div_ceil(SG_COLS) as u32, rows.div_ceil(SG_ROWS) as u32, 1]))
+            }
+            _ => {
+                let kernel = match pass {
+                    LinearPass::Forward => Kernel::LinearForward,
+                    LinearPass::BackwardInput => Kernel::LinearBackwardInput,
+                    LinearPass::BackwardWeight => Kernel::LinearBackwardWeight,
+                };
+                Ok((kernel, tile_grid(cols, rows)))
+            }
+        }
+    }
+}
+
+/// Output tile of one workgroup of the subgroup kernels: 64 threads x 4 columns, 32 rows.
+const SG_COLS: usize = 256;
+const SG_ROWS: usize = 32;
 
 /// Threads per workgroup of the linear kernels: (16, 4), each thread a 4x4 tile.
 const WG_X: usize = 16;
@@ -75,7 +168,7 @@ fn check_dims(label: &str, n: usize, in_f: usize, out_f: usize) -> Result<Linear
     })
 }
 
-/// `y[n,o] = b[o] + sum_i x[n,i] w[o,i]`; overwrites y.
+/// `y[n,o] = b[o] + sum_i x[n,i] w[o,i]`; overwrites y. Runs `LinearAlgo::Auto`'s variant.
 #[allow(clippy::too_many_arguments)]
 pub fn linear_forward(
     gpu: &Gpu,
@@ -88,16 +181,33 @@ pub fn linear_forward(
     b: &Tensor,
     y: &Tensor,
 ) -> Result<Op> {
+    linear_forward_with_algo(gpu, label, [n, in_f, out_f], LinearAlgo::Auto, x, w, b, y)
+}
+
+/// `linear_forward` with an explicit variant; `dims` = [n, in_f, out_f].
+#[allow(clippy::too_many_arguments)]
+pub fn linear_forward_with_algo(
+    gpu: &Gpu,
+    label: &str,
+    dims: [usize; 3],
+    algo: LinearAlgo,
+    x: &Tensor,
+    w: &Tensor,
+    b: &Tensor,
+    y: &Tensor,
+) -> Result<Op> {
+    let [n, in_f, out_f] = dims;
     let p = check_dims(label, n, in_f, out_f)?;
     check_len(label, "x", x, n * in_f)?;
     check_len(label, "w", w, out_f * in_f)?;
     check_len(label, "b", b, out_f)?;
     check_len(label, "y", y, n * out_f)?;
     let bufs = [&x.buffer, &w.buffer, &b.buffer, &y.buffer];
-    gpu.op(Kernel::LinearForward, label, &bufs, &p, tile_grid(out_f, n))
+    let (kernel, grid) = algo.kernel(gpu, label, LinearPass::Forward, dims)?;
+    gpu.op(kernel, label, &bufs, &p, grid)
 }
 
-/// `dx[n,i] = sum_o dy[n,o] w[o,i]`; overwrites dx.
+/// `dx[n,i] = sum_o dy[n,o] w[o,i]`; overwrites dx. Runs `LinearAlgo::Auto`'s variant.
 #[allow(clippy::too_many_arguments)]
 pub fn linear_backward_input(
     gpu: &Gpu,
@@ -109,15 +219,30 @@ pub fn linear_backward_input(
     w: &Tensor,
     dx: &Tensor,
 ) -> Result<Op> {
+    linear_backward_input_with_algo(gpu, label, [n, in_f, out_f], LinearAlgo::Auto, dy, w, dx)
+}
+
+/// `linear_backward_input` with an explicit variant; `dims` = [n, in_f, out_f].
+pub fn linear_backward_input_with_algo(
+    gpu: &Gpu,
+    label: &str,
+    dims: [usize; 3],
+    algo: LinearAlgo,
+    dy: &Tensor,
+    w: &Tensor,
+    dx: &Tensor,
+) -> Result<Op> {
+    let [n, in_f, out_f] = dims;
     let p = check_dims(label, n, in_f, out_f)?;
     check_len(label, "dy", dy, n * out_f)?;
     check_len(label, "w", w, out_f * in_f)?;
     check_len(label, "dx", dx, n * in_f)?;
     let bufs = [&dy.buffer, &w.buffer, &dx.buffer];
-    gpu.op(Kernel::LinearBackwardInput, label, &bufs, &p, tile_grid(in_f, n))
+    let (kernel, grid) = algo.kernel(gpu, label, LinearPass::BackwardInput, dims)?;
+    gpu.op(kernel, label, &bufs, &p, grid)
 }
 
-/// `dw[o,i] = sum_n dy[n,o] x[n,i]`; overwrites dw.
+/// `dw[o,i] = sum_n dy[n,o] x[n,i]`; overwrites dw. Runs `LinearAlgo::Auto`'s variant.
 #[allow(clippy::too_many_arguments)]
 pub fn linear_backward_weight(
     gpu: &Gpu,
@@ -129,12 +254,27 @@ pub fn linear_backward_weight(
     dy: &Tensor,
     dw: &Tensor,
 ) -> Result<Op> {
+    linear_backward_weight_with_algo(gpu, label, [n, in_f, out_f], LinearAlgo::Auto, x, dy, dw)
+}
+
+/// `linear_backward_weight` with an explicit variant; `dims` = [n, in_f, out_f].
+pub fn linear_backward_weight_with_algo(
+    gpu: &Gpu,
+    label: &str,
+    dims: [usize; 3],
+    algo: LinearAlgo,
+    x: &Tensor,
+    dy: &Tensor,
+    dw: &Tensor,
+) -> Result<Op> {
+    let [n, in_f, out_f] = dims;
     let p = check_dims(label, n, in_f, out_f)?;
     check_len(label, "x", x, n * in_f)?;
     check_len(label, "dy", dy, n * out_f)?;
     check_len(label, "dw", dw, out_f * in_f)?;
     let bufs = [&x.buffer, &dy.buffer, &dw.buffer];
-    gpu.op(Kernel::LinearBackwardWeight, label, &bufs, &p, tile_grid(in_f, out_f))
+    let (kernel, grid) = algo.kernel(gpu, label, LinearPass::BackwardWeight, dims)?;
+    gpu.op(kernel, label, &bufs, &p, grid)
 }
 
 /// `db[c] = sum_{n,s} dy[n,c,s]` with dy `[n, c, spatial]` (conv: spatial = H*W,

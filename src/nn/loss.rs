@@ -95,3 +95,66 @@ pub fn softmax_xent(
         _row_stats: row_stats,
     })
 }
+
+/// Steps whose statistics a `StepLog` holds before it must be drained.
+pub const LOG_SLOTS: usize = 16;
+
+/// The loss statistics of queued steps, kept on the GPU: each step copies its `stats` [2] into
+/// the next slot of `[LOG_SLOTS, 2]` inside its own submission, and `drain` reads every filled
+/// slot with one map. So a training step needs no readback, and the host still sums each step's
+/// values in order (the same numbers as reading after every step).
+pub struct StepLog {
+    log: Tensor,
+    /// Valid images of each filled slot, in order.
+    valid: Vec<usize>,
+}
+
+impl StepLog {
+    pub fn new(gpu: &Gpu, label: &str) -> Result<StepLog> {
+        Ok(StepLog {
+            log: gpu.tensor(label, &[LOG_SLOTS, 2])?,
+            valid: Vec::with_capacity(LOG_SLOTS),
+        })
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.valid.len() >= LOG_SLOTS
+    }
+
+    pub fn pending(&self) -> usize {
+        self.valid.len()
+    }
+
+    /// Record the copy of `stats` into the next slot (call `drain` first when full).
+    pub fn record(&mut self, enc: &mut crate::gpu::Encoder<'_>, stats: &Tensor, valid: usize) -> Result<()> {
+        if self.is_full() {
+            return Err(crate::Error::Gpu(format!(
+                "step log `{}` is full ({LOG_SLOTS} steps): drain it first",
+                self.log.label
+            )));
+        }
+        let at = (self.valid.len() * 8) as u64;
+        enc.copy_at(&stats.buffer, 0, &self.log.buffer, at, 8);
+        self.valid.push(valid);
+        Ok(())
+    }
+
+    /// The statistics of every queued step, in order, with one readback (none when empty).
+    pub async fn drain(&mut self, gpu: &Gpu) -> Result<Vec<crate::spec::StepStats>> {
+        if self.valid.is_empty() {
+            return Ok(Vec::new());
+        }
+        let values = gpu.read_range(&self.log, 0, 2 * self.valid.len()).await?;
+        let stats = self
+            .valid
+            .drain(..)
+            .zip(values.chunks_exact(2))
+            .map(|(count, v)| crate::spec::StepStats {
+                loss_sum: v[0],
+                correct: v[1],
+                count,
+            })
+            .collect();
+        Ok(stats)
+    }
+}

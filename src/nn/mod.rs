@@ -4,6 +4,7 @@
 
 pub mod activation;
 pub mod conv;
+pub mod conv3x3;
 pub mod dropout;
 pub mod fit;
 pub mod linear;

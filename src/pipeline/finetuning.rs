@@ -103,10 +103,12 @@ impl Pipeline {
         Ok(p)
     }
 
-    /// Fine-tune to the end of the run, reporting every batch and epoch to `on`.
+    /// Fine-tune to the end of the run, reporting progress (every `LOG_SLOTS` batches) and every
+    /// epoch to `on`.
     pub async fn finetune_to_end(&mut self, mut on: impl FnMut(FinetuneEvent) -> Result<()>) -> Result<Progress> {
         loop {
-            let p = self.finetune_steps(1).await?;
+            // One progress read per LOG_SLOTS batches: steps queue without readbacks.
+            let p = self.finetune_steps(crate::nn::loss::LOG_SLOTS).await?;
             match (&p.record, self.snn.as_ref()) {
                 (Some(_), Some(s)) => on(FinetuneEvent::Epoch(&p, &s.saved))?,
                 _ if p.batch > 0 => on(FinetuneEvent::Batch(&p))?,

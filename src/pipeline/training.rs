@@ -119,11 +119,13 @@ impl Pipeline {
         Ok(p)
     }
 
-    /// Train to the end of the run, reporting every batch and epoch to `on`
+    /// Train to the end of the run, reporting progress (every `LOG_SLOTS` batches) and every
+    /// epoch to `on`
     /// (which may stop the run by returning an error, e.g. `Error::Cancelled`).
     pub async fn train_to_end(&mut self, mut on: impl FnMut(TrainEvent) -> Result<()>) -> Result<Progress> {
         loop {
-            let p = self.train_steps(1).await?;
+            // One progress read per LOG_SLOTS batches: steps queue without readbacks.
+            let p = self.train_steps(crate::nn::loss::LOG_SLOTS).await?;
             match (&p.record, self.dnn.as_ref().and_then(|d| d.saved.as_ref())) {
                 (Some(_), Some(s)) => on(TrainEvent::Epoch(&p, s))?,
                 _ if p.batch > 0 => on(TrainEvent::Batch(&p))?,

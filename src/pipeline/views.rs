@@ -118,10 +118,10 @@ impl Pipeline {
         let saved = self.dnn.as_ref().and_then(|d| d.saved.as_ref()).ok_or_else(no_dnn)?;
         let test = self.test_set()?;
         check_dataset(&saved.meta.model, test)?;
-        let net = DnnNet::new(&self.gpu, &saved.meta.model, batch, 0, SgdConfig::default())?;
+        let mut net = DnnNet::new(&self.gpu, &saved.meta.model, batch, 0, SgdConfig::default())?;
         net.load_checkpoint(&self.gpu, &saved.ck, false)?;
         let (mut x, mut y) = (vec![0.0; batch * net.image_len()], vec![0; batch]);
-        evaluate(&self.gpu, &net, test, &mut x, &mut y).await
+        evaluate(&self.gpu, &mut net, test, &mut x, &mut y).await
     }
 
     /// The current SNN at `t` steps (None: its own T), batch at most `max_batch`

@@ -25,20 +25,13 @@ impl SnnBuilder<'_> {
         b: &SnnParam,
         bwd: &mut Vec<Step>,
     ) -> Result<()> {
-        self.both(conv2d_forward(
-            self.gpu,
-            name,
-            s,
-            ConvAlgo::Auto,
-            &x.x,
-            &w.value,
-            &b.value,
-            &y.x,
-        )?);
+        for op in conv2d_forward(self.gpu, name, s, ConvAlgo::Auto, &x.x, &w.value, &b.value, &y.x)? {
+            self.both(op);
+        }
         self.synapse(name, x, s.c_out * s.out_h() * s.out_w(), Some(*s), s.n)?;
         if let (Some(gy), true) = (&y.g, self.opts.train) {
             if let Some(gx) = &x.g {
-                bwd.push(self.arena.op(conv2d_backward_input(
+                bwd.extend(self.arena.ops(conv2d_backward_input(
                     self.gpu,
                     &format!("{name}.dx"),
                     s,

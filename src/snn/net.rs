@@ -116,6 +116,8 @@ pub struct SnnNet {
     pub(super) loss: SoftmaxXent,
     pub(super) stats: Tensor,
     pub(super) adam_step: u32,
+    /// Statistics of queued training steps, on the GPU until `drain_steps`.
+    pub(super) log: crate::nn::loss::StepLog,
 }
 
 impl SnnNet {
@@ -178,6 +180,7 @@ impl SnnNet {
             loss: head.loss,
             stats: head.stats,
             adam_step: 0,
+            log: crate::nn::loss::StepLog::new(gpu, "loss.log")?,
         })
     }
 

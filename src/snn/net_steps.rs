@@ -60,12 +60,26 @@ impl SnnNet {
         })
     }
 
-    /// One BPTT + Adam step (the net must be built with `train`).
+    /// One BPTT + Adam step, read back at once: `queue_train_step` + `drain_steps`.
     pub async fn train_step(&mut self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize, seed: u32) -> Result<StepStats> {
+        self.drain_steps(gpu).await?;
+        self.queue_train_step(gpu, x, y, valid, seed)?;
+        let s = self.drain_steps(gpu).await?;
+        s.into_iter()
+            .next()
+            .ok_or_else(|| Error::Gpu("a queued step left no statistics".into()))
+    }
+
+    /// Queue one BPTT + Adam step (the net must be built with `train`): one submission, no
+    /// readback; its loss statistics go to the step log (`drain_steps`).
+    pub fn queue_train_step(&mut self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize, seed: u32) -> Result<()> {
         if !self.opts.train {
             return Err(Error::Config(
                 "this SNN was built for inference; build it with train = true".into(),
             ));
+        }
+        if self.log.is_full() {
+            return Err(Error::Gpu("step log full: drain_steps before queueing more".into()));
         }
         self.load(gpu, x, y, valid)?;
         for (i, d) in self.arena.dropouts.iter().enumerate() {
@@ -86,19 +100,26 @@ impl SnnNet {
         for &(oi, _) in &self.update {
             enc.dispatch(&self.arena.ops[oi]);
         }
-        enc.submit(gpu)?;
-        let s = gpu.read(&self.stats).await?;
-        if !s[0].is_finite() {
+        self.log.record(&mut enc, &self.stats, valid)?;
+        enc.submit(gpu)
+    }
+
+    /// Whether the step log is full (drain before queueing another step).
+    pub fn log_full(&self) -> bool {
+        self.log.is_full()
+    }
+
+    /// The statistics of every step queued since the last drain, in order, with one readback;
+    /// a non-finite loss among them is `Error::Diverged`.
+    pub async fn drain_steps(&mut self, gpu: &Gpu) -> Result<Vec<StepStats>> {
+        let steps = self.log.drain(gpu).await?;
+        if let Some(bad) = steps.iter().find(|s| !s.loss_sum.is_finite()) {
             return Err(Error::Diverged(format!(
                 "SNN loss became {} (lower the learning rate {})",
-                s[0], self.opts.lr
+                bad.loss_sum, self.opts.lr
             )));
         }
-        Ok(StepStats {
-            loss_sum: s[0],
-            correct: s[1],
-            count: valid,
-        })
+        Ok(steps)
     }
 
     /// Set the learning rate (schedule) and Adam's step count (for resume).

@@ -7,7 +7,7 @@ use super::epochs::EpochLoop;
 pub use super::epochs::{EpochRecord, Evaluation};
 use crate::data::Dataset;
 use crate::dnn::evaluate;
-use crate::dnn::{DnnNet, SgdConfig, StepStats};
+use crate::dnn::{DnnNet, SgdConfig};
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::models::check_dataset;
@@ -62,15 +62,26 @@ impl Trainer {
         self.run.begin_epoch();
     }
 
-    /// Train on the next batch. `Ok(None)` at the end of the epoch: evaluate,
-    /// then call `finish_epoch`.
-    pub async fn train_batch(&mut self, gpu: &Gpu, train: &Dataset) -> Result<Option<StepStats>> {
+    /// Queue a step on the next batch (no readback; the log is drained first when full).
+    /// `Ok(false)` at the end of the epoch: `flush`, evaluate, then call `finish_epoch`.
+    pub async fn train_batch(&mut self, gpu: &Gpu, train: &Dataset) -> Result<bool> {
+        if self.net.log_full() {
+            self.flush(gpu).await?;
+        }
         let Some((valid, seed)) = self.run.next_batch(train)? else {
-            return Ok(None);
+            return Ok(false);
         };
-        let s = self.net.train_step(gpu, &self.run.x, &self.run.y, valid, seed).await?;
-        self.run.record(&s);
-        Ok(Some(s))
+        self.net.queue_train_step(gpu, &self.run.x, &self.run.y, valid, seed)?;
+        self.run.count_step();
+        Ok(true)
+    }
+
+    /// Read the queued steps' statistics (one readback) into the running means.
+    pub async fn flush(&mut self, gpu: &Gpu) -> Result<()> {
+        for s in self.net.drain_steps(gpu).await? {
+            self.run.add_stats(&s);
+        }
+        Ok(())
     }
 
     /// Mean training loss and accuracy of the epoch so far.
@@ -87,6 +98,6 @@ impl Trainer {
 
     pub async fn evaluate(&mut self, gpu: &Gpu, ds: &Dataset) -> Result<Evaluation> {
         check_dataset(&self.net.cfg, ds)?;
-        evaluate(gpu, &self.net, ds, &mut self.run.x, &mut self.run.y).await
+        evaluate(gpu, &mut self.net, ds, &mut self.run.x, &mut self.run.y).await
     }
 }

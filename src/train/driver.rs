@@ -13,14 +13,16 @@ use crate::data::Dataset;
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::spec::Cancel;
-use crate::spec::{EpochRecord, Evaluation, Progress, StepStats};
+use crate::spec::{EpochRecord, Evaluation, Progress};
 
 /// What the driver needs of a trainer.
 #[allow(async_fn_in_trait)] // driven on one thread (the CLI's or the page's); no Send bound wanted
 pub trait EpochTrainer {
     fn epochs(&self) -> &EpochLoop;
-    /// The next batch; `Ok(None)` when the epoch (or the run) has no more.
-    async fn train_batch(&mut self, gpu: &Gpu, train: &Dataset) -> Result<Option<StepStats>>;
+    /// Queue a step on the next batch; `Ok(false)` when the epoch (or the run) has no more.
+    async fn train_batch(&mut self, gpu: &Gpu, train: &Dataset) -> Result<bool>;
+    /// Read the queued steps' statistics into the running means (one readback).
+    async fn flush(&mut self, gpu: &Gpu) -> Result<()>;
     async fn evaluate(&mut self, gpu: &Gpu, test: &Dataset) -> Result<Evaluation>;
     /// Record the epoch and start the next one (learning rate, shuffle order).
     fn close_epoch(&mut self, gpu: &Gpu, test: Evaluation, seconds: f64) -> EpochRecord;
@@ -30,8 +32,11 @@ impl EpochTrainer for Trainer {
     fn epochs(&self) -> &EpochLoop {
         &self.run
     }
-    async fn train_batch(&mut self, gpu: &Gpu, train: &Dataset) -> Result<Option<StepStats>> {
+    async fn train_batch(&mut self, gpu: &Gpu, train: &Dataset) -> Result<bool> {
         Trainer::train_batch(self, gpu, train).await
+    }
+    async fn flush(&mut self, gpu: &Gpu) -> Result<()> {
+        Trainer::flush(self, gpu).await
     }
     async fn evaluate(&mut self, gpu: &Gpu, test: &Dataset) -> Result<Evaluation> {
         Trainer::evaluate(self, gpu, test).await
@@ -45,8 +50,11 @@ impl EpochTrainer for Finetuner {
     fn epochs(&self) -> &EpochLoop {
         &self.run
     }
-    async fn train_batch(&mut self, gpu: &Gpu, train: &Dataset) -> Result<Option<StepStats>> {
+    async fn train_batch(&mut self, gpu: &Gpu, train: &Dataset) -> Result<bool> {
         Finetuner::train_batch(self, gpu, train).await
+    }
+    async fn flush(&mut self, gpu: &Gpu) -> Result<()> {
+        Finetuner::flush(self, gpu).await
     }
     async fn evaluate(&mut self, gpu: &Gpu, test: &Dataset) -> Result<Evaluation> {
         Finetuner::evaluate(self, gpu, test).await
@@ -80,8 +88,10 @@ impl<T: EpochTrainer> EpochDriver<T> {
     }
 
     /// Up to `k` batches; closes the epoch when its batches (or the run's steps) run out.
-    /// A `cancel` request stops it before the next batch (`Error::Cancelled`);
-    /// the batches done so far stay done.
+    /// Steps are queued without readbacks; their statistics are read when the log fills
+    /// (`LOG_SLOTS` steps), before the call returns (the progress it reports) and when the
+    /// epoch closes. A `cancel` request stops it before the next batch (`Error::Cancelled`);
+    /// the batches done so far stay done and counted.
     pub async fn steps(
         &mut self,
         gpu: &Gpu,
@@ -90,25 +100,36 @@ impl<T: EpochTrainer> EpochDriver<T> {
         cancel: &Cancel,
     ) -> Result<Progress> {
         let mut done = 0;
+        let start = Instant::now();
         while done < k {
-            cancel.check()?;
-            let start = Instant::now();
-            let stepped = self.trainer.train_batch(gpu, train).await?;
-            self.train_seconds += start.elapsed().as_secs_f64();
-            if stepped.is_some() {
+            if let Err(e) = cancel.check() {
+                self.flush_timed(gpu, start).await?;
+                return Err(e);
+            }
+            if self.trainer.train_batch(gpu, train).await? {
                 done += 1;
                 continue;
             }
+            self.flush_timed(gpu, start).await?;
             // Out of batches. An epoch with batches in it closes (also one that the
             // step budget cut short); a run that already closed its last one is done.
             if self.trainer.epochs().batches_in_epoch() == 0 {
-                break;
+                return Ok(self.trainer.epochs().progress(None));
             }
             let test_eval = self.trainer.evaluate(gpu, test).await?;
             let seconds = std::mem::take(&mut self.train_seconds);
             let record = self.trainer.close_epoch(gpu, test_eval, seconds);
             return Ok(self.trainer.epochs().progress(Some(record)));
         }
+        self.flush_timed(gpu, start).await?;
         Ok(self.trainer.epochs().progress(None))
+    }
+
+    /// Read the queued steps (waiting for them to finish) and add the time since `start` to
+    /// the epoch's training time.
+    async fn flush_timed(&mut self, gpu: &Gpu, start: Instant) -> Result<()> {
+        let r = self.trainer.flush(gpu).await;
+        self.train_seconds += start.elapsed().as_secs_f64();
+        r
     }
 }

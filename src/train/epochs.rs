@@ -97,10 +97,16 @@ impl EpochLoop {
         Ok(Some((valid, seed)))
     }
 
-    /// Count a finished step.
-    pub fn record(&mut self, s: &StepStats) {
+    /// Count a queued step (the next batch's seed depends on it, so this cannot wait for the
+    /// step's statistics).
+    pub fn count_step(&mut self) {
         self.step += 1;
         self.in_epoch += 1;
+    }
+
+    /// Add a counted step's statistics to the running sums, in step order (`drain_steps`
+    /// returns them so), which keeps the sums those of reading after every step.
+    pub fn add_stats(&mut self, s: &StepStats) {
         self.running.loss_sum += s.loss_sum;
         self.running.correct += s.correct;
         self.running.count += s.count;

@@ -5,7 +5,6 @@
 use super::epochs::{EpochLoop, EpochRecord, Evaluation};
 use crate::checkpoint::Checkpoint;
 use crate::data::Dataset;
-use crate::dnn::StepStats;
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::models::config::{LayerSpec, ModelConfig};
@@ -89,13 +88,26 @@ impl Finetuner {
         self.run.begin_epoch();
     }
 
-    pub async fn train_batch(&mut self, gpu: &Gpu, train: &Dataset) -> Result<Option<StepStats>> {
+    /// Queue a step on the next batch (no readback; the log is drained first when full);
+    /// `Ok(false)` at the end of the epoch.
+    pub async fn train_batch(&mut self, gpu: &Gpu, train: &Dataset) -> Result<bool> {
+        if self.net.log_full() {
+            self.flush(gpu).await?;
+        }
         let Some((valid, seed)) = self.run.next_batch(train)? else {
-            return Ok(None);
+            return Ok(false);
         };
-        let s = self.net.train_step(gpu, &self.run.x, &self.run.y, valid, seed).await?;
-        self.run.record(&s);
-        Ok(Some(s))
+        self.net.queue_train_step(gpu, &self.run.x, &self.run.y, valid, seed)?;
+        self.run.count_step();
+        Ok(true)
+    }
+
+    /// Read the queued steps' statistics (one readback) into the running means.
+    pub async fn flush(&mut self, gpu: &Gpu) -> Result<()> {
+        for s in self.net.drain_steps(gpu).await? {
+            self.run.add_stats(&s);
+        }
+        Ok(())
     }
 
     pub fn running(&self) -> (f32, f32) {

@@ -38,12 +38,19 @@ fn shapes(seed: u64) -> Vec<Conv2dShape> {
         [5, 32, 4, 4, 160, 3, 1, 1],
         [2, 37, 5, 6, 11, 3, 2, 1],
         [3, 7, 6, 5, 45, 5, 1, 2],
+        // 3x3/s1/p1 with whole-quad planes (ConvAlgo::Vec4): 1 channel at batch 1, rows of 14
+        // (quads straddle rows), partial channel blocks, 2x2 and 3x4 maps.
+        [1, 1, 28, 28, 32, 3, 1, 1],
+        [2, 6, 14, 14, 9, 3, 1, 1],
+        [3, 37, 6, 6, 45, 3, 1, 1],
+        [2, 5, 2, 2, 7, 3, 1, 1],
+        [2, 8, 3, 4, 33, 3, 1, 1],
     ]
     .into_iter()
     .map(shape)
     .collect();
     let mut r = rng(seed);
-    while v.len() < 14 {
+    while v.len() < 19 {
         let k = [1, 3, 5][r.below(3)];
         let pad = r.below(3);
         let s = shape([
@@ -79,6 +86,23 @@ fn algos(gpu: &Gpu) -> Vec<ConvAlgo> {
     ConvAlgo::ALL.into_iter().filter(|a| a.supported(gpu)).collect()
 }
 
+/// Run a pass's ops (one, or Vec4's pack + convolution) and read `out`.
+async fn run_read(gpu: &Gpu, ops: Vec<ultraspike::gpu::Op>, out: &Tensor) -> std::result::Result<Vec<f32>, String> {
+    gpu.run(&ops.iter().collect::<Vec<_>>()).map_err(gpu_err)?;
+    gpu.read(out).await.map_err(gpu_err)
+}
+
+/// Vec4 must give Subgroup's bits: same tiling, same summation order, only the loads differ.
+fn same_bits(what: &str, results: &[(ConvAlgo, Vec<f32>)]) -> CheckResult {
+    let find = |a: ConvAlgo| results.iter().find(|r| r.0 == a).map(|r| &r.1);
+    if let (Some(sg), Some(v4)) = (find(ConvAlgo::Subgroup), find(ConvAlgo::Vec4)) {
+        if sg.iter().zip(v4).any(|(a, b)| a.to_bits() != b.to_bits()) {
+            return Err(format!("{what}: Vec4 is not bit-identical to Subgroup"));
+        }
+    }
+    Ok(())
+}
+
 pub async fn conv2d_forward(gpu: &Gpu) -> CheckResult {
     let algos = algos(gpu);
     for (i, s) in shapes(11).iter().enumerate() {
@@ -87,13 +111,15 @@ pub async fn conv2d_forward(gpu: &Gpu) -> CheckResult {
         let (w, hw) = random(gpu, &mut r, "w", &s.w_shape()).map_err(gpu_err)?;
         let (b, hb) = random(gpu, &mut r, "b", &[s.c_out]).map_err(gpu_err)?;
         let want = cpu::conv::conv2d_forward(s, &hx, &hw, &hb);
-        for &algo in &algos {
+        let mut results = Vec::new();
+        for &algo in algos.iter().filter(|a| a.supports_shape(gpu, s)) {
             let y = output(gpu, "y", &s.y_shape()).map_err(gpu_err)?;
-            let op = conv::conv2d_forward(gpu, "conv", s, algo, &x, &w, &b, &y).map_err(gpu_err)?;
-            gpu.run(&[&op]).map_err(gpu_err)?;
-            let got = gpu.read(&y).await.map_err(gpu_err)?;
+            let ops = conv::conv2d_forward(gpu, "conv", s, algo, &x, &w, &b, &y).map_err(gpu_err)?;
+            let got = run_read(gpu, ops, &y).await?;
             assert_close(&format!("conv2d_forward {algo:?} {s:?}"), &got, &want, ATOL, RTOL)?;
+            results.push((algo, got));
         }
+        same_bits(&format!("conv2d_forward {s:?}"), &results)?;
     }
     Ok(())
 }
@@ -105,19 +131,16 @@ pub async fn conv2d_backward_input(gpu: &Gpu) -> CheckResult {
         let (dy, hdy) = random(gpu, &mut r, "dy", &s.y_shape()).map_err(gpu_err)?;
         let (w, hw) = random(gpu, &mut r, "w", &s.w_shape()).map_err(gpu_err)?;
         let want = cpu::conv::conv2d_backward_input(s, &hdy, &hw);
-        for &algo in &algos {
+        let mut results = Vec::new();
+        for &algo in algos.iter().filter(|a| a.supports_shape(gpu, s)) {
             let dx = output(gpu, "dx", &s.x_shape()).map_err(gpu_err)?;
-            let op = conv::conv2d_backward_input_with_algo(gpu, "conv.dx", s, &dy, &w, &dx, algo).map_err(gpu_err)?;
-            gpu.run(&[&op]).map_err(gpu_err)?;
-            let got = gpu.read(&dx).await.map_err(gpu_err)?;
-            assert_close(
-                &format!("conv2d_backward_input {algo:?} {s:?}"),
-                &got,
-                &want,
-                ATOL,
-                RTOL,
-            )?;
+            let ops = conv::conv2d_backward_input_with_algo(gpu, "conv.dx", s, &dy, &w, &dx, algo).map_err(gpu_err)?;
+            let got = run_read(gpu, ops, &dx).await?;
+            let what = format!("conv2d_backward_input {algo:?} {s:?}");
+            assert_close(&what, &got, &want, ATOL, RTOL)?;
+            results.push((algo, got));
         }
+        same_bits(&format!("conv2d_backward_input {s:?}"), &results)?;
     }
     Ok(())
 }
@@ -154,14 +177,14 @@ pub async fn conv2d_backward_large_grid(gpu: &Gpu) -> CheckResult {
     let (dy, hdy) = random(gpu, &mut r, "dy", &s.y_shape()).map_err(gpu_err)?;
     let (w, hw) = random(gpu, &mut r, "w", &s.w_shape()).map_err(gpu_err)?;
     let want = cpu::conv::conv2d_backward_input(&s, &hdy, &hw);
-    for algo in algos(gpu) {
+    for algo in algos(gpu).into_iter().filter(|a| a.supports_shape(gpu, &s)) {
         let dx = output(gpu, "dx", &s.x_shape()).map_err(gpu_err)?;
-        let op = conv::conv2d_backward_input_with_algo(gpu, "conv.dx.big", &s, &dy, &w, &dx, algo).map_err(gpu_err)?;
-        if op.groups[0] as u64 * op.groups[2] as u64 <= 65_535 {
-            return Err(format!("large-grid case only has grid {:?}", op.groups));
+        let ops = conv::conv2d_backward_input_with_algo(gpu, "conv.dx.big", &s, &dy, &w, &dx, algo).map_err(gpu_err)?;
+        let groups = ops.last().map(|o| o.groups).unwrap_or_default();
+        if groups[0] as u64 * groups[2] as u64 <= 65_535 {
+            return Err(format!("large-grid case only has grid {groups:?}"));
         }
-        gpu.run(&[&op]).map_err(gpu_err)?;
-        let got = gpu.read(&dx).await.map_err(gpu_err)?;
+        let got = run_read(gpu, ops, &dx).await?;
         assert_close(
             &format!("conv2d_backward_input {algo:?} large grid"),
             &got,
@@ -182,12 +205,12 @@ pub async fn conv2d_large_grid(gpu: &Gpu) -> CheckResult {
     let (w, hw) = random(gpu, &mut r, "w", &s.w_shape()).map_err(gpu_err)?;
     let (b, hb) = random(gpu, &mut r, "b", &[1]).map_err(gpu_err)?;
     let y = output(gpu, "y", &s.y_shape()).map_err(gpu_err)?;
-    let op = conv::conv2d_forward(gpu, "conv.big", &s, ConvAlgo::Auto, &x, &w, &b, &y).map_err(gpu_err)?;
-    if op.groups[0] as u64 * op.groups[2] as u64 <= 65_535 {
-        return Err(format!("large-grid case only has grid {:?}", op.groups));
+    let ops = conv::conv2d_forward(gpu, "conv.big", &s, ConvAlgo::Auto, &x, &w, &b, &y).map_err(gpu_err)?;
+    let groups = ops.last().map(|o| o.groups).unwrap_or_default();
+    if groups[0] as u64 * groups[2] as u64 <= 65_535 {
+        return Err(format!("large-grid case only has grid {groups:?}"));
     }
-    gpu.run(&[&op]).map_err(gpu_err)?;
-    let got = gpu.read(&y).await.map_err(gpu_err)?;
+    let got = run_read(gpu, ops, &y).await?;
     let want = cpu::conv::conv2d_forward(&s, &hx, &hw, &hb);
     assert_close("conv2d_forward large grid", &got, &want, 1e-6, 1e-6)
 }
@@ -236,4 +259,26 @@ pub async fn conv2d_shape_errors(gpu: &Gpu) -> CheckResult {
         return Err("conv2d_forward rejected a good shape".into());
     }
     Ok(())
+}
+
+/// The Vec4 kernel on 4 x 2048 x 2048 pixels (4M quads, 65,536 workgroups of 64): its grid folds
+/// into z. One channel each way keeps the work small.
+pub async fn conv2d_vec4_large_grid(gpu: &Gpu) -> CheckResult {
+    let s = shape([4, 1, 2048, 2048, 1, 3, 1, 1]);
+    if !ConvAlgo::Vec4.supports_shape(gpu, &s) {
+        return Ok(());
+    }
+    let mut r = rng(402);
+    let (x, hx) = random(gpu, &mut r, "x", &s.x_shape()).map_err(gpu_err)?;
+    let (w, hw) = random(gpu, &mut r, "w", &s.w_shape()).map_err(gpu_err)?;
+    let (b, hb) = random(gpu, &mut r, "b", &[1]).map_err(gpu_err)?;
+    let y = output(gpu, "y", &s.y_shape()).map_err(gpu_err)?;
+    let ops = conv::conv2d_forward(gpu, "conv.v4.big", &s, ConvAlgo::Vec4, &x, &w, &b, &y).map_err(gpu_err)?;
+    let groups = ops.last().map(|o| o.groups).unwrap_or_default();
+    if groups[0] as u64 * groups[2] as u64 <= 65_535 {
+        return Err(format!("Vec4 large-grid case only has grid {groups:?}"));
+    }
+    let got = run_read(gpu, ops, &y).await?;
+    let want = cpu::conv::conv2d_forward(&s, &hx, &hw, &hb);
+    assert_close("conv2d_forward Vec4 large grid", &got, &want, 1e-5, 1e-5)
 }

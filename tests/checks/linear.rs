@@ -1,58 +1,116 @@
 use ultraspike::gpu::Gpu;
+use ultraspike::nn::linear::LinearAlgo;
 use ultraspike::{cpu, nn, Error};
 
 use super::{assert_close, gpu_err, rng, CheckResult};
 
-/// (n, in_f, out_f): odd sizes, edge tiles in every dimension, one exactly tiled.
-const SHAPES: [(usize, usize, usize); 5] = [(1, 1, 1), (3, 5, 7), (5, 33, 17), (32, 64, 48), (7, 130, 67)];
+/// (n, in_f, out_f): odd sizes, edge tiles in every dimension, one exactly tiled; the last four
+/// have feature counts divisible by 4 (the subgroup kernels' vec4 rows): batch 1, rows and
+/// columns past one 32 x 256 tile, and a tile-exact one.
+const SHAPES: [(usize, usize, usize); 9] = [
+    (1, 1, 1),
+    (3, 5, 7),
+    (5, 33, 17),
+    (32, 64, 48),
+    (7, 130, 67),
+    (1, 4, 4),
+    (33, 260, 36),
+    (70, 128, 300),
+    (32, 256, 64),
+];
 
-/// Forward and both backward GEMMs against the CPU, atol/rtol scaled to the reduction length.
+/// The three passes' outputs (y, dx, dw) of one variant on one shape.
+async fn run_linear(
+    gpu: &Gpu,
+    algo: LinearAlgo,
+    dims: [usize; 3],
+    data: &[Vec<f32>; 4],
+) -> Result<[Vec<f32>; 3], String> {
+    let [n, in_f, out_f] = dims;
+    let [x, w, b, dy] = data;
+    let t = |l: &str, s: &[usize], d: &[f32]| gpu.tensor_from(l, s, d).map_err(gpu_err);
+    let (tx, tw, tb, tdy) = (
+        t("x", &[n, in_f], x)?,
+        t("w", &[out_f, in_f], w)?,
+        t("b", &[out_f], b)?,
+        t("dy", &[n, out_f], dy)?,
+    );
+    // Outputs start as NaN-free garbage to prove the kernels overwrite.
+    let ty = t("y", &[n, out_f], &vec![7.0; n * out_f])?;
+    let tdx = t("dx", &[n, in_f], &vec![7.0; n * in_f])?;
+    let tdw = t("dw", &[out_f, in_f], &vec![7.0; out_f * in_f])?;
+    use nn::linear::{linear_backward_input_with_algo, linear_backward_weight_with_algo, linear_forward_with_algo};
+    let f = linear_forward_with_algo(gpu, "fc", dims, algo, &tx, &tw, &tb, &ty).map_err(gpu_err)?;
+    let bi = linear_backward_input_with_algo(gpu, "fc.dx", dims, algo, &tdy, &tw, &tdx).map_err(gpu_err)?;
+    let bw = linear_backward_weight_with_algo(gpu, "fc.dw", dims, algo, &tx, &tdy, &tdw).map_err(gpu_err)?;
+    gpu.run(&[&f, &bi, &bw]).map_err(gpu_err)?;
+    let mut out = Vec::new();
+    for tensor in [&ty, &tdx, &tdw] {
+        out.push(gpu.read(tensor).await.map_err(gpu_err)?);
+    }
+    let [y, dx, dw]: [Vec<f32>; 3] = out.try_into().map_err(|_| "three outputs".to_string())?;
+    Ok([y, dx, dw])
+}
+
+/// Forward and both backward GEMMs of every variant this adapter runs against the CPU, atol/rtol
+/// scaled to the reduction length; the subgroup variant must give the plain one's bits.
 pub async fn linear(gpu: &Gpu) -> CheckResult {
+    use nn::linear::LinearPass;
     for (si, &(n, in_f, out_f)) in SHAPES.iter().enumerate() {
         let mut r = rng(100 + si as u64);
-        let x = r.vec_uniform(n * in_f, -1.0, 1.0);
-        let w = r.vec_uniform(out_f * in_f, -1.0, 1.0);
-        let b = r.vec_uniform(out_f, -1.0, 1.0);
-        let dy = r.vec_uniform(n * out_f, -1.0, 1.0);
-        let t = |l: &str, s: &[usize], d: &[f32]| gpu.tensor_from(l, s, d).map_err(gpu_err);
-        let (tx, tw, tb, tdy) = (
-            t("x", &[n, in_f], &x)?,
-            t("w", &[out_f, in_f], &w)?,
-            t("b", &[out_f], &b)?,
-            t("dy", &[n, out_f], &dy)?,
-        );
-        // Outputs start as NaN-free garbage to prove the kernels overwrite.
-        let ty = t("y", &[n, out_f], &vec![7.0; n * out_f])?;
-        let tdx = t("dx", &[n, in_f], &vec![7.0; n * in_f])?;
-        let tdw = t("dw", &[out_f, in_f], &vec![7.0; out_f * in_f])?;
-        let f = nn::linear::linear_forward(gpu, "fc", n, in_f, out_f, &tx, &tw, &tb, &ty).map_err(gpu_err)?;
-        let bi = nn::linear::linear_backward_input(gpu, "fc.dx", n, in_f, out_f, &tdy, &tw, &tdx).map_err(gpu_err)?;
-        let bw = nn::linear::linear_backward_weight(gpu, "fc.dw", n, in_f, out_f, &tx, &tdy, &tdw).map_err(gpu_err)?;
-        gpu.run(&[&f, &bi, &bw]).map_err(gpu_err)?;
-        let tag = format!("n={n} in={in_f} out={out_f}");
-        let want = cpu::linear::linear_forward(n, in_f, out_f, &x, &w, &b);
-        let got = gpu.read(&ty).await.map_err(gpu_err)?;
-        assert_close(&format!("linear_forward {tag}"), &got, &want, 1e-6 * in_f as f32, 1e-5)?;
-        let want = cpu::linear::linear_backward_input(n, in_f, out_f, &dy, &w);
-        let got = gpu.read(&tdx).await.map_err(gpu_err)?;
-        assert_close(
-            &format!("linear_backward_input {tag}"),
-            &got,
-            &want,
-            1e-6 * out_f as f32,
-            1e-5,
-        )?;
-        let want = cpu::linear::linear_backward_weight(n, in_f, out_f, &x, &dy);
-        let got = gpu.read(&tdw).await.map_err(gpu_err)?;
-        assert_close(
-            &format!("linear_backward_weight {tag}"),
-            &got,
-            &want,
-            1e-6 * n as f32,
-            1e-5,
-        )?;
+        let data = [
+            r.vec_uniform(n * in_f, -1.0, 1.0),
+            r.vec_uniform(out_f * in_f, -1.0, 1.0),
+            r.vec_uniform(out_f, -1.0, 1.0),
+            r.vec_uniform(n * out_f, -1.0, 1.0),
+        ];
+        let [x, w, b, dy] = &data;
+        let want = [
+            cpu::linear::linear_forward(n, in_f, out_f, x, w, b),
+            cpu::linear::linear_backward_input(n, in_f, out_f, dy, w),
+            cpu::linear::linear_backward_weight(n, in_f, out_f, x, dy),
+        ];
+        let passes = [
+            LinearPass::Forward,
+            LinearPass::BackwardInput,
+            LinearPass::BackwardWeight,
+        ];
+        let names = ["linear_forward", "linear_backward_input", "linear_backward_weight"];
+        let reduced = [in_f, out_f, n];
+        let plain = run_linear(gpu, LinearAlgo::Plain, [n, in_f, out_f], &data).await?;
+        for i in 0..3 {
+            let tag = format!("{} Plain n={n} in={in_f} out={out_f}", names[i]);
+            assert_close(&tag, &plain[i], &want[i], 1e-6 * reduced[i] as f32, 1e-5)?;
+        }
+        let sg = LinearAlgo::Subgroup;
+        if !passes.iter().all(|&p| sg.supported(gpu, p, in_f, out_f)) {
+            continue;
+        }
+        let got = run_linear(gpu, sg, [n, in_f, out_f], &data).await?;
+        for i in 0..3 {
+            let tag = format!("{} Subgroup n={n} in={in_f} out={out_f}", names[i]);
+            assert_close(&tag, &got[i], &want[i], 1e-6 * reduced[i] as f32, 1e-5)?;
+            if got[i].iter().zip(&plain[i]).any(|(a, b)| a.to_bits() != b.to_bits()) {
+                return Err(format!("{tag}: not bit-identical to the Plain variant"));
+            }
+        }
     }
     Ok(())
+}
+
+/// Every variant refuses what it cannot run by name: Subgroup on features not divisible by 4.
+pub async fn linear_variant_errors(gpu: &Gpu) -> CheckResult {
+    let (n, i, o) = (2usize, 6usize, 4usize);
+    let t = |s: &[usize]| gpu.tensor("t", s).map_err(gpu_err);
+    let (x, w, b, y) = (t(&[n, i])?, t(&[o, i])?, t(&[o])?, t(&[n, o])?);
+    let r = nn::linear::linear_forward_with_algo(gpu, "fc6", [n, i, o], LinearAlgo::Subgroup, &x, &w, &b, &y);
+    match r {
+        Err(Error::Shape(m)) if m.contains("fc6") && m.contains("in 6") => Ok(()),
+        Err(e) => Err(format!(
+            "Subgroup on in_f 6: expected a shape error naming the layer, got `{e}`"
+        )),
+        Ok(_) => Err("Subgroup on in_f 6: expected a shape error, got Ok".into()),
+    }
 }
 
 /// Linear (spatial 1), conv-like (spatial H*W, odd), and > 65,535 channels (one
