@@ -2,7 +2,9 @@
 //! distributions whose answers are computed by hand.
 #![cfg(not(target_arch = "wasm32"))] // native (lavapipe or a GPU); the browser runs tests/browser.rs
 
-use ultraspike::convert::algorithm1::{compute_loss, find_scaling_factors, h_of_t_mu, k_of_mu, LossKind};
+use ultraspike::convert::algorithm1::{
+    compute_loss, find_scaling_factors, h_of_t_mu, k_of_mu, loss_at_threshold, loss_grid, LossKind,
+};
 use ultraspike::convert::stats::percentile_from_hist;
 
 /// A fine uniform grid on [0, mu] as (value, weight) pairs.
@@ -88,4 +90,98 @@ fn percentile_follows_the_k_th_smallest_convention() {
     assert!((p50 - 50.5).abs() < 1e-9, "{p50}");
     let p1 = percentile_from_hist(&hist, 0.0, 100.0, 100, 1.0);
     assert!((p1 - 1.5).abs() < 1e-9, "{p1}");
+}
+
+/// The search as it was before issue 24: the threshold formed as alpha*mu with
+/// alpha = p/mu, segments tested on values divided by T (signed loss only). Kept
+/// here as the reference the literal reading must differ from.
+fn old_find_scaling_factors(percentiles: &[f64], mu: f64, t: usize) -> (f64, f64) {
+    let loss = |alpha: f64, beta: f64| {
+        let tf = t as f64;
+        let mut sum = 0.0;
+        for &p in percentiles {
+            for j in 0..t {
+                let jf = j as f64;
+                if jf * alpha * mu / tf <= p && p <= (jf + 1.0) * alpha * mu / tf {
+                    sum += p - jf * alpha * beta * mu / tf;
+                }
+            }
+            if alpha * mu < p && p <= mu {
+                sum += p - alpha * beta * mu;
+            } else if p > mu {
+                sum += mu * (1.0 - alpha * beta);
+            }
+        }
+        sum
+    };
+    let mut best = (1.0, 1.0, loss(1.0, 1.0));
+    for &p in percentiles.iter().filter(|&&p| p > 0.0 && p <= mu) {
+        for k in 0..=200 {
+            let (alpha, beta) = (p / mu, k as f64 / 100.0);
+            let l = loss(alpha, beta);
+            if l.abs() < best.2.abs() {
+                best = (alpha, beta, l);
+            }
+        }
+    }
+    (best.0, best.1)
+}
+
+/// The first f32 value p in (mu/2, mu) (mu an f32 too) whose threshold rebuilt
+/// as (p/mu)*mu lands one f64 ulp below p, i.e. on the Seg-II side of p.
+fn percentile_missed_by_alpha_times_mu(mu: f32) -> f64 {
+    let mut p = 0.6 * mu;
+    for _ in 0..10_000 {
+        let (pf, muf) = (p as f64, mu as f64);
+        if (pf / muf) * muf < pf {
+            return pf;
+        }
+        p = f32::from_bits(p.to_bits() + 1);
+    }
+    panic!("no f32 p near 0.6 * {mu} with (p/mu)*mu < p");
+}
+
+#[test]
+fn threshold_is_the_percentile_itself_not_alpha_times_mu() {
+    let mu32 = 0.7f32;
+    let mu = mu32 as f64;
+    let p = percentile_missed_by_alpha_times_mu(mu32);
+    assert!(p > mu / 2.0 && p < mu);
+    assert!((p / mu) * mu != p, "the constructed case must have alpha*mu != p");
+
+    // P = [p], T = 1. Literally, V = p puts p in Seg-I (0 <= 1*p <= V), whose term is p for
+    // every beta: never strictly below the start's p, so (1, 1) stays. The old alpha*mu fell
+    // an ulp below p, sent p to Seg-II (p - beta*alpha*mu) and found ~0 at beta = 1.
+    let new = find_scaling_factors(&[p], mu, 1, LossKind::Signed);
+    let old = old_find_scaling_factors(&[p], mu, 1);
+    assert_eq!((new.alpha, new.beta, new.loss), (1.0, 1.0, p));
+    assert_eq!(old, (p / mu, 1.0));
+
+    // P = [p, 2 mu], T = 1. Literally, at V = p: Seg-I gives p, Seg-III gives mu - beta*p, so
+    // the loss p + mu - beta*p falls with beta down to mu - p at beta = 2 (< p, the start).
+    // The old arithmetic counted p in Seg-II instead: p + mu - 2 beta p, zero near
+    // beta = (p + mu) / (2p), about 1.33.
+    let percentiles = [p, 2.0 * mu];
+    let new = find_scaling_factors(&percentiles, mu, 1, LossKind::Signed);
+    let old = old_find_scaling_factors(&percentiles, mu, 1);
+    assert_eq!((new.alpha, new.beta, new.loss), (p / mu, 2.0, p + (mu - 2.0 * p)));
+    assert_ne!((new.alpha, new.beta), old, "the ulp must change the choice");
+    assert!(old.1 > 1.0 && old.1 < 2.0, "old choice {old:?}");
+
+    // The squared variant reads the segments the same way: p's Seg-I term is p at every beta,
+    // so [p] alone keeps (1, 1) there too.
+    let sq = find_scaling_factors(&[p], mu, 1, LossKind::Squared);
+    assert_eq!((sq.alpha, sq.beta, sq.loss), (1.0, 1.0, p * p));
+
+    // The heatmap's row for p is computed at V = p, not at alpha*mu rebuilt from its label.
+    let (alphas, betas, grid) = loss_grid(&percentiles, mu, 1, LossKind::Signed);
+    assert_eq!(alphas, vec![p / mu]);
+    assert_eq!(
+        grid[0][200],
+        loss_at_threshold(&percentiles, mu, p, betas[200], 1, LossKind::Signed)
+    );
+    assert_ne!(
+        grid[0][200],
+        compute_loss(&percentiles, mu, p / mu, 2.0, 1, LossKind::Signed)
+    );
 }

@@ -2,7 +2,7 @@
 //! threshold `vth`, spike height `beta*vth` and input shift; the recipe adds
 //! where the membrane starts.
 
-use super::algorithm1::{find_scaling_factors, LossKind};
+use super::algorithm1::{find_scaling_and_threshold, LossKind};
 use super::stats::LayerStats;
 use crate::error::{Error, Result};
 
@@ -45,9 +45,10 @@ fn layer(method: ConversionMethod, s: &LayerStats, t: usize) -> Result<NeuronPar
             } else {
                 LossKind::Squared
             };
-            let sc = find_scaling_factors(&s.percentiles, mu as f64, t, kind);
+            // The threshold is the chosen percentile itself (an f32 value), not alpha*mu rebuilt.
+            let (sc, v) = find_scaling_and_threshold(&s.percentiles, mu as f64, t, kind);
             NeuronParams {
-                vth: (sc.alpha * mu as f64) as f32,
+                vth: v as f32,
                 beta: sc.beta as f32,
                 alpha: sc.alpha as f32,
                 ..base

@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use super::{Conversion, Pipeline};
-use crate::convert::algorithm1::{compute_loss, find_scaling_factors, loss_grid, LossKind, Scaling};
+use crate::convert::algorithm1::{find_scaling_factors, loss_at_threshold, loss_grid, LossKind, Scaling};
 use crate::convert::pipeline::LayerDiagnostics;
 use crate::convert::{ConversionMethod, Recipe};
 use crate::error::{Error, Result};
@@ -72,13 +72,14 @@ impl Pipeline {
             .map(|(s, d)| {
                 let mu = s.mu as f64;
                 let (alphas, betas, loss) = loss_grid(&s.percentiles, mu, t, kind);
-                // Algorithm 1's own pick in f64 (its alpha sits exactly on a percentile; the
-                // checkpoint's f32 V_th / mu does not, and the loss jumps at those edges).
+                // Algorithm 1's own pick in f64: the checkpoint holds its threshold exactly (a
+                // percentile, an f32 value) but beta only as f32, off the k/100 grid. Other
+                // methods are scored at their own V_th, never rebuilt from V_th / mu.
                 let chosen_loss = match conversion.method.method {
                     ConversionMethod::AlphaBeta | ConversionMethod::AlphaBetaMse => {
                         find_scaling_factors(&s.percentiles, mu, t, kind).loss
                     }
-                    _ => compute_loss(&s.percentiles, mu, d.vth as f64 / mu, d.beta as f64, t, kind),
+                    _ => loss_at_threshold(&s.percentiles, mu, d.vth as f64, d.beta as f64, t, kind),
                 };
                 LayerReport {
                     summary: d.clone(),
@@ -89,7 +90,7 @@ impl Pipeline {
                     p99_99: s.p99_99,
                     percentile_error: s.percentile_error,
                     chosen_loss,
-                    unscaled_loss: compute_loss(&s.percentiles, mu, 1.0, 1.0, t, kind),
+                    unscaled_loss: loss_at_threshold(&s.percentiles, mu, mu, 1.0, t, kind),
                     per_t: (1..=8)
                         .map(|t| (t, find_scaling_factors(&s.percentiles, mu, t, kind)))
                         .collect(),
