@@ -4,7 +4,9 @@
 //!   - SNN fine-tuning steps (BPTT + Adam) at several T, with the planned GPU memory.
 //!
 //!   cargo bench --bench pipeline -- [--model vgg16] [--input 3,32,32] [--classes 10]
-//!       [--batch 32] [--ts 2,16] [--ft-ts 2,5] [--reps 5] [--skip-train] [--skip-snn]
+//!       [--batch 32] [--ts 2,16] [--ft-ts 2,5] [--reps 5] [--skip-train] [--skip-snn] [--profile]
+//!
+//! --profile also times each op of a training step alone (submit + wait), by label.
 //!
 //! ULTRASPIKE_FALLBACK=1 forces the CPU adapter (lavapipe). Weights are random:
 //! throughput does not depend on them except through spike counts (reported).
@@ -30,6 +32,7 @@ struct Args {
     reps: usize,
     train: bool,
     snn: bool,
+    profile: bool,
 }
 
 fn list(s: &str) -> Vec<usize> {
@@ -47,6 +50,7 @@ fn parse() -> Args {
         reps: 5,
         train: true,
         snn: true,
+        profile: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -66,6 +70,7 @@ fn parse() -> Args {
             "--reps" => a.reps = v().parse().unwrap_or(5),
             "--skip-train" => a.train = false,
             "--skip-snn" => a.snn = false,
+            "--profile" => a.profile = true,
             _ => {}
         }
     }
@@ -151,6 +156,22 @@ fn dnn_train(b: &Bench, dnn: &DnnNet) -> Result<()> {
         pollster::block_on(dnn.train_step(gpu, &b.x, &b.y, a.batch, step)).map(|_| ())
     })?;
     println!("dnn train step: {:.1} ms, {:.1} images/s", s * 1e3, a.batch as f64 / s);
+    if a.profile {
+        profile_ops(b, dnn)?;
+    }
+    Ok(())
+}
+
+/// Each op of a training step alone (median of `--reps`), as left by the last step.
+fn profile_ops(b: &Bench, dnn: &DnnNet) -> Result<()> {
+    let gpu = &b.gpu;
+    for op in dnn.train_step_ops() {
+        let s = time(b.a.reps, || {
+            gpu.run(&[op])?;
+            gpu.wait()
+        })?;
+        println!("  {:<40} {:8.2} ms", op.label, s * 1e3);
+    }
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 
 use super::build::Builder;
 use crate::error::{Error, Result};
-use crate::gpu::{Encoder, Gpu, Tensor};
+use crate::gpu::{Encoder, Gpu, Op, Tensor};
 use crate::models::config::{LayerSpec, ModelConfig};
 use crate::models::params::{init_params, param_specs, ParamSpec};
 use crate::nn::dropout::Dropout;
@@ -167,6 +167,26 @@ impl DnnNet {
             )));
         }
         Ok(s)
+    }
+
+    /// Every dispatch of a training step (dropout on), in order, to time one at a
+    /// time when profiling; the step's buffer copies and clears are left out.
+    pub fn train_step_ops(&self) -> Vec<&Op> {
+        let arena = |steps: &[Step]| -> Vec<&Op> {
+            steps
+                .iter()
+                .filter_map(|s| match *s {
+                    Step::Op(i) => Some(&self.arena.ops[i]),
+                    Step::Dropout(i) => Some(&self.arena.dropouts[i].op),
+                    Step::Copy(..) | Step::Clear(_) => None,
+                })
+                .collect()
+        };
+        let mut ops = arena(&self.fwd_train);
+        ops.extend(self.loss.ops.iter());
+        ops.extend(arena(&self.bwd));
+        ops.extend(self.update.iter().map(|&(oi, _)| &self.arena.ops[oi]));
+        ops
     }
 
     /// Forward only (no dropout), returning loss sum and correct count.
