@@ -4,7 +4,9 @@
 //!   - SNN fine-tuning steps (BPTT + Adam) at several T, with the planned GPU memory.
 //!
 //!   cargo bench --bench pipeline -- [--model vgg16] [--input 3,32,32] [--classes 10]
-//!       [--batch 32] [--ts 2,16] [--ft-ts 2,5] [--reps 5] [--skip-train] [--skip-snn]
+//!       [--batch 32] [--ts 2,16] [--ft-ts 2,5] [--reps 5] [--skip-train] [--skip-snn] [--profile]
+//!
+//! --profile also times each op of a training step alone (submit + wait), by label.
 //!
 //! ULTRASPIKE_FALLBACK=1 forces the CPU adapter (lavapipe). Weights are random:
 //! throughput does not depend on them except through spike counts (reported).

@@ -71,7 +71,7 @@ def main(argv):
                 "batch": a.batch,
                 "seconds": round(seconds, 3),
                 "images_per_s": round(len(y_all) / seconds, 1),
-                "last_loss": round(float(loss), 4),
+                "last_loss": round(loss.item(), 4),
             }
         )
     )

@@ -8,6 +8,7 @@
 #
 #   bash scripts/bench-vs-torch.sh                 # 3,200 images, 2 rounds, the default adapter
 #   IMAGES=6400 ROUNDS=3 ULTRASPIKE_FALLBACK=1 bash scripts/bench-vs-torch.sh   # lavapipe
+#   BASE_BIN=/path/to/older/ultraspike bash scripts/bench-vs-torch.sh  # also an older build, same rounds
 set -euo pipefail
 cd "$(dirname "$0")/.."
 IMAGES=${IMAGES:-3200}
@@ -26,15 +27,22 @@ torch_python() {
 }
 PY=$(torch_python || true)
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-"$BIN" info 2>/dev/null | grep -iE "adapter|backend" | head -2 || true
+"$BIN" info 2>/dev/null | grep -iE "^ *(adapter|backend)" | head -2 || true
 [[ -n $PY ]] && echo "torch: $("$PY" -c 'import torch; print(torch.__version__, torch.get_num_threads(), "threads")') ($PY)" \
   || echo "torch: not importable (set TORCH_PYTHON to a python with torch and safetensors)"
 
+# The epoch's training rate of one `ultraspike train` binary (the test pass is not counted).
+train_rate() {
+  "$1" train --dataset fashion-mnist --model vgg-small --epochs 1 --batch 64 \
+    --train-subset "$IMAGES" --test-subset 500 --seed 1 --out "$TMP/ck.safetensors" --json >"$TMP/us.json" 2>/dev/null
+  grep -o '"images_per_s": [0-9.]*' "$TMP/us.json" | tail -1 | awk '{ printf "%.1f", $2 }'
+}
+
 for round in $(seq 1 "$ROUNDS"); do
-  "$BIN" train --dataset fashion-mnist --model vgg-small --epochs 1 --batch 64 \
-    --train-subset "$IMAGES" --test-subset 500 --seed 1 --out "$TMP/ck.safetensors" --json >"$TMP/us.json"
-  us=$(grep -o '"images_per_s":[0-9.]*' "$TMP/us.json" | tail -1 | cut -d: -f2)
-  line="round $round: ultraspike ${us} img/s"
+  line="round $round:"
+  [[ -n ${BASE_BIN:-} ]] && line+=" base build $(train_rate "$BASE_BIN") img/s,"
+  us=$(train_rate "$BIN")
+  line+=" ultraspike ${us} img/s"
   if [[ -n $PY ]]; then
     PYTHONPATH=python "$PY" python/bench_torch_train.py "$TMP/ck.safetensors" --images "$DATA/train-images-idx3-ubyte" \
       --labels "$DATA/train-labels-idx1-ubyte" --images-count "$IMAGES" --batch 64 >"$TMP/torch.json"

@@ -18,11 +18,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let ch = wid.x + wid.y * nwg.x;     // uniform per workgroup, so the barriers stay uniform
     if (ch >= p.c) { return; }
     let total = p.n * p.spatial;
+    // Term t = lid + WG k is (b, s) = (t / spatial, t % spatial). Stepping t by WG adds
+    // (WG / spatial, WG % spatial) with at most one carry, so only the first term divides
+    // (an integer division per term was most of this kernel's time on llvmpipe).
+    let step_b = WG / p.spatial;
+    let step_s = WG % p.spatial;
+    var b = lid / p.spatial;
+    var s = lid % p.spatial;
     var acc = 0.0;
     for (var t = lid; t < total; t += WG) {
-        let s = t % p.spatial;
-        let b = t / p.spatial;
         acc += dy[(b * p.c + ch) * p.spatial + s];
+        b += step_b;
+        s += step_s;
+        if (s >= p.spatial) { s -= p.spatial; b += 1u; }
     }
     part[lid] = acc;
     workgroupBarrier();

@@ -112,6 +112,7 @@ fn layer_mirrors() -> Vec<Mirror> {
     vec![
         // elementwise / residual
         mirror!("residual_add" Params => ResidualParams { n, _p0 = _pad[0], _p1 = _pad[1], _p2 = _pad[2] }),
+        mirror!("residual_add_vec4" Params => ResidualParams { n, _p0 = _pad[0], _p1 = _pad[1], _p2 = _pad[2] }),
         // conv
         mirror!("conv2d_forward" Params => Conv2dParams {
             n, c_in, h, w, c_out, k, stride, pad, out_h, out_w, tiles, rows_per
@@ -148,16 +149,22 @@ fn layer_mirrors() -> Vec<Mirror> {
         mirror!("bias_backward" Params => BiasParams { n, c, spatial, _p0 = _pad }),
         // pooling
         mirror!("maxpool2d_forward" Params => PoolParams {
-            total, h, w, k, stride, out_h, out_w, _p0 = _pad
+            total, h, w, k, stride, out_h, out_w, _p0 = zero
         }),
         mirror!("maxpool2d_backward" Params => PoolParams {
-            total, h, w, k, stride, out_h, out_w, _p0 = _pad
+            total, h, w, k, stride, out_h, out_w, _p0 = zero
         }),
+        mirror!("maxpool2d_forward_2x2" Params => PoolParams { total, h, w, k, stride, out_h, out_w, _p0 = zero }),
+        mirror!("maxpool2d_forward_2x2_single" Params => PoolParams {
+            total, h, w, k, stride, out_h, out_w, _p0 = zero
+        }),
+        mirror!("maxpool2d_backward_2x2" Params => PoolParams { total, h, w, k, stride, out_h, out_w, zero }),
+        mirror!("maxpool2d_backward_2x2_single" Params => PoolParams { total, h, w, k, stride, out_h, out_w, zero }),
         mirror!("avgpool2d_forward" Params => PoolParams {
-            total, h, w, k, stride, out_h, out_w, _p0 = _pad
+            total, h, w, k, stride, out_h, out_w, _p0 = zero
         }),
         mirror!("avgpool2d_backward" Params => PoolParams {
-            total, h, w, k, stride, out_h, out_w, _p0 = _pad
+            total, h, w, k, stride, out_h, out_w, _p0 = zero
         }),
     ]
 }
@@ -169,13 +176,16 @@ fn training_mirrors() -> Vec<Mirror> {
         mirror!("threshold_relu_forward" Params => ElemParams {
             n, _p0 = _pad[0], _p1 = _pad[1], _p2 = _pad[2]
         }),
+        mirror!("threshold_relu_forward_vec4" Params => ElemParams { n, _p0 = _pad[0], _p1 = _pad[1], _p2 = _pad[2] }),
         mirror!("threshold_relu_backward" Params => ElemParams {
             n, _p0 = _pad[0], _p1 = _pad[1], _p2 = _pad[2]
         }),
+        mirror!("threshold_relu_backward_vec4" Params => ElemParams { n, _p0 = _pad[0], _p1 = _pad[1], _p2 = _pad[2] }),
         mirror!("threshold_relu_backward_mu" Params => MuPartialParams {
             n, per_group, groups, _p0 = _pad
         }),
         mirror!("qcfs_forward" Params => QcfsParams { n, levels, _p0 = _pad[0], _p1 = _pad[1] }),
+        mirror!("qcfs_forward_vec4" Params => QcfsParams { n, levels, _p0 = _pad[0], _p1 = _pad[1] }),
         mirror!("qcfs_backward_mu" Params => QcfsMuParams { n, per_group, groups, levels }),
         // The host writes the group count into `ElemParams::n`.
         mirror!("threshold_relu_mu_reduce" Params => ElemParams {
@@ -184,13 +194,18 @@ fn training_mirrors() -> Vec<Mirror> {
         mirror!("dropout_forward" Params => DropoutParams {
             n, per_row, rows_per_mask, seed, threshold, scale, _p0 = _pad[0], _p1 = _pad[1]
         }),
+        mirror!("dropout_forward_vec4" Params => DropoutParams {
+            n, per_row, rows_per_mask, seed, threshold, scale, _p0 = _pad[0], _p1 = _pad[1]
+        }),
         mirror!("dropout_backward" Params => ElemParams {
             n, _p0 = _pad[0], _p1 = _pad[1], _p2 = _pad[2]
         }),
+        mirror!("dropout_backward_vec4" Params => ElemParams { n, _p0 = _pad[0], _p1 = _pad[1], _p2 = _pad[2] }),
         // loss, optimizers
         mirror!("softmax_xent" Params => XentParams { n, classes, n_valid, _p0 = _pad }),
         mirror!("softmax_xent_stats" Params => XentParams { n, classes, n_valid, _p0 = _pad }),
         mirror!("sgd_step" Params => SgdParams { n, lr, momentum, weight_decay }),
+        mirror!("sgd_step_vec4" Params => SgdParams { n, lr, momentum, weight_decay }),
         mirror!("adam_step" Params => AdamParams {
             n, step, lr, beta1, beta2, eps, weight_decay, amsgrad,
             clamp_max, use_clamp, step_size, bc2_sqrt

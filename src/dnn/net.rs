@@ -6,7 +6,7 @@
 
 use super::build::Builder;
 use crate::error::{Error, Result};
-use crate::gpu::{Encoder, Gpu, Tensor};
+use crate::gpu::{Encoder, Gpu, Op, Tensor};
 use crate::models::config::{LayerSpec, ModelConfig};
 use crate::models::params::{init_params, param_specs, ParamSpec};
 use crate::nn::dropout::Dropout;
@@ -198,29 +198,6 @@ impl DnnNet {
         Ok(steps)
     }
 
-    /// Every dispatch of one training step, in order (forward without dropout, loss,
-    /// backward, update): what `benches/pipeline.rs --profile` times one by one.
-    pub fn train_step_ops(&self) -> Vec<&crate::gpu::Op> {
-        let mut ops: Vec<&crate::gpu::Op> = Vec::new();
-        for s in self.fwd_eval.iter() {
-            self.push_dispatch(s, &mut ops);
-        }
-        ops.extend(self.loss.ops.iter());
-        for s in self.bwd.iter() {
-            self.push_dispatch(s, &mut ops);
-        }
-        ops.extend(self.update.iter().map(|&(oi, _)| &self.arena.ops[oi]));
-        ops
-    }
-
-    fn push_dispatch<'a>(&'a self, s: &Step, ops: &mut Vec<&'a crate::gpu::Op>) {
-        match *s {
-            Step::Op(i) => ops.push(&self.arena.ops[i]),
-            Step::Dropout(i) => ops.push(&self.arena.dropouts[i].op),
-            Step::Copy(..) | Step::Clear(..) => {}
-        }
-    }
-
     /// Queue a forward (no dropout) with its loss on `valid` images: one submission, no
     /// readback; its statistics go to the step log like a training step's.
     pub fn queue_eval_step(&mut self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize) -> Result<()> {
@@ -235,6 +212,26 @@ impl DnnNet {
         }
         self.log.record(&mut enc, &self.stats, valid)?;
         enc.submit(gpu)
+    }
+
+    /// Every dispatch of a training step (dropout on), in order, to time one at a
+    /// time when profiling; the step's buffer copies and clears are left out.
+    pub fn train_step_ops(&self) -> Vec<&Op> {
+        let arena = |steps: &[Step]| -> Vec<&Op> {
+            steps
+                .iter()
+                .filter_map(|s| match *s {
+                    Step::Op(i) => Some(&self.arena.ops[i]),
+                    Step::Dropout(i) => Some(&self.arena.dropouts[i].op),
+                    Step::Copy(..) | Step::Clear(_) => None,
+                })
+                .collect()
+        };
+        let mut ops = arena(&self.fwd_train);
+        ops.extend(self.loss.ops.iter());
+        ops.extend(arena(&self.bwd));
+        ops.extend(self.update.iter().map(|&(oi, _)| &self.arena.ops[oi]));
+        ops
     }
 
     /// Forward only (no dropout), returning loss sum and correct count.

@@ -26,6 +26,7 @@ macro_rules! kernels {
 kernels! {
     // elementwise / residual
     ResidualAdd => "residual_add",
+    ResidualAddVec4 => "residual_add_vec4",
     // conv
     Conv2dBackwardInput => "conv2d_backward_input",
     Conv2dBackwardInputSubgroup => "conv2d_backward_input_subgroup",
@@ -48,19 +49,29 @@ kernels! {
     AvgPool2dBackward => "avgpool2d_backward",
     AvgPool2dForward => "avgpool2d_forward",
     MaxPool2dBackward => "maxpool2d_backward",
+    MaxPool2dBackward2x2 => "maxpool2d_backward_2x2",
+    MaxPool2dBackward2x2Single => "maxpool2d_backward_2x2_single",
     MaxPool2dForward => "maxpool2d_forward",
+    MaxPool2dForward2x2 => "maxpool2d_forward_2x2",
+    MaxPool2dForward2x2Single => "maxpool2d_forward_2x2_single",
     // activations, dropout
     DropoutBackward => "dropout_backward",
+    DropoutBackwardVec4 => "dropout_backward_vec4",
     DropoutForward => "dropout_forward",
+    DropoutForwardVec4 => "dropout_forward_vec4",
     QcfsBackwardMu => "qcfs_backward_mu",
     QcfsForward => "qcfs_forward",
+    QcfsForwardVec4 => "qcfs_forward_vec4",
     ThresholdReluBackward => "threshold_relu_backward",
     ThresholdReluBackwardMu => "threshold_relu_backward_mu",
+    ThresholdReluBackwardVec4 => "threshold_relu_backward_vec4",
     ThresholdReluForward => "threshold_relu_forward",
+    ThresholdReluForwardVec4 => "threshold_relu_forward_vec4",
     ThresholdReluMuReduce => "threshold_relu_mu_reduce",
     // loss, optimizers
     AdamStep => "adam_step",
     SgdStep => "sgd_step",
+    SgdStepVec4 => "sgd_step_vec4",
     SoftmaxXent => "softmax_xent",
     SoftmaxXentStats => "softmax_xent_stats",
     // spiking neurons

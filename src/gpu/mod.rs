@@ -9,6 +9,6 @@ pub mod tensor;
 
 pub use context::{Gpu, GpuOptions};
 pub use kernels::Kernel;
-pub use op::{grid_1d, Encoder, Op};
+pub use op::{elementwise, grid_1d, Encoder, Op};
 pub use readback::ReadRange;
 pub use tensor::Tensor;

@@ -7,7 +7,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::error::Result;
-use crate::gpu::{grid_1d, Gpu, Kernel, Op, Tensor};
+use crate::gpu::{elementwise, grid_1d, Gpu, Kernel, Op, Tensor};
 use crate::nn::linear::check_len;
 use crate::shape_err;
 pub use crate::spec::MAX_QCFS_LEVELS;
@@ -69,7 +69,8 @@ pub fn threshold_relu_forward(gpu: &Gpu, label: &str, n: usize, x: &Tensor, mu: 
     check_len(label, "mu", mu, 1)?;
     check_len(label, "y", y, n)?;
     let bufs = [&x.buffer, &mu.buffer, &y.buffer];
-    gpu.op(Kernel::ThresholdReluForward, label, &bufs, &p, grid_1d(n, 256))
+    let (kernel, grid) = elementwise(n, Kernel::ThresholdReluForward, Kernel::ThresholdReluForwardVec4);
+    gpu.op(kernel, label, &bufs, &p, grid)
 }
 
 /// `dx = dy` where `0 < x < mu`, else 0 (x is the clip's input); OVERWRITES dx.
@@ -88,7 +89,8 @@ pub fn threshold_relu_backward(
     check_len(label, "dy", dy, n)?;
     check_len(label, "dx", dx, n)?;
     let bufs = [&x.buffer, &mu.buffer, &dy.buffer, &dx.buffer];
-    gpu.op(Kernel::ThresholdReluBackward, label, &bufs, &p, grid_1d(n, 256))
+    let (kernel, grid) = elementwise(n, Kernel::ThresholdReluBackward, Kernel::ThresholdReluBackwardVec4);
+    gpu.op(kernel, label, &bufs, &p, grid)
 }
 
 /// The two dispatches of the mu gradient, plus the partial-sum scratch they share.
@@ -157,13 +159,8 @@ pub fn qcfs_forward(gpu: &Gpu, label: &str, n: usize, levels: u32, x: &Tensor, m
         levels,
         _pad: [0; 2],
     };
-    gpu.op(
-        Kernel::QcfsForward,
-        label,
-        &[&x.buffer, &mu.buffer, &y.buffer],
-        &p,
-        grid_1d(n, 256),
-    )
+    let (kernel, grid) = elementwise(n, Kernel::QcfsForward, Kernel::QcfsForwardVec4);
+    gpu.op(kernel, label, &[&x.buffer, &mu.buffer, &y.buffer], &p, grid)
 }
 
 /// QCFS's mu gradient into the 1-element `dmu` (OVERWRITTEN): `sum dy * (1 where

@@ -7,7 +7,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::error::Result;
-use crate::gpu::{grid_1d, Gpu, Kernel, Op, Tensor};
+use crate::gpu::{elementwise, Gpu, Kernel, Op, Tensor};
 use crate::nn::activation::ElemParams;
 use crate::nn::linear::check_len;
 use crate::shape_err;
@@ -84,7 +84,8 @@ pub fn dropout_forward(
         _pad: [0; 2],
     };
     let bufs = [&x.buffer, &y.buffer, &mask.buffer];
-    let op = gpu.op(Kernel::DropoutForward, label, &bufs, &params, grid_1d(n, 256))?;
+    let (kernel, grid) = elementwise(n, Kernel::DropoutForward, Kernel::DropoutForwardVec4);
+    let op = gpu.op(kernel, label, &bufs, &params, grid)?;
     Ok(Dropout { op, params })
 }
 
@@ -100,11 +101,6 @@ pub fn dropout_backward(gpu: &Gpu, label: &str, n: usize, dy: &Tensor, mask: &Te
         n: n as u32,
         _pad: [0; 3],
     };
-    gpu.op(
-        Kernel::DropoutBackward,
-        label,
-        &[&dy.buffer, &mask.buffer, &dx.buffer],
-        &p,
-        grid_1d(n, 256),
-    )
+    let (kernel, grid) = elementwise(n, Kernel::DropoutBackward, Kernel::DropoutBackwardVec4);
+    gpu.op(kernel, label, &[&dy.buffer, &mask.buffer, &dx.buffer], &p, grid)
 }

@@ -2,7 +2,7 @@
 //! op's uniform so a schedule changes them per step with `Op::set_params`.
 
 use crate::error::Result;
-use crate::gpu::{grid_1d, Gpu, Kernel, Op, Tensor};
+use crate::gpu::{elementwise, grid_1d, Gpu, Kernel, Op, Tensor};
 use crate::shape_err;
 
 pub use crate::spec::optim::{AdamParams, SgdParams};
@@ -37,13 +37,8 @@ pub fn sgd_step(
 ) -> Result<Op> {
     check_tensors(label, n, &[param, grad, buf])?;
     let p = SgdParams { n: n as u32, ..*hp };
-    gpu.op(
-        Kernel::SgdStep,
-        label,
-        &[&grad.buffer, &param.buffer, &buf.buffer],
-        &p,
-        grid_1d(n, 256),
-    )
+    let (kernel, grid) = elementwise(n, Kernel::SgdStep, Kernel::SgdStepVec4);
+    gpu.op(kernel, label, &[&grad.buffer, &param.buffer, &buf.buffer], &p, grid)
 }
 
 /// One Adam step on `param` [n] with `grad`, moments `m`, `v` and the AMSGrad

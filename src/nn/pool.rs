@@ -20,7 +20,7 @@ fn pool_params(s: &PoolShape, total: usize) -> PoolParams {
         stride: s.stride as u32,
         out_h: s.out_h() as u32,
         out_w: s.out_w() as u32,
-        _pad: 0,
+        zero: 0,
     }
 }
 
@@ -34,7 +34,9 @@ pub struct PoolParams {
     pub stride: u32,
     pub out_h: u32,
     pub out_w: u32,
-    pub _pad: u32,
+    /// Always 0: padding, except that the 2x2 max-pool backward kernels read it as a +0.0
+    /// the compiler cannot fold away (see shaders/maxpool2d_backward_2x2.wgsl).
+    pub zero: u32,
 }
 
 /// `y` = window maxima, `argmax` (u32, same length as y) = flat index into x
@@ -46,13 +48,21 @@ pub fn maxpool2d_forward(gpu: &Gpu, label: &str, s: &PoolShape, x: &Tensor, y: &
     check_len(label, "argmax", argmax, s.out_len())?;
     let total = s.out_len();
     let bufs = [&x.buffer, &y.buffer, &argmax.buffer];
-    gpu.op(
-        Kernel::MaxPool2dForward,
-        label,
-        &bufs,
-        &pool_params(s, total),
-        grid_1d(total, 256),
-    )
+    let (kernel, grid) = maxpool_forward_kernel(s);
+    gpu.op(kernel, label, &bufs, &pool_params(s, total), grid)
+}
+
+/// The max-pool forward variant for `s` and its grid. For 2x2 windows of stride 2 on maps
+/// of even width, a thread reads its window's two input rows as vectors: vec4 rows for
+/// pairs of outputs when w % 4 == 0, vec2 rows for one output otherwise (on llvmpipe an
+/// access costs about the same at any width). Else one thread per output, element by element.
+fn maxpool_forward_kernel(s: &PoolShape) -> (Kernel, [u32; 3]) {
+    let outs = s.out_len();
+    match (s.k == 2 && s.stride == 2, s.w % 4) {
+        (true, 0) => (Kernel::MaxPool2dForward2x2, grid_1d(outs / 2, 256)),
+        (true, 2) => (Kernel::MaxPool2dForward2x2Single, grid_1d(outs, 256)),
+        _ => (Kernel::MaxPool2dForward, grid_1d(outs, 256)),
+    }
 }
 
 /// Routes each `dy` to the input its window chose; OVERWRITES dx (zeros where no
@@ -69,15 +79,24 @@ pub fn maxpool2d_backward(
     check_len(label, "dy", dy, s.out_len())?;
     check_len(label, "argmax", argmax, s.out_len())?;
     check_len(label, "dx", dx, s.in_len())?;
-    let total = s.in_len();
+    let (kernel, total, grid) = maxpool_backward_kernel(s);
     let bufs = [&dy.buffer, &argmax.buffer, &dx.buffer];
-    gpu.op(
-        Kernel::MaxPool2dBackward,
-        label,
-        &bufs,
-        &pool_params(s, total),
-        grid_1d(total, 256),
-    )
+    gpu.op(kernel, label, &bufs, &pool_params(s, total), grid)
+}
+
+/// The max-pool backward variant for `s`, the count its uniform's `total` holds, and its
+/// grid. When 2x2 windows of stride 2 tile the map (even h and w), each input has exactly
+/// one window, so a thread per window writes its inputs: two vec4 rows per pair of
+/// outputs when out_w is even, two vec2 rows per output otherwise (on llvmpipe an access
+/// costs about the same at any width). Else the gather kernel, one thread per input.
+fn maxpool_backward_kernel(s: &PoolShape) -> (Kernel, usize, [u32; 3]) {
+    let tiled = s.k == 2 && s.stride == 2 && s.h.is_multiple_of(2) && s.w.is_multiple_of(2);
+    let outs = s.out_len();
+    match (tiled, s.out_w().is_multiple_of(2)) {
+        (true, true) => (Kernel::MaxPool2dBackward2x2, outs, grid_1d(outs / 2, 256)),
+        (true, false) => (Kernel::MaxPool2dBackward2x2Single, outs, grid_1d(outs, 256)),
+        (false, _) => (Kernel::MaxPool2dBackward, s.in_len(), grid_1d(s.in_len(), 256)),
+    }
 }
 
 /// `y` = window means.

@@ -5,7 +5,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::error::Result;
-use crate::gpu::{grid_1d, Gpu, Kernel, Op, Tensor};
+use crate::gpu::{elementwise, Gpu, Kernel, Op, Tensor};
 use crate::shape_err;
 
 #[repr(C)]
@@ -29,11 +29,6 @@ pub fn residual_add(gpu: &Gpu, label: &str, a: &Tensor, b: &Tensor, y: &Tensor) 
         n: a.len() as u32,
         _pad: [0; 3],
     };
-    gpu.op(
-        Kernel::ResidualAdd,
-        label,
-        &[&a.buffer, &b.buffer, &y.buffer],
-        &p,
-        grid_1d(a.len(), 256),
-    )
+    let (kernel, grid) = elementwise(a.len(), Kernel::ResidualAdd, Kernel::ResidualAddVec4);
+    gpu.op(kernel, label, &[&a.buffer, &b.buffer, &y.buffer], &p, grid)
 }

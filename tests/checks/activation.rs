@@ -1,8 +1,8 @@
-use ultraspike::gpu::{Encoder, Gpu};
+use ultraspike::gpu::{Encoder, Gpu, Kernel};
 use ultraspike::{cpu, nn};
 
 use super::linear::expect_shape_err;
-use super::{assert_close, gpu_err, rng, CheckResult};
+use super::{assert_close, expect_kernel, gpu_err, rng, variant, CheckResult};
 
 const MU: f32 = 0.75;
 
@@ -19,9 +19,10 @@ fn away_from_kinks(n: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-/// Forward, dx and dmu on odd sizes (dmu: one, several and many stage-1 partials).
+/// Forward, dx and dmu on odd sizes (dmu: one, several and many stage-1 partials), and on
+/// multiples of 4, which take the vec4 kernels.
 pub async fn threshold_relu(gpu: &Gpu) -> CheckResult {
-    for n in [1usize, 255, 4097, 100_003] {
+    for n in [1usize, 255, 4097, 100_003, 4, 256, 4096, 100_000] {
         let x = away_from_kinks(n, n as u64);
         let dy = rng(n as u64 + 1).vec_uniform(n, -1.0, 1.0);
         let tx = gpu.tensor_from("x", &[n], &x).map_err(gpu_err)?;
@@ -34,6 +35,14 @@ pub async fn threshold_relu(gpu: &Gpu) -> CheckResult {
         let b = nn::activation::threshold_relu_backward(gpu, "clip.dx", n, &tx, &tmu, &tdy, &tdx).map_err(gpu_err)?;
         let m =
             nn::activation::threshold_relu_backward_mu(gpu, "clip.dmu", n, &tx, &tmu, &tdy, &tdmu).map_err(gpu_err)?;
+        expect_kernel(
+            &f,
+            variant(n, Kernel::ThresholdReluForward, Kernel::ThresholdReluForwardVec4),
+        )?;
+        expect_kernel(
+            &b,
+            variant(n, Kernel::ThresholdReluBackward, Kernel::ThresholdReluBackwardVec4),
+        )?;
         let mut enc = Encoder::new(gpu, "clip");
         enc.dispatch(&f);
         enc.dispatch(&b);
@@ -140,9 +149,18 @@ fn away_from_levels(n: usize, seed: u64, mu: f32, levels: u32) -> Vec<f32> {
 }
 
 /// QCFS forward (every level hit, exactly) and its straight-through mu gradient on odd
-/// sizes and several L; dx is `threshold_relu_backward`, checked above.
+/// sizes, multiples of 4 (the vec4 forward) and several L; dx is `threshold_relu_backward`,
+/// checked above.
 pub async fn qcfs(gpu: &Gpu) -> CheckResult {
-    for (n, levels) in [(1usize, 1u32), (255, 2), (4097, 4), (100_003, 8), (999, 1024)] {
+    for (n, levels) in [
+        (1usize, 1u32),
+        (255, 2),
+        (4097, 4),
+        (100_003, 8),
+        (999, 1024),
+        (4096, 4),
+        (100_000, 8),
+    ] {
         let x = away_from_levels(n, n as u64 + 7, MU, levels);
         let dy = rng(n as u64 + 2).vec_uniform(n, -1.0, 1.0);
         let tx = gpu.tensor_from("x", &[n], &x).map_err(gpu_err)?;
@@ -151,6 +169,7 @@ pub async fn qcfs(gpu: &Gpu) -> CheckResult {
         let ty = gpu.tensor("y", &[n]).map_err(gpu_err)?;
         let tdmu = gpu.tensor_from("dmu", &[1], &[7.0]).map_err(gpu_err)?;
         let f = nn::activation::qcfs_forward(gpu, "qcfs", n, levels, &tx, &tmu, &ty).map_err(gpu_err)?;
+        expect_kernel(&f, variant(n, Kernel::QcfsForward, Kernel::QcfsForwardVec4))?;
         let m =
             nn::activation::qcfs_backward_mu(gpu, "qcfs.dmu", n, levels, &tx, &tmu, &tdy, &tdmu).map_err(gpu_err)?;
         let mut enc = Encoder::new(gpu, "qcfs");

@@ -1,16 +1,22 @@
-use ultraspike::gpu::Gpu;
+use ultraspike::gpu::{Gpu, Kernel};
 use ultraspike::{cpu, nn};
 
 use super::linear::expect_shape_err;
-use super::{assert_close, gpu_err, rng, CheckResult};
+use super::{assert_close, expect_kernel, gpu_err, rng, variant, CheckResult};
 
-/// Mask and output equal to the CPU's bit for bit (same hash), and after `set_seed`.
+/// Mask and output equal to the CPU's bit for bit (same hash), and after `set_seed`. Sizes
+/// that are multiples of 4 take the vec4 kernels: rows of 1000, rows of 37 and 3 (a vec4
+/// spans two rows, and the mask row wraps at rows_per_mask) and rows of 1 (every element
+/// is a new row).
 pub async fn dropout(gpu: &Gpu) -> CheckResult {
     for (rows, per_row, rpm, p, seed) in [
         (1usize, 1usize, 1usize, 0.5f32, 0u32),
         (6, 37, 3, 0.2, 7),
         (8, 1000, 8, 0.5, 123),
         (5, 3, 5, 0.0, 9),
+        (8, 37, 3, 0.2, 5),
+        (12, 3, 5, 0.3, 11),
+        (8, 1, 3, 0.5, 3),
     ] {
         let n = rows * per_row;
         let x = rng(seed as u64).vec_uniform(n, -1.0, 1.0);
@@ -25,6 +31,8 @@ pub async fn dropout(gpu: &Gpu) -> CheckResult {
         let d =
             nn::dropout::dropout_forward(gpu, "drop", rows, per_row, rpm, p, seed, &tx, &ty, &tm).map_err(gpu_err)?;
         let b = nn::dropout::dropout_backward(gpu, "drop.dx", n, &tdy, &tm, &tdx).map_err(gpu_err)?;
+        expect_kernel(&d.op, variant(n, Kernel::DropoutForward, Kernel::DropoutForwardVec4))?;
+        expect_kernel(&b, variant(n, Kernel::DropoutBackward, Kernel::DropoutBackwardVec4))?;
         for s in [seed, seed.wrapping_add(0x9e37_79b9)] {
             d.set_seed(gpu, s);
             gpu.run(&[&d.op, &b]).map_err(gpu_err)?;

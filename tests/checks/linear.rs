@@ -115,6 +115,31 @@ pub async fn linear_variant_errors(gpu: &Gpu) -> CheckResult {
 
 /// Linear (spatial 1), conv-like (spatial H*W, odd), and > 65,535 channels (one
 /// workgroup per channel, so the grid folds into y).
+/// The kernel's summation order, emulated: thread `lid` of 64 adds the terms t = lid + 64 k
+/// of a channel in turn, then a tree halves the 64 partials. f32 adds are exact, so the GPU
+/// must match this bit for bit (its order is part of what training reproduces).
+fn bias_backward_in_kernel_order(n: usize, c: usize, spatial: usize, dy: &[f32]) -> Vec<f32> {
+    (0..c)
+        .map(|ch| {
+            let mut part: Vec<f32> = (0..64)
+                .map(|lid| {
+                    (lid..n * spatial).step_by(64).fold(0.0f32, |acc, t| {
+                        acc + dy[(t / spatial * c + ch) * spatial + t % spatial]
+                    })
+                })
+                .collect();
+            let mut h = 32;
+            while h > 0 {
+                (0..h).for_each(|l| part[l] += part[l + h]);
+                h /= 2;
+            }
+            part[0]
+        })
+        .collect()
+}
+
+/// Against the CPU, and bit for bit against the kernel's order; spatial below, at and above
+/// the 64 threads, and a VGG-sized 28x28.
 pub async fn bias_backward(gpu: &Gpu) -> CheckResult {
     for (n, c, spatial) in [
         (1usize, 1usize, 1usize),
@@ -122,6 +147,8 @@ pub async fn bias_backward(gpu: &Gpu) -> CheckResult {
         (3, 5, 49),
         (2, 3, 1000),
         (1, 70_001, 1),
+        (3, 4, 64),
+        (5, 3, 784),
     ] {
         let mut r = rng((n * 31 + c * 7 + spatial) as u64);
         let dy = r.vec_uniform(n * c * spatial, -1.0, 1.0);
@@ -138,6 +165,13 @@ pub async fn bias_backward(gpu: &Gpu) -> CheckResult {
             &want,
             atol,
             1e-5,
+        )?;
+        assert_close(
+            &format!("bias_backward order n={n} c={c} s={spatial}"),
+            &got,
+            &bias_backward_in_kernel_order(n, c, spatial, &dy),
+            0.0,
+            0.0,
         )?;
     }
     Ok(())

@@ -116,6 +116,23 @@ pub fn rng(seed: u64) -> Rng {
     Rng::new(seed)
 }
 
+/// Ok when `op` runs `want`: the op builder picked the variant the shape calls for.
+pub fn expect_kernel(op: &ultraspike::gpu::Op, want: ultraspike::gpu::Kernel) -> CheckResult {
+    if op.kernel != want {
+        return Err(format!("{}: runs {:?}, expected {want:?}", op.label, op.kernel));
+    }
+    Ok(())
+}
+
+/// `vec4` for an element count that is a multiple of 4, else `scalar` (`gpu::elementwise`).
+pub fn variant(n: usize, scalar: ultraspike::gpu::Kernel, vec4: ultraspike::gpu::Kernel) -> ultraspike::gpu::Kernel {
+    if n.is_multiple_of(4) {
+        vec4
+    } else {
+        scalar
+    }
+}
+
 /// Map a GPU-side error into a check failure.
 pub fn gpu_err(e: ultraspike::Error) -> String {
     e.to_string()

@@ -1,16 +1,17 @@
 use ultraspike::cpu;
-use ultraspike::gpu::Gpu;
+use ultraspike::gpu::{Gpu, Kernel};
 use ultraspike::nn::optim::{adam_set, adam_step, sgd_step, AdamParams, SgdParams};
 
-use super::{assert_close, gpu_err, rng, CheckResult};
+use super::{assert_close, expect_kernel, gpu_err, rng, variant, CheckResult};
 
 const BIG_N: usize = 65_535 * 256 + 77;
 
 /// Five SGD steps with a new gradient and learning rate each step (set through
-/// the uniform), vs the CPU. atol 1e-6, rtol 1e-6 (a GPU may fuse multiply-adds).
+/// the uniform), vs the CPU, on odd sizes and a multiple of 4 (the vec4 kernel).
+/// atol 1e-6, rtol 1e-6 (a GPU may fuse multiply-adds).
 pub async fn sgd_steps(gpu: &Gpu) -> CheckResult {
     let e = gpu_err;
-    for (n, steps) in [(1usize, 5usize), (1003, 5), (BIG_N, 1)] {
+    for (n, steps) in [(1usize, 5usize), (1003, 5), (BIG_N, 1), (1000, 5)] {
         let mut r = rng(n as u64);
         let mut p = r.vec_uniform(n, -1.0, 1.0);
         let mut buf = vec![0.0; n];
@@ -24,6 +25,7 @@ pub async fn sgd_steps(gpu: &Gpu) -> CheckResult {
             weight_decay: 5e-4,
         };
         let op = sgd_step(gpu, "sgd", n, &hp, &tp, &tg, &tb).map_err(e)?;
+        expect_kernel(&op, variant(n, Kernel::SgdStep, Kernel::SgdStepVec4))?;
         for step in 0..steps {
             let g = r.vec_uniform(n, -1.0, 1.0);
             gpu.write(&tg, &g).map_err(e)?;

@@ -1,16 +1,18 @@
-use ultraspike::gpu::Gpu;
+use ultraspike::gpu::{Gpu, Kernel};
 use ultraspike::nn::pool::PoolShape;
 use ultraspike::{cpu, nn};
 
 use super::linear::expect_shape_err;
-use super::{assert_close, assert_eq_u32, gpu_err, rng, CheckResult};
+use super::{assert_close, assert_eq_u32, expect_kernel, gpu_err, rng, CheckResult};
 
 fn ps(n: usize, c: usize, h: usize, w: usize, k: usize, stride: usize) -> PoolShape {
     PoolShape { n, c, h, w, k, stride }
 }
 
 /// Odd maps with unreachable trailing rows, overlapping windows (k=3, s=2; k=3, s=1),
-/// the usual 2x2/2, a non-square map and global pooling.
+/// the usual 2x2/2 (even out_w: pairs of outputs; odd out_w, as VGG's 14x14 -> 7x7: one
+/// output a thread; a non-square map; odd h with even w, whose forward skips the last row),
+/// a non-square map and global pooling.
 fn shapes() -> Vec<PoolShape> {
     vec![
         ps(2, 3, 7, 9, 2, 2),
@@ -19,7 +21,41 @@ fn shapes() -> Vec<PoolShape> {
         ps(3, 4, 8, 8, 2, 2),
         ps(1, 1, 4, 7, 4, 3),
         PoolShape::global(2, 5, 7, 7),
+        ps(2, 3, 28, 28, 2, 2),
+        ps(3, 2, 14, 14, 2, 2),
+        ps(2, 3, 6, 10, 2, 2),
+        ps(2, 3, 7, 8, 2, 2),
+        ps(1, 2, 5, 6, 2, 2),
     ]
+}
+
+/// The forward kernel the builder must pick: the 2x2 forms on maps of even width.
+fn forward_kernel(s: &PoolShape) -> Kernel {
+    match (s.k == 2 && s.stride == 2, s.w % 4) {
+        (true, 0) => Kernel::MaxPool2dForward2x2,
+        (true, 2) => Kernel::MaxPool2dForward2x2Single,
+        _ => Kernel::MaxPool2dForward,
+    }
+}
+
+/// The backward kernel the builder must pick: the 2x2 forms where 2x2 windows of stride 2
+/// tile the map, the gather form elsewhere.
+fn backward_kernel(s: &PoolShape) -> Kernel {
+    match (
+        s.k == 2 && s.stride == 2 && s.h.is_multiple_of(2) && s.w.is_multiple_of(2),
+        s.out_w().is_multiple_of(2),
+    ) {
+        (true, true) => Kernel::MaxPool2dBackward2x2,
+        (true, false) => Kernel::MaxPool2dBackward2x2Single,
+        (false, _) => Kernel::MaxPool2dBackward,
+    }
+}
+
+/// Uniform in [-1, 1] with every 5th value -0.0: the CPU's `0.0 + dy` makes it +0.0.
+fn grads(r: &mut ultraspike::util::rng::Rng, n: usize) -> Vec<f32> {
+    let mut dy = r.vec_uniform(n, -1.0, 1.0);
+    dy.iter_mut().step_by(5).for_each(|v| *v = -0.0);
+    dy
 }
 
 /// Forward (y and argmax) and backward of max pooling on `x`, against the CPU.
@@ -35,6 +71,8 @@ async fn maxpool_case(gpu: &Gpu, s: &PoolShape, x: &[f32], dy: &[f32]) -> CheckR
         .map_err(gpu_err)?;
     let f = nn::pool::maxpool2d_forward(gpu, "mp", s, &tx, &ty, &targ).map_err(gpu_err)?;
     let b = nn::pool::maxpool2d_backward(gpu, "mp.dx", s, &tdy, &targ, &tdx).map_err(gpu_err)?;
+    expect_kernel(&f, forward_kernel(s))?;
+    expect_kernel(&b, backward_kernel(s))?;
     gpu.run(&[&f, &b]).map_err(gpu_err)?;
     let (want_y, want_arg) = cpu::pool::maxpool2d_forward(s, x);
     assert_close(
@@ -49,13 +87,14 @@ async fn maxpool_case(gpu: &Gpu, s: &PoolShape, x: &[f32], dy: &[f32]) -> CheckR
         &gpu.read_u32(&targ).await.map_err(gpu_err)?,
         &want_arg,
     )?;
+    // Exact: every kernel sums an input's windows in the CPU's (row-major output) order.
     let want_dx = cpu::pool::maxpool2d_backward(s, dy, &want_arg);
     assert_close(
         &format!("maxpool2d_backward {tag}"),
         &gpu.read(&tdx).await.map_err(gpu_err)?,
         &want_dx,
-        1e-6,
-        1e-6,
+        0.0,
+        0.0,
     )
 }
 
@@ -63,7 +102,7 @@ pub async fn maxpool2d(gpu: &Gpu) -> CheckResult {
     for (si, s) in shapes().iter().enumerate() {
         let mut r = rng(200 + si as u64);
         let x = r.vec_uniform(s.in_len(), -1.0, 1.0);
-        let dy = r.vec_uniform(s.out_len(), -1.0, 1.0);
+        let dy = grads(&mut r, s.out_len());
         maxpool_case(gpu, s, &x, &dy).await?;
     }
     Ok(())
@@ -77,7 +116,7 @@ pub async fn maxpool2d_ties(gpu: &Gpu) -> CheckResult {
         let x: Vec<f32> = (0..s.in_len())
             .map(|_| if r.uniform() < 0.4 { 1.0 } else { 0.0 })
             .collect();
-        let dy = r.vec_uniform(s.out_len(), -1.0, 1.0);
+        let dy = grads(&mut r, s.out_len());
         maxpool_case(gpu, s, &x, &dy).await?;
     }
     // An all-zero map: every window picks its top-left element.
