@@ -4,7 +4,7 @@
 //!   - SNN fine-tuning steps (BPTT + Adam) at several T, with the planned GPU memory.
 //!
 //!   cargo bench --bench pipeline -- [--model vgg16] [--input 3,32,32] [--classes 10]
-//!       [--batch 32] [--ts 2,16] [--ft-ts 2,5] [--reps 5] [--skip-train] [--skip-snn] [--profile]
+//!       [--batch 32] [--ts 2,16] [--ft-ts 2,5] [--reps 5] [--skip-train] [--skip-snn] [--profile] [--queue 16]
 //!
 //! --profile also times each op of a training step alone (submit + wait), by label.
 //!
@@ -34,6 +34,8 @@ struct Args {
     train: bool,
     snn: bool,
     profile: bool,
+    /// Training steps queued per readback (1..=LOG_SLOTS).
+    queue: usize,
 }
 
 fn list(s: &str) -> Vec<usize> {
@@ -52,6 +54,7 @@ fn parse() -> Args {
         train: true,
         snn: true,
         profile: false,
+        queue: LOG_SLOTS,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -72,6 +75,7 @@ fn parse() -> Args {
             "--skip-train" => a.train = false,
             "--skip-snn" => a.snn = false,
             "--profile" => a.profile = true,
+            "--queue" => a.queue = v().parse::<usize>().unwrap_or(LOG_SLOTS).clamp(1, LOG_SLOTS),
             _ => {}
         }
     }
@@ -157,16 +161,17 @@ fn dnn_train(b: &Bench, dnn: &mut DnnNet) -> Result<()> {
     let (gpu, a) = (&b.gpu, &b.a);
     let mut step = 0u32;
     let s = time(a.reps, || {
-        for _ in 0..LOG_SLOTS {
+        for _ in 0..a.queue {
             step += 1;
             dnn.queue_train_step(gpu, &b.x, &b.y, a.batch, step)?;
         }
         pollster::block_on(dnn.drain_steps(gpu)).map(|_| ())
-    })? / LOG_SLOTS as f64;
+    })? / a.queue as f64;
     println!(
-        "dnn train step: {:.1} ms, {:.1} images/s ({LOG_SLOTS} queued steps per readback)",
+        "dnn train step: {:.1} ms, {:.1} images/s ({} queued steps per readback)",
         s * 1e3,
-        a.batch as f64 / s
+        a.batch as f64 / s,
+        a.queue
     );
     Ok(())
 }

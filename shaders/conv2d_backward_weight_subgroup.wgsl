@@ -6,7 +6,8 @@
 // pixels), so 4 loads + 32 broadcasts + 4 gathered x values feed 128 FMAs.
 // Slice z sums the (image, output row) pairs [z*rows_per, min((z+1)*rows_per, N*OH)); with S = 1
 // `out` is dw itself, otherwise conv2d_backward_weight_reduce sums the S partials (split-K).
-// Needs subgroups of >= 8 lanes (the builder checks); no early return (uniform flow).
+// Needs subgroups of >= 8 lanes (the builder checks); no early return (uniform flow); a subgroup
+// without weights skips the pixel loop (a subgroup-uniform bound).
 // Dispatch: [ceil(ceil(Ci*K*K/4)/64), ceil(Co/32), S].
 // `enable subgroups;` is left out (naga 30 rejects it); Kernel::device_source adds it on the web.
 
@@ -86,8 +87,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     var a30 = vec4<f32>(0.0);
     var a31 = vec4<f32>(0.0);
 
+    // A subgroup none of whose lanes owns a weight (the tail of the last x block: with Ci = 1,
+    // 9 weights use 3 lanes of 64) walks no pixels. subgroupAny makes the bound the same on every
+    // lane of the subgroup, so the broadcasts below still run in subgroup-uniform flow, and the
+    // lanes that own weights sum exactly as before.
     let lo = wid.z * p.rows_per;
-    let hi = min(lo + p.rows_per, p.n * p.out_h);
+    let hi = select(lo, min(lo + p.rows_per, p.n * p.out_h), subgroupAny(live.x));
     for (var row = lo; row < hi; row++) {
         let img = row / p.out_h;
         let oh = row % p.out_h;

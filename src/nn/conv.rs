@@ -161,7 +161,7 @@ fn check(s: &Conv2dShape, label: &str, named: &[(&Tensor, [usize; 4])]) -> Resul
 }
 
 /// Whether `algo` runs the Vec4 kernel for the forward / backward-input of `s`: asked for by
-/// name (an error where it cannot run), or Auto off real GPUs where it fits. On real GPUs Auto
+/// name (an error where it cannot run), or Auto off real GPUs where it fits a plane of >= 64. On real GPUs Auto
 /// keeps the variants measured there (BENCHMARKS.md); Vec4 has no GPU measurement yet.
 fn use_vec4(gpu: &Gpu, label: &str, s: &Conv2dShape, algo: ConvAlgo) -> Result<bool> {
     match algo {
@@ -174,7 +174,9 @@ fn use_vec4(gpu: &Gpu, label: &str, s: &Conv2dShape, algo: ConvAlgo) -> Result<b
             s.w
         )),
         ConvAlgo::Vec4 => Ok(true),
-        ConvAlgo::Auto => Ok(!is_real_gpu(gpu) && ConvAlgo::Vec4.supports_shape(gpu, s)),
+        // Small planes: the per-step weight pack (9 * Ci * Co values) costs more than the
+        // loads it saves (lavapipe, 512x2x2 at batch 32: 12.3 -> 8.9 GFLOP/s; 8x8 and up gain).
+        ConvAlgo::Auto => Ok(!is_real_gpu(gpu) && ConvAlgo::Vec4.supports_shape(gpu, s) && s.h * s.w >= 64),
         _ => Ok(false),
     }
 }
