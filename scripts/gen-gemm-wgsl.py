@@ -174,14 +174,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 }}
 """
 
+# Output channels per thread of conv2d_3x3_sg (a multiple of 32: each octet of lanes loads 32
+# channels' weights per vec4 load). Measured on lavapipe under load (GFLOP per CPU-second, 64x32x32
+# and 256x8x8 forward): 16 -> 8.2 / 8.6, 32 -> 13.6 / 15.5, 64 -> 16.1 / 14.8, 128 -> 11.7 / 17.3
+# (128 wastes half its tile on 64-channel layers).
+CONV_CO = 64
+
 def conv3x3():
     fmas = []
-    for r in range(8):
-        for c in range(4):
-            fmas.append(f"            c{4 * r + c} += subgroupBroadcast(wv.{XYZW[c]}, {r}u) * xv;")
-    init = lines("    var c{i} = vec4<f32>(select(0.0, b[min(co0 + {i}u, cl)], p.has_bias == 1u));", ROWS)
-    store = lines("    if (live && co0 + {i}u < p.c_out) {{ y[ybase + {i}u * p.quads] = c{i}; }}", ROWS)
+    for h in range(CONV_CO // 32):
+        for r in range(8):
+            for c in range(4):
+                fmas.append(f"            c{32 * h + 4 * r + c} += subgroupBroadcast(wv{h}.{XYZW[c]}, {r}u) * xv;")
+    init = lines("    var c{i} = vec4<f32>(select(0.0, b[min(co0 + {i}u, cl)], p.has_bias == 1u));", CONV_CO)
+    store = lines("    if (live && co0 + {i}u < p.c_out) {{ y[ybase + {i}u * p.quads] = c{i}; }}", CONV_CO)
     fma = "\n".join(fmas)
+    WLOADS = "\n".join(f"                let wv{h} = wp[min(wo + {8 * h}u, wlast)];" for h in range(CONV_CO // 32))
     return f"""// conv2d_3x3_sg: the 3x3, stride-1, pad-1 convolution as an implicit GEMM, both directions:
 //   forward (neg = 0):        y[n,o,h,w] = b[o] + sum_{{kh,kw,i}} x[n,i,h+kh-1,w+kw-1] * w[o,i,kh,kw]
 //   backward-input (neg = 1): y[n,o,h,w] =        sum_{{kh,kw,i}} x[n,i,h-kh+1,w-kw+1] * w[i,o,kh,kw]
@@ -189,15 +197,17 @@ def conv3x3():
 // Layouts: x [N, Cr, H, W] and y [N, Co, H, W] read/written as vec4 quads of the flattened plane
 // (needs H*W % 4 == 0); wp the packed weights [3, 3, Cr, Co4 * 4] (conv2d_pack_weights.wgsl) so
 // one vec4 load gives 4 output channels. Each thread computes 4 consecutive pixels of the plane x
-// 32 output channels (32 vec4 accumulators). Per tap and reduction channel it loads two aligned
-// vec4s of x and takes the 4 values at the tap's flat offset (dh * W + dw: the shift mod 4 is the
-// same for every lane because planes are quad-aligned), masks those whose row or column leaves
-// the image, and lane r of each octet loads the packed weights of channels o0 + 4r .. 4r + 3, which
-// subgroupBroadcast hands to every lane: 3 vec4 loads per 32 vec4 FMAs, against 8 scalar loads
-// in conv2d_forward_subgroup. Sums run taps outer, channels inner, from the bias (or 0), as the
+// {CONV_CO} output channels ({CONV_CO} vec4 accumulators). Per tap and reduction channel it loads two
+// aligned vec4s of x and takes the 4 values at the tap's flat offset (dh * W + dw: the shift mod 4
+// is the same for every lane because planes are quad-aligned), masks those whose row or column
+// leaves the image, and lane r of each octet loads the packed weights of channels o0 + 32h + 4r ..
+// + 3 (h = 0..{CONV_CO // 32 - 1}), which subgroupBroadcast hands to every lane: {2 + CONV_CO // 32} vec4 loads per {CONV_CO} vec4
+// FMAs, against 8 scalar loads per 32 in conv2d_forward_subgroup. Packed-weight reads past the
+// tap's row are clamped (their channels are >= Co and never stored). Sums run taps outer,
+// channels inner, from the bias (or 0), as the
 // subgroup kernels do, so both give the same bits.
 {WHY}
-// Dispatch: [gx, ceil(Co / 32), gz] workgroups of 64 over N * H * W / 4 quads (grid_1d folding).
+// Dispatch: [gx, ceil(Co / {CONV_CO}), gz] workgroups of 64 over N * H * W / 4 quads (grid_1d folding).
 
 struct Params {{
     n: u32, c_red: u32, c_out: u32, h: u32,
@@ -236,9 +246,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let ww = vec4<i32>(i32(p.w));
     let last = i32(p.n * p.c_red * p.quads) - 1;
     let xbase = i32(img * p.c_red * p.quads + q);
-    let co0 = wid.y * {ROWS}u;
+    let co0 = wid.y * {CONV_CO}u;
     let cl = p.c_out - 1u;
-    let wq = min(co0 / 4u + (sid & 7u), p.cout4 - 1u);
+    let wq = co0 / 4u + (sid & 7u);
     let sgn = select(1, -1, p.neg == 1u);
 {init}
     for (var kh = 0; kh < 3; kh++) {{
@@ -253,11 +263,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
             let sh = ((off % 4) + 4) % 4;
             var xi = xbase + (off - sh) / 4;
             var wo = u32(kh * 3 + kw) * p.c_red * p.cout4 + wq;
+            let wlast = u32(kh * 3 + kw + 1) * p.c_red * p.cout4 - 1u;
             for (var ci = 0u; ci < p.c_red; ci++) {{
                 let v0 = x[clamp(xi, 0, last)];
                 let v1 = x[clamp(xi + 1, 0, last)];
                 let xv = select(vec4<f32>(0.0), window(v0, v1, sh), ok);
-                let wv = wp[wo];
+{WLOADS}
 {fma}
                 xi += i32(p.quads);
                 wo += p.cout4;

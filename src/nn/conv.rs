@@ -25,8 +25,9 @@ pub enum ConvAlgo {
     /// through `subgroupBroadcast`; needs subgroups of >= 8 lanes.
     Subgroup,
     /// Forward and backward-input of 3x3/stride-1/pad-1 layers whose planes hold whole quads
-    /// (`conv3x3::fits`): Subgroup's tiling with vec4 loads of the input and of weights packed
-    /// per tap, 3 loads where Subgroup makes 8; backward-weight runs Subgroup's kernel. Gives
+    /// (`conv3x3::fits`): an implicit GEMM with vec4 loads of the input and of weights packed
+    /// per tap, 64 channels x 4 pixels per thread (4 vec4 loads feed 64 vec4 FMAs where
+    /// Subgroup makes 8 scalar loads for 32); backward-weight runs Subgroup's kernel. Gives
     /// Subgroup's bits.
     Vec4,
 }

@@ -36,8 +36,9 @@ pub struct PackParams {
     pub transposed: u32,
 }
 
-/// Output channels per workgroup (32 vec4 accumulators per thread).
-const CO_BLOCK: usize = 32;
+/// Output channels per workgroup (64 vec4 accumulators per thread; CONV_CO in
+/// scripts/gen-gemm-wgsl.py).
+const CO_BLOCK: usize = 64;
 
 /// Whether the Vec4 kernel computes this shape: 3x3, stride 1, pad 1, planes of whole quads.
 pub fn fits(s: &Conv2dShape) -> bool {
