@@ -70,6 +70,16 @@ pub struct Gpu {
     pub(super) maps: AtomicU64,
     /// Queue submissions so far (`Gpu::submits`).
     pub(super) submits: AtomicU64,
+    /// The last submission, which a `Fence` made now waits for (native polls for it).
+    last_submission: Mutex<Option<wgpu::SubmissionIndex>>,
+}
+
+/// A point in the queue: every submission made before `Gpu::fence`. Waiting for it is neither a
+/// submission nor a readback.
+pub struct Fence {
+    done: futures_channel::oneshot::Receiver<()>,
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    index: Option<wgpu::SubmissionIndex>,
 }
 
 impl Gpu {
@@ -127,6 +137,7 @@ impl Gpu {
             staging: Mutex::new(Vec::new()),
             maps: AtomicU64::new(0),
             submits: AtomicU64::new(0),
+            last_submission: Mutex::new(None),
         })
     }
 
@@ -216,7 +227,40 @@ impl Gpu {
     /// Submit command buffers, counted (`submits`): every submission of the engine goes here.
     pub(crate) fn submit(&self, cmds: impl IntoIterator<Item = wgpu::CommandBuffer>) {
         self.submits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.queue.submit(cmds);
+        let index = self.queue.submit(cmds);
+        if let Ok(mut last) = self.last_submission.lock() {
+            *last = Some(index);
+        }
+    }
+
+    /// A fence after everything submitted so far.
+    pub fn fence(&self) -> Fence {
+        let (tx, rx) = futures_channel::oneshot::channel();
+        self.queue.on_submitted_work_done(move || {
+            let _ = tx.send(());
+        });
+        Fence {
+            done: rx,
+            index: self.last_submission.lock().ok().and_then(|l| l.clone()),
+        }
+    }
+
+    /// Wait until the work before `fence` is done, not for what was submitted after it (so a
+    /// trainer can keep the next step queued). Natively a poll for that submission; in the
+    /// browser the work-done callback, the event loop running meanwhile.
+    pub async fn wait_fence(&self, fence: Fence) -> Result<()> {
+        #[cfg(not(target_arch = "wasm32"))]
+        self.device
+            .poll(wgpu::PollType::Wait {
+                submission_index: fence.index,
+                timeout: None,
+            })
+            .map_err(|e| Error::Gpu(format!("poll: {e}")))?;
+        fence
+            .done
+            .await
+            .map_err(|_| Error::Gpu("work-done callback dropped".into()))?;
+        self.check()
     }
 
     /// Queue submissions so far; with `maps` (readbacks) it lets tests hold a training step to

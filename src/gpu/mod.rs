@@ -7,7 +7,7 @@ pub mod op;
 pub mod readback;
 pub mod tensor;
 
-pub use context::{Gpu, GpuOptions};
+pub use context::{Fence, Gpu, GpuOptions};
 pub use kernels::Kernel;
 pub use op::{elementwise, grid_1d, Encoder, Op};
 pub use readback::ReadRange;

@@ -5,6 +5,7 @@
 
 use super::epochs::EpochLoop;
 pub use super::epochs::{EpochRecord, Evaluation};
+use super::inflight::InFlight;
 use crate::data::Dataset;
 use crate::dnn::evaluate;
 use crate::dnn::{DnnNet, SgdConfig};
@@ -20,6 +21,8 @@ pub struct Trainer {
     pub cfg: TrainConfig,
     /// Batches, counters, running means and history.
     pub run: EpochLoop,
+    /// Fences of the queued steps the GPU may still be running.
+    in_flight: InFlight,
 }
 
 impl Trainer {
@@ -36,7 +39,12 @@ impl Trainer {
             cfg.epochs,
             cfg.max_steps,
         );
-        let mut t = Trainer { net, cfg, run };
+        let mut t = Trainer {
+            net,
+            cfg,
+            run,
+            in_flight: InFlight::default(),
+        };
         t.begin_epoch(gpu);
         Ok(t)
     }
@@ -73,12 +81,15 @@ impl Trainer {
         };
         self.net.queue_train_step(gpu, &self.run.x, &self.run.y, valid, seed)?;
         self.run.count_step();
+        self.in_flight.stepped(gpu).await?;
         Ok(true)
     }
 
     /// Read the queued steps' statistics (one readback) into the running means.
     pub async fn flush(&mut self, gpu: &Gpu) -> Result<()> {
-        for s in self.net.drain_steps(gpu).await? {
+        let steps = self.net.drain_steps(gpu).await?;
+        self.in_flight.clear();
+        for s in steps {
             self.run.add_stats(&s);
         }
         Ok(())

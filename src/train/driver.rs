@@ -88,9 +88,9 @@ impl<T: EpochTrainer> EpochDriver<T> {
     }
 
     /// Up to `k` batches; closes the epoch when its batches (or the run's steps) run out.
-    /// Steps are queued without readbacks; their statistics are read when the log fills
-    /// (`LOG_SLOTS` steps), before the call returns (the progress it reports) and when the
-    /// epoch closes. A `cancel` request stops it before the next batch (`Error::Cancelled`);
+    /// Steps are queued without readbacks, at most one ahead of the GPU (`train::inflight`);
+    /// their statistics are read when the log fills (`LOG_SLOTS` steps), before the call returns
+    /// (the progress it reports) and when the epoch closes. A `cancel` request stops it before the next batch (`Error::Cancelled`);
     /// the batches done so far stay done and counted.
     pub async fn steps(
         &mut self,

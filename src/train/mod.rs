@@ -3,6 +3,7 @@
 pub mod dnn;
 pub mod driver;
 pub mod epochs;
+pub mod inflight;
 pub mod schedule;
 
 pub use dnn::{TrainConfig, Trainer};

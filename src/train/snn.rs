@@ -3,6 +3,7 @@
 //! decay, seeded like the DNN trainer, a NaN guard. Driven batch by batch.
 
 use super::epochs::{EpochLoop, EpochRecord, Evaluation};
+use super::inflight::InFlight;
 use crate::checkpoint::Checkpoint;
 use crate::data::Dataset;
 use crate::error::Result;
@@ -31,6 +32,8 @@ pub struct Finetuner {
     pub cfg: FinetuneConfig,
     /// Batches, counters, running means and history.
     pub run: EpochLoop,
+    /// Fences of the queued steps the GPU may still be running.
+    in_flight: InFlight,
 }
 
 impl Finetuner {
@@ -69,7 +72,12 @@ impl Finetuner {
             cfg.epochs,
             cfg.max_steps,
         );
-        let mut f = Finetuner { net, cfg, run };
+        let mut f = Finetuner {
+            net,
+            cfg,
+            run,
+            in_flight: InFlight::default(),
+        };
         f.begin_epoch();
         Ok(f)
     }
@@ -99,12 +107,15 @@ impl Finetuner {
         };
         self.net.queue_train_step(gpu, &self.run.x, &self.run.y, valid, seed)?;
         self.run.count_step();
+        self.in_flight.stepped(gpu).await?;
         Ok(true)
     }
 
     /// Read the queued steps' statistics (one readback) into the running means.
     pub async fn flush(&mut self, gpu: &Gpu) -> Result<()> {
-        for s in self.net.drain_steps(gpu).await? {
+        let steps = self.net.drain_steps(gpu).await?;
+        self.in_flight.clear();
+        for s in steps {
             self.run.add_stats(&s);
         }
         Ok(())
