@@ -188,14 +188,12 @@ impl DnnNet {
     /// The statistics of every step queued since the last drain, in order, with one readback.
     /// A non-finite loss among them is `Error::Diverged` (detected here, at the read).
     pub async fn drain_steps(&mut self, gpu: &Gpu) -> Result<Vec<StepStats>> {
-        let steps = self.log.drain(gpu).await?;
-        if let Some(bad) = steps.iter().find(|s| !s.loss_sum.is_finite()) {
-            return Err(Error::Diverged(format!(
-                "loss became {} (learning rate {} too high?); training stopped, checkpoints already written are kept",
-                bad.loss_sum, self.sgd.lr
-            )));
-        }
-        Ok(steps)
+        let lr = self.sgd.lr;
+        self.log
+            .drain_finite(gpu, |loss| {
+                format!("loss became {loss} (learning rate {lr} too high?); training stopped, checkpoints already written are kept")
+            })
+            .await
     }
 
     /// Queue a forward (no dropout) with its loss on `valid` images: one submission, no

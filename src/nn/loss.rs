@@ -121,10 +121,6 @@ impl StepLog {
         self.valid.len() >= LOG_SLOTS
     }
 
-    pub fn pending(&self) -> usize {
-        self.valid.len()
-    }
-
     /// Record the copy of `stats` into the next slot (call `drain` first when full).
     pub fn record(&mut self, enc: &mut crate::gpu::Encoder<'_>, stats: &Tensor, valid: usize) -> Result<()> {
         if self.is_full() {
@@ -137,6 +133,20 @@ impl StepLog {
         enc.copy_at(&stats.buffer, 0, &self.log.buffer, at, 8);
         self.valid.push(valid);
         Ok(())
+    }
+
+    /// `drain`, with a non-finite loss among the steps turned into `Error::Diverged` carrying
+    /// `why(loss)`: both trainers' divergence rule, detected at the read.
+    pub async fn drain_finite(
+        &mut self,
+        gpu: &Gpu,
+        why: impl FnOnce(f32) -> String,
+    ) -> Result<Vec<crate::spec::StepStats>> {
+        let steps = self.drain(gpu).await?;
+        match steps.iter().find(|s| !s.loss_sum.is_finite()) {
+            Some(bad) => Err(crate::Error::Diverged(why(bad.loss_sum))),
+            None => Ok(steps),
+        }
     }
 
     /// The statistics of every queued step, in order, with one readback (none when empty).

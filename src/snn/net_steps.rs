@@ -112,14 +112,12 @@ impl SnnNet {
     /// The statistics of every step queued since the last drain, in order, with one readback;
     /// a non-finite loss among them is `Error::Diverged`.
     pub async fn drain_steps(&mut self, gpu: &Gpu) -> Result<Vec<StepStats>> {
-        let steps = self.log.drain(gpu).await?;
-        if let Some(bad) = steps.iter().find(|s| !s.loss_sum.is_finite()) {
-            return Err(Error::Diverged(format!(
-                "SNN loss became {} (lower the learning rate {})",
-                bad.loss_sum, self.opts.lr
-            )));
-        }
-        Ok(steps)
+        let lr = self.opts.lr;
+        self.log
+            .drain_finite(gpu, |loss| {
+                format!("SNN loss became {loss} (lower the learning rate {lr})")
+            })
+            .await
     }
 
     /// Set the learning rate (schedule) and Adam's step count (for resume).

@@ -99,26 +99,12 @@ impl Finetuner {
     /// Queue a step on the next batch (no readback; the log is drained first when full);
     /// `Ok(false)` at the end of the epoch.
     pub async fn train_batch(&mut self, gpu: &Gpu, train: &Dataset) -> Result<bool> {
-        if self.net.log_full() {
-            self.flush(gpu).await?;
-        }
-        let Some((valid, seed)) = self.run.next_batch(train)? else {
-            return Ok(false);
-        };
-        self.net.queue_train_step(gpu, &self.run.x, &self.run.y, valid, seed)?;
-        self.run.count_step();
-        self.in_flight.stepped(gpu).await?;
-        Ok(true)
+        super::inflight::queue_next(&mut self.net, &mut self.run, &mut self.in_flight, gpu, train).await
     }
 
     /// Read the queued steps' statistics (one readback) into the running means.
     pub async fn flush(&mut self, gpu: &Gpu) -> Result<()> {
-        let steps = self.net.drain_steps(gpu).await?;
-        self.in_flight.clear();
-        for s in steps {
-            self.run.add_stats(&s);
-        }
-        Ok(())
+        super::inflight::flush(&mut self.net, &mut self.run, &mut self.in_flight, gpu).await
     }
 
     pub fn running(&self) -> (f32, f32) {
