@@ -179,40 +179,58 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 # and 256x8x8 forward): 16 -> 8.2 / 8.6, 32 -> 13.6 / 15.5, 64 -> 16.1 / 14.8, 128 -> 11.7 / 17.3
 # (128 wastes half its tile on 64-channel layers).
 CONV_CO = 64
+# Quads (4-pixel groups) per thread of conv2d_3x3_sg.
+CONV_QUADS = 2
+ACC = "cdefgh"
 
 def conv3x3():
+    nq = CONV_QUADS
     fmas = []
     for h in range(CONV_CO // 32):
         for r in range(8):
             for c in range(4):
-                fmas.append(f"            c{32 * h + 4 * r + c} += subgroupBroadcast(wv{h}.{XYZW[c]}, {r}u) * xv;")
-    init = lines("    var c{i} = vec4<f32>(select(0.0, b[min(co0 + {i}u, cl)], p.has_bias == 1u));", CONV_CO)
-    store = lines("    if (live && co0 + {i}u < p.c_out) {{ y[ybase + {i}u * p.quads] = c{i}; }}", CONV_CO)
+                i = 32 * h + 4 * r + c
+                fmas.append(f"                let s{i} = subgroupBroadcast(wv{h}.{XYZW[c]}, {r}u);")
+                fmas.extend(f"                {ACC[j]}{i} += s{i} * xv{j};" for j in range(nq))
+    init = "\n".join(f"    var {ACC[j]}{i} = vec4<f32>(select(0.0, b[min(co0 + {i}u, cl)], p.has_bias == 1u));"
+                     for i in range(CONV_CO) for j in range(nq))
+    store = "\n".join(
+        f"    if (live && q0 + {j}u < p.quads) {{\n"
+        + "\n".join(f"        if (co0 + {i}u < p.c_out) {{ y[ybase + {j}u + {i}u * p.quads] = {ACC[j]}{i}; }}" for i in range(CONV_CO))
+        + "\n    }" for j in range(nq))
     fma = "\n".join(fmas)
     WLOADS = "\n".join(f"                let wv{h} = wp[min(wo + {8 * h}u, wlast)];" for h in range(CONV_CO // 32))
+    PIX = "\n".join(f"    let pix{j} = vec4<u32>((q0 + {j}u) * 4u) + vec4<u32>(0u, 1u, 2u, 3u);\n"
+                    f"    let oh{j} = vec4<i32>(pix{j} / p.w);\n    let ow{j} = vec4<i32>(pix{j} % p.w);" for j in range(nq))
+    ROK = "\n".join(f"        let ih{j} = oh{j} + vec4<i32>(dh);\n        let rok{j} = (ih{j} >= vec4<i32>(0)) & (ih{j} < hh);" for j in range(nq))
+    OK = "\n".join(f"            let iw{j} = ow{j} + vec4<i32>(dw);\n            let ok{j} = rok{j} & (iw{j} >= vec4<i32>(0)) & (iw{j} < ww);" for j in range(nq))
+    XLOADS = "\n".join(f"                let v{k} = x[clamp(xi + {k}, 0, last)];" for k in range(nq + 1))
+    XV = "\n".join(f"                let xv{j} = select(vec4<f32>(0.0), window(v{j}, v{j + 1}, sh), ok{j});" for j in range(nq))
     return f"""// conv2d_3x3_sg: the 3x3, stride-1, pad-1 convolution as an implicit GEMM, both directions:
 //   forward (neg = 0):        y[n,o,h,w] = b[o] + sum_{{kh,kw,i}} x[n,i,h+kh-1,w+kw-1] * w[o,i,kh,kw]
 //   backward-input (neg = 1): y[n,o,h,w] =        sum_{{kh,kw,i}} x[n,i,h-kh+1,w-kw+1] * w[i,o,kh,kw]
 // (backward-input: x = dy, o runs over the layer's input channels, i over its output channels).
 // Layouts: x [N, Cr, H, W] and y [N, Co, H, W] read/written as vec4 quads of the flattened plane
 // (needs H*W % 4 == 0); wp the packed weights [3, 3, Cr, Co4 * 4] (conv2d_pack_weights.wgsl) so
-// one vec4 load gives 4 output channels. Each thread computes 4 consecutive pixels of the plane x
-// {CONV_CO} output channels ({CONV_CO} vec4 accumulators). Per tap and reduction channel it loads two
-// aligned vec4s of x and takes the 4 values at the tap's flat offset (dh * W + dw: the shift mod 4
-// is the same for every lane because planes are quad-aligned), masks those whose row or column
-// leaves the image, and lane r of each octet loads the packed weights of channels o0 + 32h + 4r ..
-// + 3 (h = 0..{CONV_CO // 32 - 1}), which subgroupBroadcast hands to every lane: {2 + CONV_CO // 32} vec4 loads per {CONV_CO} vec4
-// FMAs, against 8 scalar loads per 32 in conv2d_forward_subgroup. Packed-weight reads past the
-// tap's row are clamped (their channels are >= Co and never stored). Sums run taps outer,
-// channels inner, from the bias (or 0), as the
-// subgroup kernels do, so both give the same bits.
+// one vec4 load gives 4 output channels. Each thread computes {nq} consecutive quads ({4 * nq} pixels) of
+// the plane x {CONV_CO} output channels ({nq * CONV_CO} vec4 accumulators; a plane's last group may hold
+// fewer quads: the missing ones are computed from clamped loads and never stored). Per tap and
+// reduction channel it loads {nq + 1} aligned vec4s of x and takes each quad's 4 values at the tap's
+// flat offset (dh * W + dw: the shift mod 4 is the same for every lane because planes are
+// quad-aligned), masks those whose row or column leaves the image, and lane r of each octet
+// loads the packed weights of channels o0 + 32h + 4r .. + 3 (h = 0..{CONV_CO // 32 - 1}), which
+// subgroupBroadcast hands to every lane: {nq + 1 + CONV_CO // 32} vec4 loads per {nq * CONV_CO} vec4 FMAs, against 8 scalar loads
+// per 32 in conv2d_forward_subgroup. Packed-weight reads past the tap's row are clamped (their
+// channels are >= Co and never stored). Sums run taps outer, channels inner, from the bias (or
+// 0), as the subgroup kernels do, so both give the same bits.
 {WHY}
-// Dispatch: [gx, ceil(Co / {CONV_CO}), gz] workgroups of 64 over N * H * W / 4 quads (grid_1d folding).
+// Dispatch: [gx, ceil(Co / {CONV_CO}), gz] workgroups of 64 over N * groups threads, groups =
+// ceil(H * W / {4 * nq}) (grid_1d folding).
 
 struct Params {{
     n: u32, c_red: u32, c_out: u32, h: u32,
     w: u32, quads: u32, cout4: u32, neg: u32,
-    has_bias: u32, _p0: u32, _p1: u32, _p2: u32,
+    has_bias: u32, groups: u32, _p1: u32, _p2: u32,
 }}
 
 @group(0) @binding(0) var<storage, read>       x: array<vec4<f32>>;   // [N, Cr, H*W/4]
@@ -234,18 +252,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(subgroup_invocation_id) sid: u32) {{
     let t = (wid.x + wid.z * nwg.x) * 64u + lid.x;
-    let total = p.n * p.quads;
+    let total = p.n * p.groups;
     let live = t < total;
     let tc = min(t, total - 1u);
-    let img = tc / p.quads;
-    let q = tc % p.quads;
-    let pix = vec4<u32>(q * 4u) + vec4<u32>(0u, 1u, 2u, 3u);
-    let oh = vec4<i32>(pix / p.w);
-    let ow = vec4<i32>(pix % p.w);
+    let img = tc / p.groups;
+    let q0 = (tc % p.groups) * {nq}u;
+{PIX}
     let hh = vec4<i32>(i32(p.h));
     let ww = vec4<i32>(i32(p.w));
     let last = i32(p.n * p.c_red * p.quads) - 1;
-    let xbase = i32(img * p.c_red * p.quads + q);
+    let xbase = i32(img * p.c_red * p.quads + q0);
     let co0 = wid.y * {CONV_CO}u;
     let cl = p.c_out - 1u;
     let wq = co0 / 4u + (sid & 7u);
@@ -253,21 +269,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 {init}
     for (var kh = 0; kh < 3; kh++) {{
         let dh = sgn * (kh - 1);
-        let ih = oh + vec4<i32>(dh);
-        let rok = (ih >= vec4<i32>(0)) & (ih < hh);
+{ROK}
         for (var kw = 0; kw < 3; kw++) {{
             let dw = sgn * (kw - 1);
-            let iw = ow + vec4<i32>(dw);
-            let ok = rok & (iw >= vec4<i32>(0)) & (iw < ww);
+{OK}
             let off = dh * i32(p.w) + dw;
             let sh = ((off % 4) + 4) % 4;
             var xi = xbase + (off - sh) / 4;
             var wo = u32(kh * 3 + kw) * p.c_red * p.cout4 + wq;
             let wlast = u32(kh * 3 + kw + 1) * p.c_red * p.cout4 - 1u;
             for (var ci = 0u; ci < p.c_red; ci++) {{
-                let v0 = x[clamp(xi, 0, last)];
-                let v1 = x[clamp(xi + 1, 0, last)];
-                let xv = select(vec4<f32>(0.0), window(v0, v1, sh), ok);
+{XLOADS}
+{XV}
 {WLOADS}
 {fma}
                 xi += i32(p.quads);
@@ -275,16 +288,120 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
             }}
         }}
     }}
-    let ybase = (img * p.c_out + co0) * p.quads + q;
+    let ybase = (img * p.c_out + co0) * p.quads + q0;
 {store}
 }}
 """
+
+
+# Output channels per thread of conv2d_3x3_bw_sg (a multiple of 8: each octet of lanes loads 8
+# channels' dy quads per vec4 load).
+BW_CO = 32
+TAPS = [(dh, dw) for dh in (-1, 0, 1) for dw in (-1, 0, 1)]
+
+
+def conv3x3_bw():
+    co = BW_CO
+    init = "\n".join(f"    var a{t}_{c} = 0.0;" for t in range(9) for c in range(co))
+    dl = "\n".join(f"    let dl{h} = min(co0 + {8 * h}u + (sid & 7u), last) * quads;" for h in range(co // 8))
+    rows = "\n".join(
+        f"        let ih{i} = i32(oh) + {dh};\n"
+        f"        let rok{i} = ih{i} >= 0 && ih{i} < i32(p.h);\n"
+        f"        let rb{i} = xplane + u32(clamp(ih{i}, 0, i32(p.h) - 1)) * wq;" for i, dh in enumerate((-1, 0, 1)))
+    xl = []
+    for i in range(3):
+        xl.append(f"            let l{i} = select(vec4<f32>(0.0), x[rb{i} + max(q, 1u) - 1u], rok{i} && q > 0u);")
+        xl.append(f"            let m{i} = select(vec4<f32>(0.0), x[rb{i} + q], rok{i});")
+        xl.append(f"            let r{i} = select(vec4<f32>(0.0), x[rb{i} + min(q + 1u, wq - 1u)], rok{i} && q + 1u < wq);")
+        xl.append(f"            let x{3 * i} = window(l{i}, m{i}, 3);")
+        xl.append(f"            let x{3 * i + 1} = m{i};")
+        xl.append(f"            let x{3 * i + 2} = window(m{i}, r{i}, 1);")
+    dyl = "\n".join(f"            let dv{h} = dy[dl{h} + dq + q];" for h in range(co // 8))
+    fmas = []
+    for px in range(4):
+        for c in range(co):
+            fmas.append(f"            let s{px}_{c} = subgroupBroadcast(dv{c // 8}.{XYZW[px]}, {c % 8}u);")
+            fmas.extend(f"            a{t}_{c} += s{px}_{c} * x{t}.{XYZW[px]};" for t in range(9))
+    store = "\n".join(
+        f"    if (live && co0 + {c}u < p.c_out) {{\n"
+        + "\n".join(f"        out[ob + {c}u * rs + {t}u] = a{t}_{c};" for t in range(9))
+        + "\n    }" for c in range(co))
+    return f"""// conv2d_3x3_bw_sg: the weight gradient of a 3x3, stride-1, pad-1 convolution,
+//   dw[co,ci,kh,kw] = sum_{{n,oh,ow}} dy[n,co,oh,ow] * x[n,ci,oh+kh-1,ow+kw-1],
+// with rows of whole quads (W % 4 == 0). Layouts: x [N, Ci, H, W] and dy [N, Co, H, W] read as
+// vec4 quads of each row; out [S, Co, Ci*9] (S = wid.z slices), NCHW f32.
+// Each thread owns one input channel ci x all 9 taps x {co} output channels ({9 * co} accumulators).
+// Per quad of 4 output pixels it loads 3 aligned vec4s of x from each of the rows oh-1, oh, oh+1
+// (the quad and its neighbours, zero where a row or column leaves the image), from which the 9
+// taps' shifted windows come, and lane l of each octet loads the dy quad of channel
+// co0 + 8g + (l & 7) (g = 0..{co // 8 - 1}), which subgroupBroadcast hands to every lane: {9 + co // 8} vec4 loads
+// per {9 * co * 4} FMAs, against 8 per 128 in conv2d_backward_weight_subgroup.
+// Slice z sums the (image, output row) pairs [z*rows_per, min((z+1)*rows_per, N*H)), pixel
+// by pixel in raster order (acc += dy * x, masked x = 0), exactly as
+// conv2d_backward_weight_subgroup does with the same slices, so both give the same bits; with
+// S = 1 `out` is dw itself, otherwise conv2d_backward_weight_reduce sums the S partials.
+{WHY}
+// Dispatch: [ceil(Ci / 64), ceil(Co / {co}), S].
+
+struct Params {{
+    n: u32, c_in: u32, h: u32, w: u32,
+    c_out: u32, k: u32, stride: u32, pad: u32,
+    out_h: u32, out_w: u32, tiles: u32, rows_per: u32,
+}}
+
+@group(0) @binding(0) var<storage, read>       x: array<vec4<f32>>;   // [N, Ci, H, W/4]
+@group(0) @binding(1) var<storage, read>       dy: array<vec4<f32>>;  // [N, Co, H, W/4]
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;       // [S, Co, Ci*9]
+@group(0) @binding(3) var<uniform>             p: Params;
+
+/// The 4 consecutive values starting `sh` (0..3) into the 8 values of v0, v1.
+fn window(v0: vec4<f32>, v1: vec4<f32>, sh: i32) -> vec4<f32> {{
+    let s1 = vec4<f32>(v0.yzw, v1.x);
+    let s2 = vec4<f32>(v0.zw, v1.xy);
+    let s3 = vec4<f32>(v0.w, v1.xyz);
+    return select(select(select(v0, s1, sh == 1), s2, sh == 2), s3, sh == 3);
+}}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(subgroup_invocation_id) sid: u32) {{
+    let ci = wid.x * 64u + lid.x;
+    let live = ci < p.c_in;
+    let cic = min(ci, p.c_in - 1u);
+    let wq = p.w / 4u;
+    let quads = p.h * wq;
+    let rs = p.c_in * 9u;
+    let co0 = wid.y * {co}u;
+    let last = p.c_out - 1u;
+{dl}
+{init}
+    // A subgroup none of whose lanes owns a channel walks no rows (subgroup-uniform bound).
+    let lo = wid.z * p.rows_per;
+    let hi = select(lo, min(lo + p.rows_per, p.n * p.h), subgroupAny(live));
+    for (var row = lo; row < hi; row++) {{
+        let img = row / p.h;
+        let oh = row % p.h;
+        let xplane = (img * p.c_in + cic) * quads;
+{rows}
+        let dq = img * p.c_out * quads + oh * wq;
+        for (var q = 0u; q < wq; q++) {{
+{chr(10).join(xl)}
+{dyl}
+{chr(10).join(fmas)}
+        }}
+    }}
+    let ob = wid.z * p.c_out * rs + co0 * rs + cic * 9u;
+{store}
+}}
+"""
+
 
 FILES = {
     "linear_forward_sg.wgsl": forward,
     "linear_backward_input_sg.wgsl": backward_input,
     "linear_backward_weight_sg.wgsl": backward_weight,
     "conv2d_3x3_sg.wgsl": conv3x3,
+    "conv2d_3x3_bw_sg.wgsl": conv3x3_bw,
 }
 
 if __name__ == "__main__":

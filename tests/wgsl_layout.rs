@@ -136,7 +136,7 @@ fn layer_mirrors() -> Vec<Mirror> {
             len, splits, _p0 = _pad[0], _p1 = _pad[1]
         }),
         mirror!("conv2d_3x3_sg" Params => Conv3x3Params {
-            n, c_red, c_out, h, w, quads, cout4, neg, has_bias, _p0 = _pad[0], _p1 = _pad[1], _p2 = _pad[2]
+            n, c_red, c_out, h, w, quads, cout4, neg, has_bias, groups, _p1 = _pad[0], _p2 = _pad[1]
         }),
         mirror!("conv2d_pack_weights" Params => PackParams { c_red, c_out, cout4, transposed }),
         // linear

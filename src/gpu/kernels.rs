@@ -34,6 +34,7 @@ kernels! {
     Conv2dBackwardWeightSubgroup => "conv2d_backward_weight_subgroup",
     Conv2dBackwardWeightReduce => "conv2d_backward_weight_reduce",
     Conv2d3x3Sg => "conv2d_3x3_sg",
+    Conv2d3x3BwSg => "conv2d_3x3_bw_sg",
     Conv2dForward => "conv2d_forward",
     Conv2dForwardSubgroup => "conv2d_forward_subgroup",
     Conv2dPackWeights => "conv2d_pack_weights",

@@ -26,9 +26,10 @@ pub enum ConvAlgo {
     Subgroup,
     /// Forward and backward-input of 3x3/stride-1/pad-1 layers whose planes hold whole quads
     /// (`conv3x3::fits`): an implicit GEMM with vec4 loads of the input and of weights packed
-    /// per tap, 64 channels x 4 pixels per thread (4 vec4 loads feed 64 vec4 FMAs where
-    /// Subgroup makes 8 scalar loads for 32); backward-weight runs Subgroup's kernel. Gives
-    /// Subgroup's bits.
+    /// per tap, 64 channels x 8 pixels per thread (5 vec4 loads feed 128 vec4 FMAs where
+    /// Subgroup makes 8 scalar loads for 32); backward-weight, where rows hold whole quads
+    /// (`conv3x3::fits_backward_weight`), a vec4 kernel of 9 taps x 32 channels per input
+    /// channel, else Subgroup's kernel. Gives Subgroup's bits.
     Vec4,
 }
 
@@ -182,6 +183,15 @@ fn use_vec4(gpu: &Gpu, label: &str, s: &Conv2dShape, algo: ConvAlgo) -> Result<b
     }
 }
 
+/// Whether `algo` (already resolved to run Subgroup's backward-weight) runs the Vec4
+/// backward-weight kernel for `s`: Vec4 by name, or Auto off real GPUs on planes of >= 64
+/// pixels (as forward), where it fits.
+fn use_vec4_backward_weight(gpu: &Gpu, s: &Conv2dShape, algo: ConvAlgo) -> bool {
+    let auto = algo == ConvAlgo::Auto && !is_real_gpu(gpu) && s.h * s.w >= 64;
+    let asked = algo == ConvAlgo::Vec4 || auto;
+    asked && ConvAlgo::Vec4.supported(gpu) && conv3x3::fits_backward_weight(s)
+}
+
 fn is_real_gpu(gpu: &Gpu) -> bool {
     matches!(
         gpu.info.device_type,
@@ -289,6 +299,8 @@ pub fn conv2d_backward_weight_with_algo(
         Kernel::Conv2dBackwardWeight,
         Kernel::Conv2dBackwardWeightSubgroup,
     )?;
+    // Vec4's kernel sums Subgroup's slices in Subgroup's order: the split below is Subgroup's.
+    let vec4 = kernel == Kernel::Conv2dBackwardWeightSubgroup && use_vec4_backward_weight(gpu, s, algo);
     let rs = s.c_in * s.k * s.k;
     let groups_x = rs.div_ceil(PX).div_ceil(WG as usize);
     let blocks = s.c_out.div_ceil(cb);
@@ -299,13 +311,15 @@ pub fn conv2d_backward_weight_with_algo(
     let splits = rows.div_ceil(rows_per);
     let grid = [groups_x as u32, blocks as u32, splits as u32];
     let p = params(s, 0, rows_per);
+    let run = |label: &str, out: &Tensor| match vec4 {
+        true => conv3x3::backward_weight_op(gpu, label, &p, splits, [&x.buffer, &dy.buffer, &out.buffer]),
+        false => gpu.op(kernel, label, &[&x.buffer, &dy.buffer, &out.buffer], &p, grid),
+    };
     if splits == 1 {
-        let bufs = [&x.buffer, &dy.buffer, &dw.buffer];
-        return Ok(vec![gpu.op(kernel, label, &bufs, &p, grid)?]);
+        return Ok(vec![run(label, dw)?]);
     }
     let part = gpu.tensor(&format!("{label}.partial"), &[splits, s.c_out * rs])?;
-    let bufs = [&x.buffer, &dy.buffer, &part.buffer];
-    let partial = gpu.op(kernel, &format!("{label}.partial"), &bufs, &p, grid)?;
+    let partial = run(&format!("{label}.partial"), &part)?;
     let len = dw.len();
     let rp = ReduceParams {
         len: len as u32,

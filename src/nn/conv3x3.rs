@@ -8,7 +8,7 @@ use bytemuck::{Pod, Zeroable};
 use crate::error::Result;
 use crate::gpu::{grid_1d, Gpu, Kernel, Op, Tensor};
 
-use super::conv::Conv2dShape;
+use super::conv::{Conv2dParams, Conv2dShape};
 
 /// Uniform of conv2d_3x3_sg (mirrors its `Params`).
 #[repr(C)]
@@ -23,7 +23,9 @@ pub struct Conv3x3Params {
     pub cout4: u32,
     pub neg: u32,
     pub has_bias: u32,
-    pub _pad: [u32; 3],
+    /// Thread groups of `QUADS_PER_THREAD` quads per image plane.
+    pub groups: u32,
+    pub _pad: [u32; 2],
 }
 
 /// Uniform of conv2d_pack_weights (mirrors its `Params`).
@@ -39,10 +41,38 @@ pub struct PackParams {
 /// Output channels per workgroup (64 vec4 accumulators per thread; CONV_CO in
 /// scripts/gen-gemm-wgsl.py).
 const CO_BLOCK: usize = 64;
+/// Quads (4-pixel groups) per thread (CONV_QUADS in scripts/gen-gemm-wgsl.py).
+const QUADS_PER_THREAD: usize = 2;
+
+/// Output channels per thread of conv2d_3x3_bw_sg (BW_CO in scripts/gen-gemm-wgsl.py).
+const BW_CO_BLOCK: usize = 32;
 
 /// Whether the Vec4 kernel computes this shape: 3x3, stride 1, pad 1, planes of whole quads.
 pub fn fits(s: &Conv2dShape) -> bool {
     s.k == 3 && s.stride == 1 && s.pad == 1 && (s.h * s.w).is_multiple_of(4)
+}
+
+/// Whether the Vec4 backward-weight kernel computes this shape: `fits` with rows of whole quads.
+pub fn fits_backward_weight(s: &Conv2dShape) -> bool {
+    fits(s) && s.w.is_multiple_of(4)
+}
+
+/// The conv2d_3x3_bw_sg op over `splits` slices of `rows_per` (image, row) pairs, writing `out`
+/// ([splits, Co, Ci*9]: dw itself when splits == 1). The slices are the caller's, chosen as for
+/// the Subgroup kernel, so that both sum the same pixels in the same order.
+pub fn backward_weight_op(
+    gpu: &Gpu,
+    label: &str,
+    p: &Conv2dParams,
+    splits: usize,
+    bufs: [&wgpu::Buffer; 3],
+) -> Result<Op> {
+    let grid = [
+        (p.c_in as usize).div_ceil(64) as u32,
+        (p.c_out as usize).div_ceil(BW_CO_BLOCK) as u32,
+        splits as u32,
+    ];
+    gpu.op(Kernel::Conv2d3x3BwSg, label, &bufs, p, grid)
 }
 
 /// Which direction one `conv2d_3x3_sg` op runs.
@@ -89,6 +119,7 @@ pub fn conv3x3_ops(
         grid_1d(packed.len(), 256),
     )?;
     let quads = s.h * s.w / 4;
+    let groups = quads.div_ceil(QUADS_PER_THREAD);
     let p = Conv3x3Params {
         n: u(s.n),
         c_red: u(c_red),
@@ -99,11 +130,12 @@ pub fn conv3x3_ops(
         cout4: u(cout4),
         neg: pp.transposed,
         has_bias: u(bias.is_some() as usize),
-        _pad: [0; 3],
+        groups: u(groups),
+        _pad: [0; 2],
     };
     // Without a bias the kernel never reads binding 2; the weights stand in for it.
     let b = bias.unwrap_or(w);
-    let [gx, gz, _] = grid_1d(s.n * quads, 64);
+    let [gx, gz, _] = grid_1d(s.n * groups, 64);
     let grid = [gx, c_out.div_ceil(CO_BLOCK) as u32, gz];
     let bufs = [&src.buffer, &packed.buffer, &b.buffer, &dst.buffer];
     let conv = gpu.op(Kernel::Conv2d3x3Sg, label, &bufs, &p, grid)?;

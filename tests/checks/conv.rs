@@ -45,6 +45,8 @@ fn shapes(seed: u64) -> Vec<Conv2dShape> {
         [3, 37, 6, 6, 45, 3, 1, 1],
         [2, 5, 2, 2, 7, 3, 1, 1],
         [2, 8, 3, 4, 33, 3, 1, 1],
+        // Vec4 backward-weight: 70 input channels (two workgroups of 64), a partial block of 9.
+        [2, 70, 4, 8, 9, 3, 1, 1],
     ]
     .into_iter()
     .map(shape)
@@ -92,7 +94,8 @@ async fn run_read(gpu: &Gpu, ops: Vec<ultraspike::gpu::Op>, out: &Tensor) -> std
     gpu.read(out).await.map_err(gpu_err)
 }
 
-/// Vec4 must give Subgroup's bits: same tiling, same summation order, only the loads differ.
+/// Vec4 must give Subgroup's bits: the same summation order per output, only the tiling and
+/// the loads differ.
 fn same_bits(what: &str, results: &[(ConvAlgo, Vec<f32>)]) -> CheckResult {
     let find = |a: ConvAlgo| results.iter().find(|r| r.0 == a).map(|r| &r.1);
     if let (Some(sg), Some(v4)) = (find(ConvAlgo::Subgroup), find(ConvAlgo::Vec4)) {
@@ -152,6 +155,7 @@ pub async fn conv2d_backward_weight(gpu: &Gpu) -> CheckResult {
         let (x, hx) = random(gpu, &mut r, "x", &s.x_shape()).map_err(gpu_err)?;
         let (dy, hdy) = random(gpu, &mut r, "dy", &s.y_shape()).map_err(gpu_err)?;
         let want = cpu::conv::conv2d_backward_weight(s, &hx, &hdy);
+        let mut results = Vec::new();
         for &algo in &algos {
             let dw = output(gpu, "dw", &s.w_shape()).map_err(gpu_err)?;
             let ops = conv::conv2d_backward_weight_with_algo(gpu, "conv.dw", s, &x, &dy, &dw, algo).map_err(gpu_err)?;
@@ -164,7 +168,9 @@ pub async fn conv2d_backward_weight(gpu: &Gpu) -> CheckResult {
                 ATOL,
                 RTOL,
             )?;
+            results.push((algo, got));
         }
+        same_bits(&format!("conv2d_backward_weight {s:?}"), &results)?;
     }
     Ok(())
 }
@@ -261,10 +267,10 @@ pub async fn conv2d_shape_errors(gpu: &Gpu) -> CheckResult {
     Ok(())
 }
 
-/// The Vec4 kernel on 4 x 2048 x 2048 pixels (4M quads, 65,536 workgroups of 64): its grid folds
-/// into z. One channel each way keeps the work small.
+/// The Vec4 kernel on 8 x 2048 x 2048 pixels (8M quads in 4M two-quad groups, 65,536
+/// workgroups of 64): its grid folds into z. One channel each way keeps the work small.
 pub async fn conv2d_vec4_large_grid(gpu: &Gpu) -> CheckResult {
-    let s = shape([4, 1, 2048, 2048, 1, 3, 1, 1]);
+    let s = shape([8, 1, 2048, 2048, 1, 3, 1, 1]);
     if !ConvAlgo::Vec4.supports_shape(gpu, &s) {
         return Ok(());
     }
