@@ -82,17 +82,40 @@ fn parse() -> Args {
     a
 }
 
+/// Seconds of CPU time this process has used (user + system; lavapipe's threads included),
+/// None where /proc is missing.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0) // USER_HZ is 100 on Linux
+}
+
+thread_local! {
+    /// CPU seconds per run of the last `time` call (for CPU adapters on shared machines, where
+    /// wall time depends on the other processes and CPU time much less).
+    static LAST_CPU: std::cell::Cell<Option<f64>> = const { std::cell::Cell::new(None) };
+}
+
 /// Median seconds of `reps` runs of `f` after one warm-up run.
 fn time(reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
     f()?;
     let mut v = Vec::with_capacity(reps);
+    let c0 = cpu_seconds();
     for _ in 0..reps.max(1) {
         let t0 = Instant::now();
         f()?;
         v.push(t0.elapsed().as_secs_f64());
     }
+    let per_run = c0.zip(cpu_seconds()).map(|(a, b)| (b - a) / v.len() as f64);
+    LAST_CPU.with(|c| c.set(per_run));
     v.sort_by(|a, b| a.total_cmp(b));
     Ok(v[v.len() / 2])
+}
+
+/// ", N images/CPU-s" for the last `time` call over `per_run` images per run, or "".
+fn per_cpu(per_run: f64) -> String {
+    LAST_CPU.with(|c| c.get()).map_or(String::new(), |c| format!(", {:.1} images/CPU-s", per_run / c))
 }
 
 /// What every section measures on: the device, the arguments, the model and one batch.
@@ -168,9 +191,10 @@ fn dnn_train(b: &Bench, dnn: &mut DnnNet) -> Result<()> {
         pollster::block_on(dnn.drain_steps(gpu)).map(|_| ())
     })? / a.queue as f64;
     println!(
-        "dnn train step: {:.1} ms, {:.1} images/s ({} queued steps per readback)",
+        "dnn train step: {:.1} ms, {:.1} images/s{} ({} queued steps per readback)",
         s * 1e3,
         a.batch as f64 / s,
+        per_cpu((a.batch * a.queue) as f64),
         a.queue
     );
     Ok(())
@@ -207,7 +231,12 @@ fn dnn_forward(b: &Bench, dnn: &DnnNet) -> Result<f64> {
     let fwd = time(a.reps, || {
         pollster::block_on(dnn.eval_step(gpu, &b.x, &b.y, a.batch)).map(|_| ())
     })?;
-    println!("dnn forward: {:.1} ms, {:.1} images/s", fwd * 1e3, a.batch as f64 / fwd);
+    println!(
+        "dnn forward: {:.1} ms, {:.1} images/s{}",
+        fwd * 1e3,
+        a.batch as f64 / fwd,
+        per_cpu(a.batch as f64)
+    );
     Ok(fwd)
 }
 
