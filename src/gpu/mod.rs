@@ -6,9 +6,12 @@ pub mod kernels;
 pub mod op;
 pub mod readback;
 pub mod tensor;
+pub mod tune;
+pub mod tune_cache;
 
 pub use context::{Fence, Gpu, GpuOptions};
 pub use kernels::Kernel;
 pub use op::{elementwise, grid_1d, Encoder, Op};
 pub use readback::ReadRange;
 pub use tensor::Tensor;
+pub use tune::{TunePass, TuneShape};
