@@ -8,9 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
 use crate::gpu::kernels::Kernel;
-use crate::gpu::tune::{AdapterKey, TuneTable};
-use crate::gpu::tune_cache;
 pub use crate::gpu::readback::{plan_chunks, ReadRange};
+use crate::gpu::tune::{AdapterKey, TuneTable};
 
 /// How to pick the adapter.
 #[derive(Clone, Debug, Default)]
@@ -155,8 +154,8 @@ impl Gpu {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn new_blocking(opts: &GpuOptions) -> Result<Gpu> {
         let gpu = pollster::block_on(Gpu::new(opts))?;
-        gpu.with_tune(|t| t.enabled = !tune_cache::tuning_disabled());
-        if let Some(path) = tune_cache::cache_path() {
+        gpu.with_tune(|t| t.enabled = !super::tune_cache::tuning_disabled());
+        if let Some(path) = super::tune_cache::cache_path() {
             if let Some(warning) = gpu.use_tune_cache(path) {
                 eprintln!("warning: {warning}");
             }

@@ -1,5 +1,6 @@
 //! The GPU engine: device context, readback, tensors, the kernel registry and dispatch.
-//! This module holds the only `cfg(target_arch = "wasm32")` of the engine (in `context`).
+//! This module holds the only `cfg(target_arch = "wasm32")` of the engine (in `context`, and
+//! in `tune_cache`, whose file half is native only).
 
 pub mod context;
 pub mod kernels;

@@ -180,7 +180,7 @@ impl TuneTable {
     /// Every stored choice, ordered by pass then shape text (stable output for `info --tune`).
     pub fn entries(&self) -> Vec<TuneEntry> {
         let mut v: Vec<TuneEntry> = self.entries.values().cloned().collect();
-        v.sort_by(|a, b| (a.pass, a.shape.to_string()).cmp(&(b.pass, b.shape.to_string())));
+        v.sort_by_key(|a| (a.pass, a.shape.to_string()));
         v
     }
 
@@ -201,7 +201,10 @@ mod tests {
 
     #[test]
     fn fastest_picks_the_smallest_time() {
-        assert_eq!(fastest(&t(&[("Direct", 3.0), ("Subgroup", 1.5), ("Vec4", 2.0)])), Some("Subgroup"));
+        assert_eq!(
+            fastest(&t(&[("Direct", 3.0), ("Subgroup", 1.5), ("Vec4", 2.0)])),
+            Some("Subgroup")
+        );
         assert_eq!(fastest(&t(&[("Plain", 0.2), ("Subgroup", 0.9)])), Some("Plain"));
     }
 
@@ -209,7 +212,10 @@ mod tests {
     fn fastest_breaks_ties_by_candidate_order_and_skips_bad_times() {
         assert_eq!(fastest(&t(&[("Direct", 1.0), ("Subgroup", 1.0)])), Some("Direct"));
         assert_eq!(fastest(&t(&[("Subgroup", 1.0), ("Direct", 1.0)])), Some("Subgroup"));
-        assert_eq!(fastest(&t(&[("Direct", f64::NAN), ("Subgroup", 4.0)])), Some("Subgroup"));
+        assert_eq!(
+            fastest(&t(&[("Direct", f64::NAN), ("Subgroup", 4.0)])),
+            Some("Subgroup")
+        );
         assert_eq!(fastest(&t(&[("Direct", f64::INFINITY), ("Vec4", -1.0)])), None);
         assert_eq!(fastest(&[]), None);
     }
@@ -217,13 +223,20 @@ mod tests {
     #[test]
     fn no_timing_keeps_the_default_and_notes_the_shape_once() {
         let mut table = TuneTable::new(AdapterKey::default());
-        let shape = TuneShape::Linear { n: 4, in_f: 8, out_f: 2 };
+        let shape = TuneShape::Linear {
+            n: 4,
+            in_f: 8,
+            out_f: 2,
+        };
         assert_eq!(table.choice(TunePass::LinearForward, &shape), None);
         table.note_default(TunePass::LinearForward, &shape, "Plain");
         table.note_default(TunePass::LinearForward, &shape, "Plain");
         let pending = table.take_pending();
         assert_eq!(pending.len(), 1);
-        assert_eq!(table.record(TunePass::LinearForward, shape, t(&[("Plain", f64::NAN)])), None);
+        assert_eq!(
+            table.record(TunePass::LinearForward, shape, t(&[("Plain", f64::NAN)])),
+            None
+        );
         assert_eq!(table.choice(TunePass::LinearForward, &shape), None);
         let got = table.record(TunePass::LinearForward, shape, t(&[("Plain", 2.0), ("Subgroup", 0.5)]));
         assert_eq!(got.as_deref(), Some("Subgroup"));
@@ -236,7 +249,15 @@ mod tests {
     fn disabled_table_notes_nothing() {
         let mut table = TuneTable::new(AdapterKey::default());
         table.enabled = false;
-        table.note_default(TunePass::ConvForward, &TuneShape::Linear { n: 1, in_f: 1, out_f: 1 }, "Direct");
+        table.note_default(
+            TunePass::ConvForward,
+            &TuneShape::Linear {
+                n: 1,
+                in_f: 1,
+                out_f: 1,
+            },
+            "Direct",
+        );
         assert!(table.take_pending().is_empty());
     }
 }

@@ -5,7 +5,9 @@
 //! error: the tuner then times again. Plain `std` file calls compile on wasm too; only native
 //! entry points call them.
 
-use std::path::{Path, PathBuf};
+#[cfg(not(target_arch = "wasm32"))]
+use std::path::Path;
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -100,6 +102,7 @@ pub fn merged(old: Option<&str>, adapter: &AdapterKey, entries: Vec<TuneEntry>) 
     serde_json::to_string_pretty(&file).map_err(|e| Error::Config(format!("tuning cache: {e}")))
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// Read `path` into `table`; a warning (the file is ignored) when it cannot be used. A missing
 /// file is no warning: nothing was tuned yet.
 pub fn load_file(path: &Path, table: &mut TuneTable) -> Option<String> {
@@ -117,6 +120,7 @@ pub fn load_file(path: &Path, table: &mut TuneTable) -> Option<String> {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// Write `table`'s choices into `path`, keeping the other adapters' records.
 pub fn save_file(path: &Path, table: &TuneTable) -> Result<()> {
     let old = std::fs::read_to_string(path).ok();
@@ -136,6 +140,7 @@ impl Gpu {
         f(&mut t)
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     /// Persist choices in `path` from now on, reading what it holds for this adapter first;
     /// returns the warning when the file was unusable (then ignored).
     pub fn use_tune_cache(&self, path: PathBuf) -> Option<String> {
@@ -151,10 +156,11 @@ impl Gpu {
 
     /// Write the choices to the cache file in use (a no-op without one).
     pub fn save_tune_cache(&self) -> Result<()> {
-        match self.tune_cache_path() {
-            Some(path) => self.with_tune(|t| save_file(&path, t)),
-            None => Ok(()),
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(path) = self.tune_cache_path() {
+            return self.with_tune(|t| save_file(&path, t));
         }
+        Ok(())
     }
 
     /// This adapter's choices as a cache's JSON (the page stores it in IndexedDB).

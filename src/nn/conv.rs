@@ -69,9 +69,16 @@ impl ConvAlgo {
 /// one was timed (`nn::tune`), else today's fixed rule (`auto_default`), noted for tuning.
 fn tuned(gpu: &Gpu, pass: TunePass, s: &Conv2dShape, algo: ConvAlgo) -> ConvAlgo {
     let runs = |a: ConvAlgo| runs_pass(gpu, pass, s, a);
-    super::tune::consult(gpu, pass, TuneShape::Conv(*s), algo, ConvAlgo::Auto, &ConvAlgo::ALL, runs, || {
-        auto_default(gpu, pass, s)
-    })
+    super::tune::consult(
+        gpu,
+        pass,
+        TuneShape::Conv(*s),
+        algo,
+        ConvAlgo::Auto,
+        &ConvAlgo::ALL,
+        runs,
+        || auto_default(gpu, pass, s),
+    )
 }
 
 /// Whether `a` runs `pass` of `s` here (backward-weight has no Vec4 kernel: Vec4 runs Subgroup's).

@@ -7,12 +7,10 @@
 use web_time::{Duration, Instant};
 
 use super::conv::{
-    conv2d_backward_input_with_algo, conv2d_backward_weight_with_algo, conv2d_forward, runs_pass, Conv2dShape,
-    ConvAlgo,
+    conv2d_backward_input_with_algo, conv2d_backward_weight_with_algo, conv2d_forward, runs_pass, Conv2dShape, ConvAlgo,
 };
 use super::linear::{
-    linear_backward_input_with_algo, linear_backward_weight_with_algo, linear_forward_with_algo, LinearAlgo,
-    LinearPass,
+    linear_backward_input_with_algo, linear_backward_weight_with_algo, linear_forward_with_algo, LinearAlgo, LinearPass,
 };
 use crate::error::Result;
 use crate::gpu::tune::Pending;
@@ -113,7 +111,12 @@ struct Scratch {
 
 fn scratch(gpu: &Gpu, shape: &TuneShape) -> Result<Scratch> {
     let (x, w, b, y): (Vec<usize>, Vec<usize>, Vec<usize>, Vec<usize>) = match shape {
-        TuneShape::Conv(s) => (s.x_shape().into(), s.w_shape().into(), vec![s.c_out], s.y_shape().into()),
+        TuneShape::Conv(s) => (
+            s.x_shape().into(),
+            s.w_shape().into(),
+            vec![s.c_out],
+            s.y_shape().into(),
+        ),
         TuneShape::Linear { n, in_f, out_f } => (vec![n * in_f], vec![out_f * in_f], vec![*out_f], vec![n * out_f]),
     };
     Ok(Scratch {
@@ -136,7 +139,9 @@ fn ops(gpu: &Gpu, pass: TunePass, shape: &TuneShape, name: &str, t: &Scratch) ->
             let a = variant(&LinearAlgo::ALL, name);
             let dims = [*n, *in_f, *out_f];
             Ok(vec![match pass {
-                TunePass::LinearBackwardInput => linear_backward_input_with_algo(gpu, &label, dims, a, &t.y, &t.w, &t.x)?,
+                TunePass::LinearBackwardInput => {
+                    linear_backward_input_with_algo(gpu, &label, dims, a, &t.y, &t.w, &t.x)?
+                }
                 TunePass::LinearBackwardWeight => {
                     linear_backward_weight_with_algo(gpu, &label, dims, a, &t.x, &t.y, &t.w)?
                 }
@@ -156,7 +161,10 @@ fn conv_ops(gpu: &Gpu, label: &str, pass: TunePass, s: &Conv2dShape, a: ConvAlgo
 
 /// The variant of `all` named `name` (candidates come from `all`, so it is there).
 fn variant<A: Copy + std::fmt::Debug + Default>(all: &[A], name: &str) -> A {
-    all.iter().copied().find(|a| format!("{a:?}") == name).unwrap_or_default()
+    all.iter()
+        .copied()
+        .find(|a| format!("{a:?}") == name)
+        .unwrap_or_default()
 }
 
 /// One submission of `ops`, waited for.
@@ -187,11 +195,25 @@ async fn time_ops(gpu: &Gpu, ops: &[Op], opts: &TuneOptions) -> Result<f64> {
 }
 
 /// Time every candidate of one pending shape; returns (variant, ms) in candidate order.
-pub async fn time_shape(gpu: &Gpu, pass: TunePass, shape: &TuneShape, opts: &TuneOptions) -> Result<Vec<(String, f64)>> {
+/// Candidates that run the same kernels as an earlier one are not timed again.
+pub async fn time_shape(
+    gpu: &Gpu,
+    pass: TunePass,
+    shape: &TuneShape,
+    opts: &TuneOptions,
+) -> Result<Vec<(String, f64)>> {
     let t = scratch(gpu, shape)?;
     let mut timings = Vec::new();
+    let mut seen: Vec<Vec<crate::gpu::Kernel>> = Vec::new();
     for name in candidates(gpu, pass, shape) {
         let ops = ops(gpu, pass, shape, &name, &t)?;
+        // A variant that runs another's kernels for this pass (Vec4's backward-weight is
+        // Subgroup's) is that variant: timing it again would only pick between noise.
+        let kernels: Vec<_> = ops.iter().map(|o| o.kernel).collect();
+        if seen.contains(&kernels) {
+            continue;
+        }
+        seen.push(kernels);
         timings.push((name, time_ops(gpu, &ops, opts).await?));
     }
     Ok(timings)
@@ -217,7 +239,10 @@ pub async fn tune_pending(gpu: &Gpu, opts: &TuneOptions) -> Result<TuneReport> {
     report.left = rest.len();
     gpu.with_tune(|t| t.requeue(rest));
     if report.tuned > 0 {
-        report.warning = gpu.save_tune_cache().err().map(|e| format!("tuning cache not written: {e}"));
+        report.warning = gpu
+            .save_tune_cache()
+            .err()
+            .map(|e| format!("tuning cache not written: {e}"));
     }
     Ok(report)
 }
