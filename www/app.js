@@ -356,9 +356,20 @@ function fillLayers() {
   $("layer").replaceChildren(...(state.layers ?? []).map((l, i) => new Option(`${l.name} (mu ${l.mu.toFixed(2)})`, i)));
 }
 
+/** The tuner's choices in the GPU panel; kept in IndexedDB for the next visit. */
+async function showTune() {
+  const rows = await session.tune_choices();
+  const body = $("tune").tBodies[0];
+  body.replaceChildren();
+  for (const r of rows) { const tr = body.insertRow(); for (const v of r) tr.insertCell().textContent = v; }
+  $("tune-none").hidden = rows.length > 0;
+  if (rows.length) await store.saveTune(await session.tune_json()).catch(() => {});
+}
+
 /** Save the session's models and the views (failures only warn: the work itself went fine). */
 async function persist() {
   if (!ready) return;
+  await showTune().catch(() => {});
   try {
     const rec = { archive: await session.archive(), source: state.source, views: store.viewsOf(state), savedAt: new Date().toISOString() };
     lastRecord = rec;
@@ -515,6 +526,9 @@ export async function main(bindings) {
   }
   const body = $("gpu").tBodies[0];
   for (const [k, v] of info) { const tr = body.insertRow(); tr.insertCell().textContent = k; tr.insertCell().textContent = v; }
+  const keptTune = await store.loadTune();
+  if (keptTune) await session.load_tune_json(keptTune).catch((e) => console.warn("ultraspike: kept tuning ignored: " + (e?.message ?? e)));
+  await showTune();
   const name = Object.fromEntries(info)["adapter"] ?? "";
   status("ok", `WebGPU ready${name ? " on " + name : ""}. Load a dataset, or run the quick demo.`);
   await refreshState();

@@ -8,6 +8,9 @@
 const DB = "ultraspike";
 const STORE = "session";
 const KEY = "last";
+/** The kernel tuner's choices (`Session.tune_json()`), kept apart from the session: they
+ * belong to the adapter, not to a run, and a cleared session keeps them. */
+const TUNE_KEY = "tune";
 /** Uploaded datasets above this are not kept (the models and views still are). */
 const MAX_KEPT_UPLOAD = 256 << 20;
 /** The view state worth keeping (window.ultraspike); the rest is recomputed. */
@@ -78,4 +81,18 @@ export async function load() {
 
 export async function clear() {
   await transact("readwrite", (s) => s.delete(KEY));
+}
+
+/** Keep the tuner's choices (JSON from `Session.tune_json()`). */
+export async function saveTune(json) {
+  await transact("readwrite", (s) => s.put(json, TUNE_KEY));
+}
+
+/** The kept tuner choices, or null. */
+export async function loadTune() {
+  try {
+    return (await transact("readonly", (s) => s.get(TUNE_KEY))) ?? null;
+  } catch {
+    return null;
+  }
 }

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use crate::error::{Error, Result};
 use crate::gpu::kernels::Kernel;
 pub use crate::gpu::readback::{plan_chunks, ReadRange};
+use crate::gpu::tune::{AdapterKey, TuneTable};
 
 /// How to pick the adapter.
 #[derive(Clone, Debug, Default)]
@@ -72,6 +73,9 @@ pub struct Gpu {
     pub(super) submits: AtomicU64,
     /// The last submission, which a `Fence` made now waits for (native polls for it).
     last_submission: Mutex<Option<wgpu::SubmissionIndex>>,
+    /// The autotuner's choices for this adapter (`gpu::tune`) and the file they persist in.
+    pub(super) tune: Mutex<TuneTable>,
+    pub(super) tune_path: Mutex<Option<std::path::PathBuf>>,
 }
 
 /// A point in the queue: every submission made before `Gpu::fence`. Waiting for it is neither a
@@ -129,7 +133,6 @@ impl Gpu {
         Ok(Gpu {
             device,
             queue,
-            info,
             limits,
             features,
             sink,
@@ -138,14 +141,26 @@ impl Gpu {
             maps: AtomicU64::new(0),
             submits: AtomicU64::new(0),
             last_submission: Mutex::new(None),
+            tune: Mutex::new(TuneTable::new(AdapterKey::of(&info))),
+            tune_path: Mutex::new(None),
+            info,
         })
     }
 
     /// Native convenience: the default adapter, or the CPU fallback when
-    /// `ULTRASPIKE_FALLBACK=1` (CI uses lavapipe this way).
+    /// `ULTRASPIKE_FALLBACK=1` (CI uses lavapipe this way). The tuner's choices persist in the
+    /// user's cache folder unless the environment says otherwise (`gpu::tune_cache`); an
+    /// unusable cache file is ignored with a warning.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn new_blocking(opts: &GpuOptions) -> Result<Gpu> {
-        pollster::block_on(Gpu::new(opts))
+        let gpu = pollster::block_on(Gpu::new(opts))?;
+        gpu.with_tune(|t| t.enabled = !super::tune_cache::tuning_disabled());
+        if let Some(path) = super::tune_cache::cache_path() {
+            if let Some(warning) = gpu.use_tune_cache(path) {
+                eprintln!("warning: {warning}");
+            }
+        }
+        Ok(gpu)
     }
 
     pub fn has_subgroups(&self) -> bool {

@@ -5,7 +5,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::error::{Error, Result};
-use crate::gpu::{grid_1d, Gpu, Kernel, Op, Tensor};
+use crate::gpu::{grid_1d, Gpu, Kernel, Op, Tensor, TunePass, TuneShape};
 use crate::shape_err;
 
 use super::conv3x3::{self, conv3x3_ops, Direction};
@@ -64,6 +64,42 @@ impl ConvAlgo {
             a => a,
         }
     }
+}
+
+/// `algo`, with Auto made concrete for `pass` on `s`: the tuner's choice for this adapter where
+/// one was timed (`nn::tune`), else today's fixed rule (`auto_default`), noted for tuning.
+fn tuned(gpu: &Gpu, pass: TunePass, s: &Conv2dShape, algo: ConvAlgo) -> ConvAlgo {
+    let runs = |a: ConvAlgo| runs_pass(gpu, pass, s, a);
+    super::tune::consult(
+        gpu,
+        pass,
+        TuneShape::Conv(*s),
+        algo,
+        ConvAlgo::Auto,
+        &ConvAlgo::ALL,
+        runs,
+        || auto_default(gpu, pass, s),
+    )
+}
+
+/// Whether `a` runs `pass` of `s` here (backward-weight has no Vec4 kernel: Vec4 runs Subgroup's).
+pub(crate) fn runs_pass(gpu: &Gpu, pass: TunePass, s: &Conv2dShape, a: ConvAlgo) -> bool {
+    match pass {
+        TunePass::ConvBackwardWeight => a.supported(gpu),
+        _ => a.supports_shape(gpu, s),
+    }
+}
+
+/// The deterministic default of Auto (the rules of `use_vec4` and `pick`), as a concrete variant.
+fn auto_default(gpu: &Gpu, pass: TunePass, s: &Conv2dShape) -> ConvAlgo {
+    let weight = pass == TunePass::ConvBackwardWeight;
+    if !weight && use_vec4(gpu, "", s, ConvAlgo::Auto).unwrap_or(false) {
+        return ConvAlgo::Vec4;
+    }
+    if is_real_gpu(gpu) && !weight {
+        return ConvAlgo::Direct;
+    }
+    ConvAlgo::Auto.resolve(gpu)
 }
 
 /// Uniform of every conv kernel (mirrors `Params` in shaders/conv2d_*.wgsl).
@@ -214,6 +250,7 @@ pub fn conv2d_forward(
 ) -> Result<Vec<Op>> {
     check(s, label, &[(x, s.x_shape()), (w, s.w_shape()), (y, s.y_shape())])?;
     b.expect_shape(&[s.c_out]).map_err(|e| shape_err!("{label}: {e}"))?;
+    let algo = tuned(gpu, TunePass::ConvForward, s, algo);
     if use_vec4(gpu, label, s, algo)? {
         return conv3x3_ops(gpu, label, s, Direction::Forward, x, w, Some(b), y);
     }
@@ -249,6 +286,7 @@ pub fn conv2d_backward_input_with_algo(
     algo: ConvAlgo,
 ) -> Result<Vec<Op>> {
     check(s, label, &[(dy, s.y_shape()), (w, s.w_shape()), (dx, s.x_shape())])?;
+    let algo = tuned(gpu, TunePass::ConvBackwardInput, s, algo);
     if use_vec4(gpu, label, s, algo)? {
         return conv3x3_ops(gpu, label, s, Direction::BackwardInput, dy, w, None, dx);
     }
@@ -292,6 +330,7 @@ pub fn conv2d_backward_weight_with_algo(
     algo: ConvAlgo,
 ) -> Result<Vec<Op>> {
     check(s, label, &[(x, s.x_shape()), (dy, s.y_shape()), (dw, s.w_shape())])?;
+    let algo = tuned(gpu, TunePass::ConvBackwardWeight, s, algo);
     let (kernel, cb) = pick(
         gpu,
         label,

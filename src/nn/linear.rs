@@ -6,7 +6,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::error::Result;
-use crate::gpu::{Gpu, Kernel, Op, Tensor};
+use crate::gpu::{Gpu, Kernel, Op, Tensor, TunePass, TuneShape};
 use crate::shape_err;
 
 #[repr(C)]
@@ -91,7 +91,11 @@ impl LinearAlgo {
             LinearPass::BackwardInput => (in_f, n),
             LinearPass::BackwardWeight => (in_f, out_f),
         };
-        match self.resolve(gpu, pass, in_f, out_f) {
+        let runs = |a: LinearAlgo| a.supported(gpu, pass, in_f, out_f);
+        let shape = TuneShape::Linear { n, in_f, out_f };
+        let all = &LinearAlgo::ALL;
+        let default = || LinearAlgo::Auto.resolve(gpu, pass, in_f, out_f);
+        match super::tune::consult(gpu, pass.tune_pass(), shape, self, LinearAlgo::Auto, all, runs, default) {
             LinearAlgo::Subgroup if !LinearAlgo::Subgroup.supported(gpu, pass, in_f, out_f) => Err(shape_err!(
                 "{label}: LinearAlgo::Subgroup needs subgroups of >= 8 lanes and in/out features divisible by 4 (in {in_f}, out {out_f})"
             )),
@@ -111,6 +115,17 @@ impl LinearAlgo {
                 };
                 Ok((kernel, tile_grid(cols, rows)))
             }
+        }
+    }
+}
+
+impl LinearPass {
+    /// The tuner's name of this pass.
+    pub fn tune_pass(self) -> TunePass {
+        match self {
+            LinearPass::Forward => TunePass::LinearForward,
+            LinearPass::BackwardInput => TunePass::LinearBackwardInput,
+            LinearPass::BackwardWeight => TunePass::LinearBackwardWeight,
         }
     }
 }

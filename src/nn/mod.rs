@@ -17,3 +17,4 @@ pub mod residual;
 pub mod select;
 pub mod spikes;
 pub mod spiking;
+pub mod tune;

@@ -52,6 +52,7 @@ mod options;
 mod rules;
 mod spikes;
 mod training;
+mod tuning;
 mod views;
 
 pub use archive::{Archive, PipelineRestored};
@@ -65,6 +66,7 @@ pub use finetuning::{FinetuneEvent, FinetuneInfo};
 pub use options::{check_timesteps, parse_surrogate, FinetuneOptions, TrainOptions, MAX_TIMESTEPS};
 pub use spikes::{SpikeInput, SpikeLayer, SpikeMaps};
 pub use training::{TrainEvent, TrainInfo, TrainStart};
+pub use tuning::tune_model;
 pub use views::{energy_constants, EnergyConstants, Raster, RasterLayer, SnnReport, TestImage, Walkthrough};
 
 use crate::checkpoint::Checkpoint;

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::meta::DnnMeta;
 use crate::models::ModelConfig;
+use crate::nn::tune::{tune_pending, TuneOptions};
 use crate::spec::Progress;
 use crate::train::{EpochDriver, Trainer};
 
@@ -49,6 +50,9 @@ pub enum TrainEvent<'a> {
 
 pub(super) struct TrainingRun {
     driver: EpochDriver<Trainer>,
+    /// Whether the shapes the trainer was built with were offered to the tuner (before the
+    /// first step of this run).
+    tuned: bool,
 }
 
 impl Pipeline {
@@ -91,6 +95,7 @@ impl Pipeline {
         };
         let training = Some(TrainingRun {
             driver: EpochDriver::new(trainer),
+            tuned: false,
         });
         self.replace_dnn(DnnStage {
             saved: resumed,
@@ -105,6 +110,10 @@ impl Pipeline {
         self.dnn_changed();
         let split = self.data.as_ref().ok_or_else(no_data)?;
         let dnn = self.dnn.as_mut().ok_or_else(no_training)?;
+        if dnn.training.as_ref().is_some_and(|r| !r.tuned) {
+            let run = dnn.training.take().ok_or_else(no_training)?;
+            dnn.training = Some(tune_first_use(&self.gpu, run, split).await?);
+        }
         let run = dnn.training.as_mut().ok_or_else(no_training)?;
         let p = run
             .driver
@@ -160,6 +169,34 @@ impl Pipeline {
         }
         Ok(())
     }
+}
+
+/// Time the layer shapes this adapter has no choice for yet (`nn::tune`, bounded), once per run
+/// before its first step. When a timing picked another variant than the one the trainer was
+/// built with, the trainer is built again from the same weights, momentum and position, so the
+/// run is the same, number for number (the variants give the same bits), only faster.
+async fn tune_first_use(gpu: &Gpu, mut run: TrainingRun, split: &Split) -> Result<TrainingRun> {
+    run.tuned = true;
+    let report = tune_pending(gpu, &TuneOptions::default()).await?;
+    if report.changed == 0 {
+        return Ok(run);
+    }
+    let t = &run.driver.trainer;
+    let meta = rules::trained_dnn(&t.net.cfg, &split.train, &t.cfg, &t.run);
+    let ck = t.net.to_checkpoint(gpu, &meta, true).await?;
+    let (model, cfg) = (t.net.cfg.clone(), t.cfg.clone());
+    let (epoch, step, history) = (t.run.epoch, t.run.step, t.run.history.clone());
+    drop(run); // free the old buffers before the new ones are allocated
+    let mut trainer = Trainer::new(gpu, &model, &split.train, cfg)?;
+    trainer.net.load_checkpoint(gpu, &ck, true)?;
+    if epoch > 0 || step > 0 {
+        trainer.resume_at(gpu, epoch, step, history);
+    }
+    gpu.check()?;
+    Ok(TrainingRun {
+        driver: EpochDriver::new(trainer),
+        tuned: true,
+    })
 }
 
 /// The trainer's weights and momentum with the run's metadata.

@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::shape_err;
 
 /// Shape of one convolution: input `[n, c_in, h, w]`, weights `[c_out, c_in, k, k]`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Conv2dShape {
     pub n: usize,
     pub c_in: usize,

@@ -8,6 +8,7 @@ mod convert;
 mod demo;
 mod embed;
 mod snn;
+mod tune;
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;

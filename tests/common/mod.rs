@@ -20,7 +20,8 @@ pub fn new_gpu() -> Gpu {
         force_fallback: std::env::var("ULTRASPIKE_FALLBACK").is_ok_and(|v| v == "1"),
         ..Default::default()
     };
-    match Gpu::new_blocking(&opts) {
+    // `Gpu::new`, not `new_blocking`: no tuning cache file, so no test reads or writes a user's.
+    match pollster::block_on(Gpu::new(&opts)) {
         Ok(g) => g,
         Err(e) => panic!("tests need a GPU adapter (CI installs mesa-vulkan-drivers for lavapipe): {e}"),
     }
