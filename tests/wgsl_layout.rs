@@ -132,6 +132,9 @@ fn layer_mirrors() -> Vec<Mirror> {
         mirror!("conv2d_backward_weight_subgroup" Params => Conv2dParams {
             n, c_in, h, w, c_out, k, stride, pad, out_h, out_w, tiles, rows_per
         }),
+        mirror!("conv2d_3x3_bw_sg" Params => Conv2dParams {
+            n, c_in, h, w, c_out, k, stride, pad, out_h, out_w, tiles, rows_per
+        }),
         mirror!("conv2d_backward_weight_reduce" Params => ConvReduceParams {
             len, splits, _p0 = _pad[0], _p1 = _pad[1]
         }),

@@ -82,7 +82,8 @@ fn tuned(gpu: &Gpu, pass: TunePass, s: &Conv2dShape, algo: ConvAlgo) -> ConvAlgo
     )
 }
 
-/// Whether `a` runs `pass` of `s` here (backward-weight has no Vec4 kernel: Vec4 runs Subgroup's).
+/// Whether `a` runs `pass` of `s` here (Vec4's backward-weight runs Subgroup's kernel where
+/// `conv3x3::fits_backward_weight` does not hold; the tuner times such a duplicate once).
 pub(crate) fn runs_pass(gpu: &Gpu, pass: TunePass, s: &Conv2dShape, a: ConvAlgo) -> bool {
     match pass {
         TunePass::ConvBackwardWeight => a.supported(gpu),
@@ -93,6 +94,9 @@ pub(crate) fn runs_pass(gpu: &Gpu, pass: TunePass, s: &Conv2dShape, a: ConvAlgo)
 /// The deterministic default of Auto (the rules of `use_vec4` and `pick`), as a concrete variant.
 fn auto_default(gpu: &Gpu, pass: TunePass, s: &Conv2dShape) -> ConvAlgo {
     let weight = pass == TunePass::ConvBackwardWeight;
+    if weight && use_vec4_backward_weight(gpu, s, ConvAlgo::Auto) {
+        return ConvAlgo::Vec4;
+    }
     if !weight && use_vec4(gpu, "", s, ConvAlgo::Auto).unwrap_or(false) {
         return ConvAlgo::Vec4;
     }

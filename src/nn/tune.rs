@@ -207,8 +207,8 @@ pub async fn time_shape(
     let mut seen: Vec<Vec<crate::gpu::Kernel>> = Vec::new();
     for name in candidates(gpu, pass, shape) {
         let ops = ops(gpu, pass, shape, &name, &t)?;
-        // A variant that runs another's kernels for this pass (Vec4's backward-weight is
-        // Subgroup's) is that variant: timing it again would only pick between noise.
+        // A variant that runs another's kernels for this pass (Vec4's backward-weight where rows
+        // hold no whole quads is Subgroup's) is that variant: timing it again would only pick noise.
         let kernels: Vec<_> = ops.iter().map(|o| o.kernel).collect();
         if seen.contains(&kernels) {
             continue;
