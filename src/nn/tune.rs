@@ -202,10 +202,16 @@ pub async fn time_shape(
     shape: &TuneShape,
     opts: &TuneOptions,
 ) -> Result<Vec<(String, f64)>> {
+    let names = candidates(gpu, pass, shape);
+    if names.len() == 1 {
+        // Nothing to choose (e.g. the page, where every pass has one variant without
+        // subgroups): recorded untimed (0 ms) so that it is not pending again.
+        return Ok(names.into_iter().map(|n| (n, 0.0)).collect());
+    }
     let t = scratch(gpu, shape)?;
     let mut timings = Vec::new();
     let mut seen: Vec<Vec<crate::gpu::Kernel>> = Vec::new();
-    for name in candidates(gpu, pass, shape) {
+    for name in names {
         let ops = ops(gpu, pass, shape, &name, &t)?;
         // A variant that runs another's kernels for this pass (Vec4's backward-weight where rows
         // hold no whole quads is Subgroup's) is that variant: timing it again would only pick noise.
