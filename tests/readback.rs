@@ -327,10 +327,36 @@ fn an_snn_evaluation_reads_its_spikes_once() {
     let model = tiny();
     let split = synthetic_split(8, 10, 1, 12, 12, 3, 4).unwrap();
     let snn = snn_from(&gpu, &model, &dnn_with_momentum(&gpu, &model), 4);
-    let before = gpu.maps();
+    let (maps0, submits0) = (gpu.maps(), gpu.submits());
     let ev = pollster::block_on(evaluate_snn(&gpu, &snn, &split.test, Some(CMOS_45NM))).unwrap();
-    // 10 images in batches of 4: one map per batch (loss, accuracy), one for every layer's spikes.
-    assert_eq!(gpu.maps() - before, 3 + 1);
+    // 10 images in batches of 4: the 3 batches are queued (one submission each, no readback);
+    // one map reads their (loss, correct) from the inference log, one every layer's spikes.
+    assert_eq!(gpu.maps() - maps0, 1 + 1, "SNN evaluation: maps");
+    let counter_clear = 1;
+    assert_eq!(
+        gpu.submits() - submits0,
+        counter_clear + 3 + 2,
+        "SNN evaluation: submits (clear, 3 batches, 2 reads)"
+    );
+    // The queued statistics are the ones each batch gives read on its own, summed in order.
+    let img = snn.image_len();
+    let (mut loss, mut correct) = (0f64, 0f64);
+    for start in (0..10).step_by(4) {
+        let valid = (10 - start).min(4);
+        let mut x = vec![0.0; 4 * img];
+        let mut y = vec![0u32; 4];
+        for i in 0..valid {
+            split.test.normalized_into(start + i, &mut x[i * img..(i + 1) * img]);
+            y[i] = split.test.labels[start + i] as u32;
+        }
+        let s = pollster::block_on(snn.eval_step(&gpu, &x, &y, valid, false)).unwrap();
+        loss += s.loss_sum as f64;
+        correct += s.correct as f64;
+    }
+    assert_eq!(ev.loss.to_bits(), ((loss / 10.0) as f32).to_bits(), "queued loss");
+    assert_eq!(ev.accuracy.to_bits(), ((correct / 10.0) as f32).to_bits(), "queued accuracy");
+    // (The per-batch reads above counted spikes again: reset, and evaluate once more.)
+    let ev = pollster::block_on(evaluate_snn(&gpu, &snn, &split.test, Some(CMOS_45NM))).unwrap();
     // The batched tally equals the per-tensor reads.
     let counts: Vec<u64> = snn
         .neurons

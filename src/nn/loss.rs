@@ -105,40 +105,41 @@ pub const LOG_SLOTS: usize = 16;
 /// values in order (the same numbers as reading after every step).
 pub struct StepLog {
     log: Tensor,
-    /// Valid images of each filled slot, in order.
-    valid: Vec<usize>,
+    /// Valid images of each filled slot, in order (a RefCell so that inference, which holds
+    /// the net by `&`, can queue too; no borrow is held across an await).
+    valid: std::cell::RefCell<Vec<usize>>,
 }
 
 impl StepLog {
     pub fn new(gpu: &Gpu, label: &str) -> Result<StepLog> {
         Ok(StepLog {
             log: gpu.tensor(label, &[LOG_SLOTS, 2])?,
-            valid: Vec::with_capacity(LOG_SLOTS),
+            valid: std::cell::RefCell::new(Vec::with_capacity(LOG_SLOTS)),
         })
     }
 
     pub fn is_full(&self) -> bool {
-        self.valid.len() >= LOG_SLOTS
+        self.valid.borrow().len() >= LOG_SLOTS
     }
 
     /// Record the copy of `stats` into the next slot (call `drain` first when full).
-    pub fn record(&mut self, enc: &mut crate::gpu::Encoder<'_>, stats: &Tensor, valid: usize) -> Result<()> {
+    pub fn record(&self, enc: &mut crate::gpu::Encoder<'_>, stats: &Tensor, valid: usize) -> Result<()> {
         if self.is_full() {
             return Err(crate::Error::Gpu(format!(
                 "step log `{}` is full ({LOG_SLOTS} steps): drain it first",
                 self.log.label
             )));
         }
-        let at = (self.valid.len() * 8) as u64;
+        let at = (self.valid.borrow().len() * 8) as u64;
         enc.copy_at(&stats.buffer, 0, &self.log.buffer, at, 8);
-        self.valid.push(valid);
+        self.valid.borrow_mut().push(valid);
         Ok(())
     }
 
     /// `drain`, with a non-finite loss among the steps turned into `Error::Diverged` carrying
     /// `why(loss)`: both trainers' divergence rule, detected at the read.
     pub async fn drain_finite(
-        &mut self,
+        &self,
         gpu: &Gpu,
         why: impl FnOnce(f32) -> String,
     ) -> Result<Vec<crate::spec::StepStats>> {
@@ -150,14 +151,15 @@ impl StepLog {
     }
 
     /// The statistics of every queued step, in order, with one readback (none when empty).
-    pub async fn drain(&mut self, gpu: &Gpu) -> Result<Vec<crate::spec::StepStats>> {
-        if self.valid.is_empty() {
+    pub async fn drain(&self, gpu: &Gpu) -> Result<Vec<crate::spec::StepStats>> {
+        let filled = self.valid.borrow().len();
+        if filled == 0 {
             return Ok(Vec::new());
         }
-        let values = gpu.read_range(&self.log, 0, 2 * self.valid.len()).await?;
-        let stats = self
-            .valid
-            .drain(..)
+        let values = gpu.read_range(&self.log, 0, 2 * filled).await?;
+        let valid: Vec<usize> = self.valid.borrow_mut().drain(..).collect();
+        let stats = valid
+            .into_iter()
             .zip(values.chunks_exact(2))
             .map(|(count, v)| crate::spec::StepStats {
                 loss_sum: v[0],

@@ -39,19 +39,7 @@ pub async fn evaluate_snn(gpu: &Gpu, net: &SnnNet, ds: &Dataset, energy: Option<
     let b = net.opts.batch;
     let (mut x, mut y) = (vec![0.0; b * img], vec![0u32; b]);
     net.reset_counters(gpu)?;
-    let (mut loss, mut correct) = (0f64, 0f64);
-    let mut start = 0;
-    while start < ds.n {
-        let valid = b.min(ds.n - start);
-        for i in 0..valid {
-            ds.normalized_into(start + i, &mut x[i * img..(i + 1) * img]);
-            y[i] = ds.labels[start + i] as u32;
-        }
-        let s = net.eval_step(gpu, &x, &y, valid, energy.is_some()).await?;
-        loss += s.loss_sum as f64;
-        correct += s.correct as f64;
-        start += valid;
-    }
+    let (loss, correct) = queued_batches(gpu, net, ds, &mut x, &mut y, energy.is_some()).await?;
     // Counts and (for energy) maps of every layer: one readback for the whole evaluation.
     let (counts, maps) = net.read_spikes(gpu, energy.is_some()).await?;
     let n = ds.n.max(1) as f64;
@@ -105,9 +93,36 @@ pub async fn evaluate_accuracy(
     x: &mut [f32],
     y: &mut [u32],
 ) -> Result<crate::spec::Evaluation> {
+    let (loss, correct) = queued_batches(gpu, net, ds, x, y, false).await?;
+    let n = ds.n.max(1) as f64;
+    Ok(crate::spec::Evaluation {
+        loss: (loss / n) as f32,
+        accuracy: (correct / n) as f32,
+        images: ds.n,
+    })
+}
+
+/// Inference over all of `ds` in batches, queued (`SnnNet::queue_eval_step`) and read every
+/// `LOG_SLOTS` batches; the summed loss and correct count, added in batch order in f64 as when
+/// each batch was read on its own.
+async fn queued_batches(
+    gpu: &Gpu,
+    net: &SnnNet,
+    ds: &Dataset,
+    x: &mut [f32],
+    y: &mut [u32],
+    count_ops: bool,
+) -> Result<(f64, f64)> {
     let img = net.image_len();
     let b = net.opts.batch;
     let (mut loss, mut correct) = (0f64, 0f64);
+    let mut add = |steps: Vec<crate::spec::StepStats>| {
+        for s in steps {
+            loss += s.loss_sum as f64;
+            correct += s.correct as f64;
+        }
+    };
+    add(net.drain_eval(gpu).await?);
     let mut start = 0;
     while start < ds.n {
         let valid = b.min(ds.n - start);
@@ -115,15 +130,12 @@ pub async fn evaluate_accuracy(
             ds.normalized_into(start + i, &mut x[i * img..(i + 1) * img]);
             y[i] = ds.labels[start + i] as u32;
         }
-        let s = net.eval_step(gpu, x, y, valid, false).await?;
-        loss += s.loss_sum as f64;
-        correct += s.correct as f64;
+        if net.eval_log_full() {
+            add(net.drain_eval(gpu).await?);
+        }
+        net.queue_eval_step(gpu, x, y, valid, count_ops)?;
         start += valid;
     }
-    let n = ds.n.max(1) as f64;
-    Ok(crate::spec::Evaluation {
-        loss: (loss / n) as f32,
-        accuracy: (correct / n) as f32,
-        images: ds.n,
-    })
+    add(net.drain_eval(gpu).await?);
+    Ok((loss, correct))
 }

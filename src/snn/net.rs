@@ -118,6 +118,8 @@ pub struct SnnNet {
     pub(super) adam_step: u32,
     /// Statistics of queued training steps, on the GPU until `drain_steps`.
     pub(super) log: crate::nn::loss::StepLog,
+    /// Statistics of queued inference batches, on the GPU until `drain_eval`.
+    pub(super) eval_log: crate::nn::loss::StepLog,
 }
 
 impl SnnNet {
@@ -181,6 +183,7 @@ impl SnnNet {
             stats: head.stats,
             adam_step: 0,
             log: crate::nn::loss::StepLog::new(gpu, "loss.log")?,
+            eval_log: crate::nn::loss::StepLog::new(gpu, "eval.log")?,
         })
     }
 

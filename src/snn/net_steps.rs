@@ -60,6 +60,36 @@ impl SnnNet {
         })
     }
 
+    /// Queue inference on `valid` images as `eval_step` runs it (spikes counted; with
+    /// `count_ops` the spike maps too): one submission, no readback; its loss statistics go to
+    /// the inference log (`drain_eval`; drain first when `eval_log_full`).
+    pub fn queue_eval_step(&self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize, count_ops: bool) -> Result<()> {
+        if self.eval_log.is_full() {
+            return Err(Error::Gpu("inference log full: drain_eval before queueing more".into()));
+        }
+        self.load(gpu, x, y, valid)?;
+        let mut enc = Encoder::new(gpu, "snn.eval");
+        self.arena.record(&self.fwd, &mut enc);
+        if count_ops {
+            self.arena.record(&self.count, &mut enc);
+        }
+        for op in &self.loss.ops {
+            enc.dispatch(op);
+        }
+        self.eval_log.record(&mut enc, &self.stats, valid)?;
+        enc.submit(gpu)
+    }
+
+    /// Whether the inference log is full (drain before queueing another batch).
+    pub fn eval_log_full(&self) -> bool {
+        self.eval_log.is_full()
+    }
+
+    /// The statistics of every queued inference batch, in order, with one readback.
+    pub async fn drain_eval(&self, gpu: &Gpu) -> Result<Vec<StepStats>> {
+        self.eval_log.drain(gpu).await
+    }
+
     /// One BPTT + Adam step, read back at once: `queue_train_step` + `drain_steps`.
     pub async fn train_step(&mut self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize, seed: u32) -> Result<StepStats> {
         self.drain_steps(gpu).await?;
