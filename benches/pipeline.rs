@@ -115,7 +115,9 @@ fn time(reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
 
 /// ", N images/CPU-s" for the last `time` call over `per_run` images per run, or "".
 fn per_cpu(per_run: f64) -> String {
-    LAST_CPU.with(|c| c.get()).map_or(String::new(), |c| format!(", {:.1} images/CPU-s", per_run / c))
+    LAST_CPU
+        .with(|c| c.get())
+        .map_or(String::new(), |c| format!(", {:.1} images/CPU-s", per_run / c))
 }
 
 /// What every section measures on: the device, the arguments, the model and one batch.

@@ -354,7 +354,11 @@ fn an_snn_evaluation_reads_its_spikes_once() {
         correct += s.correct as f64;
     }
     assert_eq!(ev.loss.to_bits(), ((loss / 10.0) as f32).to_bits(), "queued loss");
-    assert_eq!(ev.accuracy.to_bits(), ((correct / 10.0) as f32).to_bits(), "queued accuracy");
+    assert_eq!(
+        ev.accuracy.to_bits(),
+        ((correct / 10.0) as f32).to_bits(),
+        "queued accuracy"
+    );
     // (The per-batch reads above counted spikes again: reset, and evaluate once more.)
     let ev = pollster::block_on(evaluate_snn(&gpu, &snn, &split.test, Some(CMOS_45NM))).unwrap();
     // The batched tally equals the per-tensor reads.
