@@ -63,11 +63,7 @@ pub(super) struct Io<'t> {
 }
 
 pub(super) fn alias(t: &Tensor, shape: &[usize], label: &str) -> Tensor {
-    Tensor {
-        buffer: t.buffer.clone(),
-        shape: shape.to_vec(),
-        label: label.into(),
-    }
+    t.view(shape, label)
 }
 
 impl<'a> Builder<'a> {

@@ -67,7 +67,9 @@ pub struct Gpu {
     sink: Arc<Mutex<ErrorSink>>,
     pipelines: Mutex<HashMap<Kernel, wgpu::ComputePipeline>>,
     /// Pooled staging buffers and the count of maps so far (`gpu::readback`).
-    pub(super) staging: Mutex<Vec<wgpu::Buffer>>,
+    pub(super) staging: Mutex<Vec<super::live::Staging>>,
+    /// Every live buffer the engine made (`Gpu::live_buffers`).
+    pub(super) live: Arc<super::live::LiveTally>,
     pub(super) maps: AtomicU64,
     /// Queue submissions so far (`Gpu::submits`).
     pub(super) submits: AtomicU64,
@@ -138,6 +140,7 @@ impl Gpu {
             sink,
             pipelines: Mutex::new(HashMap::new()),
             staging: Mutex::new(Vec::new()),
+            live: Arc::default(),
             maps: AtomicU64::new(0),
             submits: AtomicU64::new(0),
             last_submission: Mutex::new(None),

@@ -4,6 +4,7 @@
 
 pub mod context;
 pub mod kernels;
+pub mod live;
 pub mod op;
 pub mod readback;
 pub mod tensor;
@@ -12,6 +13,7 @@ pub mod tune_cache;
 
 pub use context::{Fence, Gpu, GpuOptions};
 pub use kernels::Kernel;
+pub use live::LiveBuffers;
 pub use op::{elementwise, grid_1d, Encoder, Op};
 pub use readback::ReadRange;
 pub use tensor::Tensor;

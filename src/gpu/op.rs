@@ -15,6 +15,8 @@ pub struct Op {
     bind_group: wgpu::BindGroup,
     params: wgpu::Buffer,
     pub groups: [u32; 3],
+    /// Counts the uniform buffer as live while the op exists.
+    _live: super::live::LiveGuard,
 }
 
 /// Workgroups for `n` invocations of a 1-D kernel of `wg` threads, folded
@@ -92,6 +94,7 @@ impl Gpu {
         });
         self.check()
             .map_err(|e| e.unless_lost(|e| Error::Gpu(format!("building `{label}` ({}): {e}", kernel.name()))))?;
+        let _live = super::live::LiveGuard::new(&self.live, params_buf.size());
         Ok(Op {
             label: label.into(),
             kernel,
@@ -99,6 +102,7 @@ impl Gpu {
             bind_group,
             params: params_buf,
             groups,
+            _live,
         })
     }
 

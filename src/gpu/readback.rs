@@ -5,6 +5,7 @@ use std::ops::Range;
 use std::sync::atomic::Ordering;
 
 use crate::error::{Error, Result};
+use crate::gpu::live::Staging;
 use crate::gpu::Gpu;
 
 /// Staging buffers up to this size go back to the pool for the next readback.
@@ -73,18 +74,19 @@ impl Gpu {
         if total == 0 {
             return Ok(vec![Vec::new(); ranges.len()]);
         }
-        let staging = self.take_staging(total);
+        let pooled = self.take_staging(total);
+        let staging = &pooled.buffer;
         let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("readback"),
         });
         let mut at = 0;
         for r in ranges.iter().filter(|r| r.bytes > 0) {
-            enc.copy_buffer_to_buffer(r.buffer, r.offset, &staging, at, r.bytes);
+            enc.copy_buffer_to_buffer(r.buffer, r.offset, staging, at, r.bytes);
             at += r.bytes;
         }
         self.submit([enc.finish()]);
-        let out = self.map_staging(&staging, total, ranges).await?;
-        self.give_staging(staging);
+        let out = self.map_staging(staging, total, ranges).await?;
+        self.give_staging(pooled);
         Ok(out)
     }
 
@@ -131,25 +133,26 @@ impl Gpu {
     }
 
     /// The smallest pooled staging buffer that holds `bytes`, else a new one.
-    fn take_staging(&self, bytes: u64) -> wgpu::Buffer {
+    fn take_staging(&self, bytes: u64) -> Staging {
         if let Ok(mut pool) = self.staging.lock() {
-            let fits = pool.iter().enumerate().filter(|(_, b)| b.size() >= bytes);
-            if let Some((i, _)) = fits.min_by_key(|(_, b)| b.size()) {
+            let fits = pool.iter().enumerate().filter(|(_, b)| b.buffer.size() >= bytes);
+            if let Some((i, _)) = fits.min_by_key(|(_, b)| b.buffer.size()) {
                 return pool.swap_remove(i);
             }
         }
-        self.device.create_buffer(&wgpu::BufferDescriptor {
+        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("staging"),
             size: bytes.next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT),
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
-        })
+        });
+        Staging::new(buffer, &self.live)
     }
 
-    fn give_staging(&self, buf: wgpu::Buffer) {
+    fn give_staging(&self, buf: Staging) {
         // A whole-checkpoint staging buffer (hundreds of MB for VGG-16) is not
         // kept: exports are rare, and it would hold that host memory for good.
-        if buf.size() > STAGING_POOL_MAX_BYTES {
+        if buf.buffer.size() > STAGING_POOL_MAX_BYTES {
             return;
         }
         if let Ok(mut pool) = self.staging.lock() {

@@ -11,9 +11,22 @@ pub struct Tensor {
     pub buffer: wgpu::Buffer,
     pub shape: Vec<usize>,
     pub label: String,
+    /// Counts the buffer as live until its last handle drops (shared by clones and aliases).
+    pub(crate) live: std::sync::Arc<crate::gpu::live::LiveGuard>,
 }
 
 impl Tensor {
+    /// Another handle to the same buffer with its own shape and label (a reshape or an alias;
+    /// no copy). It shares the buffer's live-count guard.
+    pub fn view(&self, shape: &[usize], label: &str) -> Tensor {
+        Tensor {
+            buffer: self.buffer.clone(),
+            shape: shape.to_vec(),
+            label: label.into(),
+            live: self.live.clone(),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.shape.iter().product()
     }
@@ -48,6 +61,11 @@ impl Tensor {
 }
 
 impl Gpu {
+    /// The engine's buffers alive now (tensors, op uniforms, pooled staging) and their bytes.
+    pub fn live_buffers(&self) -> crate::gpu::LiveBuffers {
+        self.live.snapshot()
+    }
+
     /// A zero-filled tensor.
     pub fn tensor(&self, label: &str, shape: &[usize]) -> Result<Tensor> {
         let n: usize = shape.iter().product();
@@ -63,6 +81,7 @@ impl Gpu {
             buffer,
             shape: shape.to_vec(),
             label: label.into(),
+            live: std::sync::Arc::new(crate::gpu::live::LiveGuard::new(&self.live, bytes)),
         })
     }
 

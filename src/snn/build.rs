@@ -55,11 +55,7 @@ pub struct SnnBuilder<'a> {
 }
 
 pub fn alias(t: &Tensor, label: &str) -> Tensor {
-    Tensor {
-        buffer: t.buffer.clone(),
-        shape: t.shape.clone(),
-        label: label.into(),
-    }
+    t.view(&t.shape, label)
 }
 
 impl<'a> SnnBuilder<'a> {

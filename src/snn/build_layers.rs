@@ -264,11 +264,7 @@ pub(super) fn flatten(name: &str, x: &Flow, out_shape: &[usize]) -> Flow {
     let mut shape = x.x.shape.clone();
     shape.truncate(1);
     shape.push(out_shape[0]);
-    let view = |t: &Tensor| Tensor {
-        buffer: t.buffer.clone(),
-        shape: shape.clone(),
-        label: name.into(),
-    };
+    let view = |t: &Tensor| t.view(&shape, name);
     Flow {
         x: view(&x.x),
         g: x.g.as_ref().map(view),

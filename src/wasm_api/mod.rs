@@ -63,6 +63,11 @@ impl Session {
         to_js(&self.pipeline.gpu().describe())
     }
 
+    /// The engine's live GPU buffers: `{buffers, bytes}` (flat over a long session).
+    pub fn live_buffers(&self) -> Result<JsValue, JsError> {
+        to_js(&self.pipeline.gpu().live_buffers())
+    }
+
     /// What the pipeline holds now (data, DNN, calibration, SNN, running work).
     pub fn state(&self) -> Result<JsValue, JsError> {
         to_js(&self.pipeline.state())
