@@ -177,9 +177,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 # Output channels per thread of conv2d_3x3_sg (a multiple of 32: each octet of lanes loads 32
 # channels' weights per vec4 load). Measured on lavapipe under load (GFLOP per CPU-second, 64x32x32
 # and 256x8x8 forward): 16 -> 8.2 / 8.6, 32 -> 13.6 / 15.5, 64 -> 16.1 / 14.8, 128 -> 11.7 / 17.3
-# (128 wastes half its tile on 64-channel layers).
+# (128 wastes half its tile on 64-channel layers); all with 1 quad per thread.
 CONV_CO = 64
-# Quads (4-pixel groups) per thread of conv2d_3x3_sg.
+# Quads (4-pixel groups) per thread of conv2d_3x3_sg. Measured on lavapipe (64x32x32 forward at
+# batch 32, 64 channels per thread, GFLOP per CPU-second, scratch harness): 1 -> 20.6, 2 -> 26.1,
+# 3 -> 22.5 (the register spills grow faster than the loads shrink). Reading x and the weights
+# through textures (gathers instead of lavapipe's per-lane load loops) gave 1 -> 21.5, 2 -> 25.4:
+# not worth a second binding type.
 CONV_QUADS = 2
 ACC = "cdefgh"
 
