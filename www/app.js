@@ -23,6 +23,8 @@ let cancelled = false;
 let busy = false;
 // The last state saved (also in IndexedDB): what a lost device is recovered from.
 let lastRecord = null;
+/** Whether this tab owns the saved session (persist.js `claimSession`). */
+let ownsSaved = true;
 // Everything the views draw, kept so they can be redrawn and inspected (window.ultraspike).
 const state = { history: [], live: [], convert: null, sweep: [], finetuned: [], snnEval: null, raster: null, dnnEval: null, walk: null, ft: [] };
 window.ultraspike = state;
@@ -366,14 +368,16 @@ async function showTune() {
   if (rows.length) await store.saveTune(await session.tune_json()).catch(() => {});
 }
 
-/** Save the session's models and the views (failures only warn: the work itself went fine). */
+/** Save the session's models and the views (failures only warn: the work itself went fine).
+ * A tab that does not own the saved session (another tab does: `store.claimSession`) keeps
+ * the record in memory only, for a lost device. */
 async function persist() {
   if (!ready) return;
   await showTune().catch(() => {});
   try {
     const rec = { archive: await session.archive(), source: state.source, views: store.viewsOf(state), savedAt: new Date().toISOString() };
     lastRecord = rec;
-    await store.save({ ...rec, source: store.keepableSource(rec.source) });
+    if (ownsSaved) await store.save({ ...rec, source: store.keepableSource(rec.source) });
   } catch (e) {
     console.warn("ultraspike: the session could not be saved: " + (e?.message ?? e));
   }
@@ -487,7 +491,9 @@ function wire() {
   $("sm-layer").addEventListener("change", redrawMaps);
   $("sm-step").addEventListener("input", redrawMaps);
   $("sm-channel").addEventListener("change", () => state.spikeMaps && task("Spike maps", () => showMaps()));
-  $("forget").addEventListener("click", async () => { await store.clear(); lastRecord = null; status("ok", "The saved session was deleted from this browser; the open one stays until you reload."); });
+  $("forget").addEventListener("click", async () => {
+    if (!ownsSaved) return status("ok", "Another tab holds the saved session: forget it there.");
+    await store.clear(); lastRecord = null; status("ok", "The saved session was deleted from this browser; the open one stays until you reload."); });
   on("download-dnn", "Downloading the DNN", async () => download(await session.dnn_checkpoint(), "dnn.safetensors"));
   on("download-snn", "Downloading the SNN", async () => download(await session.snn_checkpoint(), "snn.safetensors"));
   on("download-nir", "Exporting the SNN as NIR", async () => download(await session.export_nir(), "snn.nir"));
@@ -534,6 +540,13 @@ export async function main(bindings) {
   await refreshState();
   document.body.dataset.state = "idle";
   setButtons();
+  ownsSaved = await store.claimSession();
+  document.body.dataset.owner = ownsSaved ? "yes" : "no";
+  if (!ownsSaved) {
+    status("ok", `WebGPU ready${name ? " on " + name : ""}. Another tab of ultraspike holds the saved session: this tab starts empty and keeps nothing (close the other tab to save again).`);
+    document.body.dataset.restored = "no";
+    return;
+  }
   const saved = await store.load();
   if (saved?.archive) {
     let note = "";

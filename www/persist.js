@@ -11,6 +11,8 @@ const KEY = "last";
 /** The kernel tuner's choices (`Session.tune_json()`), kept apart from the session: they
  * belong to the adapter, not to a run, and a cleared session keeps them. */
 const TUNE_KEY = "tune";
+/** The Web Lock a tab holds while it owns the saved session (see `claimSession`). */
+const LOCK = "ultraspike-saved-session";
 /** Uploaded datasets above this are not kept (the models and views still are). */
 const MAX_KEPT_UPLOAD = 256 << 20;
 /** The view state worth keeping (window.ultraspike); the rest is recomputed. */
@@ -95,4 +97,21 @@ export async function loadTune() {
   } catch {
     return null;
   }
+}
+
+/** Whether this tab owns the saved session: the first tab open takes a Web Lock and holds it
+ * until it closes (a reload gives it back and takes it again). Another tab, opened while the
+ * first is open, neither restores the saved session nor saves its own, so two tabs never
+ * overwrite or restore each other's work. Without Web Locks every tab owns it (as before). */
+export function claimSession() {
+  if (!navigator.locks?.request) return Promise.resolve(true);
+  return new Promise((ok) => {
+    navigator.locks
+      .request(LOCK, { ifAvailable: true }, (lock) => {
+        ok(lock !== null);
+        // Held for the tab's life: the callback's promise never settles.
+        return lock ? new Promise(() => {}) : undefined;
+      })
+      .catch(() => ok(true));
+  });
 }

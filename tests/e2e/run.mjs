@@ -155,6 +155,29 @@ try {
   const redrawn = Object.entries(beforeReload.svgs).filter(([id, n]) => n > 5 && !(afterReload.svgs[id] > 5)).map(([id]) => id);
   check(redrawn.length === 0 && JSON.stringify(afterReload.infos) === JSON.stringify(beforeReload.infos), `reload redraws every view (${Object.keys(beforeReload.svgs).length - redrawn.length} of ${Object.keys(beforeReload.svgs).length}; missing: ${redrawn.join(", ") || "none"})`);
   await page.screenshot({ path: join(outDir, "1b-after-reload.png"), fullPage: true });
+  // A second tab while this one is open: it neither restores this tab's saved session nor saves
+  // over it (this tab holds it through a Web Lock), and says so.
+  const tab2 = await page.context().newPage();
+  await tab2.goto(url);
+  await tab2.waitForFunction(() => document.body.dataset.restored && document.body.dataset.state !== "busy", null, { timeout: 120_000, polling: 500 });
+  const tab2Seen = await tab2.evaluate(() => ({ owner: document.body.dataset.owner, restored: document.body.dataset.restored, st: window.ultraspike.pipeline(), status: document.getElementById("status").textContent.trim() }));
+  check(tab2Seen.owner === "no" && tab2Seen.restored === "no" && !tab2Seen.st?.dnn && /another tab/i.test(tab2Seen.status), `a second tab does not restore the first's session and says why: ${JSON.stringify(tab2Seen)}`);
+  // Work in the second tab (loading data saves the session in the tab that owns it) leaves the
+  // saved record alone.
+  const savedAt = (p) => p.evaluate(() => new Promise((ok) => {
+    const r = indexedDB.open("ultraspike", 1);
+    r.onerror = () => ok(null);
+    r.onsuccess = () => { const g = r.result.transaction("session").objectStore("session").get("last"); g.onsuccess = () => { ok(g.result?.savedAt ?? null); r.result.close(); }; g.onerror = () => ok(null); };
+  }));
+  const savedBefore = await savedAt(page);
+  await tab2.fill("#train-n", "200");
+  await tab2.fill("#test-n", "100");
+  await tab2.click("#load-bundled");
+  await tab2.waitForFunction(() => document.body.dataset.state === "idle" && /100 test/.test(document.getElementById("data-info").textContent), null, { timeout: 120_000 });
+  const savedAfter = await savedAt(tab2);
+  check(savedBefore !== null && savedAfter === savedBefore, `the second tab's work does not overwrite the first tab's saved session (saved at ${savedBefore}, after: ${savedAfter})`);
+  await tab2.close();
+  check((await page.getAttribute("body", "data-owner")) === "yes", "the first tab still owns the saved session");
   await page.click("#eval-snn");
   await page.waitForFunction(() => document.body.dataset.state !== "busy", null, { timeout: 300_000, polling: 500 });
   const reloadedAcc = await page.evaluate(() => window.ultraspike.snnEval?.evaluation.accuracy);
