@@ -2,7 +2,7 @@
 // call, draws the views, and turns errors into messages. The main thread only
 // awaits the worker's answers, so no library call can freeze the page.
 import { raster, fmt } from "./plots.js";
-import { drawTraining, drawWalkthrough, drawConversionTable, drawSweep, drawSpikes, drawEnergy, drawTestImage, SWEEP_T, METHODS } from "./views.js";
+import { drawTraining, drawWalkthrough, drawConversionTable, drawSweep, drawSpikes, drawEnergy, drawTestImage, drawSummary, drawDataStrip, SWEEP_T, METHODS } from "./views.js";
 import * as store from "./persist.js";
 import * as data from "./data.js";
 import { HOW_TO, explain } from "./messages.js";
@@ -53,6 +53,7 @@ async function task(name, fn) {
   try {
     await session.clearCancel();
     await fn();
+    drawSummary(state);
     await persist();
     outcome = ["ok", name + ": done.", "idle"];
   } catch (e) {
@@ -170,6 +171,7 @@ async function finishLoad(kind, source) {
   state.data = d;
   $("data-info").textContent = `${d.kind}: ${d.train} train / ${d.test} test images, ${d.shape.join("x")}, ${d.classes} classes`;
   $("img-index").max = d.test - 1;
+  await drawDataStrip(session, Math.min(10, d.test));
 }
 
 // ---- DNN --------------------------------------------------------------------
@@ -181,7 +183,8 @@ async function train() {
   if ($("act-levels").value) opts.qcfs = +$("act-levels").value;
   await session.start_training(opts);
   // A new DNN: the views of the old one's conversion no longer apply (the session dropped it too).
-  Object.assign(state, { history: [], live: [], convert: null, sweep: [], dnnEval: null, walk: null });
+  // (Every view drawn from the old SNN goes too: its evaluation, fine-tuning and raster.)
+  Object.assign(state, { history: [], live: [], convert: null, sweep: [], dnnEval: null, walk: null, snnEval: null, ft: [], finetuned: [], raster: null });
   let seen = 0;
   await loop("training", (k) => session.train_steps(k), (p) => {
     seen += 1;
@@ -192,6 +195,7 @@ async function train() {
       persist(); // each closed epoch is a snapshot worth keeping
     }
     if (seen % 2 === 0 || p.record) drawTraining(state);
+    if (p.record) drawSummary(state);
   });
   drawTraining(state);
   $("dnn-info").textContent = `trained: test accuracy ${pct(state.history.at(-1).test_acc)}`;
@@ -296,6 +300,7 @@ async function finetune() {
   await loop(`fine-tuning at T=${info.t}`, (k) => session.finetune_steps(k), (p) => {
     if (p.record) {
       state.ft.push(p.record);
+      drawSummary(state);
       persist();
     }
   });
@@ -403,6 +408,7 @@ async function restoreSaved(rec) {
 async function redraw() {
   await refreshState();
   const st = pipelineState();
+  drawSummary(state);
   drawTraining(state);
   fillLayers();
   if (state.convert) {

@@ -39,10 +39,13 @@ export function fmt(v) {
   return +v.toPrecision(3) + "";
 }
 
-/** A fresh SVG in `host` with a plot frame; returns scales and the drawing group. */
-function frame(host, { width = 560, height = 260, x, y, xLabel = "", yLabel = "", xTicks, yTicks, xFmt = fmt, yFmt = fmt }) {
+/** A fresh SVG in `host` with a plot frame; returns scales and the drawing group. `legendRows`
+ * rows of legend get the top margin (and the height) they need; `right` is the right margin. */
+function frame(host, { width = 560, height = 260, x, y, xLabel = "", yLabel = "", xTicks, yTicks, xFmt = fmt, yFmt = fmt, legendRows = 1, right = 14 }) {
   host.replaceChildren();
-  const m = { l: 60, r: 14, t: 26, b: 38 };
+  const extra = LEGEND_ROW * Math.max(0, legendRows - 1);
+  height += extra;
+  const m = { l: 60, r: right, t: 26 + extra, b: 38 };
   const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, class: "plot", role: "img" }, host);
   const W = width - m.l - m.r, H = height - m.t - m.b;
   const sx = (v) => m.l + ((v - x[0]) / (x[1] - x[0] || 1)) * W;
@@ -61,15 +64,33 @@ function frame(host, { width = 560, height = 260, x, y, xLabel = "", yLabel = ""
   return { svg, g: el("g", {}, svg), sx, sy, m, W, H };
 }
 
-/** One row of legend entries in the top margin (never over the data). */
-function legend(svg, items, x) {
+/** Height of one legend row. */
+const LEGEND_ROW = 16;
+/** Width of a legend entry (swatch, gap, text at ~6.3 px a character). */
+const entryWidth = (name) => 26 + name.length * 6.3;
+
+/** Legend entries laid out in rows that fit between x0 and x1: [[row, x], ...] and the rows. */
+function legendLayout(items, x0, x1) {
+  let cx = x0, row = 0;
+  const at = items.map((it) => {
+    if (cx > x0 && cx + entryWidth(it.name) - 12 > x1) { row += 1; cx = x0; }
+    const p = [row, cx];
+    cx += entryWidth(it.name);
+    return p;
+  });
+  return { at, rows: items.length ? row + 1 : 1 };
+}
+
+/** The legend in the top margin, wrapped onto as many rows as it needs (never over the data,
+ * never cut off at the right edge). */
+function legend(svg, items, x0, x1) {
   const g = el("g", { class: "legend" }, svg);
-  let cx = x;
-  for (const it of items) {
-    el("rect", { x: cx, y: 8, width: 10, height: 10, fill: it.color }, g);
-    text(g, cx + 14, 17, it.name);
-    cx += 26 + it.name.length * 6.3;
-  }
+  const { at } = legendLayout(items, x0, x1);
+  items.forEach((it, i) => {
+    const [row, cx] = at[i];
+    el("rect", { x: cx, y: 8 + row * LEGEND_ROW, width: 10, height: 10, fill: it.color }, g);
+    text(g, cx + 14, 17 + row * LEGEND_ROW, it.name);
+  });
 }
 
 /** Line chart: series = [{name, color, points: [[x, y], ...], dash?, step?}]. */
@@ -78,7 +99,9 @@ export function lineChart(host, { series, xLabel, yLabel, x, y, xTicks, yFmt, wi
   const ys = series.flatMap((s) => s.points.map((p) => p[1]));
   x = x ?? [Math.min(...xs), Math.max(...xs)];
   y = y ?? [Math.min(0, ...ys), Math.max(...ys) || 1];
-  const f = frame(host, { x, y, xLabel, yLabel, xTicks, yFmt, width, height });
+  const named = series.filter((s) => s.name);
+  const legendRows = legendLayout(named, 60, (width ?? 560) - 14).rows;
+  const f = frame(host, { x, y, xLabel, yLabel, xTicks, yFmt, width, height, legendRows });
   for (const s of series) {
     if (!s.points.length) continue;
     let d = "";
@@ -96,8 +119,7 @@ export function lineChart(host, { series, xLabel, yLabel, x, y, xTicks, yFmt, wi
       }
     }
   }
-  const named = series.filter((s) => s.name);
-  legend(f.svg, named, f.m.l);
+  legend(f.svg, named, f.m.l, f.m.l + f.W);
   return f;
 }
 
@@ -108,8 +130,9 @@ export function barChart(host, { labels, groups, yLabel, log = false, width, hei
   const lo = log ? Math.floor(Math.log10(Math.min(...all, 1))) : 0;
   const hi = log ? Math.ceil(Math.log10(Math.max(...all, 10))) : Math.max(...all, 1e-9) * 1.1;
   const yTicks = log ? Array.from({ length: hi - lo + 1 }, (_, i) => lo + i) : undefined;
+  const legendRows = legendLayout(groups, 60, (width ?? 560) - 14).rows;
   const f = frame(host, {
-    x: [0, labels.length], y: [lo, hi], yLabel, xTicks: [], yTicks, width, height,
+    x: [0, labels.length], y: [lo, hi], yLabel, xTicks: [], yTicks, width, height, legendRows,
     yFmt: log ? (v) => "1e" + v : fmt,
   });
   const bw = f.W / labels.length;
@@ -125,26 +148,41 @@ export function barChart(host, { labels, groups, yLabel, log = false, width, hei
     });
     text(f.g, f.m.l + (i + 0.5) * bw, f.m.t + f.H + 16, lab.length > 14 ? lab.slice(0, 13) + "…" : lab, { "text-anchor": "middle", class: "tick" });
   });
-  legend(f.svg, groups, f.m.l);
+  legend(f.svg, groups, f.m.l, f.m.l + f.W);
   return f;
 }
 
-/** Heatmap z[row][col] over rows ys, cols xs (diverging around 0), `mark` = [x, y]. */
+/** The heatmap's colour of `v` on a scale reaching `amax`: signed (blue >= 0, red < 0), |v| on
+ * a sqrt scale, dark = small (the search minimizes |loss|). */
+const heatColor = (v, amax) => `hsl(${v >= 0 ? 215 : 10}, 70%, ${Math.round(18 + Math.sqrt(Math.abs(v) / amax) * 78)}%)`;
+
+/** A vertical colour bar for `heatColor` from -amax (bottom) to +amax (top), right of the plot. */
+function colorBar(f, amax) {
+  const x = f.m.l + f.W + 14, w = 12, steps = 48;
+  const g = el("g", { class: "colorbar" }, f.svg);
+  for (let i = 0; i < steps; i++) {
+    const v = -amax + ((i + 0.5) / steps) * 2 * amax;
+    el("rect", { x, y: f.m.t + f.H - ((i + 1) / steps) * f.H, width: w, height: f.H / steps + 0.5, fill: heatColor(v, amax), "shape-rendering": "crispEdges" }, g);
+  }
+  el("rect", { x, y: f.m.t, width: w, height: f.H, fill: "none", stroke: "#9ca3af" }, g);
+  for (const [v, y] of [[amax, f.m.t + 4], [0, f.m.t + f.H / 2 + 4], [-amax, f.m.t + f.H]]) text(g, x + w + 4, y, fmt(v), { class: "tick" });
+  text(g, x + w / 2, f.m.t - 8, "loss", { "text-anchor": "middle", class: "tick" });
+}
+
+/** Heatmap z[row][col] over rows ys, cols xs (diverging around 0, with its colour bar), `mark` = [x, y]. */
 export function heatmap(host, { xs, ys, z, xLabel, yLabel, mark }) {
-  const f = frame(host, { x: [xs[0], xs[xs.length - 1]], y: [ys[0], ys[ys.length - 1]], xLabel, yLabel, height: 280 });
+  const f = frame(host, { x: [xs[0], xs[xs.length - 1]], y: [ys[0], ys[ys.length - 1]], xLabel, yLabel, height: 280, right: 76 });
   const amax = Math.max(...z.flat().map(Math.abs), 1e-12);
   const cw = f.W / xs.length, ch = f.H / ys.length;
-  // |loss| on a sqrt scale: dark = small error (the search minimizes |loss|).
   for (let r = 0; r < ys.length; r++) {
     for (let c = 0; c < xs.length; c++) {
-      const a = Math.sqrt(Math.abs(z[r][c]) / amax);
-      const light = Math.round(18 + a * 78);
       el("rect", {
         x: f.m.l + c * cw, y: f.m.t + f.H - (r + 1) * ch, width: cw + 0.5, height: ch + 0.5,
-        fill: `hsl(${z[r][c] >= 0 ? 215 : 10}, 70%, ${light}%)`, "shape-rendering": "crispEdges",
+        fill: heatColor(z[r][c], amax), "shape-rendering": "crispEdges",
       }, f.g);
     }
   }
+  colorBar(f, amax);
   // Hover values: one read-out line above the plot (a tooltip per cell would be ~20,000 elements).
   const readout = text(f.svg, f.m.l + f.W, f.m.t - 8, "", { class: "readout", "text-anchor": "end" });
   f.svg.addEventListener("pointermove", (e) => {

@@ -160,3 +160,34 @@ export function drawTestImage(cv, img) {
   }
   ctx.putImageData(data, 0, 0);
 }
+
+/** The results at a glance (top of the page): the DNN's test accuracy, then the SNN's at its T
+ * with its spikes and energy, from whatever the page holds now; "–" where nothing says it yet. */
+export function drawSummary(state) {
+  const pctOf = (v) => (v == null ? "–" : (100 * v).toFixed(1) + " %");
+  const dnn = state.dnnEval?.accuracy ?? state.history?.at(-1)?.test_acc;
+  // An SNN's numbers count only while its conversion is the current one (a new DNN drops both).
+  const ev = state.convert ? state.snnEval?.evaluation ?? state.convert.evaluation : null;
+  $("sum-dnn").textContent = pctOf(dnn);
+  $("sum-snn").textContent = pctOf(ev?.accuracy);
+  $("sum-t").textContent = ev ? String(ev.t) : "–";
+  $("sum-spikes").textContent = ev ? fmt(ev.total_spikes_per_image) : "–";
+  $("sum-energy").textContent = ev?.energy ? ev.energy.ratio.toFixed(1) + "x" : "–";
+  $("sum-note").hidden = dnn != null;
+}
+
+/** The first test images with their labels, in the data view. */
+export async function drawDataStrip(session, count) {
+  const strip = $("data-strip");
+  strip.replaceChildren();
+  for (let i = 0; i < count; i++) {
+    const img = await session.test_image(i);
+    const fig = document.createElement("figure");
+    const cv = document.createElement("canvas");
+    drawTestImage(cv, img);
+    const cap = document.createElement("figcaption");
+    cap.textContent = `label ${img.label}`;
+    fig.append(cv, cap);
+    strip.append(fig);
+  }
+}

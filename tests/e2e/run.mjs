@@ -44,6 +44,17 @@ try {
   const st = await page.textContent("#status");
   check(!/fail|no webgpu|no device/i.test(st) && (await page.getAttribute("body", "data-status")) === "ok", `WebGPU session opened: ${st.trim()}`);
   check((await page.evaluate(() => window.ultraspike.worker)) === true, "the session runs in a Web Worker (the main thread only awaits it)");
+  // A first visit: the demo and the summary at the top, and every empty view says what fills it.
+  await page.screenshot({ path: join(outDir, "first-visit.png"), fullPage: true });
+  const firstVisit = await page.evaluate(() => ({
+    demoTop: document.getElementById("demo").getBoundingClientRect().top,
+    summary: document.getElementById("sum-dnn").textContent,
+    hints: [...document.querySelectorAll(".plot-host, .strip")].filter((h) => !h.children.length).map((h) => getComputedStyle(h, "::before").content.length > 20),
+    order: [...document.querySelectorAll("article.view")].map((a) => a.id),
+  }));
+  check(firstVisit.demoTop < 400 && firstVisit.summary === "–", `first visit: the quick demo at the top (y = ${firstVisit.demoTop.toFixed(0)} px) beside an empty summary`);
+  check(firstVisit.hints.length > 5 && firstVisit.hints.every(Boolean), `first visit: each of ${firstVisit.hints.length} empty views says what will fill it`);
+  check(JSON.stringify(firstVisit.order) === JSON.stringify(["view-data", "view-train", "view-convert", "view-spikes", "view-sweep", "view-energy"]), `views in the story's order: ${firstVisit.order.join(", ")}`);
 
   if (process.env.E2E_ERRORS_ONLY) {
     await page.fill("#train-n", "200");
@@ -93,6 +104,11 @@ try {
   });
   console.log(JSON.stringify({ train: s.train, dnn: s.dnn, conv_acc: s.conv?.accuracy, finetuned: s.finetuned, snn_acc: s.snn?.accuracy, ratio: s.snn?.energy?.ratio }, null, 0));
   check(s.train && s.train.test_acc > 0.5, `1. training curves: DNN test accuracy ${s.train?.test_acc} > 0.5 (chance 0.1)`);
+  await page.screenshot({ path: join(outDir, "after-demo.png"), fullPage: true });
+  const glance = await page.evaluate(() => Object.fromEntries(["sum-dnn", "sum-snn", "sum-t", "sum-spikes", "sum-energy"].map((id) => [id, document.getElementById(id).textContent])));
+  check(Object.values(glance).every((v) => v !== "–") && glance["sum-snn"] === (100 * s.snn?.accuracy).toFixed(1) + " %", `the summary after the demo: ${JSON.stringify(glance)}`);
+  const strip = await page.evaluate(() => document.querySelectorAll("#data-strip canvas").length);
+  check(strip === 10, `the data view shows the first ${strip} test images`);
   check(s.dnn && s.dnn.accuracy > 0.5 && s.dnn.images === plan.test_images, `DNN evaluation on the plan's ${plan.test_images} test images: ${s.dnn?.accuracy}`);
   check(s.walk && s.walk.alphas > 1 && s.walk.hist > 0 && s.walk.perT === 8, `2. walkthrough: ${s.walk?.alphas} alpha candidates, ${s.walk?.hist} values in the histogram, 8 T's`);
   check(s.conv && s.conv.accuracy > 0.1, `converted SNN (alpha-beta, T=2) accuracy ${s.conv?.accuracy} > 0.1`);
@@ -192,7 +208,9 @@ try {
   await page.evaluate(() => { document.body.dataset.state = "reset"; });
   await page.click("#train");
   await page.waitForFunction(() => ["idle", "error"].includes(document.body.dataset.state), null, { timeout: 600_000, polling: 1000 });
-  const after = await page.evaluate(() => ({ st: window.ultraspike.pipeline(), sweep: document.getElementById("sweep").disabled, ft: document.getElementById("finetune").disabled }));
+  const after = await page.evaluate(() => ({ st: window.ultraspike.pipeline(), sweep: document.getElementById("sweep").disabled, ft: document.getElementById("finetune").disabled,
+    stale: [window.ultraspike.snnEval, window.ultraspike.raster, window.ultraspike.ft.length, window.ultraspike.finetuned.length, document.getElementById("sum-snn").textContent] }));
+  check(JSON.stringify(after.stale) === JSON.stringify([null, null, 0, 0, "–"]), `after retraining no view keeps the old SNN (evaluation, raster, fine-tuning, summary): ${JSON.stringify(after.stale)}`);
   check(after.st?.dnn_epoch === 1 && !after.st.calibrated && after.st.snn === null && after.sweep && after.ft, `after retraining: a new 1-epoch DNN, no calibration, no SNN, sweep and fine-tune disabled (${JSON.stringify(after)})`);
   await page.selectOption("#method", "qcfs");
   await page.evaluate(() => { document.body.dataset.state = "reset"; });
