@@ -32,6 +32,8 @@ state.pipeline = () => pipelineState();
 // The Session lives in a Worker; a test loses its GPU device through this hook.
 state.worker = true;
 state.loseDevice = () => session.loseDevice();
+// Test hook: the e2e test drives long sessions through it (leak cycles).
+state.session = session;
 
 class Cancelled extends Error {}
 

@@ -284,6 +284,43 @@ try {
   check(consoleErrors.length === 0, `no console errors (${consoleErrors.length}${consoleErrors.length ? ": " + consoleErrors.join(" | ") : ""})`);
   }
 
+  // A long session leaks nothing: 30 cycles of convert, evaluate, spike maps and classify (on 100
+  // test images) leave the engine's live buffers and bytes where the first cycle left them; the
+  // module's memory and the page's JS heap (after a collection) grow by less than 10 %.
+  await page.fill("#train-n", "200");
+  await page.fill("#test-n", "100");
+  await page.evaluate(() => { document.body.dataset.state = "reset"; });
+  await page.click("#load-bundled");
+  await page.waitForFunction(() => document.body.dataset.state === "idle" && /100 test/.test(document.getElementById("data-info").textContent), null, { timeout: 120_000 });
+  await page.evaluate(() => { document.body.dataset.state = "reset"; });
+  await page.click("#convert");
+  await page.waitForFunction(() => ["idle", "error"].includes(document.body.dataset.state), null, { timeout: 300_000, polling: 500 });
+  const cdp = await page.context().newCDPSession(page);
+  const heap = async () => { await cdp.send("HeapProfiler.collectGarbage"); return (await cdp.send("Runtime.getHeapUsage")).usedSize; };
+  const cycles = (n) => page.evaluate(async (n) => {
+    const s = window.ultraspike.session;
+    const pixels = new Uint8Array((await s.test_image(1)).pixels);
+    const rows = [];
+    for (let i = 0; i < n; i++) {
+      await s.convert("alpha-beta", 2);
+      await s.evaluate_snn(0);
+      await s.spike_maps(0, null, 0);
+      await s.classify(pixels, "snn");
+      rows.push(await s.live_buffers());
+    }
+    return rows;
+  }, n);
+  const tLeak = Date.now();
+  const [first] = await cycles(1);
+  const heap0 = await heap();
+  const rows = await cycles(30);
+  const heap1 = await heap();
+  const flat = rows.every((r) => r.buffers === first.buffers && r.bytes === first.bytes);
+  check(flat && first.buffers > 0, `30 cycles keep the live GPU buffers at ${first.buffers} (${first.bytes} bytes): ${flat ? "flat" : JSON.stringify(rows.map((r) => [r.buffers, r.bytes]))} (${((Date.now() - tLeak) / 1000).toFixed(0)} s)`);
+  const wasmGrowth = rows.at(-1).wasm_memory_bytes / first.wasm_memory_bytes - 1;
+  check(wasmGrowth < 0.1, `module memory over 30 cycles: ${first.wasm_memory_bytes} -> ${rows.at(-1).wasm_memory_bytes} bytes (+${(100 * wasmGrowth).toFixed(1)} %)`);
+  check(heap1 / heap0 - 1 < 0.1, `page JS heap over 30 cycles: ${heap0} -> ${heap1} bytes (+${(100 * (heap1 / heap0 - 1)).toFixed(1)} %)`);
+
   // Bring-your-own CIFAR-10: the official .tar.gz through the URL field, and
   // loose .bin files through the file picker.
   await page.fill("#train-n", "0");
