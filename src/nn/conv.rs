@@ -9,6 +9,7 @@ use crate::gpu::{grid_1d, Gpu, Kernel, Op, Tensor};
 use crate::shape_err;
 
 use super::conv3x3::{self, conv3x3_ops, Direction};
+use super::conv_tiled;
 
 pub use crate::spec::shapes::Conv2dShape;
 
@@ -30,10 +31,20 @@ pub enum ConvAlgo {
     /// Subgroup makes 8 scalar loads for 32); backward-weight runs Subgroup's kernel. Gives
     /// Subgroup's bits.
     Vec4,
+    /// Every pass an implicit GEMM through workgroup memory (`conv_tiled`): 64 x 64 output
+    /// tiles, 4 x 4 outputs per thread, any shape, no subgroups; the variant for real GPUs.
+    /// Gives the other variants' bits (backward-weight: Subgroup's split-K slices).
+    Tiled,
 }
 
 impl ConvAlgo {
-    pub const ALL: [ConvAlgo; 4] = [ConvAlgo::Auto, ConvAlgo::Direct, ConvAlgo::Subgroup, ConvAlgo::Vec4];
+    pub const ALL: [ConvAlgo; 5] = [
+        ConvAlgo::Auto,
+        ConvAlgo::Direct,
+        ConvAlgo::Subgroup,
+        ConvAlgo::Vec4,
+        ConvAlgo::Tiled,
+    ];
 
     /// Whether `gpu` can run this variant.
     pub fn supported(self, gpu: &Gpu) -> bool {
@@ -55,7 +66,8 @@ impl ConvAlgo {
     /// scalarize them); Subgroup loads each weight (backward-weight: each dy value) once per
     /// subgroup and broadcasts it, and its 32-channel block amortizes the per-lane gathers:
     /// about 3x Direct's GFLOP/CPU-s in every pass there (BENCHMARKS.md). On real GPUs both
-    /// are sound; the broadcast saves memory requests there too.
+    /// are sound; the broadcast saves memory requests there too. Tiled is never Auto's pick
+    /// yet (no GPU measurement of it; the autotuner may choose it).
     pub fn resolve(self, gpu: &Gpu) -> ConvAlgo {
         match self {
             ConvAlgo::Auto if ConvAlgo::Subgroup.supported(gpu) => ConvAlgo::Subgroup,
@@ -104,7 +116,7 @@ const SG_CB: usize = 32;
 /// Below this many threads, backward-weight splits the (image, row) pairs (split-K) to fill the GPU.
 const MIN_THREADS: usize = 8192;
 
-fn params(s: &Conv2dShape, tiles: usize, rows_per: usize) -> Conv2dParams {
+pub(super) fn params(s: &Conv2dShape, tiles: usize, rows_per: usize) -> Conv2dParams {
     let u = |v: usize| v as u32;
     Conv2dParams {
         n: u(s.n),
@@ -204,6 +216,9 @@ pub fn conv2d_forward(
 ) -> Result<Vec<Op>> {
     check(s, label, &[(x, s.x_shape()), (w, s.w_shape()), (y, s.y_shape())])?;
     b.expect_shape(&[s.c_out]).map_err(|e| shape_err!("{label}: {e}"))?;
+    if algo == ConvAlgo::Tiled {
+        return Ok(vec![conv_tiled::forward(gpu, label, s, x, w, b, y)?]);
+    }
     if use_vec4(gpu, label, s, algo)? {
         return conv3x3_ops(gpu, label, s, Direction::Forward, x, w, Some(b), y);
     }
@@ -239,6 +254,9 @@ pub fn conv2d_backward_input_with_algo(
     algo: ConvAlgo,
 ) -> Result<Vec<Op>> {
     check(s, label, &[(dy, s.y_shape()), (w, s.w_shape()), (dx, s.x_shape())])?;
+    if algo == ConvAlgo::Tiled {
+        return Ok(vec![conv_tiled::backward_input(gpu, label, s, dy, w, dx)?]);
+    }
     if use_vec4(gpu, label, s, algo)? {
         return conv3x3_ops(gpu, label, s, Direction::BackwardInput, dy, w, None, dx);
     }
@@ -253,6 +271,50 @@ pub fn conv2d_backward_input_with_algo(
     let grid = tile_grid(s.n, tiles, s.c_in.div_ceil(cb));
     let bufs = [&dy.buffer, &w.buffer, &dx.buffer];
     Ok(vec![gpu.op(kernel, label, &bufs, &params(s, tiles, 0), grid)?])
+}
+
+/// (image, output row) pairs per split-K slice of a backward-weight kernel with `cb` output
+/// channels per thread, and the slice count: layers with fewer than MIN_THREADS threads split.
+fn split_k(s: &Conv2dShape, cb: usize) -> (usize, usize) {
+    let rs = s.c_in * s.k * s.k;
+    let groups_x = rs.div_ceil(PX).div_ceil(WG as usize);
+    let threads = groups_x * WG as usize * s.c_out.div_ceil(cb);
+    let rows = s.n * s.out_h();
+    let want = MIN_THREADS.div_ceil(threads).clamp(1, rows);
+    let rows_per = rows.div_ceil(want);
+    (rows_per, rows.div_ceil(rows_per))
+}
+
+/// Backward-weight's kernel, grid, rows per slice and slices under `algo`. Tiled takes
+/// Subgroup's slices (the kernel Auto runs wherever subgroups exist), so it gives its bits.
+fn backward_weight_plan(
+    gpu: &Gpu,
+    label: &str,
+    s: &Conv2dShape,
+    algo: ConvAlgo,
+) -> Result<(Kernel, [u32; 3], usize, usize)> {
+    if algo == ConvAlgo::Tiled {
+        let (rows_per, splits) = split_k(s, SG_CB);
+        let grid = conv_tiled::backward_weight_grid(s, splits);
+        return Ok((Kernel::Conv2dBackwardWeightTiled, grid, rows_per, splits));
+    }
+    let (kernel, cb) = pick(
+        gpu,
+        label,
+        algo,
+        Kernel::Conv2dBackwardWeight,
+        Kernel::Conv2dBackwardWeightSubgroup,
+    )?;
+    let (rows_per, splits) = split_k(s, cb);
+    let groups_x = (s.c_in * s.k * s.k).div_ceil(PX).div_ceil(WG as usize);
+    let grid = [groups_x as u32, s.c_out.div_ceil(cb) as u32, splits as u32];
+    Ok((kernel, grid, rows_per, splits))
+}
+
+/// (Image, output row) pairs per split-K slice that backward-weight sums under `algo` on `gpu`:
+/// two variants with the same slices sum every weight in the same order (same bits).
+pub fn backward_weight_rows_per(gpu: &Gpu, s: &Conv2dShape, algo: ConvAlgo) -> Result<usize> {
+    Ok(backward_weight_plan(gpu, "rows_per", s, algo)?.2)
 }
 
 /// `dw[co,ci,kh,kw] = sum_{n,oh,ow} dy[n,co,oh,ow] * x[n,ci,oh*s-p+kh,ow*s-p+kw]`; overwrites dw.
@@ -282,28 +344,13 @@ pub fn conv2d_backward_weight_with_algo(
     algo: ConvAlgo,
 ) -> Result<Vec<Op>> {
     check(s, label, &[(x, s.x_shape()), (dy, s.y_shape()), (dw, s.w_shape())])?;
-    let (kernel, cb) = pick(
-        gpu,
-        label,
-        algo,
-        Kernel::Conv2dBackwardWeight,
-        Kernel::Conv2dBackwardWeightSubgroup,
-    )?;
-    let rs = s.c_in * s.k * s.k;
-    let groups_x = rs.div_ceil(PX).div_ceil(WG as usize);
-    let blocks = s.c_out.div_ceil(cb);
-    let threads = groups_x * WG as usize * blocks;
-    let rows = s.n * s.out_h();
-    let want = MIN_THREADS.div_ceil(threads).clamp(1, rows);
-    let rows_per = rows.div_ceil(want);
-    let splits = rows.div_ceil(rows_per);
-    let grid = [groups_x as u32, blocks as u32, splits as u32];
+    let (kernel, grid, rows_per, splits) = backward_weight_plan(gpu, label, s, algo)?;
     let p = params(s, 0, rows_per);
     if splits == 1 {
         let bufs = [&x.buffer, &dy.buffer, &dw.buffer];
         return Ok(vec![gpu.op(kernel, label, &bufs, &p, grid)?]);
     }
-    let part = gpu.tensor(&format!("{label}.partial"), &[splits, s.c_out * rs])?;
+    let part = gpu.tensor(&format!("{label}.partial"), &[splits, dw.len()])?;
     let bufs = [&x.buffer, &dy.buffer, &part.buffer];
     let partial = gpu.op(kernel, &format!("{label}.partial"), &bufs, &p, grid)?;
     let len = dw.len();
