@@ -31,8 +31,8 @@ pub enum ConvAlgo {
     /// Subgroup makes 8 scalar loads for 32); backward-weight runs Subgroup's kernel. Gives
     /// Subgroup's bits.
     Vec4,
-    /// Every pass an implicit GEMM through workgroup memory (`conv_tiled`): 64 x 64 output
-    /// tiles, 4 x 4 outputs per thread, any shape, no subgroups; the variant for real GPUs.
+    /// Every pass an implicit GEMM through workgroup memory (`conv_tiled`): 64 x 128 output
+    /// tiles, 4 x 8 outputs per thread, any shape, no subgroups; the variant for real GPUs.
     /// Gives the other variants' bits (backward-weight: Subgroup's split-K slices).
     Tiled,
 }

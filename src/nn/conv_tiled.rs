@@ -1,6 +1,6 @@
 //! The workgroup-memory tiled convolution (`ConvAlgo::Tiled`, shaders/conv2d_*_tiled.wgsl,
-//! written by scripts/gen-tiled-wgsl.py): every pass an implicit GEMM in 64 x 64 output tiles of
-//! 256 threads, K in steps of 16 through workgroup memory, 4 x 4 outputs per thread. Any kernel
+//! written by scripts/gen-tiled-wgsl.py): every pass an implicit GEMM in 64 x 128 output tiles of
+//! 256 threads, K in steps of 16 through workgroup memory, 4 x 8 outputs per thread. Any kernel
 //! size, stride and padding; no subgroups. Sums run in the other variants' order, so the bits
 //! are theirs (backward-weight: Subgroup's, whose split-K slices it takes).
 
@@ -9,15 +9,16 @@ use crate::gpu::{grid_1d, Gpu, Kernel, Op, Tensor};
 
 use super::conv::{params, Conv2dShape};
 
-/// Output tile edge (m and n) of the tiled kernels.
-pub const TILE: usize = 64;
+/// Output tile of one workgroup: rows (m: channels) and columns (n: pixels or weights).
+pub const TILE_M: usize = 64;
+pub const TILE_N: usize = 128;
 
-/// Grid of `cols` output columns in 64-wide tiles (x, folded into z past 65,535) by `rows`
+/// Grid of `cols` output columns in 128-wide tiles (x, folded into z past 65,535) by `rows`
 /// in 64-high tiles (y), and the number of column tiles.
 fn grid(cols: usize, rows: usize) -> ([u32; 3], usize) {
-    let tiles = cols.div_ceil(TILE);
+    let tiles = cols.div_ceil(TILE_N);
     let [gx, gz, _] = grid_1d(tiles, 1);
-    ([gx, rows.div_ceil(TILE) as u32, gz], tiles)
+    ([gx, rows.div_ceil(TILE_M) as u32, gz], tiles)
 }
 
 /// `y = conv(x, w) + b`: m = output channels, n = the N*OH*OW output pixels.
@@ -43,5 +44,9 @@ pub fn backward_input(gpu: &Gpu, label: &str, s: &Conv2dShape, dy: &Tensor, w: &
 /// Grid of backward-weight with `splits` slices: m = output channels, n = Ci*K*K weights.
 pub fn backward_weight_grid(s: &Conv2dShape, splits: usize) -> [u32; 3] {
     let rs = s.c_in * s.k * s.k;
-    [rs.div_ceil(TILE) as u32, s.c_out.div_ceil(TILE) as u32, splits as u32]
+    [
+        rs.div_ceil(TILE_N) as u32,
+        s.c_out.div_ceil(TILE_M) as u32,
+        splits as u32,
+    ]
 }

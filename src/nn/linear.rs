@@ -2,7 +2,7 @@
 //! gradient shared with conv. Each GEMM has two variants that give the same bits
 //! (`LinearAlgo`): a plain register-blocked one (4x4 outputs per thread) and a
 //! subgroup one with 32x4 register tiles and vec4 loads (shaders/linear_*_sg.wgsl), and a
-//! workgroup-memory tiled one (64x64 tiles, shaders/linear_*_tiled.wgsl) for real GPUs.
+//! workgroup-memory tiled one (64x128 tiles, shaders/linear_*_tiled.wgsl) for real GPUs.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -39,7 +39,7 @@ pub enum LinearAlgo {
     /// 32x4 outputs per thread, vec4 loads, the shared operand broadcast through subgroups:
     /// needs subgroups of >= 8 lanes and feature counts that are multiples of 4.
     Subgroup,
-    /// 64x64 output tiles of 256 threads, K in steps of 16 through workgroup memory, 4x4
+    /// 64x128 output tiles of 256 threads, K in steps of 16 through workgroup memory, 4x8
     /// outputs per thread (scripts/gen-tiled-wgsl.py): any shape, any adapter, Plain's bits.
     Tiled,
 }
@@ -119,7 +119,7 @@ impl LinearAlgo {
                     LinearPass::BackwardInput => Kernel::LinearBackwardInputTiled,
                     LinearPass::BackwardWeight => Kernel::LinearBackwardWeightTiled,
                 };
-                Ok((kernel, [cols.div_ceil(TILED) as u32, rows.div_ceil(TILED) as u32, 1]))
+                Ok((kernel, [cols.div_ceil(TILED_COLS) as u32, rows.div_ceil(TILED_ROWS) as u32, 1]))
             }
             _ => {
                 let kernel = match pass {
@@ -136,8 +136,9 @@ impl LinearAlgo {
 /// Output tile of one workgroup of the subgroup kernels: 64 threads x 4 columns, 32 rows.
 const SG_COLS: usize = 256;
 const SG_ROWS: usize = 32;
-/// Output tile edge of the workgroup-tiled kernels (64 x 64 per workgroup of 256).
-const TILED: usize = 64;
+/// Output tile of the workgroup-tiled kernels: 64 rows x 128 columns per workgroup of 256.
+const TILED_ROWS: usize = 64;
+const TILED_COLS: usize = 128;
 
 /// Threads per workgroup of the linear kernels: (16, 4), each thread a 4x4 tile.
 const WG_X: usize = 16;

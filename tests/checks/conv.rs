@@ -45,7 +45,7 @@ fn shapes(seed: u64) -> Vec<Conv2dShape> {
         [3, 37, 6, 6, 45, 3, 1, 1],
         [2, 5, 2, 2, 7, 3, 1, 1],
         [2, 8, 3, 4, 33, 3, 1, 1],
-        // ConvAlgo::Tiled's 64 x 64 tiles: channels past one tile both ways (70 = 64 + 6, 67),
+        // ConvAlgo::Tiled's 64 x 128 tiles: channels past one tile both ways (70 = 64 + 6, 67),
         // stride 2 at batch 1, K = 9 * 67 ending in a partial 16-step.
         [1, 67, 9, 9, 70, 3, 2, 1],
     ]

@@ -7,7 +7,7 @@ use super::{assert_close, gpu_err, rng, CheckResult};
 /// (n, in_f, out_f): odd sizes, edge tiles in every dimension, one exactly tiled; the last four
 /// have feature counts divisible by 4 (the subgroup kernels' vec4 rows): batch 1, rows and
 /// columns past one 32 x 256 tile, and a tile-exact one.
-/// The last one is odd past a 64 x 64 tile (Tiled) in every dimension, its batch (backward-weight's
+/// The last one is odd past a 64 x 128 tile (Tiled) in every dimension, its batch (backward-weight's
 /// K) ending in a one-term step of 16.
 const SHAPES: [(usize, usize, usize); 10] = [
     (1, 1, 1),
