@@ -3,18 +3,18 @@
 LinearAlgo::Tiled) on VGG-16's layers (CIFAR 32x32 input, batch 32), printed as the Markdown
 table in BENCHMARKS.md ("On paper"). Run: python3 scripts/roofline.py
 
-Traffic model, from the kernels' tiling (shaders/*_tiled.wgsl): a workgroup owns a 64 x 64
-output tile and, per step of 16 k, every one of its 256 threads issues 4 A and 4 B loads
-(clamped or masked lanes included: a select still loads), so a tile costs 64 x 2 x 4 B per k
-below K. No credit for caches. Outputs are written once (4 B each); a split-K backward-weight
+Traffic model, from the kernels' tiling (shaders/*_tiled.wgsl): a workgroup owns a 64 (m) x 128
+(n) output tile and, per step of 16 k, every one of its 256 threads issues 4 A and 8 B loads
+(clamped or masked lanes included: a select still loads), so a tile costs (64 + 128) x 4 B per
+k below K. No credit for caches. Outputs are written once (4 B each); a split-K backward-weight
 writes S partial planes, and its reduce reads them and writes dw. FLOPs = 2 M N K (useful only).
-  step AI = 2*64*64*16 / (128*16*4) = 16 FLOP/B (a full tile, loads only)
+  step AI = 2*64*128*16 / ((64+128)*16*4) = 21.3 FLOP/B (a full tile, loads only)
   pass AI = useful FLOPs / (all loads issued + all stores)
 Bound = min(peak, AI x bandwidth).
 """
 from math import ceil
 
-TILE, SG_CB, PX, WG, MIN_THREADS = 64, 32, 4, 64, 8192
+TM, TN, SG_CB, PX, WG, MIN_THREADS = 64, 128, 32, 4, 64, 8192
 H200 = (67e12, 4.8e12)
 LAPTOP = (15e12, 256e9)  # RTX 4060 Laptop class
 BATCH = 32
@@ -40,10 +40,11 @@ def splits(ci, co, oh):
 
 
 def gemm(m, n, k, s=1):
-    """(useful FLOPs, bytes) of one tiled GEMM pass with s split-K slices."""
-    loads = ceil(m / TILE) * ceil(n / TILE) * k * 2 * TILE * 4
+    """(useful FLOPs, bytes, workgroups) of one tiled GEMM pass with s split-K slices."""
+    tiles = ceil(m / TM) * ceil(n / TN)
+    loads = tiles * k * (TM + TN) * 4
     stores = s * m * n * 4 + (s * m * n * 4 + m * n * 4 if s > 1 else 0)
-    return 2 * m * n * k, loads + stores
+    return 2 * m * n * k, loads + stores, tiles * s
 
 
 def bound(flops, nbytes, dev):
@@ -57,22 +58,23 @@ def cell(flops, nbytes, dev):
 
 
 def row(name, shape, passes):
-    ais = " / ".join(f"{f / b:.1f}" for f, b in passes)
-    h200 = " / ".join(cell(f, b, H200) for f, b in passes)
-    lap = " / ".join(cell(f, b, LAPTOP) for f, b in passes)
-    return f"| {name} | {shape} | {ais} | {h200} | {lap} |"
+    ais = " / ".join(f"{f / b:.1f}" for f, b, _ in passes)
+    h200 = " / ".join(cell(f, b, H200) for f, b, _ in passes)
+    lap = " / ".join(cell(f, b, LAPTOP) for f, b, _ in passes)
+    wgs = " / ".join(str(g) for _, _, g in passes)
+    return f"| {name} | {shape} | {ais} | {h200} | {lap} | {wgs} |"
 
 
 def main():
     print("| layer | GEMM shape (fwd M x N x K) | pass AI fwd / bwd-in / bwd-w (FLOP/B) "
-          "| H200 bound, TFLOP/s | laptop bound, TFLOP/s |")
-    print("|---|---|---|---|---|")
+          "| H200 bound, TFLOP/s | laptop bound, TFLOP/s | workgroups |")
+    print("|---|---|---|---|---|---|")
     tot = {"f": 0, "b": 0}
     for name, ci, co, hw in CONVS:
         px = BATCH * hw * hw
         s = splits(ci, co, hw)
         passes = [gemm(co, px, 9 * ci), gemm(ci, px, 9 * co), gemm(co, 9 * ci, px, s)]
-        for f, b in passes:
+        for f, b, _ in passes:
             tot["f"] += f
             tot["b"] += b
         print(row(name, f"{co} x {px} x {9 * ci} (bwd-w split {s})", passes))
