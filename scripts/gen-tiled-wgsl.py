@@ -170,8 +170,8 @@ def conv_forward():
     let lcok = lco < vec4<u32>(p.c_out);
     let wr = min(lco, vec4<u32>(p.c_out - 1u)) * (p.c_in * kk2);
 """ + per_half(f"""    let lp{{h}} = min(vec4<u32>(n0{{off}} + 4u * tx) + {Q}, vec4<u32>(npix - 1u));
-    let ih0{{h}} = vec4<i32>(((lp{{h}} % plane) / p.out_w) * p.stride) - i32(p.pad);
-    let iw0{{h}} = vec4<i32>(((lp{{h}} % plane) % p.out_w) * p.stride) - i32(p.pad);
+    let ihb{{h}} = vec4<i32>(((lp{{h}} % plane) / p.out_w) * p.stride) - i32(p.pad);
+    let iwb{{h}} = vec4<i32>(((lp{{h}} % plane) % p.out_w) * p.stride) - i32(p.pad);
     let xb{{h}} = vec4<i32>((lp{{h}} / plane) * p.c_in * hw);""") + f"""
     // Store: this thread's pixels as offsets of channel 0.
 {st_setup}
@@ -188,8 +188,8 @@ def conv_forward():
             let kw = tap - kh * p.k;
             let wo = ci * kk2 + tap;
             av = select(vec4<f32>(0.0), vec4<f32>(w[wr.x + wo], w[wr.y + wo], w[wr.z + wo], w[wr.w + wo]), lcok);
-""" + per_half("""            let ih{h} = ih0{h} + vec4<i32>(i32(kh));
-            let iw{h} = iw0{h} + vec4<i32>(i32(kw));
+""" + per_half("""            let ih{h} = ihb{h} + vec4<i32>(i32(kh));
+            let iw{h} = iwb{h} + vec4<i32>(i32(kw));
             let ok{h} = (ih{h} >= vec4<i32>(0)) & (ih{h} < hh) & (iw{h} >= vec4<i32>(0)) & (iw{h} < ww);
             let xo{h} = select(vec4<i32>(0), xb{h} + vec4<i32>(i32(ci * hw)) + ih{h} * ww + iw{h}, ok{h});
             bv{h} = select(vec4<f32>(0.0), vec4<f32>(x[xo{h}.x], x[xo{h}.y], x[xo{h}.z], x[xo{h}.w]), ok{h});""") + """

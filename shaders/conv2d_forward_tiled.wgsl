@@ -63,12 +63,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let lcok = lco < vec4<u32>(p.c_out);
     let wr = min(lco, vec4<u32>(p.c_out - 1u)) * (p.c_in * kk2);
     let lp0 = min(vec4<u32>(n0 + 4u * tx) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(npix - 1u));
-    let ih00 = vec4<i32>(((lp0 % plane) / p.out_w) * p.stride) - i32(p.pad);
-    let iw00 = vec4<i32>(((lp0 % plane) % p.out_w) * p.stride) - i32(p.pad);
+    let ihb0 = vec4<i32>(((lp0 % plane) / p.out_w) * p.stride) - i32(p.pad);
+    let iwb0 = vec4<i32>(((lp0 % plane) % p.out_w) * p.stride) - i32(p.pad);
     let xb0 = vec4<i32>((lp0 / plane) * p.c_in * hw);
     let lp1 = min(vec4<u32>(n0 + 64u + 4u * tx) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(npix - 1u));
-    let ih01 = vec4<i32>(((lp1 % plane) / p.out_w) * p.stride) - i32(p.pad);
-    let iw01 = vec4<i32>(((lp1 % plane) % p.out_w) * p.stride) - i32(p.pad);
+    let ihb1 = vec4<i32>(((lp1 % plane) / p.out_w) * p.stride) - i32(p.pad);
+    let iwb1 = vec4<i32>(((lp1 % plane) % p.out_w) * p.stride) - i32(p.pad);
     let xb1 = vec4<i32>((lp1 / plane) * p.c_in * hw);
     // Store: this thread's pixels as offsets of channel 0.
     let sp0 = vec4<u32>(n0 + 4u * tx) + vec4<u32>(0u, 1u, 2u, 3u);
@@ -100,13 +100,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             let kw = tap - kh * p.k;
             let wo = ci * kk2 + tap;
             av = select(vec4<f32>(0.0), vec4<f32>(w[wr.x + wo], w[wr.y + wo], w[wr.z + wo], w[wr.w + wo]), lcok);
-            let ih0 = ih00 + vec4<i32>(i32(kh));
-            let iw0 = iw00 + vec4<i32>(i32(kw));
+            let ih0 = ihb0 + vec4<i32>(i32(kh));
+            let iw0 = iwb0 + vec4<i32>(i32(kw));
             let ok0 = (ih0 >= vec4<i32>(0)) & (ih0 < hh) & (iw0 >= vec4<i32>(0)) & (iw0 < ww);
             let xo0 = select(vec4<i32>(0), xb0 + vec4<i32>(i32(ci * hw)) + ih0 * ww + iw0, ok0);
             bv0 = select(vec4<f32>(0.0), vec4<f32>(x[xo0.x], x[xo0.y], x[xo0.z], x[xo0.w]), ok0);
-            let ih1 = ih01 + vec4<i32>(i32(kh));
-            let iw1 = iw01 + vec4<i32>(i32(kw));
+            let ih1 = ihb1 + vec4<i32>(i32(kh));
+            let iw1 = iwb1 + vec4<i32>(i32(kw));
             let ok1 = (ih1 >= vec4<i32>(0)) & (ih1 < hh) & (iw1 >= vec4<i32>(0)) & (iw1 < ww);
             let xo1 = select(vec4<i32>(0), xb1 + vec4<i32>(i32(ci * hw)) + ih1 * ww + iw1, ok1);
             bv1 = select(vec4<f32>(0.0), vec4<f32>(x[xo1.x], x[xo1.y], x[xo1.z], x[xo1.w]), ok1);
