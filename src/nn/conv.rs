@@ -50,6 +50,7 @@ impl ConvAlgo {
     pub fn supported(self, gpu: &Gpu) -> bool {
         match self {
             ConvAlgo::Subgroup | ConvAlgo::Vec4 => gpu.has_subgroups() && gpu.info.subgroup_min_size >= 8,
+            ConvAlgo::Tiled => conv_tiled::fits_limits(gpu),
             _ => true,
         }
     }
@@ -294,6 +295,7 @@ fn backward_weight_plan(
     algo: ConvAlgo,
 ) -> Result<(Kernel, [u32; 3], usize, usize)> {
     if algo == ConvAlgo::Tiled {
+        conv_tiled::require(gpu, label)?;
         let (rows_per, splits) = split_k(s, SG_CB);
         let grid = conv_tiled::backward_weight_grid(s, splits);
         return Ok((Kernel::Conv2dBackwardWeightTiled, grid, rows_per, splits));

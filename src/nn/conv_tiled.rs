@@ -4,7 +4,7 @@
 //! size, stride and padding; no subgroups. Sums run in the other variants' order, so the bits
 //! are theirs (backward-weight: Subgroup's, whose split-K slices it takes).
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::gpu::{grid_1d, Gpu, Kernel, Op, Tensor};
 
 use super::conv::{params, Conv2dShape};
@@ -12,6 +12,25 @@ use super::conv::{params, Conv2dShape};
 /// Output tile of one workgroup: rows (m: channels) and columns (n: pixels or weights).
 pub const TILE_M: usize = 64;
 pub const TILE_N: usize = 128;
+
+/// Whether `gpu` runs the tiled kernels (conv and linear): workgroups of 256 invocations and
+/// 12 KiB of workgroup memory, both within WebGPU's default limits.
+pub fn fits_limits(gpu: &Gpu) -> bool {
+    let l = &gpu.limits;
+    l.max_compute_invocations_per_workgroup >= 256
+        && l.max_compute_workgroup_size_x >= 256
+        && l.max_compute_workgroup_storage_size >= 12 * 1024
+}
+
+/// An error naming the layer where `gpu` cannot run the tiled kernels.
+pub fn require(gpu: &Gpu, label: &str) -> Result<()> {
+    if fits_limits(gpu) {
+        return Ok(());
+    }
+    Err(Error::Gpu(format!(
+        "{label}: the Tiled kernels need 256 invocations and 12 KiB of workgroup memory per workgroup"
+    )))
+}
 
 /// Grid of `cols` output columns in 128-wide tiles (x, folded into z past 65,535) by `rows`
 /// in 64-high tiles (y), and the number of column tiles.
@@ -23,6 +42,7 @@ fn grid(cols: usize, rows: usize) -> ([u32; 3], usize) {
 
 /// `y = conv(x, w) + b`: m = output channels, n = the N*OH*OW output pixels.
 pub fn forward(gpu: &Gpu, label: &str, s: &Conv2dShape, x: &Tensor, w: &Tensor, b: &Tensor, y: &Tensor) -> Result<Op> {
+    require(gpu, label)?;
     let (groups, tiles) = grid(s.n * s.out_h() * s.out_w(), s.c_out);
     let bufs = [&x.buffer, &w.buffer, &b.buffer, &y.buffer];
     gpu.op(Kernel::Conv2dForwardTiled, label, &bufs, &params(s, tiles, 0), groups)
@@ -30,6 +50,7 @@ pub fn forward(gpu: &Gpu, label: &str, s: &Conv2dShape, x: &Tensor, w: &Tensor, 
 
 /// `dx = conv_transpose(dy, w)`: m = input channels, n = the N*H*W input pixels.
 pub fn backward_input(gpu: &Gpu, label: &str, s: &Conv2dShape, dy: &Tensor, w: &Tensor, dx: &Tensor) -> Result<Op> {
+    require(gpu, label)?;
     let (groups, tiles) = grid(s.n * s.h * s.w, s.c_in);
     let bufs = [&dy.buffer, &w.buffer, &dx.buffer];
     gpu.op(

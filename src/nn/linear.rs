@@ -70,6 +70,7 @@ impl LinearAlgo {
                 };
                 vec4_rows && gpu.has_subgroups() && gpu.info.subgroup_min_size >= 8
             }
+            LinearAlgo::Tiled => super::conv_tiled::fits_limits(gpu),
             _ => true,
         }
     }
@@ -114,6 +115,7 @@ impl LinearAlgo {
                 Ok((kernel, [cols.div_ceil(SG_COLS) as u32, rows.div_ceil(SG_ROWS) as u32, 1]))
             }
             LinearAlgo::Tiled => {
+                super::conv_tiled::require(gpu, label)?;
                 let kernel = match pass {
                     LinearPass::Forward => Kernel::LinearForwardTiled,
                     LinearPass::BackwardInput => Kernel::LinearBackwardInputTiled,
