@@ -340,49 +340,66 @@ fn put(row: u32, c0: u32, v: vec4<f32>) {{
 }}"""
 
 
-def kquad(arr, tile, base, rows, k, ld):
+def kquad(arr, tile, base, rows, k, ld, v4):
     """A k-contiguous operand: thread lid loads 4 consecutive k (k0 + 4(lid % 4)..) of row
-    base + lid / 4 (+ 64 for sb's second half) and writes them transposed (tile[k][row])."""
+    base + lid / 4 (+ 64 for sb's second half), as one vec4 load if `v4` (k % 4 == 0), and
+    writes them transposed (tile[k][row])."""
     halves = (0,) if tile == "sa" else H
     width = 16 if tile == "sa" else 32
     out = []
     for h in halves:
         off = f" + {64 * h}u" if h else ""
+        dst = f"{tile}[(4u * (lid % 4u) + j) * {width}u + {16 * h}u + lid / 16u][(lid / 4u) % 4u]"
+        if v4:
+            body = f"""            let v = select(vec4<f32>(0.0), {arr}[(rc * {ld} + min(kb, {k} - 4u)) / 4u], r < {rows} && kb < {k});
+            for (var j = 0u; j < 4u; j++) {{
+                {dst} = v[j];
+            }}"""
+        else:
+            body = f"""            for (var j = 0u; j < 4u; j++) {{
+                let kj = kb + j;
+                {dst} =
+                    select(0.0, {arr}[rc * {ld} + min(kj, {k} - 1u)], r < {rows} && kj < {k});
+            }}"""
         out.append(f"""        {{
             let r = {base}{off} + lid / 4u;
             let rc = min(r, {rows} - 1u);
             let kb = k0 + 4u * (lid % 4u);
-            for (var j = 0u; j < 4u; j++) {{
-                let kj = kb + j;
-                {tile}[(4u * (lid % 4u) + j) * {width}u + {16 * h}u + lid / 16u][(lid / 4u) % 4u] =
-                    select(0.0, {arr}[rc * {ld} + min(kj, {k} - 1u)], r < {rows} && kj < {k});
-            }}
+{body}
         }}""")
     return "\n".join(out)
 
 
-def mnquad(arr, tile, base, cols, k, ld):
+def mnquad(arr, tile, base, cols, k, ld, v4):
     """An operand contiguous along m / n: thread (tx, ty) loads k row k0 + ty at 4 consecutive
-    columns base + 4tx.. (sb: and base + 64 + 4tx..)."""
+    columns base + 4tx.. (sb: and base + 64 + 4tx..), as one vec4 load if `v4` (cols % 4 == 0)."""
     halves = (0,) if tile == "sa" else H
     width = 16 if tile == "sa" else 32
     out = []
     for h in halves:
         off = f" + {64 * h}u" if h else ""
-        out.append(f"""        {{
-            let kq = k0 + ty;
-            let cq = vec4<u32>({base}{off} + 4u * tx) + {Q};
+        if v4:
+            body = f"""            let cb = {base}{off} + 4u * tx;
+            let ok = cb < {cols} && kq < {k};
+            let v = {arr}[(min(kq, {k} - 1u) * {ld} + min(cb, {cols} - 4u)) / 4u];"""
+        else:
+            body = f"""            let cq = vec4<u32>({base}{off} + 4u * tx) + {Q};
             let ok = (cq < vec4<u32>({cols})) & vec4<bool>(kq < {k});
             let o = min(kq, {k} - 1u) * {ld} + min(cq, vec4<u32>({cols} - 1u));
-            {tile}[ty * {width}u + {16 * h}u + tx] =
-                select(vec4<f32>(0.0), vec4<f32>({arr}[o.x], {arr}[o.y], {arr}[o.z], {arr}[o.w]), ok);
+            let v = vec4<f32>({arr}[o.x], {arr}[o.y], {arr}[o.z], {arr}[o.w]);"""
+        out.append(f"""        {{
+            let kq = k0 + ty;
+{body}
+            {tile}[ty * {width}u + {16 * h}u + tx] = select(vec4<f32>(0.0), v, ok);
         }}""")
     return "\n".join(out)
 
 
-def linear(name, formula, what, bindings, out, rows, cols, k, a_load, b_load, bias_last):
+def linear(name, formula, what, bindings, out, rows, cols, k, a_load, b_load, bias_last, v4):
+    vec4 = ("\n// _v4: the same kernel with vec4 loads of both operands (their rows have lengths divisible by 4;"
+            "\n// the host picks it then), same bits." if v4 else "")
     head = f"""// {name}: {formula}   (PyTorch layout, f32, row-major)
-// {what}
+// {what}{vec4}
 // Dispatch: [ceil({cols.replace('p.', '')}/128), ceil({rows.replace('p.', '')}/64), 1] workgroups of 256."""
     helpers = LINEAR_PUT.format(rows=rows, cols=cols, out=out)
     load = a_load + "\n" + b_load
@@ -400,48 +417,51 @@ def linear(name, formula, what, bindings, out, rows, cols, k, a_load, b_load, bi
     return kernel(head, LINEAR_PARAMS, bindings, helpers, PLAIN_X, "", init, k, load, store)
 
 
-def linear_forward():
+def linear_forward(v4=False):
+    t, q = ("vec4<f32>", " / 4") if v4 else ("f32", "")
     return linear(
-        "linear_forward_tiled", "y[n,o] = b[o] + sum_i x[n,i] * w[o,i]",
+        "linear_forward_tiled" + ("_v4" if v4 else ""), "y[n,o] = b[o] + sum_i x[n,i] * w[o,i]",
         "GEMM m = n (rows), n = o, k = i; both operands are k-contiguous (transposed B); bias last.",
-        """@group(0) @binding(0) var<storage, read>       x: array<f32>;   // [n, in_f]
-@group(0) @binding(1) var<storage, read>       w: array<f32>;   // [out_f, in_f]
+        f"""@group(0) @binding(0) var<storage, read>       x: array<{t}>;   // [n, in_f{q}]
+@group(0) @binding(1) var<storage, read>       w: array<{t}>;   // [out_f, in_f{q}]
 @group(0) @binding(2) var<storage, read>       b: array<f32>;   // [out_f]
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;   // [n, out_f]
 @group(0) @binding(4) var<uniform>             p: Params;""",
         "y", "p.n", "p.out_f", "p.in_f",
-        kquad("x", "sa", "m0", "p.n", "p.in_f", "p.in_f"),
-        kquad("w", "sb", "n0", "p.out_f", "p.in_f", "p.in_f"),
-        True)
+        kquad("x", "sa", "m0", "p.n", "p.in_f", "p.in_f", v4),
+        kquad("w", "sb", "n0", "p.out_f", "p.in_f", "p.in_f", v4),
+        True, v4)
 
 
-def linear_backward_input():
+def linear_backward_input(v4=False):
+    t, q = ("vec4<f32>", " / 4") if v4 else ("f32", "")
     return linear(
-        "linear_backward_input_tiled", "dx[n,i] = sum_o dy[n,o] * w[o,i]",
+        "linear_backward_input_tiled" + ("_v4" if v4 else ""), "dx[n,i] = sum_o dy[n,o] * w[o,i]",
         "OVERWRITES dx. GEMM m = n (rows), n = i, k = o; dy is k-contiguous, w i-contiguous.",
-        """@group(0) @binding(0) var<storage, read>       dy: array<f32>;  // [n, out_f]
-@group(0) @binding(1) var<storage, read>       w: array<f32>;   // [out_f, in_f]
+        f"""@group(0) @binding(0) var<storage, read>       dy: array<{t}>;  // [n, out_f{q}]
+@group(0) @binding(1) var<storage, read>       w: array<{t}>;   // [out_f, in_f{q}]
 @group(0) @binding(2) var<storage, read_write> dx: array<f32>;  // [n, in_f]
 @group(0) @binding(3) var<uniform>             p: Params;""",
         "dx", "p.n", "p.in_f", "p.out_f",
-        kquad("dy", "sa", "m0", "p.n", "p.out_f", "p.out_f"),
-        mnquad("w", "sb", "n0", "p.in_f", "p.out_f", "p.in_f"),
-        False)
+        kquad("dy", "sa", "m0", "p.n", "p.out_f", "p.out_f", v4),
+        mnquad("w", "sb", "n0", "p.in_f", "p.out_f", "p.in_f", v4),
+        False, v4)
 
 
-def linear_backward_weight():
+def linear_backward_weight(v4=False):
+    t, q = ("vec4<f32>", " / 4") if v4 else ("f32", "")
     return linear(
-        "linear_backward_weight_tiled", "dw[o,i] = sum_n dy[n,o] * x[n,i]",
+        "linear_backward_weight_tiled" + ("_v4" if v4 else ""), "dw[o,i] = sum_n dy[n,o] * x[n,i]",
         "OVERWRITES dw. GEMM m = o, n = i, k = n (the batch, summed in order, no split); both\n"
         "// operands are contiguous along m / n.",
-        """@group(0) @binding(0) var<storage, read>       x: array<f32>;   // [n, in_f]
-@group(0) @binding(1) var<storage, read>       dy: array<f32>;  // [n, out_f]
+        f"""@group(0) @binding(0) var<storage, read>       x: array<{t}>;   // [n, in_f{q}]
+@group(0) @binding(1) var<storage, read>       dy: array<{t}>;  // [n, out_f{q}]
 @group(0) @binding(2) var<storage, read_write> dw: array<f32>;  // [out_f, in_f]
 @group(0) @binding(3) var<uniform>             p: Params;""",
         "dw", "p.out_f", "p.in_f", "p.n",
-        mnquad("dy", "sa", "m0", "p.out_f", "p.n", "p.out_f"),
-        mnquad("x", "sb", "n0", "p.in_f", "p.n", "p.in_f"),
-        False)
+        mnquad("dy", "sa", "m0", "p.out_f", "p.n", "p.out_f", v4),
+        mnquad("x", "sb", "n0", "p.in_f", "p.n", "p.in_f", v4),
+        False, v4)
 
 
 FILES = {
@@ -451,6 +471,9 @@ FILES = {
     "linear_forward_tiled.wgsl": linear_forward,
     "linear_backward_input_tiled.wgsl": linear_backward_input,
     "linear_backward_weight_tiled.wgsl": linear_backward_weight,
+    "linear_forward_tiled_v4.wgsl": lambda: linear_forward(True),
+    "linear_backward_input_tiled_v4.wgsl": lambda: linear_backward_input(True),
+    "linear_backward_weight_tiled_v4.wgsl": lambda: linear_backward_weight(True),
 }
 
 if __name__ == "__main__":

@@ -63,16 +63,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             let cq = vec4<u32>(n0 + 4u * tx) + vec4<u32>(0u, 1u, 2u, 3u);
             let ok = (cq < vec4<u32>(p.in_f)) & vec4<bool>(kq < p.out_f);
             let o = min(kq, p.out_f - 1u) * p.in_f + min(cq, vec4<u32>(p.in_f - 1u));
-            sb[ty * 32u + 0u + tx] =
-                select(vec4<f32>(0.0), vec4<f32>(w[o.x], w[o.y], w[o.z], w[o.w]), ok);
+            let v = vec4<f32>(w[o.x], w[o.y], w[o.z], w[o.w]);
+            sb[ty * 32u + 0u + tx] = select(vec4<f32>(0.0), v, ok);
         }
         {
             let kq = k0 + ty;
             let cq = vec4<u32>(n0 + 64u + 4u * tx) + vec4<u32>(0u, 1u, 2u, 3u);
             let ok = (cq < vec4<u32>(p.in_f)) & vec4<bool>(kq < p.out_f);
             let o = min(kq, p.out_f - 1u) * p.in_f + min(cq, vec4<u32>(p.in_f - 1u));
-            sb[ty * 32u + 16u + tx] =
-                select(vec4<f32>(0.0), vec4<f32>(w[o.x], w[o.y], w[o.z], w[o.w]), ok);
+            let v = vec4<f32>(w[o.x], w[o.y], w[o.z], w[o.w]);
+            sb[ty * 32u + 16u + tx] = select(vec4<f32>(0.0), v, ok);
         }
         workgroupBarrier();
         if (k0 + 16u <= p.out_f) {

@@ -54,24 +54,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             let cq = vec4<u32>(m0 + 4u * tx) + vec4<u32>(0u, 1u, 2u, 3u);
             let ok = (cq < vec4<u32>(p.out_f)) & vec4<bool>(kq < p.n);
             let o = min(kq, p.n - 1u) * p.out_f + min(cq, vec4<u32>(p.out_f - 1u));
-            sa[ty * 16u + 0u + tx] =
-                select(vec4<f32>(0.0), vec4<f32>(dy[o.x], dy[o.y], dy[o.z], dy[o.w]), ok);
+            let v = vec4<f32>(dy[o.x], dy[o.y], dy[o.z], dy[o.w]);
+            sa[ty * 16u + 0u + tx] = select(vec4<f32>(0.0), v, ok);
         }
         {
             let kq = k0 + ty;
             let cq = vec4<u32>(n0 + 4u * tx) + vec4<u32>(0u, 1u, 2u, 3u);
             let ok = (cq < vec4<u32>(p.in_f)) & vec4<bool>(kq < p.n);
             let o = min(kq, p.n - 1u) * p.in_f + min(cq, vec4<u32>(p.in_f - 1u));
-            sb[ty * 32u + 0u + tx] =
-                select(vec4<f32>(0.0), vec4<f32>(x[o.x], x[o.y], x[o.z], x[o.w]), ok);
+            let v = vec4<f32>(x[o.x], x[o.y], x[o.z], x[o.w]);
+            sb[ty * 32u + 0u + tx] = select(vec4<f32>(0.0), v, ok);
         }
         {
             let kq = k0 + ty;
             let cq = vec4<u32>(n0 + 64u + 4u * tx) + vec4<u32>(0u, 1u, 2u, 3u);
             let ok = (cq < vec4<u32>(p.in_f)) & vec4<bool>(kq < p.n);
             let o = min(kq, p.n - 1u) * p.in_f + min(cq, vec4<u32>(p.in_f - 1u));
-            sb[ty * 32u + 16u + tx] =
-                select(vec4<f32>(0.0), vec4<f32>(x[o.x], x[o.y], x[o.z], x[o.w]), ok);
+            let v = vec4<f32>(x[o.x], x[o.y], x[o.z], x[o.w]);
+            sb[ty * 32u + 16u + tx] = select(vec4<f32>(0.0), v, ok);
         }
         workgroupBarrier();
         if (k0 + 16u <= p.n) {

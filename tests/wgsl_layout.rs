@@ -154,10 +154,13 @@ fn layer_mirrors() -> Vec<Mirror> {
         mirror!("linear_backward_weight" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
         mirror!("linear_forward_sg" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
         mirror!("linear_forward_tiled" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
+        mirror!("linear_forward_tiled_v4" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
         mirror!("linear_backward_input_sg" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
         mirror!("linear_backward_input_tiled" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
+        mirror!("linear_backward_input_tiled_v4" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
         mirror!("linear_backward_weight_sg" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
         mirror!("linear_backward_weight_tiled" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
+        mirror!("linear_backward_weight_tiled_v4" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
         mirror!("bias_backward" Params => BiasParams { n, c, spatial, _p0 = _pad }),
         // pooling
         mirror!("maxpool2d_forward" Params => PoolParams {

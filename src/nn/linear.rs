@@ -40,7 +40,8 @@ pub enum LinearAlgo {
     /// needs subgroups of >= 8 lanes and feature counts that are multiples of 4.
     Subgroup,
     /// 64x128 output tiles of 256 threads, K in steps of 16 through workgroup memory, 4x8
-    /// outputs per thread (scripts/gen-tiled-wgsl.py): any shape, any adapter, Plain's bits.
+    /// outputs per thread (scripts/gen-tiled-wgsl.py), vec4 loads where the feature counts are
+    /// multiples of 4: any shape, any adapter, Plain's bits.
     Tiled,
 }
 
@@ -64,11 +65,7 @@ impl LinearAlgo {
     pub fn supported(self, gpu: &Gpu, pass: LinearPass, in_f: usize, out_f: usize) -> bool {
         match self {
             LinearAlgo::Subgroup => {
-                let vec4_rows = match pass {
-                    LinearPass::Forward => in_f.is_multiple_of(4),
-                    _ => in_f.is_multiple_of(4) && out_f.is_multiple_of(4),
-                };
-                vec4_rows && gpu.has_subgroups() && gpu.info.subgroup_min_size >= 8
+                vec4_rows(pass, in_f, out_f) && gpu.has_subgroups() && gpu.info.subgroup_min_size >= 8
             }
             LinearAlgo::Tiled => super::conv_tiled::fits_limits(gpu),
             _ => true,
@@ -116,10 +113,14 @@ impl LinearAlgo {
             }
             LinearAlgo::Tiled => {
                 super::conv_tiled::require(gpu, label)?;
-                let kernel = match pass {
-                    LinearPass::Forward => Kernel::LinearForwardTiled,
-                    LinearPass::BackwardInput => Kernel::LinearBackwardInputTiled,
-                    LinearPass::BackwardWeight => Kernel::LinearBackwardWeightTiled,
+                // The _v4 kernels load both operands as vec4 (same bits).
+                let kernel = match (pass, vec4_rows(pass, in_f, out_f)) {
+                    (LinearPass::Forward, false) => Kernel::LinearForwardTiled,
+                    (LinearPass::Forward, true) => Kernel::LinearForwardTiledV4,
+                    (LinearPass::BackwardInput, false) => Kernel::LinearBackwardInputTiled,
+                    (LinearPass::BackwardInput, true) => Kernel::LinearBackwardInputTiledV4,
+                    (LinearPass::BackwardWeight, false) => Kernel::LinearBackwardWeightTiled,
+                    (LinearPass::BackwardWeight, true) => Kernel::LinearBackwardWeightTiledV4,
                 };
                 Ok((kernel, [cols.div_ceil(TILED_COLS) as u32, rows.div_ceil(TILED_ROWS) as u32, 1]))
             }
@@ -132,6 +133,15 @@ impl LinearAlgo {
                 Ok((kernel, tile_grid(cols, rows)))
             }
         }
+    }
+}
+
+/// Whether both operands of `pass` have rows of a length divisible by 4 (vec4 loads): x and w
+/// (in_f) forward, and dy (out_f) too in the backward passes.
+fn vec4_rows(pass: LinearPass, in_f: usize, out_f: usize) -> bool {
+    match pass {
+        LinearPass::Forward => in_f.is_multiple_of(4),
+        _ => in_f.is_multiple_of(4) && out_f.is_multiple_of(4),
     }
 }
 
