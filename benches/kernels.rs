@@ -2,7 +2,9 @@
 //! that `--algo` names) on VGG-16
 //! CIFAR layers (N = 32, 3x3/s1/p1) and linear 4096x4096 (batch 32).
 //!
-//!   CARGO_TARGET_DIR=/work/tgt/conv cargo bench --bench kernels [-- --algo auto|direct|subgroup|vec4|all] [--quick]
+//!   CARGO_TARGET_DIR=/work/tgt/conv cargo bench --bench kernels [-- --algo auto|direct|subgroup|vec4|tiled|all] [--quick]
+//!
+//! The linear cases run the matching `LinearAlgo` (direct: Plain, vec4: Subgroup).
 //!
 //! Each case: warm-up runs, then several timed reps of `gpu.run(ops)` + `gpu.wait()`;
 //! prints the median and best rep. ULTRASPIKE_FALLBACK=1 forces the CPU adapter (lavapipe).
@@ -11,7 +13,7 @@ use std::time::Instant;
 
 use ultraspike::gpu::{Gpu, GpuOptions, Op, Tensor};
 use ultraspike::nn::conv::{self, Conv2dShape, ConvAlgo};
-use ultraspike::nn::linear;
+use ultraspike::nn::linear::{self, LinearAlgo};
 use ultraspike::util::rng::Rng;
 use ultraspike::Result;
 
@@ -35,8 +37,13 @@ fn parse_args() -> std::result::Result<Args, String> {
                     Some("direct") => vec![ConvAlgo::Direct],
                     Some("subgroup") => vec![ConvAlgo::Subgroup],
                     Some("vec4") => vec![ConvAlgo::Vec4],
-                    Some("all") => vec![ConvAlgo::Direct, ConvAlgo::Subgroup, ConvAlgo::Vec4],
-                    other => return Err(format!("--algo takes auto|direct|subgroup|vec4|all, got {other:?}")),
+                    Some("tiled") => vec![ConvAlgo::Tiled],
+                    Some("all") => vec![ConvAlgo::Direct, ConvAlgo::Subgroup, ConvAlgo::Vec4, ConvAlgo::Tiled],
+                    other => {
+                        return Err(format!(
+                            "--algo takes auto|direct|subgroup|vec4|tiled|all, got {other:?}"
+                        ))
+                    }
                 }
             }
             "--bench" => {} // cargo bench passes this to harness = false targets
@@ -130,7 +137,17 @@ fn bench_conv(gpu: &Gpu, s: &Conv2dShape, args: &Args, warm: usize, reps: usize)
     Ok(())
 }
 
-fn bench_linear(gpu: &Gpu, n: usize, f: usize, warm: usize, reps: usize) -> Result<()> {
+/// The linear variant benched beside a conv variant.
+fn linear_algo(a: ConvAlgo) -> LinearAlgo {
+    match a {
+        ConvAlgo::Auto => LinearAlgo::Auto,
+        ConvAlgo::Direct => LinearAlgo::Plain,
+        ConvAlgo::Subgroup | ConvAlgo::Vec4 => LinearAlgo::Subgroup,
+        ConvAlgo::Tiled => LinearAlgo::Tiled,
+    }
+}
+
+fn bench_linear(gpu: &Gpu, n: usize, f: usize, args: &Args, warm: usize, reps: usize) -> Result<()> {
     let mut r = Rng::new(2);
     let x = random(gpu, &mut r, "x", &[n, f])?;
     let w = random(gpu, &mut r, "w", &[f, f])?;
@@ -139,13 +156,18 @@ fn bench_linear(gpu: &Gpu, n: usize, f: usize, warm: usize, reps: usize) -> Resu
     let dx = gpu.tensor("dx", &[n, f])?;
     let dw = gpu.tensor("dw", &[f, f])?;
     let flops = 2 * (n * f * f) as u64;
-    let tag = format!("{f}x{f} batch {n}");
-    let fwd = linear::linear_forward(gpu, "lin", n, f, f, &x, &w, &b, &y)?;
-    report(&format!("linear fwd    {tag}"), time(gpu, &[&fwd], flops, warm, reps)?);
-    let bi = linear::linear_backward_input(gpu, "lin.dx", n, f, f, &y, &w, &dx)?;
-    report(&format!("linear bwd-in {tag}"), time(gpu, &[&bi], flops, warm, reps)?);
-    let bw = linear::linear_backward_weight(gpu, "lin.dw", n, f, f, &x, &y, &dw)?;
-    report(&format!("linear bwd-w  {tag}"), time(gpu, &[&bw], flops, warm, reps)?);
+    let dims = [n, f, f];
+    let mut algos: Vec<LinearAlgo> = args.algos.iter().map(|&a| linear_algo(a)).collect();
+    algos.dedup();
+    for algo in algos {
+        let tag = format!("{f}x{f} batch {n} {algo:?}");
+        let fwd = linear::linear_forward_with_algo(gpu, "lin", dims, algo, &x, &w, &b, &y)?;
+        report(&format!("linear fwd    {tag}"), time(gpu, &[&fwd], flops, warm, reps)?);
+        let bi = linear::linear_backward_input_with_algo(gpu, "lin.dx", dims, algo, &y, &w, &dx)?;
+        report(&format!("linear bwd-in {tag}"), time(gpu, &[&bi], flops, warm, reps)?);
+        let bw = linear::linear_backward_weight_with_algo(gpu, "lin.dw", dims, algo, &x, &y, &dw)?;
+        report(&format!("linear bwd-w  {tag}"), time(gpu, &[&bw], flops, warm, reps)?);
+    }
     Ok(())
 }
 
@@ -178,5 +200,5 @@ fn main() -> Result<()> {
         };
         bench_conv(&gpu, &s, &args, warm, reps)?;
     }
-    bench_linear(&gpu, 32, 4096, warm, reps)
+    bench_linear(&gpu, 32, 4096, &args, warm, reps)
 }

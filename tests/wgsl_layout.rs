@@ -120,10 +120,16 @@ fn layer_mirrors() -> Vec<Mirror> {
         mirror!("conv2d_forward_subgroup" Params => Conv2dParams {
             n, c_in, h, w, c_out, k, stride, pad, out_h, out_w, tiles, rows_per
         }),
+        mirror!("conv2d_forward_tiled" Params => Conv2dParams {
+            n, c_in, h, w, c_out, k, stride, pad, out_h, out_w, tiles, rows_per
+        }),
         mirror!("conv2d_backward_input" Params => Conv2dParams {
             n, c_in, h, w, c_out, k, stride, pad, out_h, out_w, tiles, rows_per
         }),
         mirror!("conv2d_backward_input_subgroup" Params => Conv2dParams {
+            n, c_in, h, w, c_out, k, stride, pad, out_h, out_w, tiles, rows_per
+        }),
+        mirror!("conv2d_backward_input_tiled" Params => Conv2dParams {
             n, c_in, h, w, c_out, k, stride, pad, out_h, out_w, tiles, rows_per
         }),
         mirror!("conv2d_backward_weight" Params => Conv2dParams {
@@ -133,6 +139,9 @@ fn layer_mirrors() -> Vec<Mirror> {
             n, c_in, h, w, c_out, k, stride, pad, out_h, out_w, tiles, rows_per
         }),
         mirror!("conv2d_3x3_bw_sg" Params => Conv2dParams {
+            n, c_in, h, w, c_out, k, stride, pad, out_h, out_w, tiles, rows_per
+        }),
+        mirror!("conv2d_backward_weight_tiled" Params => Conv2dParams {
             n, c_in, h, w, c_out, k, stride, pad, out_h, out_w, tiles, rows_per
         }),
         mirror!("conv2d_backward_weight_reduce" Params => ConvReduceParams {
@@ -147,8 +156,14 @@ fn layer_mirrors() -> Vec<Mirror> {
         mirror!("linear_backward_input" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
         mirror!("linear_backward_weight" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
         mirror!("linear_forward_sg" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
+        mirror!("linear_forward_tiled" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
+        mirror!("linear_forward_tiled_v4" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
         mirror!("linear_backward_input_sg" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
+        mirror!("linear_backward_input_tiled" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
+        mirror!("linear_backward_input_tiled_v4" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
         mirror!("linear_backward_weight_sg" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
+        mirror!("linear_backward_weight_tiled" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
+        mirror!("linear_backward_weight_tiled_v4" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
         mirror!("bias_backward" Params => BiasParams { n, c, spatial, _p0 = _pad }),
         // pooling
         mirror!("maxpool2d_forward" Params => PoolParams {

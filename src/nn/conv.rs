@@ -4,11 +4,13 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::error::{Error, Result};
-use crate::gpu::{grid_1d, Gpu, Kernel, Op, Tensor, TunePass, TuneShape};
+use crate::error::Result;
+use crate::gpu::{grid_1d, Gpu, Kernel, Op, Tensor, TunePass};
 use crate::shape_err;
 
 use super::conv3x3::{self, conv3x3_ops, Direction};
+use super::conv_select::{pick, tuned, use_vec4, use_vec4_backward_weight};
+use super::conv_tiled;
 
 pub use crate::spec::shapes::Conv2dShape;
 
@@ -31,15 +33,26 @@ pub enum ConvAlgo {
     /// (`conv3x3::fits_backward_weight`), a vec4 kernel of 9 taps x 32 channels per input
     /// channel, else Subgroup's kernel. Gives Subgroup's bits.
     Vec4,
+    /// Every pass an implicit GEMM through workgroup memory (`conv_tiled`): 64 x 128 output
+    /// tiles, 4 x 8 outputs per thread, any shape, no subgroups; the variant for real GPUs.
+    /// Gives the other variants' bits (backward-weight: Subgroup's split-K slices).
+    Tiled,
 }
 
 impl ConvAlgo {
-    pub const ALL: [ConvAlgo; 4] = [ConvAlgo::Auto, ConvAlgo::Direct, ConvAlgo::Subgroup, ConvAlgo::Vec4];
+    pub const ALL: [ConvAlgo; 5] = [
+        ConvAlgo::Auto,
+        ConvAlgo::Direct,
+        ConvAlgo::Subgroup,
+        ConvAlgo::Vec4,
+        ConvAlgo::Tiled,
+    ];
 
     /// Whether `gpu` can run this variant.
     pub fn supported(self, gpu: &Gpu) -> bool {
         match self {
             ConvAlgo::Subgroup | ConvAlgo::Vec4 => gpu.has_subgroups() && gpu.info.subgroup_min_size >= 8,
+            ConvAlgo::Tiled => conv_tiled::fits_limits(gpu),
             _ => true,
         }
     }
@@ -56,7 +69,8 @@ impl ConvAlgo {
     /// scalarize them); Subgroup loads each weight (backward-weight: each dy value) once per
     /// subgroup and broadcasts it, and its 32-channel block amortizes the per-lane gathers:
     /// about 3x Direct's GFLOP/CPU-s in every pass there (BENCHMARKS.md). On real GPUs both
-    /// are sound; the broadcast saves memory requests there too.
+    /// are sound; the broadcast saves memory requests there too. Tiled is never Auto's pick
+    /// yet (no GPU measurement of it; the autotuner may choose it).
     pub fn resolve(self, gpu: &Gpu) -> ConvAlgo {
         match self {
             ConvAlgo::Auto if ConvAlgo::Subgroup.supported(gpu) => ConvAlgo::Subgroup,
@@ -64,46 +78,6 @@ impl ConvAlgo {
             a => a,
         }
     }
-}
-
-/// `algo`, with Auto made concrete for `pass` on `s`: the tuner's choice for this adapter where
-/// one was timed (`nn::tune`), else today's fixed rule (`auto_default`), noted for tuning.
-fn tuned(gpu: &Gpu, pass: TunePass, s: &Conv2dShape, algo: ConvAlgo) -> ConvAlgo {
-    let runs = |a: ConvAlgo| runs_pass(gpu, pass, s, a);
-    super::tune::consult(
-        gpu,
-        pass,
-        TuneShape::Conv(*s),
-        algo,
-        ConvAlgo::Auto,
-        &ConvAlgo::ALL,
-        runs,
-        || auto_default(gpu, pass, s),
-    )
-}
-
-/// Whether `a` runs `pass` of `s` here (Vec4's backward-weight runs Subgroup's kernel where
-/// `conv3x3::fits_backward_weight` does not hold; the tuner times such a duplicate once).
-pub(crate) fn runs_pass(gpu: &Gpu, pass: TunePass, s: &Conv2dShape, a: ConvAlgo) -> bool {
-    match pass {
-        TunePass::ConvBackwardWeight => a.supported(gpu),
-        _ => a.supports_shape(gpu, s),
-    }
-}
-
-/// The deterministic default of Auto (the rules of `use_vec4` and `pick`), as a concrete variant.
-fn auto_default(gpu: &Gpu, pass: TunePass, s: &Conv2dShape) -> ConvAlgo {
-    let weight = pass == TunePass::ConvBackwardWeight;
-    if weight && use_vec4_backward_weight(gpu, s, ConvAlgo::Auto) {
-        return ConvAlgo::Vec4;
-    }
-    if !weight && use_vec4(gpu, "", s, ConvAlgo::Auto).unwrap_or(false) {
-        return ConvAlgo::Vec4;
-    }
-    if is_real_gpu(gpu) && !weight {
-        return ConvAlgo::Direct;
-    }
-    ConvAlgo::Auto.resolve(gpu)
 }
 
 /// Uniform of every conv kernel (mirrors `Params` in shaders/conv2d_*.wgsl).
@@ -138,14 +112,14 @@ pub struct ReduceParams {
 const WG: u32 = 64;
 const PX: usize = 4;
 /// Channels per thread (the workgroup's y block).
-const CB: usize = 8;
+pub(super) const CB: usize = 8;
 /// Channels per thread of the subgroup kernels: their uniform-operand loads are cheap
 /// broadcasts, so a wider block amortizes the per-lane gathers further.
-const SG_CB: usize = 32;
+pub(super) const SG_CB: usize = 32;
 /// Below this many threads, backward-weight splits the (image, row) pairs (split-K) to fill the GPU.
 const MIN_THREADS: usize = 8192;
 
-fn params(s: &Conv2dShape, tiles: usize, rows_per: usize) -> Conv2dParams {
+pub(super) fn params(s: &Conv2dShape, tiles: usize, rows_per: usize) -> Conv2dParams {
     let u = |v: usize| v as u32;
     Conv2dParams {
         n: u(s.n),
@@ -169,74 +143,12 @@ fn tile_grid(n: usize, tiles: usize, blocks: usize) -> [u32; 3] {
     [gx, blocks as u32, gz]
 }
 
-/// The kernel of `algo` on `gpu` (`direct` or `subgroup`) and its channels per thread; an
-/// error when Subgroup is asked for on an adapter that cannot run it.
-fn pick(gpu: &Gpu, label: &str, algo: ConvAlgo, direct: Kernel, subgroup: Kernel) -> Result<(Kernel, usize)> {
-    // Auto on a real GPU: measured on an H200 (BENCHMARKS.md), Direct wins forward and
-    // backward-input (8.5 vs 7.5 TFLOP/s on 64x32x32) while Subgroup wins backward-weight
-    // (3.5 vs 1.9); CPU adapters (lavapipe) want Subgroup in every pass. Browsers do not say
-    // what the device is (SwiftShader is a CPU): there Auto keeps Subgroup everywhere.
-    let gpu_prefers_direct = is_real_gpu(gpu) && subgroup != Kernel::Conv2dBackwardWeightSubgroup;
-    let algo = match algo {
-        ConvAlgo::Auto if gpu_prefers_direct => ConvAlgo::Direct,
-        // Vec4's backward-weight (and any shape it does not fit) is Subgroup's kernel.
-        ConvAlgo::Vec4 => ConvAlgo::Subgroup,
-        a => a,
-    };
-    match algo.resolve(gpu) {
-        ConvAlgo::Subgroup if !ConvAlgo::Subgroup.supported(gpu) => Err(Error::Gpu(format!(
-            "{label}: ConvAlgo::Subgroup needs subgroups of >= 8 lanes (adapter: subgroups {}, min size {})",
-            gpu.has_subgroups(),
-            gpu.info.subgroup_min_size
-        ))),
-        ConvAlgo::Subgroup => Ok((subgroup, SG_CB)),
-        _ => Ok((direct, CB)),
-    }
-}
-
 fn check(s: &Conv2dShape, label: &str, named: &[(&Tensor, [usize; 4])]) -> Result<()> {
     s.validate().map_err(|e| shape_err!("{label}: {e}"))?;
     for (t, want) in named {
         t.expect_shape(want).map_err(|e| shape_err!("{label}: {e}"))?;
     }
     Ok(())
-}
-
-/// Whether `algo` runs the Vec4 kernel for the forward / backward-input of `s`: asked for by
-/// name (an error where it cannot run), or Auto off real GPUs where it fits a plane of >= 64. On real GPUs Auto
-/// keeps the variants measured there (BENCHMARKS.md); Vec4 has no GPU measurement yet.
-fn use_vec4(gpu: &Gpu, label: &str, s: &Conv2dShape, algo: ConvAlgo) -> Result<bool> {
-    match algo {
-        ConvAlgo::Vec4 if !ConvAlgo::Vec4.supports_shape(gpu, s) => Err(shape_err!(
-            "{label}: ConvAlgo::Vec4 needs subgroups of >= 8 lanes and a 3x3/stride-1/pad-1 layer with H*W divisible by 4 (got k={}, stride {}, pad {}, {}x{})",
-            s.k,
-            s.stride,
-            s.pad,
-            s.h,
-            s.w
-        )),
-        ConvAlgo::Vec4 => Ok(true),
-        // Small planes: the per-step weight pack (9 * Ci * Co values) costs more than the
-        // loads it saves (lavapipe, 512x2x2 at batch 32: 12.3 -> 8.9 GFLOP/s; 8x8 and up gain).
-        ConvAlgo::Auto => Ok(!is_real_gpu(gpu) && ConvAlgo::Vec4.supports_shape(gpu, s) && s.h * s.w >= 64),
-        _ => Ok(false),
-    }
-}
-
-/// Whether `algo` (already resolved to run Subgroup's backward-weight) runs the Vec4
-/// backward-weight kernel for `s`: Vec4 by name, or Auto off real GPUs on planes of >= 64
-/// pixels (as forward), where it fits.
-fn use_vec4_backward_weight(gpu: &Gpu, s: &Conv2dShape, algo: ConvAlgo) -> bool {
-    let auto = algo == ConvAlgo::Auto && !is_real_gpu(gpu) && s.h * s.w >= 64;
-    let asked = algo == ConvAlgo::Vec4 || auto;
-    asked && ConvAlgo::Vec4.supported(gpu) && conv3x3::fits_backward_weight(s)
-}
-
-fn is_real_gpu(gpu: &Gpu) -> bool {
-    matches!(
-        gpu.info.device_type,
-        wgpu::DeviceType::DiscreteGpu | wgpu::DeviceType::IntegratedGpu
-    )
 }
 
 /// `y[n,co,oh,ow] = b[co] + sum_{ci,kh,kw} x[n,ci,oh*s-p+kh,ow*s-p+kw] * w[co,ci,kh,kw]`.
@@ -255,6 +167,9 @@ pub fn conv2d_forward(
     check(s, label, &[(x, s.x_shape()), (w, s.w_shape()), (y, s.y_shape())])?;
     b.expect_shape(&[s.c_out]).map_err(|e| shape_err!("{label}: {e}"))?;
     let algo = tuned(gpu, TunePass::ConvForward, s, algo);
+    if algo == ConvAlgo::Tiled {
+        return Ok(vec![conv_tiled::forward(gpu, label, s, x, w, b, y)?]);
+    }
     if use_vec4(gpu, label, s, algo)? {
         return conv3x3_ops(gpu, label, s, Direction::Forward, x, w, Some(b), y);
     }
@@ -291,6 +206,9 @@ pub fn conv2d_backward_input_with_algo(
 ) -> Result<Vec<Op>> {
     check(s, label, &[(dy, s.y_shape()), (w, s.w_shape()), (dx, s.x_shape())])?;
     let algo = tuned(gpu, TunePass::ConvBackwardInput, s, algo);
+    if algo == ConvAlgo::Tiled {
+        return Ok(vec![conv_tiled::backward_input(gpu, label, s, dy, w, dx)?]);
+    }
     if use_vec4(gpu, label, s, algo)? {
         return conv3x3_ops(gpu, label, s, Direction::BackwardInput, dy, w, None, dx);
     }
@@ -305,6 +223,58 @@ pub fn conv2d_backward_input_with_algo(
     let grid = tile_grid(s.n, tiles, s.c_in.div_ceil(cb));
     let bufs = [&dy.buffer, &w.buffer, &dx.buffer];
     Ok(vec![gpu.op(kernel, label, &bufs, &params(s, tiles, 0), grid)?])
+}
+
+/// (image, output row) pairs per split-K slice of a backward-weight kernel with `cb` output
+/// channels per thread, and the slice count: layers with fewer than MIN_THREADS threads split.
+fn split_k(s: &Conv2dShape, cb: usize) -> (usize, usize) {
+    let rs = s.c_in * s.k * s.k;
+    let groups_x = rs.div_ceil(PX).div_ceil(WG as usize);
+    let threads = groups_x * WG as usize * s.c_out.div_ceil(cb);
+    let rows = s.n * s.out_h();
+    let want = MIN_THREADS.div_ceil(threads).clamp(1, rows);
+    let rows_per = rows.div_ceil(want);
+    (rows_per, rows.div_ceil(rows_per))
+}
+
+/// Backward-weight's kernel, grid, rows per slice and slices under `algo`. Tiled takes the
+/// slices of the kernel Auto's default runs on this adapter (Subgroup's where subgroups exist,
+/// else Direct's), so that the tuner choosing it changes no number.
+fn backward_weight_plan(
+    gpu: &Gpu,
+    label: &str,
+    s: &Conv2dShape,
+    algo: ConvAlgo,
+) -> Result<(Kernel, [u32; 3], usize, usize)> {
+    if algo == ConvAlgo::Tiled {
+        conv_tiled::require(gpu, label)?;
+        let default_cb = if ConvAlgo::Subgroup.supported(gpu) { SG_CB } else { CB };
+        let (rows_per, splits) = split_k(s, default_cb);
+        let grid = conv_tiled::backward_weight_grid(s, splits);
+        return Ok((Kernel::Conv2dBackwardWeightTiled, grid, rows_per, splits));
+    }
+    let (kernel, cb) = pick(
+        gpu,
+        label,
+        algo,
+        Kernel::Conv2dBackwardWeight,
+        Kernel::Conv2dBackwardWeightSubgroup,
+    )?;
+    let (rows_per, splits) = split_k(s, cb);
+    // Vec4's kernel sums Subgroup's slices in Subgroup's order (so the split is Subgroup's).
+    if kernel == Kernel::Conv2dBackwardWeightSubgroup && use_vec4_backward_weight(gpu, s, algo) {
+        let grid = conv3x3::backward_weight_grid(s, splits);
+        return Ok((Kernel::Conv2d3x3BwSg, grid, rows_per, splits));
+    }
+    let groups_x = (s.c_in * s.k * s.k).div_ceil(PX).div_ceil(WG as usize);
+    let grid = [groups_x as u32, s.c_out.div_ceil(cb) as u32, splits as u32];
+    Ok((kernel, grid, rows_per, splits))
+}
+
+/// (Image, output row) pairs per split-K slice that backward-weight sums under `algo` on `gpu`:
+/// two variants with the same slices sum every weight in the same order (same bits).
+pub fn backward_weight_rows_per(gpu: &Gpu, s: &Conv2dShape, algo: ConvAlgo) -> Result<usize> {
+    Ok(backward_weight_plan(gpu, "rows_per", s, algo)?.2)
 }
 
 /// `dw[co,ci,kh,kw] = sum_{n,oh,ow} dy[n,co,oh,ow] * x[n,ci,oh*s-p+kh,ow*s-p+kw]`; overwrites dw.
@@ -335,33 +305,13 @@ pub fn conv2d_backward_weight_with_algo(
 ) -> Result<Vec<Op>> {
     check(s, label, &[(x, s.x_shape()), (dy, s.y_shape()), (dw, s.w_shape())])?;
     let algo = tuned(gpu, TunePass::ConvBackwardWeight, s, algo);
-    let (kernel, cb) = pick(
-        gpu,
-        label,
-        algo,
-        Kernel::Conv2dBackwardWeight,
-        Kernel::Conv2dBackwardWeightSubgroup,
-    )?;
-    // Vec4's kernel sums Subgroup's slices in Subgroup's order: the split below is Subgroup's.
-    let vec4 = kernel == Kernel::Conv2dBackwardWeightSubgroup && use_vec4_backward_weight(gpu, s, algo);
-    let rs = s.c_in * s.k * s.k;
-    let groups_x = rs.div_ceil(PX).div_ceil(WG as usize);
-    let blocks = s.c_out.div_ceil(cb);
-    let threads = groups_x * WG as usize * blocks;
-    let rows = s.n * s.out_h();
-    let want = MIN_THREADS.div_ceil(threads).clamp(1, rows);
-    let rows_per = rows.div_ceil(want);
-    let splits = rows.div_ceil(rows_per);
-    let grid = [groups_x as u32, blocks as u32, splits as u32];
+    let (kernel, grid, rows_per, splits) = backward_weight_plan(gpu, label, s, algo)?;
     let p = params(s, 0, rows_per);
-    let run = |label: &str, out: &Tensor| match vec4 {
-        true => conv3x3::backward_weight_op(gpu, label, &p, splits, [&x.buffer, &dy.buffer, &out.buffer]),
-        false => gpu.op(kernel, label, &[&x.buffer, &dy.buffer, &out.buffer], &p, grid),
-    };
+    let run = |label: &str, out: &Tensor| gpu.op(kernel, label, &[&x.buffer, &dy.buffer, &out.buffer], &p, grid);
     if splits == 1 {
         return Ok(vec![run(label, dw)?]);
     }
-    let part = gpu.tensor(&format!("{label}.partial"), &[splits, s.c_out * rs])?;
+    let part = gpu.tensor(&format!("{label}.partial"), &[splits, dw.len()])?;
     let partial = run(&format!("{label}.partial"), &part)?;
     let len = dw.len();
     let rp = ReduceParams {

@@ -8,7 +8,7 @@ use bytemuck::{Pod, Zeroable};
 use crate::error::Result;
 use crate::gpu::{grid_1d, Gpu, Kernel, Op, Tensor};
 
-use super::conv::{Conv2dParams, Conv2dShape};
+use super::conv::Conv2dShape;
 
 /// Uniform of conv2d_3x3_sg (mirrors its `Params`).
 #[repr(C)]
@@ -57,22 +57,14 @@ pub fn fits_backward_weight(s: &Conv2dShape) -> bool {
     fits(s) && s.w.is_multiple_of(4)
 }
 
-/// The conv2d_3x3_bw_sg op over `splits` slices of `rows_per` (image, row) pairs, writing `out`
-/// ([splits, Co, Ci*9]: dw itself when splits == 1). The slices are the caller's, chosen as for
-/// the Subgroup kernel, so that both sum the same pixels in the same order.
-pub fn backward_weight_op(
-    gpu: &Gpu,
-    label: &str,
-    p: &Conv2dParams,
-    splits: usize,
-    bufs: [&wgpu::Buffer; 3],
-) -> Result<Op> {
-    let grid = [
-        (p.c_in as usize).div_ceil(64) as u32,
-        (p.c_out as usize).div_ceil(BW_CO_BLOCK) as u32,
+/// conv2d_3x3_bw_sg's grid over `splits` slices (the caller's, chosen as for the Subgroup
+/// kernel, so that both sum the same pixels in the same order): [ceil(Ci/64), ceil(Co/32), S].
+pub fn backward_weight_grid(s: &Conv2dShape, splits: usize) -> [u32; 3] {
+    [
+        s.c_in.div_ceil(64) as u32,
+        s.c_out.div_ceil(BW_CO_BLOCK) as u32,
         splits as u32,
-    ];
-    gpu.op(Kernel::Conv2d3x3BwSg, label, &bufs, p, grid)
+    ]
 }
 
 /// Which direction one `conv2d_3x3_sg` op runs.

@@ -1,7 +1,8 @@
 //! Fully connected layer, PyTorch layout (`w [out_f, in_f]`), and the bias
 //! gradient shared with conv. Each GEMM has two variants that give the same bits
 //! (`LinearAlgo`): a plain register-blocked one (4x4 outputs per thread) and a
-//! subgroup one with 32x4 register tiles and vec4 loads (shaders/linear_*_sg.wgsl).
+//! subgroup one with 32x4 register tiles and vec4 loads (shaders/linear_*_sg.wgsl), and a
+//! workgroup-memory tiled one (64x128 tiles, shaders/linear_*_tiled.wgsl) for real GPUs.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -38,6 +39,10 @@ pub enum LinearAlgo {
     /// 32x4 outputs per thread, vec4 loads, the shared operand broadcast through subgroups:
     /// needs subgroups of >= 8 lanes and feature counts that are multiples of 4.
     Subgroup,
+    /// 64x128 output tiles of 256 threads, K in steps of 16 through workgroup memory, 4x8
+    /// outputs per thread (scripts/gen-tiled-wgsl.py), vec4 loads where the feature counts are
+    /// multiples of 4: any shape, any adapter, Plain's bits.
+    Tiled,
 }
 
 /// Which pass a variant is chosen for (their vec4 operands differ).
@@ -49,25 +54,28 @@ pub enum LinearPass {
 }
 
 impl LinearAlgo {
-    pub const ALL: [LinearAlgo; 3] = [LinearAlgo::Auto, LinearAlgo::Plain, LinearAlgo::Subgroup];
+    pub const ALL: [LinearAlgo; 4] = [
+        LinearAlgo::Auto,
+        LinearAlgo::Plain,
+        LinearAlgo::Subgroup,
+        LinearAlgo::Tiled,
+    ];
 
     /// Whether `gpu` can run this variant for a pass with these feature counts.
     pub fn supported(self, gpu: &Gpu, pass: LinearPass, in_f: usize, out_f: usize) -> bool {
         match self {
             LinearAlgo::Subgroup => {
-                let vec4_rows = match pass {
-                    LinearPass::Forward => in_f.is_multiple_of(4),
-                    _ => in_f.is_multiple_of(4) && out_f.is_multiple_of(4),
-                };
-                vec4_rows && gpu.has_subgroups() && gpu.info.subgroup_min_size >= 8
+                vec4_rows(pass, in_f, out_f) && gpu.has_subgroups() && gpu.info.subgroup_min_size >= 8
             }
+            LinearAlgo::Tiled => super::conv_tiled::fits_limits(gpu),
             _ => true,
         }
     }
 
     /// The concrete variant. Auto picks Subgroup only off real GPUs: on lavapipe it is 5-10x the
     /// plain kernel (BENCHMARKS.md), but its 32x256 tiles leave most of a big GPU idle at small
-    /// batches (linear 4096x4096 at batch 32 is 16 workgroups).
+    /// batches (linear 4096x4096 at batch 32 is 16 workgroups). Tiled is never Auto's pick yet
+    /// (not measured on a GPU; the autotuner may choose it).
     pub fn resolve(self, gpu: &Gpu, pass: LinearPass, in_f: usize, out_f: usize) -> LinearAlgo {
         let real_gpu = matches!(
             gpu.info.device_type,
@@ -107,6 +115,19 @@ impl LinearAlgo {
                 };
                 Ok((kernel, [cols.div_ceil(SG_COLS) as u32, rows.div_ceil(SG_ROWS) as u32, 1]))
             }
+            LinearAlgo::Tiled => {
+                super::conv_tiled::require(gpu, label)?;
+                // The _v4 kernels load both operands as vec4 (same bits).
+                let kernel = match (pass, vec4_rows(pass, in_f, out_f)) {
+                    (LinearPass::Forward, false) => Kernel::LinearForwardTiled,
+                    (LinearPass::Forward, true) => Kernel::LinearForwardTiledV4,
+                    (LinearPass::BackwardInput, false) => Kernel::LinearBackwardInputTiled,
+                    (LinearPass::BackwardInput, true) => Kernel::LinearBackwardInputTiledV4,
+                    (LinearPass::BackwardWeight, false) => Kernel::LinearBackwardWeightTiled,
+                    (LinearPass::BackwardWeight, true) => Kernel::LinearBackwardWeightTiledV4,
+                };
+                Ok((kernel, [cols.div_ceil(TILED_COLS) as u32, rows.div_ceil(TILED_ROWS) as u32, 1]))
+            }
             _ => {
                 let kernel = match pass {
                     LinearPass::Forward => Kernel::LinearForward,
@@ -130,9 +151,21 @@ impl LinearPass {
     }
 }
 
+/// Whether both operands of `pass` have rows of a length divisible by 4 (vec4 loads): x and w
+/// (in_f) forward, and dy (out_f) too in the backward passes.
+fn vec4_rows(pass: LinearPass, in_f: usize, out_f: usize) -> bool {
+    match pass {
+        LinearPass::Forward => in_f.is_multiple_of(4),
+        _ => in_f.is_multiple_of(4) && out_f.is_multiple_of(4),
+    }
+}
+
 /// Output tile of one workgroup of the subgroup kernels: 64 threads x 4 columns, 32 rows.
 const SG_COLS: usize = 256;
 const SG_ROWS: usize = 32;
+/// Output tile of the workgroup-tiled kernels: 64 rows x 128 columns per workgroup of 256.
+const TILED_ROWS: usize = 64;
+const TILED_COLS: usize = 128;
 
 /// Threads per workgroup of the linear kernels: (16, 4), each thread a 4x4 tile.
 const WG_X: usize = 16;

@@ -5,6 +5,8 @@
 pub mod activation;
 pub mod conv;
 pub mod conv3x3;
+pub mod conv_select;
+pub mod conv_tiled;
 pub mod dropout;
 pub mod fit;
 pub mod linear;

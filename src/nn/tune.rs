@@ -7,8 +7,9 @@
 use web_time::{Duration, Instant};
 
 use super::conv::{
-    conv2d_backward_input_with_algo, conv2d_backward_weight_with_algo, conv2d_forward, runs_pass, Conv2dShape, ConvAlgo,
+    conv2d_backward_input_with_algo, conv2d_backward_weight_with_algo, conv2d_forward, Conv2dShape, ConvAlgo,
 };
+use super::conv_select::runs_pass;
 use super::linear::{
     linear_backward_input_with_algo, linear_backward_weight_with_algo, linear_forward_with_algo, LinearAlgo, LinearPass,
 };

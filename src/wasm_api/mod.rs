@@ -7,6 +7,7 @@
 mod convert;
 mod demo;
 mod embed;
+mod live;
 mod snn;
 mod tune;
 
@@ -61,23 +62,6 @@ impl Session {
     /// Adapter and limits as `[name, value]` pairs.
     pub fn gpu_info(&self) -> Result<JsValue, JsError> {
         to_js(&self.pipeline.gpu().describe())
-    }
-
-    /// The engine's live GPU buffers and the module's linear memory:
-    /// `{buffers, bytes, wasm_memory_bytes}` (flat over a long session).
-    pub fn live_buffers(&self) -> Result<JsValue, JsError> {
-        #[derive(serde::Serialize)]
-        struct Live {
-            buffers: u64,
-            bytes: u64,
-            wasm_memory_bytes: u64,
-        }
-        let live = self.pipeline.gpu().live_buffers();
-        to_js(&Live {
-            buffers: live.buffers,
-            bytes: live.bytes,
-            wasm_memory_bytes: wasm_memory_bytes(),
-        })
     }
 
     /// What the pipeline holds now (data, DNN, calibration, SNN, running work).
@@ -209,12 +193,4 @@ fn from_js<T: serde::de::DeserializeOwned>(what: &str, v: JsValue) -> Result<T, 
 fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsError> {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| JsError::new(&e.to_string()))
-}
-
-/// The wasm module's linear memory (it only grows: a leak of host memory shows here).
-fn wasm_memory_bytes() -> u64 {
-    #[cfg(target_arch = "wasm32")]
-    return core::arch::wasm32::memory_size(0) as u64 * 65_536;
-    #[cfg(not(target_arch = "wasm32"))]
-    0
 }

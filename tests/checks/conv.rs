@@ -47,12 +47,15 @@ fn shapes(seed: u64) -> Vec<Conv2dShape> {
         [2, 8, 3, 4, 33, 3, 1, 1],
         // Vec4 backward-weight: 70 input channels (two workgroups of 64), a partial block of 9.
         [2, 70, 4, 8, 9, 3, 1, 1],
+        // ConvAlgo::Tiled's 64 x 128 tiles: channels past one tile both ways (70 = 64 + 6, 67),
+        // stride 2 at batch 1, K = 9 * 67 ending in a partial 16-step.
+        [1, 67, 9, 9, 70, 3, 2, 1],
     ]
     .into_iter()
     .map(shape)
     .collect();
     let mut r = rng(seed);
-    while v.len() < 19 {
+    while v.len() < 20 {
         let k = [1, 3, 5][r.below(3)];
         let pad = r.below(3);
         let s = shape([
@@ -94,13 +97,16 @@ async fn run_read(gpu: &Gpu, ops: Vec<ultraspike::gpu::Op>, out: &Tensor) -> std
     gpu.read(out).await.map_err(gpu_err)
 }
 
-/// Vec4 must give Subgroup's bits: the same summation order per output, only the tiling and
-/// the loads differ.
-fn same_bits(what: &str, results: &[(ConvAlgo, Vec<f32>)]) -> CheckResult {
-    let find = |a: ConvAlgo| results.iter().find(|r| r.0 == a).map(|r| &r.1);
-    if let (Some(sg), Some(v4)) = (find(ConvAlgo::Subgroup), find(ConvAlgo::Vec4)) {
-        if sg.iter().zip(v4).any(|(a, b)| a.to_bits() != b.to_bits()) {
-            return Err(format!("{what}: Vec4 is not bit-identical to Subgroup"));
+/// Every variant sums each output's terms in the same order and form (only the tiling and
+/// the loads differ), so all give the same bits; `results` holds (variant, split-K rows per
+/// slice, output), and variants are compared where their slices agree (forward and
+/// backward-input: one slice, rows_per 0).
+fn same_bits(what: &str, results: &[(ConvAlgo, usize, Vec<f32>)]) -> CheckResult {
+    for (i, (a, ra, va)) in results.iter().enumerate() {
+        for (b, rb, vb) in &results[i + 1..] {
+            if ra == rb && va.iter().zip(vb).any(|(x, y)| x.to_bits() != y.to_bits()) {
+                return Err(format!("{what}: {b:?} is not bit-identical to {a:?}"));
+            }
         }
     }
     Ok(())
@@ -120,7 +126,7 @@ pub async fn conv2d_forward(gpu: &Gpu) -> CheckResult {
             let ops = conv::conv2d_forward(gpu, "conv", s, algo, &x, &w, &b, &y).map_err(gpu_err)?;
             let got = run_read(gpu, ops, &y).await?;
             assert_close(&format!("conv2d_forward {algo:?} {s:?}"), &got, &want, ATOL, RTOL)?;
-            results.push((algo, got));
+            results.push((algo, 0, got));
         }
         same_bits(&format!("conv2d_forward {s:?}"), &results)?;
     }
@@ -141,7 +147,7 @@ pub async fn conv2d_backward_input(gpu: &Gpu) -> CheckResult {
             let got = run_read(gpu, ops, &dx).await?;
             let what = format!("conv2d_backward_input {algo:?} {s:?}");
             assert_close(&what, &got, &want, ATOL, RTOL)?;
-            results.push((algo, got));
+            results.push((algo, 0, got));
         }
         same_bits(&format!("conv2d_backward_input {s:?}"), &results)?;
     }
@@ -168,7 +174,8 @@ pub async fn conv2d_backward_weight(gpu: &Gpu) -> CheckResult {
                 ATOL,
                 RTOL,
             )?;
-            results.push((algo, got));
+            let rows_per = conv::backward_weight_rows_per(gpu, s, algo).map_err(gpu_err)?;
+            results.push((algo, rows_per, got));
         }
         same_bits(&format!("conv2d_backward_weight {s:?}"), &results)?;
     }
@@ -202,23 +209,26 @@ pub async fn conv2d_backward_large_grid(gpu: &Gpu) -> CheckResult {
     Ok(())
 }
 
-/// 4 x 2048 x 2048 output pixels = 65,536 workgroups of 64 4-pixel tiles: the grid folds into z.
-/// A 1x1 conv with one channel keeps the per-thread work tiny.
+/// 4 x 2048 x 2048 output pixels = 65,536 workgroups of 64 4-pixel tiles (Tiled: 262,144 64-pixel
+/// tiles): the grid folds into z. A 1x1 conv with one channel keeps the per-thread work tiny.
 pub async fn conv2d_large_grid(gpu: &Gpu) -> CheckResult {
     let s = shape([4, 1, 2048, 2048, 1, 1, 1, 0]);
     let mut r = rng(400);
     let (x, hx) = random(gpu, &mut r, "x", &s.x_shape()).map_err(gpu_err)?;
     let (w, hw) = random(gpu, &mut r, "w", &s.w_shape()).map_err(gpu_err)?;
     let (b, hb) = random(gpu, &mut r, "b", &[1]).map_err(gpu_err)?;
-    let y = output(gpu, "y", &s.y_shape()).map_err(gpu_err)?;
-    let ops = conv::conv2d_forward(gpu, "conv.big", &s, ConvAlgo::Auto, &x, &w, &b, &y).map_err(gpu_err)?;
-    let groups = ops.last().map(|o| o.groups).unwrap_or_default();
-    if groups[0] as u64 * groups[2] as u64 <= 65_535 {
-        return Err(format!("large-grid case only has grid {groups:?}"));
-    }
-    let got = run_read(gpu, ops, &y).await?;
     let want = cpu::conv::conv2d_forward(&s, &hx, &hw, &hb);
-    assert_close("conv2d_forward large grid", &got, &want, 1e-6, 1e-6)
+    for algo in [ConvAlgo::Auto, ConvAlgo::Tiled] {
+        let y = output(gpu, "y", &s.y_shape()).map_err(gpu_err)?;
+        let ops = conv::conv2d_forward(gpu, "conv.big", &s, algo, &x, &w, &b, &y).map_err(gpu_err)?;
+        let groups = ops.last().map(|o| o.groups).unwrap_or_default();
+        if groups[0] as u64 * groups[2] as u64 <= 65_535 {
+            return Err(format!("{algo:?} large-grid case only has grid {groups:?}"));
+        }
+        let got = run_read(gpu, ops, &y).await?;
+        assert_close(&format!("conv2d_forward {algo:?} large grid"), &got, &want, 1e-6, 1e-6)?;
+    }
+    Ok(())
 }
 
 /// Mismatched tensors and impossible shapes are errors, not wrong answers.
