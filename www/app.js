@@ -102,7 +102,10 @@ async function loop(label, step, onProgress) {
     if (!p.record) k = Math.max(1, Math.min(32, Math.round((k * 150) / Math.max(ms, 1))));
     const frac = (p.epoch * p.batches + p.batch) / (p.epochs * p.batches);
     progress(frac, `${label}: epoch ${Math.min(p.epoch + 1, p.epochs)}/${p.epochs}, batch ${p.batch}/${p.batches}, loss ${p.loss.toFixed(3)}, acc ${pct(p.accuracy)}  ${eta(t0, frac)}`);
-    onProgress(p);
+    // Awaited: a snapshot saved on a closed epoch reads the session (archive), which must not
+    // overlap the next step (the Session is borrowed for the whole call: a second call during it
+    // fails with "recursive use of an object").
+    await onProgress(p);
     if (p.done) return p;
     await sleep0();
   }
@@ -192,12 +195,14 @@ async function train() {
     seen += 1;
     // A closing epoch reports the next epoch's (empty) running stats: not a point.
     if (!p.record) state.live.push([p.epoch + p.batch / p.batches, p.loss, p.accuracy]);
-    if (p.record) {
-      state.history.push(p.record);
-      persist(); // each closed epoch is a snapshot worth keeping
+    if (!p.record) {
+      if (seen % 2 === 0) drawTraining(state);
+      return;
     }
-    if (seen % 2 === 0 || p.record) drawTraining(state);
-    if (p.record) drawSummary(state);
+    state.history.push(p.record);
+    drawTraining(state);
+    drawSummary(state);
+    return persist(); // each closed epoch is a snapshot worth keeping
   });
   drawTraining(state);
   $("dnn-info").textContent = `trained: test accuracy ${pct(state.history.at(-1).test_acc)}`;
@@ -303,7 +308,7 @@ async function finetune() {
     if (p.record) {
       state.ft.push(p.record);
       drawSummary(state);
-      persist();
+      return persist();
     }
   });
   const last = state.ft.at(-1);

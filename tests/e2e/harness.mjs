@@ -77,7 +77,9 @@ export function serve(extra = {}, dist = join(root, "dist")) {
 export async function launch() {
   const flags = JSON.parse(await readFile(join(root, "webdriver.json"), "utf8"))["goog:chromeOptions"].args.filter((a) => !a.startsWith("--headless"));
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true, args: flags });
-  const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+  // A context of its own (not browser.newPage's), so that a test can open a second tab in it.
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+  const page = await context.newPage();
   // Keep the page's GPUDevice(s) reachable, so the test can lose them on purpose.
   await page.addInitScript(() => {
     // Every main-thread task over 50 ms, to hold the page's slicing to its promise.
