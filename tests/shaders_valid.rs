@@ -56,19 +56,21 @@ fn shapes_are_not_baked_into_shaders() {
 
 #[test]
 fn generated_shaders_match_their_generator() {
-    // The linear GEMM tiles are written by scripts/gen-gemm-wgsl.py; a hand edit of the
-    // .wgsl (or of the script without rerunning it) must not go unnoticed.
+    // The GEMM tiles are written by scripts/gen-gemm-wgsl.py and scripts/gen-register-wgsl.py; a
+    // hand edit of the .wgsl (or of a script without rerunning it) must not go unnoticed.
     let root = env!("CARGO_MANIFEST_DIR");
-    let out = std::process::Command::new("python3")
-        .arg(format!("{root}/scripts/gen-gemm-wgsl.py"))
-        .arg("--check")
-        .output();
-    match out {
-        Ok(o) => assert!(
-            o.status.success(),
-            "scripts/gen-gemm-wgsl.py --check: {}",
-            String::from_utf8_lossy(&o.stderr)
-        ),
-        Err(e) => eprintln!("python3 not runnable ({e}): generated shaders not compared"),
+    for script in ["gen-gemm-wgsl.py", "gen-register-wgsl.py"] {
+        let out = std::process::Command::new("python3")
+            .arg(format!("{root}/scripts/{script}"))
+            .arg("--check")
+            .output();
+        match out {
+            Ok(o) => assert!(
+                o.status.success(),
+                "scripts/{script} --check: {}",
+                String::from_utf8_lossy(&o.stderr)
+            ),
+            Err(e) => eprintln!("python3 not runnable ({e}): generated shaders not compared"),
+        }
     }
 }

@@ -132,6 +132,15 @@ fn layer_mirrors() -> Vec<Mirror> {
         mirror!("conv2d_backward_weight_subgroup" Params => Conv2dParams {
             n, c_in, h, w, c_out, k, stride, pad, out_h, out_w, tiles, rows_per
         }),
+        mirror!("conv2d_forward_reg" Params => Conv2dParams {
+            n, c_in, h, w, c_out, k, stride, pad, out_h, out_w, tiles, rows_per
+        }),
+        mirror!("conv2d_backward_input_reg" Params => Conv2dParams {
+            n, c_in, h, w, c_out, k, stride, pad, out_h, out_w, tiles, rows_per
+        }),
+        mirror!("conv2d_backward_weight_reg" Params => Conv2dParams {
+            n, c_in, h, w, c_out, k, stride, pad, out_h, out_w, tiles, rows_per
+        }),
         mirror!("conv2d_backward_weight_reduce" Params => ConvReduceParams {
             len, splits, _p0 = _pad[0], _p1 = _pad[1]
         }),
@@ -146,6 +155,9 @@ fn layer_mirrors() -> Vec<Mirror> {
         mirror!("linear_forward_sg" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
         mirror!("linear_backward_input_sg" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
         mirror!("linear_backward_weight_sg" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
+        mirror!("linear_forward_reg" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
+        mirror!("linear_backward_input_reg" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
+        mirror!("linear_backward_weight_reg" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
         mirror!("bias_backward" Params => BiasParams { n, c, spatial, _p0 = _pad }),
         // pooling
         mirror!("maxpool2d_forward" Params => PoolParams {

@@ -30,10 +30,22 @@ pub enum ConvAlgo {
     /// Subgroup makes 8 scalar loads for 32); backward-weight runs Subgroup's kernel. Gives
     /// Subgroup's bits.
     Vec4,
+    /// Direct's kernels with wider register tiles, for CPU adapters without subgroups (the
+    /// page's SwiftShader): 32 channels x 4 pixels per thread forward and backward-input;
+    /// backward-weight 16 channels x 8 weights per thread over Direct's split-K slices, threads
+    /// numbered densely (no idle lanes on layers with few weights). No subgroups, no workgroup
+    /// memory; any shape, any adapter. Gives Direct's bits.
+    Register,
 }
 
 impl ConvAlgo {
-    pub const ALL: [ConvAlgo; 4] = [ConvAlgo::Auto, ConvAlgo::Direct, ConvAlgo::Subgroup, ConvAlgo::Vec4];
+    pub const ALL: [ConvAlgo; 5] = [
+        ConvAlgo::Auto,
+        ConvAlgo::Direct,
+        ConvAlgo::Subgroup,
+        ConvAlgo::Vec4,
+        ConvAlgo::Register,
+    ];
 
     /// Whether `gpu` can run this variant.
     pub fn supported(self, gpu: &Gpu) -> bool {
@@ -50,7 +62,9 @@ impl ConvAlgo {
     }
 
     /// The concrete variant, the same rule for all three passes. Auto = Subgroup where
-    /// supported, else Direct. On lavapipe each load with a per-lane address is a lane-by-lane
+    /// supported, else Register off real GPUs (the page: SwiftShader, whose subgroups wgpu's
+    /// WebGPU backend does not map; Register is 1.2-2x Direct there, BENCHMARKS.md), else
+    /// Direct. `pick` refines this per pass and layer. On lavapipe each load with a per-lane address is a lane-by-lane
     /// gather, and Direct's workgroup-uniform loads are gathered too (Mesa 22.3 does not
     /// scalarize them); Subgroup loads each weight (backward-weight: each dy value) once per
     /// subgroup and broadcasts it, and its 32-channel block amortizes the per-lane gathers:
@@ -59,6 +73,7 @@ impl ConvAlgo {
     pub fn resolve(self, gpu: &Gpu) -> ConvAlgo {
         match self {
             ConvAlgo::Auto if ConvAlgo::Subgroup.supported(gpu) => ConvAlgo::Subgroup,
+            ConvAlgo::Auto if !is_real_gpu(gpu) => ConvAlgo::Register,
             ConvAlgo::Auto => ConvAlgo::Direct,
             a => a,
         }
@@ -101,6 +116,12 @@ const CB: usize = 8;
 /// Channels per thread of the subgroup kernels: their uniform-operand loads are cheap
 /// broadcasts, so a wider block amortizes the per-lane gathers further.
 const SG_CB: usize = 32;
+/// Channels per thread of the register kernels' forward and backward-input (CONV_CO, CONV_CI in
+/// scripts/gen-register-wgsl.py), and below how many output channels Auto keeps Direct there.
+const REG_CB: usize = 32;
+const REG_MIN_CHANNELS: usize = 16;
+/// Output channels x weights per thread of the register backward-weight (DW_CO, DW_R).
+const REG_DW: [usize; 2] = [16, 8];
 /// Below this many threads, backward-weight splits the (image, row) pairs (split-K) to fill the GPU.
 const MIN_THREADS: usize = 8192;
 
@@ -128,9 +149,22 @@ fn tile_grid(n: usize, tiles: usize, blocks: usize) -> [u32; 3] {
     [gx, blocks as u32, gz]
 }
 
-/// The kernel of `algo` on `gpu` (`direct` or `subgroup`) and its channels per thread; an
-/// error when Subgroup is asked for on an adapter that cannot run it.
-fn pick(gpu: &Gpu, label: &str, algo: ConvAlgo, direct: Kernel, subgroup: Kernel) -> Result<(Kernel, usize)> {
+/// The kernels of one pass: Direct's, Subgroup's and Register's.
+struct PassKernels {
+    direct: Kernel,
+    subgroup: Kernel,
+    register: Kernel,
+}
+
+/// The kernel of `algo` on `gpu` and its channels per thread; an error when Subgroup is asked for
+/// on an adapter that cannot run it. `channels` = the pass's output channels: Auto keeps Direct
+/// where Register's 32-channel block would be mostly idle (backward-input of a 1-channel input).
+fn pick(gpu: &Gpu, label: &str, algo: ConvAlgo, k: PassKernels, channels: usize) -> Result<(Kernel, usize)> {
+    let PassKernels {
+        direct,
+        subgroup,
+        register,
+    } = k;
     // Auto on a real GPU: measured on an H200 (BENCHMARKS.md), Direct wins forward and
     // backward-input (8.5 vs 7.5 TFLOP/s on 64x32x32) while Subgroup wins backward-weight
     // (3.5 vs 1.9); CPU adapters (lavapipe) want Subgroup in every pass. Browsers do not say
@@ -143,6 +177,8 @@ fn pick(gpu: &Gpu, label: &str, algo: ConvAlgo, direct: Kernel, subgroup: Kernel
         a => a,
     };
     match algo.resolve(gpu) {
+        ConvAlgo::Register if algo == ConvAlgo::Auto && channels < REG_MIN_CHANNELS => Ok((direct, CB)),
+        ConvAlgo::Register => Ok((register, REG_CB)),
         ConvAlgo::Subgroup if !ConvAlgo::Subgroup.supported(gpu) => Err(Error::Gpu(format!(
             "{label}: ConvAlgo::Subgroup needs subgroups of >= 8 lanes (adapter: subgroups {}, min size {})",
             gpu.has_subgroups(),
@@ -207,7 +243,12 @@ pub fn conv2d_forward(
     if use_vec4(gpu, label, s, algo)? {
         return conv3x3_ops(gpu, label, s, Direction::Forward, x, w, Some(b), y);
     }
-    let (kernel, cb) = pick(gpu, label, algo, Kernel::Conv2dForward, Kernel::Conv2dForwardSubgroup)?;
+    let k = PassKernels {
+        direct: Kernel::Conv2dForward,
+        subgroup: Kernel::Conv2dForwardSubgroup,
+        register: Kernel::Conv2dForwardReg,
+    };
+    let (kernel, cb) = pick(gpu, label, algo, k, s.c_out)?;
     let tiles = (s.out_h() * s.out_w()).div_ceil(PX);
     let grid = tile_grid(s.n, tiles, s.c_out.div_ceil(cb));
     let bufs = [&x.buffer, &w.buffer, &b.buffer, &y.buffer];
@@ -242,13 +283,12 @@ pub fn conv2d_backward_input_with_algo(
     if use_vec4(gpu, label, s, algo)? {
         return conv3x3_ops(gpu, label, s, Direction::BackwardInput, dy, w, None, dx);
     }
-    let (kernel, cb) = pick(
-        gpu,
-        label,
-        algo,
-        Kernel::Conv2dBackwardInput,
-        Kernel::Conv2dBackwardInputSubgroup,
-    )?;
+    let k = PassKernels {
+        direct: Kernel::Conv2dBackwardInput,
+        subgroup: Kernel::Conv2dBackwardInputSubgroup,
+        register: Kernel::Conv2dBackwardInputReg,
+    };
+    let (kernel, cb) = pick(gpu, label, algo, k, s.c_in)?;
     let tiles = (s.h * s.w).div_ceil(PX);
     let grid = tile_grid(s.n, tiles, s.c_in.div_ceil(cb));
     let bufs = [&dy.buffer, &w.buffer, &dx.buffer];
@@ -282,22 +322,29 @@ pub fn conv2d_backward_weight_with_algo(
     algo: ConvAlgo,
 ) -> Result<Vec<Op>> {
     check(s, label, &[(x, s.x_shape()), (dy, s.y_shape()), (dw, s.w_shape())])?;
-    let (kernel, cb) = pick(
-        gpu,
-        label,
-        algo,
-        Kernel::Conv2dBackwardWeight,
-        Kernel::Conv2dBackwardWeightSubgroup,
-    )?;
+    let k = PassKernels {
+        direct: Kernel::Conv2dBackwardWeight,
+        subgroup: Kernel::Conv2dBackwardWeightSubgroup,
+        register: Kernel::Conv2dBackwardWeightReg,
+    };
+    let (kernel, cb) = pick(gpu, label, algo, k, s.c_out)?;
+    let register = kernel == Kernel::Conv2dBackwardWeightReg;
+    // Register runs Direct's slices (its 8-channel blocks decide them), so both give the same bits.
+    let slice_cb = if register { CB } else { cb };
     let rs = s.c_in * s.k * s.k;
     let groups_x = rs.div_ceil(PX).div_ceil(WG as usize);
-    let blocks = s.c_out.div_ceil(cb);
+    let blocks = s.c_out.div_ceil(slice_cb);
     let threads = groups_x * WG as usize * blocks;
     let rows = s.n * s.out_h();
     let want = MIN_THREADS.div_ceil(threads).clamp(1, rows);
     let rows_per = rows.div_ceil(want);
     let splits = rows.div_ceil(rows_per);
-    let grid = [groups_x as u32, blocks as u32, splits as u32];
+    let grid = if register {
+        let [co, r] = REG_DW;
+        grid_1d(rs.div_ceil(r) * s.c_out.div_ceil(co) * splits, WG)
+    } else {
+        [groups_x as u32, blocks as u32, splits as u32]
+    };
     let p = params(s, 0, rows_per);
     if splits == 1 {
         let bufs = [&x.buffer, &dy.buffer, &dw.buffer];

@@ -1,12 +1,13 @@
 //! Fully connected layer, PyTorch layout (`w [out_f, in_f]`), and the bias
-//! gradient shared with conv. Each GEMM has two variants that give the same bits
-//! (`LinearAlgo`): a plain register-blocked one (4x4 outputs per thread) and a
-//! subgroup one with 32x4 register tiles and vec4 loads (shaders/linear_*_sg.wgsl).
+//! gradient shared with conv. Each GEMM has three variants that give the same bits
+//! (`LinearAlgo`): a plain register-blocked one (4x4 outputs per thread), a subgroup one with
+//! 32x4 register tiles and vec4 loads (shaders/linear_*_sg.wgsl), and a register-only one with
+//! wider tiles for CPU adapters without subgroups (shaders/linear_*_reg.wgsl).
 
 use bytemuck::{Pod, Zeroable};
 
 use crate::error::Result;
-use crate::gpu::{Gpu, Kernel, Op, Tensor};
+use crate::gpu::{grid_1d, Gpu, Kernel, Op, Tensor};
 use crate::shape_err;
 
 #[repr(C)]
@@ -30,7 +31,8 @@ pub struct BiasParams {
 /// Kernel variant of the three linear GEMMs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum LinearAlgo {
-    /// `Subgroup` on CPU adapters where the shape allows it, else `Plain`.
+    /// `Subgroup` on CPU adapters where the shape allows it, `Register` on CPU adapters (and
+    /// browsers) without subgroups, else `Plain`.
     #[default]
     Auto,
     /// 4x4 outputs per thread, scalar loads: any shape, any adapter.
@@ -38,6 +40,10 @@ pub enum LinearAlgo {
     /// 32x4 outputs per thread, vec4 loads, the shared operand broadcast through subgroups:
     /// needs subgroups of >= 8 lanes and feature counts that are multiples of 4.
     Subgroup,
+    /// Plain's kernel with a wider register tile per thread (forward 16 x 4, backward-input
+    /// 8 x 16, backward-weight 8 x 8), threads numbered densely; no subgroups, no workgroup
+    /// memory: any shape, any adapter. Gives Plain's bits.
+    Register,
 }
 
 /// Which pass a variant is chosen for (their vec4 operands differ).
@@ -49,7 +55,12 @@ pub enum LinearPass {
 }
 
 impl LinearAlgo {
-    pub const ALL: [LinearAlgo; 3] = [LinearAlgo::Auto, LinearAlgo::Plain, LinearAlgo::Subgroup];
+    pub const ALL: [LinearAlgo; 4] = [
+        LinearAlgo::Auto,
+        LinearAlgo::Plain,
+        LinearAlgo::Subgroup,
+        LinearAlgo::Register,
+    ];
 
     /// Whether `gpu` can run this variant for a pass with these feature counts.
     pub fn supported(self, gpu: &Gpu, pass: LinearPass, in_f: usize, out_f: usize) -> bool {
@@ -67,7 +78,9 @@ impl LinearAlgo {
 
     /// The concrete variant. Auto picks Subgroup only off real GPUs: on lavapipe it is 5-10x the
     /// plain kernel (BENCHMARKS.md), but its 32x256 tiles leave most of a big GPU idle at small
-    /// batches (linear 4096x4096 at batch 32 is 16 workgroups).
+    /// batches (linear 4096x4096 at batch 32 is 16 workgroups). Off real GPUs without Subgroup
+    /// (the page: SwiftShader, whose subgroups wgpu's WebGPU backend does not map) it picks
+    /// Register, 1.2-1.8x Plain there (BENCHMARKS.md).
     pub fn resolve(self, gpu: &Gpu, pass: LinearPass, in_f: usize, out_f: usize) -> LinearAlgo {
         let real_gpu = matches!(
             gpu.info.device_type,
@@ -77,6 +90,7 @@ impl LinearAlgo {
             LinearAlgo::Auto if !real_gpu && LinearAlgo::Subgroup.supported(gpu, pass, in_f, out_f) => {
                 LinearAlgo::Subgroup
             }
+            LinearAlgo::Auto if !real_gpu => LinearAlgo::Register,
             LinearAlgo::Auto => LinearAlgo::Plain,
             a => a,
         }
@@ -103,6 +117,14 @@ impl LinearAlgo {
                 };
                 Ok((kernel, [cols.div_ceil(SG_COLS) as u32, rows.div_ceil(SG_ROWS) as u32, 1]))
             }
+            LinearAlgo::Register => {
+                let (kernel, [tr, tc]) = match pass {
+                    LinearPass::Forward => (Kernel::LinearForwardReg, REG_FWD),
+                    LinearPass::BackwardInput => (Kernel::LinearBackwardInputReg, REG_BWD_IN),
+                    LinearPass::BackwardWeight => (Kernel::LinearBackwardWeightReg, REG_BWD_W),
+                };
+                Ok((kernel, grid_1d(rows.div_ceil(tr) * cols.div_ceil(tc), 64)))
+            }
             _ => {
                 let kernel = match pass {
                     LinearPass::Forward => Kernel::LinearForward,
@@ -118,6 +140,11 @@ impl LinearAlgo {
 /// Output tile of one workgroup of the subgroup kernels: 64 threads x 4 columns, 32 rows.
 const SG_COLS: usize = 256;
 const SG_ROWS: usize = 32;
+
+/// Rows x columns per thread of the register kernels (LIN_TILES in scripts/gen-register-wgsl.py).
+const REG_FWD: [usize; 2] = [16, 4];
+const REG_BWD_IN: [usize; 2] = [8, 16];
+const REG_BWD_W: [usize; 2] = [8, 8];
 
 /// Threads per workgroup of the linear kernels: (16, 4), each thread a 4x4 tile.
 const WG_X: usize = 16;
@@ -306,6 +333,6 @@ pub fn bias_backward(
         spatial: spatial as u32,
         _pad: 0,
     };
-    let groups = crate::gpu::grid_1d(c * BIAS_WG, BIAS_WG as u32);
+    let groups = grid_1d(c * BIAS_WG, BIAS_WG as u32);
     gpu.op(Kernel::BiasBackward, label, &[&dy.buffer, &db.buffer], &p, groups)
 }

@@ -45,12 +45,17 @@ fn shapes(seed: u64) -> Vec<Conv2dShape> {
         [3, 37, 6, 6, 45, 3, 1, 1],
         [2, 5, 2, 2, 7, 3, 1, 1],
         [2, 8, 3, 4, 33, 3, 1, 1],
+        // ConvAlgo::Register: channels past one 32-channel block (forward 33 out, backward-input
+        // 35 in), stride 2 with a 1-channel input at batch 1 (backward-weight: 9 weights, 16-
+        // channel blocks over 17 outputs, many split-K slices).
+        [2, 35, 5, 7, 33, 3, 1, 1],
+        [1, 1, 9, 8, 17, 3, 2, 1],
     ]
     .into_iter()
     .map(shape)
     .collect();
     let mut r = rng(seed);
-    while v.len() < 19 {
+    while v.len() < 21 {
         let k = [1, 3, 5][r.below(3)];
         let pad = r.below(3);
         let s = shape([
@@ -92,12 +97,18 @@ async fn run_read(gpu: &Gpu, ops: Vec<ultraspike::gpu::Op>, out: &Tensor) -> std
     gpu.read(out).await.map_err(gpu_err)
 }
 
-/// Vec4 must give Subgroup's bits: same tiling, same summation order, only the loads differ.
+/// Vec4 must give Subgroup's bits and Register Direct's (backward-weight: Direct's split-K
+/// slices and reduction too): same summation order and form, only the tiling and loads differ.
 fn same_bits(what: &str, results: &[(ConvAlgo, Vec<f32>)]) -> CheckResult {
     let find = |a: ConvAlgo| results.iter().find(|r| r.0 == a).map(|r| &r.1);
-    if let (Some(sg), Some(v4)) = (find(ConvAlgo::Subgroup), find(ConvAlgo::Vec4)) {
-        if sg.iter().zip(v4).any(|(a, b)| a.to_bits() != b.to_bits()) {
-            return Err(format!("{what}: Vec4 is not bit-identical to Subgroup"));
+    for (base, variant) in [
+        (ConvAlgo::Subgroup, ConvAlgo::Vec4),
+        (ConvAlgo::Direct, ConvAlgo::Register),
+    ] {
+        if let (Some(b), Some(v)) = (find(base), find(variant)) {
+            if b.iter().zip(v).any(|(x, y)| x.to_bits() != y.to_bits()) {
+                return Err(format!("{what}: {variant:?} is not bit-identical to {base:?}"));
+            }
         }
     }
     Ok(())
@@ -152,6 +163,7 @@ pub async fn conv2d_backward_weight(gpu: &Gpu) -> CheckResult {
         let (x, hx) = random(gpu, &mut r, "x", &s.x_shape()).map_err(gpu_err)?;
         let (dy, hdy) = random(gpu, &mut r, "dy", &s.y_shape()).map_err(gpu_err)?;
         let want = cpu::conv::conv2d_backward_weight(s, &hx, &hdy);
+        let mut results = Vec::new();
         for &algo in &algos {
             let dw = output(gpu, "dw", &s.w_shape()).map_err(gpu_err)?;
             let ops = conv::conv2d_backward_weight_with_algo(gpu, "conv.dw", s, &x, &dy, &dw, algo).map_err(gpu_err)?;
@@ -164,7 +176,9 @@ pub async fn conv2d_backward_weight(gpu: &Gpu) -> CheckResult {
                 ATOL,
                 RTOL,
             )?;
+            results.push((algo, got));
         }
+        same_bits(&format!("conv2d_backward_weight {s:?}"), &results)?;
     }
     Ok(())
 }

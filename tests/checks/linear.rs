@@ -6,8 +6,9 @@ use super::{assert_close, gpu_err, rng, CheckResult};
 
 /// (n, in_f, out_f): odd sizes, edge tiles in every dimension, one exactly tiled; the last four
 /// have feature counts divisible by 4 (the subgroup kernels' vec4 rows): batch 1, rows and
-/// columns past one 32 x 256 tile, and a tile-exact one.
-const SHAPES: [(usize, usize, usize); 9] = [
+/// columns past one 32 x 256 tile, and a tile-exact one; the last two are odd against the
+/// register kernels' 16 x 4, 8 x 16 and 8 x 8 tiles (17 rows, 19 features) at batch 1 and 17.
+const SHAPES: [(usize, usize, usize); 11] = [
     (1, 1, 1),
     (3, 5, 7),
     (5, 33, 17),
@@ -17,6 +18,8 @@ const SHAPES: [(usize, usize, usize); 9] = [
     (33, 260, 36),
     (70, 128, 300),
     (32, 256, 64),
+    (17, 19, 23),
+    (1, 37, 9),
 ];
 
 /// The three passes' outputs (y, dx, dw) of one variant on one shape.
@@ -53,7 +56,8 @@ async fn run_linear(
 }
 
 /// Forward and both backward GEMMs of every variant this adapter runs against the CPU, atol/rtol
-/// scaled to the reduction length; the subgroup variant must give the plain one's bits.
+/// scaled to the reduction length; the subgroup and register variants must give the plain one's
+/// bits.
 pub async fn linear(gpu: &Gpu) -> CheckResult {
     use nn::linear::LinearPass;
     for (si, &(n, in_f, out_f)) in SHAPES.iter().enumerate() {
@@ -82,16 +86,18 @@ pub async fn linear(gpu: &Gpu) -> CheckResult {
             let tag = format!("{} Plain n={n} in={in_f} out={out_f}", names[i]);
             assert_close(&tag, &plain[i], &want[i], 1e-6 * reduced[i] as f32, 1e-5)?;
         }
-        let sg = LinearAlgo::Subgroup;
-        if !passes.iter().all(|&p| sg.supported(gpu, p, in_f, out_f)) {
-            continue;
-        }
-        let got = run_linear(gpu, sg, [n, in_f, out_f], &data).await?;
-        for i in 0..3 {
-            let tag = format!("{} Subgroup n={n} in={in_f} out={out_f}", names[i]);
-            assert_close(&tag, &got[i], &want[i], 1e-6 * reduced[i] as f32, 1e-5)?;
-            if got[i].iter().zip(&plain[i]).any(|(a, b)| a.to_bits() != b.to_bits()) {
-                return Err(format!("{tag}: not bit-identical to the Plain variant"));
+        // Subgroup (where it runs) and Register must give Plain's bits.
+        for algo in [LinearAlgo::Subgroup, LinearAlgo::Register] {
+            if !passes.iter().all(|&p| algo.supported(gpu, p, in_f, out_f)) {
+                continue;
+            }
+            let got = run_linear(gpu, algo, [n, in_f, out_f], &data).await?;
+            for i in 0..3 {
+                let tag = format!("{} {algo:?} n={n} in={in_f} out={out_f}", names[i]);
+                assert_close(&tag, &got[i], &want[i], 1e-6 * reduced[i] as f32, 1e-5)?;
+                if got[i].iter().zip(&plain[i]).any(|(a, b)| a.to_bits() != b.to_bits()) {
+                    return Err(format!("{tag}: not bit-identical to the Plain variant"));
+                }
             }
         }
     }
