@@ -196,6 +196,9 @@ fn training_mirrors() -> Vec<Mirror> {
         mirror!("threshold_relu_backward_mu" Params => MuPartialParams {
             n, per_group, groups, _p0 = _pad
         }),
+        mirror!("threshold_relu_backward_mu_reg" Params => MuPartialParams {
+            n, per_group, groups, _p0 = _pad
+        }),
         mirror!("qcfs_forward" Params => QcfsParams { n, levels, _p0 = _pad[0], _p1 = _pad[1] }),
         mirror!("qcfs_forward_vec4" Params => QcfsParams { n, levels, _p0 = _pad[0], _p1 = _pad[1] }),
         mirror!("qcfs_backward_mu" Params => QcfsMuParams { n, per_group, groups, levels }),

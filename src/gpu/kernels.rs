@@ -70,6 +70,7 @@ kernels! {
     QcfsForwardVec4 => "qcfs_forward_vec4",
     ThresholdReluBackward => "threshold_relu_backward",
     ThresholdReluBackwardMu => "threshold_relu_backward_mu",
+    ThresholdReluBackwardMuReg => "threshold_relu_backward_mu_reg",
     ThresholdReluBackwardVec4 => "threshold_relu_backward_vec4",
     ThresholdReluForward => "threshold_relu_forward",
     ThresholdReluForwardVec4 => "threshold_relu_forward_vec4",

@@ -117,9 +117,8 @@ const CB: usize = 8;
 /// broadcasts, so a wider block amortizes the per-lane gathers further.
 const SG_CB: usize = 32;
 /// Channels per thread of the register kernels' forward and backward-input (CONV_CO, CONV_CI in
-/// scripts/gen-register-wgsl.py), and below how many output channels Auto keeps Direct there.
+/// scripts/gen-register-wgsl.py).
 const REG_CB: usize = 32;
-const REG_MIN_CHANNELS: usize = 16;
 /// Output channels x weights per thread of the register backward-weight (DW_CO, DW_R).
 const REG_DW: [usize; 2] = [16, 8];
 /// Below this many threads, backward-weight splits the (image, row) pairs (split-K) to fill the GPU.
@@ -157,9 +156,10 @@ struct PassKernels {
 }
 
 /// The kernel of `algo` on `gpu` and its channels per thread; an error when Subgroup is asked for
-/// on an adapter that cannot run it. `channels` = the pass's output channels: Auto keeps Direct
-/// where Register's 32-channel block would be mostly idle (backward-input of a 1-channel input).
-fn pick(gpu: &Gpu, label: &str, algo: ConvAlgo, k: PassKernels, channels: usize) -> Result<(Kernel, usize)> {
+/// on an adapter that cannot run it. `fills_block`: whether the pass has the output channels to
+/// fill Register's block; where not, Auto keeps Direct (SwiftShader, forward 1->8 channels:
+/// Register 90 vs Direct 60 CPU-ms; backward-input 8<-16: 87 vs 30).
+fn pick(gpu: &Gpu, label: &str, algo: ConvAlgo, k: PassKernels, fills_block: bool) -> Result<(Kernel, usize)> {
     let PassKernels {
         direct,
         subgroup,
@@ -177,7 +177,7 @@ fn pick(gpu: &Gpu, label: &str, algo: ConvAlgo, k: PassKernels, channels: usize)
         a => a,
     };
     match algo.resolve(gpu) {
-        ConvAlgo::Register if algo == ConvAlgo::Auto && channels < REG_MIN_CHANNELS => Ok((direct, CB)),
+        ConvAlgo::Register if algo == ConvAlgo::Auto && !fills_block => Ok((direct, CB)),
         ConvAlgo::Register => Ok((register, REG_CB)),
         ConvAlgo::Subgroup if !ConvAlgo::Subgroup.supported(gpu) => Err(Error::Gpu(format!(
             "{label}: ConvAlgo::Subgroup needs subgroups of >= 8 lanes (adapter: subgroups {}, min size {})",
@@ -248,7 +248,7 @@ pub fn conv2d_forward(
         subgroup: Kernel::Conv2dForwardSubgroup,
         register: Kernel::Conv2dForwardReg,
     };
-    let (kernel, cb) = pick(gpu, label, algo, k, s.c_out)?;
+    let (kernel, cb) = pick(gpu, label, algo, k, s.c_out >= REG_CB)?;
     let tiles = (s.out_h() * s.out_w()).div_ceil(PX);
     let grid = tile_grid(s.n, tiles, s.c_out.div_ceil(cb));
     let bufs = [&x.buffer, &w.buffer, &b.buffer, &y.buffer];
@@ -288,7 +288,7 @@ pub fn conv2d_backward_input_with_algo(
         subgroup: Kernel::Conv2dBackwardInputSubgroup,
         register: Kernel::Conv2dBackwardInputReg,
     };
-    let (kernel, cb) = pick(gpu, label, algo, k, s.c_in)?;
+    let (kernel, cb) = pick(gpu, label, algo, k, s.c_in >= REG_CB)?;
     let tiles = (s.h * s.w).div_ceil(PX);
     let grid = tile_grid(s.n, tiles, s.c_in.div_ceil(cb));
     let bufs = [&dy.buffer, &w.buffer, &dx.buffer];
@@ -327,7 +327,9 @@ pub fn conv2d_backward_weight_with_algo(
         subgroup: Kernel::Conv2dBackwardWeightSubgroup,
         register: Kernel::Conv2dBackwardWeightReg,
     };
-    let (kernel, cb) = pick(gpu, label, algo, k, s.c_out)?;
+    // Register's backward-weight wins on every layer measured (its 16-channel blocks numbered
+    // densely: 1->8 channels 13 vs Direct's 203 CPU-ms on SwiftShader).
+    let (kernel, cb) = pick(gpu, label, algo, k, true)?;
     let register = kernel == Kernel::Conv2dBackwardWeightReg;
     // Register runs Direct's slices (its 8-channel blocks decide them), so both give the same bits.
     let slice_cb = if register { CB } else { cb };

@@ -61,7 +61,13 @@ function linearCases(tag, inf, outf) {
   ];
 }
 
-let cases = [...convCases("conv1x32@28", 1, 28, 28, 32), ...convCases("conv32x64@14", 32, 14, 14, 64), ...linearCases("lin3136x256", 3136, 256)];
+// Layers (default: vgg-small's): CONVS="ci x co @ hw, ...", LINEARS="in x out, ...".
+const CONVS = (process.env.CONVS ?? "1x32@28,32x64@14").split(",").filter(Boolean);
+const LINEARS = (process.env.LINEARS ?? "3136x256").split(",").filter(Boolean);
+let cases = [
+  ...CONVS.flatMap((l) => { const [ci, co, hw] = l.split(/[x@]/).map(Number); return convCases(`conv${ci}x${co}@${hw}`, ci, hw, hw, co); }),
+  ...LINEARS.flatMap((l) => { const [i, o] = l.split("x").map(Number); return linearCases(`lin${i}x${o}`, i, o); }),
+];
 // Experiments: CASES=/path/to/cases.mjs adds that module's `cases({ N, src })`.
 if (process.env.CASES) cases = cases.concat((await import(process.env.CASES)).cases({ N, src }));
 cases = cases.filter((c) => filter.test(c.name));
