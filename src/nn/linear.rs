@@ -80,8 +80,11 @@ impl LinearAlgo {
     /// plain kernel (BENCHMARKS.md), but its 32x256 tiles leave most of a big GPU idle at small
     /// batches (linear 4096x4096 at batch 32 is 16 workgroups). Off real GPUs without Subgroup
     /// (the page: SwiftShader, whose subgroups wgpu's WebGPU backend does not map) it picks
-    /// Register, 1.2-1.8x Plain there (BENCHMARKS.md).
-    pub fn resolve(self, gpu: &Gpu, pass: LinearPass, in_f: usize, out_f: usize) -> LinearAlgo {
+    /// Register for GEMMs of at least `REG_MIN_MACS` multiply-adds, 2-3x Plain there
+    /// (BENCHMARKS.md); small ones (vgg-tiny's 784x10) keep Plain, which is as fast there and
+    /// whose short pipeline compiles in 0.03 instead of 0.15-0.3 s on SwiftShader.
+    pub fn resolve(self, gpu: &Gpu, pass: LinearPass, dims: [usize; 3]) -> LinearAlgo {
+        let [n, in_f, out_f] = dims;
         let real_gpu = matches!(
             gpu.info.device_type,
             wgpu::DeviceType::DiscreteGpu | wgpu::DeviceType::IntegratedGpu
@@ -90,7 +93,7 @@ impl LinearAlgo {
             LinearAlgo::Auto if !real_gpu && LinearAlgo::Subgroup.supported(gpu, pass, in_f, out_f) => {
                 LinearAlgo::Subgroup
             }
-            LinearAlgo::Auto if !real_gpu => LinearAlgo::Register,
+            LinearAlgo::Auto if !real_gpu && n * in_f * out_f >= REG_MIN_MACS => LinearAlgo::Register,
             LinearAlgo::Auto => LinearAlgo::Plain,
             a => a,
         }
@@ -105,7 +108,7 @@ impl LinearAlgo {
             LinearPass::BackwardInput => (in_f, n),
             LinearPass::BackwardWeight => (in_f, out_f),
         };
-        match self.resolve(gpu, pass, in_f, out_f) {
+        match self.resolve(gpu, pass, dims) {
             LinearAlgo::Subgroup if !LinearAlgo::Subgroup.supported(gpu, pass, in_f, out_f) => Err(shape_err!(
                 "{label}: LinearAlgo::Subgroup needs subgroups of >= 8 lanes and in/out features divisible by 4 (in {in_f}, out {out_f})"
             )),
@@ -140,6 +143,9 @@ impl LinearAlgo {
 /// Output tile of one workgroup of the subgroup kernels: 64 threads x 4 columns, 32 rows.
 const SG_COLS: usize = 256;
 const SG_ROWS: usize = 32;
+
+/// The smallest GEMM (n * in_f * out_f) for which Auto picks Register.
+const REG_MIN_MACS: usize = 1 << 22;
 
 /// Rows x columns per thread of the register kernels (LIN_TILES in scripts/gen-register-wgsl.py).
 const REG_FWD: [usize; 2] = [16, 4];
