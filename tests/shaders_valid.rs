@@ -56,11 +56,11 @@ fn shapes_are_not_baked_into_shaders() {
 
 #[test]
 fn generated_shaders_match_their_generator() {
-    // The subgroup GEMM tiles are written by scripts/gen-gemm-wgsl.py and the workgroup-tiled
-    // kernels by scripts/gen-tiled-wgsl.py; a hand edit of a .wgsl (or of a script without
-    // rerunning it) must not go unnoticed.
+    // The GEMM tiles are written by scripts/gen-gemm-wgsl.py (subgroup), gen-tiled-wgsl.py
+    // (workgroup-tiled) and gen-register-wgsl.py (register-only); a hand edit of a .wgsl (or of a
+    // script without rerunning it) must not go unnoticed.
     let root = env!("CARGO_MANIFEST_DIR");
-    for script in ["gen-gemm-wgsl.py", "gen-tiled-wgsl.py"] {
+    for script in ["gen-gemm-wgsl.py", "gen-tiled-wgsl.py", "gen-register-wgsl.py"] {
         let out = std::process::Command::new("python3")
             .arg(format!("{root}/scripts/{script}"))
             .arg("--check")

@@ -144,6 +144,15 @@ fn layer_mirrors() -> Vec<Mirror> {
         mirror!("conv2d_backward_weight_tiled" Params => Conv2dParams {
             n, c_in, h, w, c_out, k, stride, pad, out_h, out_w, tiles, rows_per
         }),
+        mirror!("conv2d_forward_reg" Params => Conv2dParams {
+            n, c_in, h, w, c_out, k, stride, pad, out_h, out_w, tiles, rows_per
+        }),
+        mirror!("conv2d_backward_input_reg" Params => Conv2dParams {
+            n, c_in, h, w, c_out, k, stride, pad, out_h, out_w, tiles, rows_per
+        }),
+        mirror!("conv2d_backward_weight_reg" Params => Conv2dParams {
+            n, c_in, h, w, c_out, k, stride, pad, out_h, out_w, tiles, rows_per
+        }),
         mirror!("conv2d_backward_weight_reduce" Params => ConvReduceParams {
             len, splits, _p0 = _pad[0], _p1 = _pad[1]
         }),
@@ -164,6 +173,9 @@ fn layer_mirrors() -> Vec<Mirror> {
         mirror!("linear_backward_weight_sg" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
         mirror!("linear_backward_weight_tiled" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
         mirror!("linear_backward_weight_tiled_v4" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
+        mirror!("linear_forward_reg" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
+        mirror!("linear_backward_input_reg" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
+        mirror!("linear_backward_weight_reg" Params => LinearParams { n, in_f, out_f, _p0 = _pad }),
         mirror!("bias_backward" Params => BiasParams { n, c, spatial, _p0 = _pad }),
         // pooling
         mirror!("maxpool2d_forward" Params => PoolParams {
@@ -200,6 +212,9 @@ fn training_mirrors() -> Vec<Mirror> {
         }),
         mirror!("threshold_relu_backward_vec4" Params => ElemParams { n, _p0 = _pad[0], _p1 = _pad[1], _p2 = _pad[2] }),
         mirror!("threshold_relu_backward_mu" Params => MuPartialParams {
+            n, per_group, groups, _p0 = _pad
+        }),
+        mirror!("threshold_relu_backward_mu_reg" Params => MuPartialParams {
             n, per_group, groups, _p0 = _pad
         }),
         mirror!("qcfs_forward" Params => QcfsParams { n, levels, _p0 = _pad[0], _p1 = _pad[1] }),

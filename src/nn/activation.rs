@@ -108,7 +108,10 @@ impl MuGrad {
     }
 }
 
-/// `dmu = sum dy where x >= mu` into the 1-element `dmu` (OVERWRITTEN).
+/// `dmu = sum dy where x >= mu` into the 1-element `dmu` (OVERWRITTEN). Off real GPUs without
+/// subgroups (the page's SwiftShader, which pays dearly for workgroup memory and barriers) stage
+/// 1 runs the register-only kernel: the same sums in the same order, 1.6M elements in 25
+/// instead of 220 ms there (BENCHMARKS.md).
 pub fn threshold_relu_backward_mu(
     gpu: &Gpu,
     label: &str,
@@ -118,6 +121,25 @@ pub fn threshold_relu_backward_mu(
     dy: &Tensor,
     dmu: &Tensor,
 ) -> Result<MuGrad> {
+    let real_gpu = matches!(
+        gpu.info.device_type,
+        wgpu::DeviceType::DiscreteGpu | wgpu::DeviceType::IntegratedGpu
+    );
+    let register = !real_gpu && !gpu.has_subgroups();
+    threshold_relu_backward_mu_variant(gpu, label, n, [x, mu, dy], dmu, register)
+}
+
+/// `threshold_relu_backward_mu` with stage 1 chosen: the workgroup tree
+/// (threshold_relu_backward_mu.wgsl) or one thread per workgroup (`register`,
+/// threshold_relu_backward_mu_reg.wgsl); both give the same bits.
+pub fn threshold_relu_backward_mu_variant(
+    gpu: &Gpu,
+    label: &str,
+    n: usize,
+    [x, mu, dy]: [&Tensor; 3],
+    dmu: &Tensor,
+    register: bool,
+) -> Result<MuGrad> {
     check_mu_grad(label, n, x, mu, dy, dmu)?;
     let groups = n.div_ceil(MU_PER_GROUP);
     let p = MuPartialParams {
@@ -126,15 +148,11 @@ pub fn threshold_relu_backward_mu(
         groups: groups as u32,
         _pad: 0,
     };
-    mu_grad(
-        gpu,
-        label,
-        Kernel::ThresholdReluBackwardMu,
-        &p,
-        groups,
-        [x, mu, dy],
-        dmu,
-    )
+    let kernel = match register {
+        true => Kernel::ThresholdReluBackwardMuReg,
+        false => Kernel::ThresholdReluBackwardMu,
+    };
+    mu_grad(gpu, label, kernel, &p, groups, [x, mu, dy], dmu)
 }
 
 fn check_levels(label: &str, levels: u32) -> Result<()> {
@@ -213,7 +231,10 @@ fn mu_grad<P: Pod>(
         &format!("{label}.partials"),
         &[&x.buffer, &mu.buffer, &dy.buffer, &partial.buffer],
         stage1_params,
-        grid_1d(groups * 256, 256),
+        match kernel {
+            Kernel::ThresholdReluBackwardMuReg => grid_1d(groups, 64),
+            _ => grid_1d(groups * 256, 256),
+        },
     )?;
     let p2 = ElemParams {
         n: groups as u32,

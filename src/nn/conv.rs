@@ -9,7 +9,7 @@ use crate::gpu::{grid_1d, Gpu, Kernel, Op, Tensor, TunePass};
 use crate::shape_err;
 
 use super::conv3x3::{self, conv3x3_ops, Direction};
-use super::conv_select::{pick, tuned, use_vec4, use_vec4_backward_weight};
+use super::conv_select::{is_real_gpu, pick, tuned, use_vec4, use_vec4_backward_weight, PassKernels};
 use super::conv_tiled;
 
 pub use crate::spec::shapes::Conv2dShape;
@@ -37,15 +37,22 @@ pub enum ConvAlgo {
     /// tiles, 4 x 8 outputs per thread, any shape, no subgroups; the variant for real GPUs.
     /// Gives the other variants' bits (backward-weight: Subgroup's split-K slices).
     Tiled,
+    /// Direct's kernels with wider register tiles, for CPU adapters without subgroups (the
+    /// page's SwiftShader): 32 channels x 4 pixels per thread forward and backward-input;
+    /// backward-weight 16 channels x 8 weights per thread over Direct's split-K slices, threads
+    /// numbered densely (no idle lanes on layers with few weights). No subgroups, no workgroup
+    /// memory; any shape, any adapter. Gives Direct's bits.
+    Register,
 }
 
 impl ConvAlgo {
-    pub const ALL: [ConvAlgo; 5] = [
+    pub const ALL: [ConvAlgo; 6] = [
         ConvAlgo::Auto,
         ConvAlgo::Direct,
         ConvAlgo::Subgroup,
         ConvAlgo::Vec4,
         ConvAlgo::Tiled,
+        ConvAlgo::Register,
     ];
 
     /// Whether `gpu` can run this variant.
@@ -64,7 +71,9 @@ impl ConvAlgo {
     }
 
     /// The concrete variant, the same rule for all three passes. Auto = Subgroup where
-    /// supported, else Direct. On lavapipe each load with a per-lane address is a lane-by-lane
+    /// supported, else Register off real GPUs (the page: SwiftShader, whose subgroups wgpu's
+    /// WebGPU backend does not map; Register is 1.2-2x Direct there, BENCHMARKS.md), else
+    /// Direct; `pick` refines this per pass and layer. On lavapipe each load with a per-lane address is a lane-by-lane
     /// gather, and Direct's workgroup-uniform loads are gathered too (Mesa 22.3 does not
     /// scalarize them); Subgroup loads each weight (backward-weight: each dy value) once per
     /// subgroup and broadcasts it, and its 32-channel block amortizes the per-lane gathers:
@@ -74,6 +83,7 @@ impl ConvAlgo {
     pub fn resolve(self, gpu: &Gpu) -> ConvAlgo {
         match self {
             ConvAlgo::Auto if ConvAlgo::Subgroup.supported(gpu) => ConvAlgo::Subgroup,
+            ConvAlgo::Auto if !is_real_gpu(gpu) => ConvAlgo::Register,
             ConvAlgo::Auto => ConvAlgo::Direct,
             a => a,
         }
@@ -116,6 +126,11 @@ pub(super) const CB: usize = 8;
 /// Channels per thread of the subgroup kernels: their uniform-operand loads are cheap
 /// broadcasts, so a wider block amortizes the per-lane gathers further.
 pub(super) const SG_CB: usize = 32;
+/// Channels per thread of the register kernels' forward and backward-input (CONV_CO, CONV_CI in
+/// scripts/gen-register-wgsl.py).
+pub(super) const REG_CB: usize = 32;
+/// Output channels x weights per thread of the register backward-weight (DW_CO, DW_R).
+const REG_DW: [usize; 2] = [16, 8];
 /// Below this many threads, backward-weight splits the (image, row) pairs (split-K) to fill the GPU.
 const MIN_THREADS: usize = 8192;
 
@@ -173,7 +188,12 @@ pub fn conv2d_forward(
     if use_vec4(gpu, label, s, algo)? {
         return conv3x3_ops(gpu, label, s, Direction::Forward, x, w, Some(b), y);
     }
-    let (kernel, cb) = pick(gpu, label, algo, Kernel::Conv2dForward, Kernel::Conv2dForwardSubgroup)?;
+    let k = PassKernels {
+        direct: Kernel::Conv2dForward,
+        subgroup: Kernel::Conv2dForwardSubgroup,
+        register: Kernel::Conv2dForwardReg,
+    };
+    let (kernel, cb) = pick(gpu, label, algo, k, s.c_out >= REG_CB)?;
     let tiles = (s.out_h() * s.out_w()).div_ceil(PX);
     let grid = tile_grid(s.n, tiles, s.c_out.div_ceil(cb));
     let bufs = [&x.buffer, &w.buffer, &b.buffer, &y.buffer];
@@ -212,13 +232,12 @@ pub fn conv2d_backward_input_with_algo(
     if use_vec4(gpu, label, s, algo)? {
         return conv3x3_ops(gpu, label, s, Direction::BackwardInput, dy, w, None, dx);
     }
-    let (kernel, cb) = pick(
-        gpu,
-        label,
-        algo,
-        Kernel::Conv2dBackwardInput,
-        Kernel::Conv2dBackwardInputSubgroup,
-    )?;
+    let k = PassKernels {
+        direct: Kernel::Conv2dBackwardInput,
+        subgroup: Kernel::Conv2dBackwardInputSubgroup,
+        register: Kernel::Conv2dBackwardInputReg,
+    };
+    let (kernel, cb) = pick(gpu, label, algo, k, s.c_in >= REG_CB)?;
     let tiles = (s.h * s.w).div_ceil(PX);
     let grid = tile_grid(s.n, tiles, s.c_in.div_ceil(cb));
     let bufs = [&dy.buffer, &w.buffer, &dx.buffer];
@@ -237,9 +256,19 @@ fn split_k(s: &Conv2dShape, cb: usize) -> (usize, usize) {
     (rows_per, rows.div_ceil(rows_per))
 }
 
-/// Backward-weight's kernel, grid, rows per slice and slices under `algo`. Tiled takes the
-/// slices of the kernel Auto's default runs on this adapter (Subgroup's where subgroups exist,
-/// else Direct's), so that the tuner choosing it changes no number.
+/// Backward-weight's kernel, grid, rows per slice and slices under `algo`. Every variant sums
+/// the same slices on a given adapter, those of the kernel Auto's default runs there (Subgroup's
+/// 32-channel blocks where subgroups exist, else Direct's 8): each weight then sums the same
+/// pixels in the same order whatever the variant, so the tuner's choice changes no number.
+/// Channels per thread whose split-K slices every backward-weight variant uses on `gpu`.
+fn slice_cb(gpu: &Gpu) -> usize {
+    if ConvAlgo::Subgroup.supported(gpu) {
+        SG_CB
+    } else {
+        CB
+    }
+}
+
 fn backward_weight_plan(
     gpu: &Gpu,
     label: &str,
@@ -248,20 +277,26 @@ fn backward_weight_plan(
 ) -> Result<(Kernel, [u32; 3], usize, usize)> {
     if algo == ConvAlgo::Tiled {
         conv_tiled::require(gpu, label)?;
-        let default_cb = if ConvAlgo::Subgroup.supported(gpu) { SG_CB } else { CB };
-        let (rows_per, splits) = split_k(s, default_cb);
+        let (rows_per, splits) = split_k(s, slice_cb(gpu));
         let grid = conv_tiled::backward_weight_grid(s, splits);
         return Ok((Kernel::Conv2dBackwardWeightTiled, grid, rows_per, splits));
     }
-    let (kernel, cb) = pick(
-        gpu,
-        label,
-        algo,
-        Kernel::Conv2dBackwardWeight,
-        Kernel::Conv2dBackwardWeightSubgroup,
-    )?;
-    let (rows_per, splits) = split_k(s, cb);
-    // Vec4's kernel sums Subgroup's slices in Subgroup's order (so the split is Subgroup's).
+    let k = PassKernels {
+        direct: Kernel::Conv2dBackwardWeight,
+        subgroup: Kernel::Conv2dBackwardWeightSubgroup,
+        register: Kernel::Conv2dBackwardWeightReg,
+    };
+    // Register's backward-weight wins on every layer measured (its 16-channel blocks numbered
+    // densely: 1->8 channels 13 vs Direct's 203 CPU-ms on SwiftShader).
+    let (kernel, cb) = pick(gpu, label, algo, k, true)?;
+    let (rows_per, splits) = split_k(s, slice_cb(gpu));
+    if kernel == Kernel::Conv2dBackwardWeightReg {
+        let [co, r] = REG_DW;
+        let rs = s.c_in * s.k * s.k;
+        let grid = grid_1d(rs.div_ceil(r) * s.c_out.div_ceil(co) * splits, WG);
+        return Ok((kernel, grid, rows_per, splits));
+    }
+    // Vec4's kernel sums each slice in Subgroup's order.
     if kernel == Kernel::Conv2dBackwardWeightSubgroup && use_vec4_backward_weight(gpu, s, algo) {
         let grid = conv3x3::backward_weight_grid(s, splits);
         return Ok((Kernel::Conv2d3x3BwSg, grid, rows_per, splits));

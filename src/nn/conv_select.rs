@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::gpu::{Gpu, Kernel, TunePass, TuneShape};
 use crate::shape_err;
 
-use super::conv::{Conv2dShape, ConvAlgo, CB, SG_CB};
+use super::conv::{Conv2dShape, ConvAlgo, CB, REG_CB, SG_CB};
 use super::conv3x3;
 
 /// `algo`, with Auto made concrete for `pass` on `s`: the tuner's choice for this adapter where
@@ -46,22 +46,45 @@ fn auto_default(gpu: &Gpu, pass: TunePass, s: &Conv2dShape) -> ConvAlgo {
     if is_real_gpu(gpu) && !weight {
         return ConvAlgo::Direct;
     }
-    ConvAlgo::Auto.resolve(gpu)
+    // Register only where its 32-channel block fills (`pick`'s rule for Auto).
+    let fills_block = match pass {
+        TunePass::ConvForward => s.c_out >= REG_CB,
+        TunePass::ConvBackwardInput => s.c_in >= REG_CB,
+        _ => true,
+    };
+    match ConvAlgo::Auto.resolve(gpu) {
+        ConvAlgo::Register if !fills_block => ConvAlgo::Direct,
+        a => a,
+    }
 }
 
-/// The kernel of `algo` on `gpu` (`direct` or `subgroup`) and its channels per thread; an
-/// error when Subgroup is asked for on an adapter that cannot run it.
+/// The kernels of one pass: Direct's, Subgroup's and Register's.
+pub(super) struct PassKernels {
+    pub direct: Kernel,
+    pub subgroup: Kernel,
+    pub register: Kernel,
+}
+
+/// The kernel of `algo` on `gpu` and its channels per thread; an error when Subgroup is asked for
+/// on an adapter that cannot run it. `fills_block`: whether the pass has the output channels to
+/// fill Register's block; where not, Auto keeps Direct (SwiftShader, forward 1->8 channels:
+/// Register 90 vs Direct 60 CPU-ms; backward-input 8<-16: 87 vs 30).
 pub(super) fn pick(
     gpu: &Gpu,
     label: &str,
     algo: ConvAlgo,
-    direct: Kernel,
-    subgroup: Kernel,
+    k: PassKernels,
+    fills_block: bool,
 ) -> Result<(Kernel, usize)> {
+    let PassKernels {
+        direct,
+        subgroup,
+        register,
+    } = k;
     // Auto on a real GPU: measured on an H200 (BENCHMARKS.md), Direct wins forward and
     // backward-input (8.5 vs 7.5 TFLOP/s on 64x32x32) while Subgroup wins backward-weight
-    // (3.5 vs 1.9); CPU adapters (lavapipe) want Subgroup in every pass. Browsers do not say
-    // what the device is (SwiftShader is a CPU): there Auto keeps Subgroup everywhere.
+    // (3.5 vs 1.9); CPU adapters (lavapipe) want Subgroup in every pass, SwiftShader (no
+    // subgroups in the page) Register where its block fills.
     let gpu_prefers_direct = is_real_gpu(gpu) && subgroup != Kernel::Conv2dBackwardWeightSubgroup;
     let algo = match algo {
         ConvAlgo::Auto if gpu_prefers_direct => ConvAlgo::Direct,
@@ -70,6 +93,8 @@ pub(super) fn pick(
         a => a,
     };
     match algo.resolve(gpu) {
+        ConvAlgo::Register if algo == ConvAlgo::Auto && !fills_block => Ok((direct, CB)),
+        ConvAlgo::Register => Ok((register, REG_CB)),
         ConvAlgo::Subgroup if !ConvAlgo::Subgroup.supported(gpu) => Err(Error::Gpu(format!(
             "{label}: ConvAlgo::Subgroup needs subgroups of >= 8 lanes (adapter: subgroups {}, min size {})",
             gpu.has_subgroups(),

@@ -1,13 +1,14 @@
 //! Fully connected layer, PyTorch layout (`w [out_f, in_f]`), and the bias
-//! gradient shared with conv. Each GEMM has two variants that give the same bits
-//! (`LinearAlgo`): a plain register-blocked one (4x4 outputs per thread) and a
-//! subgroup one with 32x4 register tiles and vec4 loads (shaders/linear_*_sg.wgsl), and a
+//! gradient shared with conv. Each GEMM has four variants that give the same bits
+//! (`LinearAlgo`): a plain register-blocked one (4x4 outputs per thread), a subgroup one with
+//! 32x4 register tiles and vec4 loads (shaders/linear_*_sg.wgsl), a register-only one with
+//! wider tiles for CPU adapters without subgroups (shaders/linear_*_reg.wgsl), and a
 //! workgroup-memory tiled one (64x128 tiles, shaders/linear_*_tiled.wgsl) for real GPUs.
 
 use bytemuck::{Pod, Zeroable};
 
 use crate::error::Result;
-use crate::gpu::{Gpu, Kernel, Op, Tensor, TunePass, TuneShape};
+use crate::gpu::{grid_1d, Gpu, Kernel, Op, Tensor, TunePass, TuneShape};
 use crate::shape_err;
 
 #[repr(C)]
@@ -43,6 +44,10 @@ pub enum LinearAlgo {
     /// outputs per thread (scripts/gen-tiled-wgsl.py), vec4 loads where the feature counts are
     /// multiples of 4: any shape, any adapter, Plain's bits.
     Tiled,
+    /// Plain's kernel with a wider register tile per thread (forward 16 x 4, backward-input
+    /// 8 x 16, backward-weight 8 x 8), threads numbered densely; no subgroups, no workgroup
+    /// memory: any shape, any adapter. Gives Plain's bits.
+    Register,
 }
 
 /// Which pass a variant is chosen for (their vec4 operands differ).
@@ -54,11 +59,12 @@ pub enum LinearPass {
 }
 
 impl LinearAlgo {
-    pub const ALL: [LinearAlgo; 4] = [
+    pub const ALL: [LinearAlgo; 5] = [
         LinearAlgo::Auto,
         LinearAlgo::Plain,
         LinearAlgo::Subgroup,
         LinearAlgo::Tiled,
+        LinearAlgo::Register,
     ];
 
     /// Whether `gpu` can run this variant for a pass with these feature counts.
@@ -74,9 +80,14 @@ impl LinearAlgo {
 
     /// The concrete variant. Auto picks Subgroup only off real GPUs: on lavapipe it is 5-10x the
     /// plain kernel (BENCHMARKS.md), but its 32x256 tiles leave most of a big GPU idle at small
-    /// batches (linear 4096x4096 at batch 32 is 16 workgroups). Tiled is never Auto's pick yet
-    /// (not measured on a GPU; the autotuner may choose it).
-    pub fn resolve(self, gpu: &Gpu, pass: LinearPass, in_f: usize, out_f: usize) -> LinearAlgo {
+    /// batches (linear 4096x4096 at batch 32 is 16 workgroups). Off real GPUs without Subgroup
+    /// (the page: SwiftShader, whose subgroups wgpu's WebGPU backend does not map) it picks
+    /// Register for GEMMs of at least `REG_MIN_MACS` multiply-adds, 2-3x Plain there
+    /// (BENCHMARKS.md); small ones (vgg-tiny's 784x10) keep Plain, which is as fast there and
+    /// whose short pipeline compiles in 0.03 instead of 0.15-0.3 s on SwiftShader. Tiled is
+    /// never Auto's pick yet (not measured on a GPU; the autotuner may choose it).
+    pub fn resolve(self, gpu: &Gpu, pass: LinearPass, dims: [usize; 3]) -> LinearAlgo {
+        let [n, in_f, out_f] = dims;
         let real_gpu = matches!(
             gpu.info.device_type,
             wgpu::DeviceType::DiscreteGpu | wgpu::DeviceType::IntegratedGpu
@@ -85,6 +96,7 @@ impl LinearAlgo {
             LinearAlgo::Auto if !real_gpu && LinearAlgo::Subgroup.supported(gpu, pass, in_f, out_f) => {
                 LinearAlgo::Subgroup
             }
+            LinearAlgo::Auto if !real_gpu && n * in_f * out_f >= REG_MIN_MACS => LinearAlgo::Register,
             LinearAlgo::Auto => LinearAlgo::Plain,
             a => a,
         }
@@ -102,7 +114,7 @@ impl LinearAlgo {
         let runs = |a: LinearAlgo| a.supported(gpu, pass, in_f, out_f);
         let shape = TuneShape::Linear { n, in_f, out_f };
         let all = &LinearAlgo::ALL;
-        let default = || LinearAlgo::Auto.resolve(gpu, pass, in_f, out_f);
+        let default = || LinearAlgo::Auto.resolve(gpu, pass, dims);
         match super::tune::consult(gpu, pass.tune_pass(), shape, self, LinearAlgo::Auto, all, runs, default) {
             LinearAlgo::Subgroup if !LinearAlgo::Subgroup.supported(gpu, pass, in_f, out_f) => Err(shape_err!(
                 "{label}: LinearAlgo::Subgroup needs subgroups of >= 8 lanes and in/out features divisible by 4 (in {in_f}, out {out_f})"
@@ -114,6 +126,14 @@ impl LinearAlgo {
                     LinearPass::BackwardWeight => Kernel::LinearBackwardWeightSg,
                 };
                 Ok((kernel, [cols.div_ceil(SG_COLS) as u32, rows.div_ceil(SG_ROWS) as u32, 1]))
+            }
+            LinearAlgo::Register => {
+                let (kernel, [tr, tc]) = match pass {
+                    LinearPass::Forward => (Kernel::LinearForwardReg, REG_FWD),
+                    LinearPass::BackwardInput => (Kernel::LinearBackwardInputReg, REG_BWD_IN),
+                    LinearPass::BackwardWeight => (Kernel::LinearBackwardWeightReg, REG_BWD_W),
+                };
+                Ok((kernel, grid_1d(rows.div_ceil(tr) * cols.div_ceil(tc), 64)))
             }
             LinearAlgo::Tiled => {
                 super::conv_tiled::require(gpu, label)?;
@@ -163,6 +183,13 @@ fn vec4_rows(pass: LinearPass, in_f: usize, out_f: usize) -> bool {
 /// Output tile of one workgroup of the subgroup kernels: 64 threads x 4 columns, 32 rows.
 const SG_COLS: usize = 256;
 const SG_ROWS: usize = 32;
+/// The smallest GEMM (n * in_f * out_f) for which Auto picks Register.
+const REG_MIN_MACS: usize = 1 << 22;
+
+/// Rows x columns per thread of the register kernels (LIN_TILES in scripts/gen-register-wgsl.py).
+const REG_FWD: [usize; 2] = [16, 4];
+const REG_BWD_IN: [usize; 2] = [8, 16];
+const REG_BWD_W: [usize; 2] = [8, 8];
 /// Output tile of the workgroup-tiled kernels: 64 rows x 128 columns per workgroup of 256.
 const TILED_ROWS: usize = 64;
 const TILED_COLS: usize = 128;

@@ -74,14 +74,32 @@ pub async fn threshold_relu(gpu: &Gpu) -> CheckResult {
             1e-6 * (n as f32).sqrt() * 4.0,
             1e-5,
         )?;
-        // Deterministic: a second run gives the same bits.
-        gpu.run(&m.ops.iter().collect::<Vec<_>>()).map_err(gpu_err)?;
-        let again = gpu.read(&tdmu).await.map_err(gpu_err)?;
-        if again[0].to_bits() != got[0].to_bits() {
-            return Err(format!(
-                "threshold_relu_backward_mu n={n}: {} then {}",
-                got[0], again[0]
-            ));
+        // Deterministic: a second run gives the same bits, and so do both stage-1 kernels (the
+        // workgroup tree and the register-only one).
+        for register in [None, Some(false), Some(true)] {
+            let variant = match register {
+                None => None,
+                Some(r) => Some(
+                    nn::activation::threshold_relu_backward_mu_variant(
+                        gpu,
+                        "clip.dmu.v",
+                        n,
+                        [&tx, &tmu, &tdy],
+                        &tdmu,
+                        r,
+                    )
+                    .map_err(gpu_err)?,
+                ),
+            };
+            let ops = variant.as_ref().map_or(&m.ops, |v| &v.ops);
+            gpu.run(&ops.iter().collect::<Vec<_>>()).map_err(gpu_err)?;
+            let again = gpu.read(&tdmu).await.map_err(gpu_err)?;
+            if again[0].to_bits() != got[0].to_bits() {
+                return Err(format!(
+                    "threshold_relu_backward_mu n={n} (register stage 1: {register:?}): {} then {}",
+                    got[0], again[0]
+                ));
+            }
         }
     }
     Ok(())

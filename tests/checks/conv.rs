@@ -50,12 +50,17 @@ fn shapes(seed: u64) -> Vec<Conv2dShape> {
         // ConvAlgo::Tiled's 64 x 128 tiles: channels past one tile both ways (70 = 64 + 6, 67),
         // stride 2 at batch 1, K = 9 * 67 ending in a partial 16-step.
         [1, 67, 9, 9, 70, 3, 2, 1],
+        // ConvAlgo::Register: channels past one 32-channel block (forward 33 out, backward-input
+        // 35 in), stride 2 with a 1-channel input at batch 1 (backward-weight: 9 weights, 16-
+        // channel blocks over 17 outputs, many split-K slices).
+        [2, 35, 5, 7, 33, 3, 1, 1],
+        [1, 1, 9, 8, 17, 3, 2, 1],
     ]
     .into_iter()
     .map(shape)
     .collect();
     let mut r = rng(seed);
-    while v.len() < 20 {
+    while v.len() < 23 {
         let k = [1, 3, 5][r.below(3)];
         let pad = r.below(3);
         let s = shape([

@@ -6,10 +6,11 @@ use super::{assert_close, gpu_err, rng, CheckResult};
 
 /// (n, in_f, out_f): odd sizes, edge tiles in every dimension, one exactly tiled; the last four
 /// have feature counts divisible by 4 (the subgroup kernels' vec4 rows): batch 1, rows and
-/// columns past one 32 x 256 tile, and a tile-exact one.
-/// The last one is odd past a 64 x 128 tile (Tiled) in every dimension, its batch (backward-weight's
-/// K) ending in a one-term step of 16.
-const SHAPES: [(usize, usize, usize); 10] = [
+/// columns past one 32 x 256 tile, and a tile-exact one; then one odd past a 64 x 128 tile
+/// (Tiled) in every dimension, its batch (backward-weight's K) ending in a one-term step of 16;
+/// the last two are odd against the register kernels' 16 x 4, 8 x 16 and 8 x 8 tiles (17 rows,
+/// 19 features) at batch 1 and 17.
+const SHAPES: [(usize, usize, usize); 12] = [
     (1, 1, 1),
     (3, 5, 7),
     (5, 33, 17),
@@ -20,6 +21,8 @@ const SHAPES: [(usize, usize, usize); 10] = [
     (70, 128, 300),
     (32, 256, 64),
     (65, 131, 129),
+    (17, 19, 23),
+    (1, 37, 9),
 ];
 
 /// The three passes' outputs (y, dx, dw) of one variant on one shape.
@@ -56,7 +59,8 @@ async fn run_linear(
 }
 
 /// Forward and both backward GEMMs of every variant this adapter runs against the CPU, atol/rtol
-/// scaled to the reduction length; the subgroup and tiled variants must give the plain one's bits.
+/// scaled to the reduction length; the subgroup, tiled and register variants must give the plain
+/// one's bits.
 pub async fn linear(gpu: &Gpu) -> CheckResult {
     use nn::linear::LinearPass;
     for (si, &(n, in_f, out_f)) in SHAPES.iter().enumerate() {
@@ -85,7 +89,8 @@ pub async fn linear(gpu: &Gpu) -> CheckResult {
             let tag = format!("{} Plain n={n} in={in_f} out={out_f}", names[i]);
             assert_close(&tag, &plain[i], &want[i], 1e-6 * reduced[i] as f32, 1e-5)?;
         }
-        for algo in [LinearAlgo::Subgroup, LinearAlgo::Tiled] {
+        // Subgroup (where it runs), Tiled and Register must give Plain's bits.
+        for algo in [LinearAlgo::Subgroup, LinearAlgo::Tiled, LinearAlgo::Register] {
             if !passes.iter().all(|&p| algo.supported(gpu, p, in_f, out_f)) {
                 continue;
             }

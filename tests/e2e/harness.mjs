@@ -57,7 +57,7 @@ export function serve(extra = {}, dist = join(root, "dist")) {
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname));
     if (extra[path]) {
-      res.writeHead(200, { "content-type": path.endsWith(".gz") ? "application/gzip" : "application/octet-stream" }).end(extra[path]);
+      res.writeHead(200, { "content-type": path.endsWith(".gz") ? "application/gzip" : TYPES[extname(path)] ?? "application/octet-stream" }).end(extra[path]);
       return;
     }
     const file = path.startsWith("/data/") ? join(root, path) : join(dist, path === "/" ? "index.html" : path);
