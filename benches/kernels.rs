@@ -38,10 +38,17 @@ fn parse_args() -> std::result::Result<Args, String> {
                     Some("subgroup") => vec![ConvAlgo::Subgroup],
                     Some("vec4") => vec![ConvAlgo::Vec4],
                     Some("tiled") => vec![ConvAlgo::Tiled],
-                    Some("all") => vec![ConvAlgo::Direct, ConvAlgo::Subgroup, ConvAlgo::Vec4, ConvAlgo::Tiled],
+                    Some("register") => vec![ConvAlgo::Register],
+                    Some("all") => vec![
+                        ConvAlgo::Direct,
+                        ConvAlgo::Subgroup,
+                        ConvAlgo::Vec4,
+                        ConvAlgo::Tiled,
+                        ConvAlgo::Register,
+                    ],
                     other => {
                         return Err(format!(
-                            "--algo takes auto|direct|subgroup|vec4|tiled|all, got {other:?}"
+                            "--algo takes auto|direct|subgroup|vec4|tiled|register|all, got {other:?}"
                         ))
                     }
                 }
@@ -144,6 +151,7 @@ fn linear_algo(a: ConvAlgo) -> LinearAlgo {
         ConvAlgo::Direct => LinearAlgo::Plain,
         ConvAlgo::Subgroup | ConvAlgo::Vec4 => LinearAlgo::Subgroup,
         ConvAlgo::Tiled => LinearAlgo::Tiled,
+        ConvAlgo::Register => LinearAlgo::Register,
     }
 }
 
