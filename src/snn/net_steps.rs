@@ -39,9 +39,9 @@ impl SnnNet {
         self.loss.set_valid(gpu, valid as u32)
     }
 
-    /// Inference on `valid` images; spikes are counted, and with `count_ops`
-    /// the per-position spike maps for synaptic-operation counts too.
-    pub async fn eval_step(&self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize, count_ops: bool) -> Result<StepStats> {
+    /// Load a batch and record its inference (forward, the counting ops with `count_ops`, the
+    /// loss) into a new encoder, not yet submitted.
+    fn inference(&self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize, count_ops: bool) -> Result<Encoder<'_>> {
         self.load(gpu, x, y, valid)?;
         let mut enc = Encoder::new(gpu, "snn.eval");
         self.arena.record(&self.fwd, &mut enc);
@@ -51,7 +51,13 @@ impl SnnNet {
         for op in &self.loss.ops {
             enc.dispatch(op);
         }
-        enc.submit(gpu)?;
+        Ok(enc)
+    }
+
+    /// Inference on `valid` images; spikes are counted, and with `count_ops`
+    /// the per-position spike maps for synaptic-operation counts too.
+    pub async fn eval_step(&self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize, count_ops: bool) -> Result<StepStats> {
+        self.inference(gpu, x, y, valid, count_ops)?.submit(gpu)?;
         let s = gpu.read(&self.stats).await?;
         Ok(StepStats {
             loss_sum: s[0],
@@ -67,15 +73,7 @@ impl SnnNet {
         if self.eval_log.is_full() {
             return Err(Error::Gpu("inference log full: drain_eval before queueing more".into()));
         }
-        self.load(gpu, x, y, valid)?;
-        let mut enc = Encoder::new(gpu, "snn.eval");
-        self.arena.record(&self.fwd, &mut enc);
-        if count_ops {
-            self.arena.record(&self.count, &mut enc);
-        }
-        for op in &self.loss.ops {
-            enc.dispatch(op);
-        }
+        let mut enc = self.inference(gpu, x, y, valid, count_ops)?;
         self.eval_log.record(&mut enc, &self.stats, valid)?;
         enc.submit(gpu)
     }
