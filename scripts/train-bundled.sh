@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Trains the page's bundled models with the project's own CLI (issue 22 item 1), so anyone can
+# reproduce them: the architecture and recipe that convert best (EXPERIMENTS.md section 5: an
+# avg-pool net trained with QCFS, L = 4, converted with `qcfs+bias`), on MNIST and on
+# Fashion-MNIST, then each DNN evaluated on the full test set and converted at T = 2.
+#
+#   bash scripts/train-bundled.sh [OUT_DIR]          # default: bundled/ (EPOCHS=N to change)
+#
+# Prints one JSON line per model: DNN and T = 2 SNN test accuracy, and the checkpoints' sizes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${1:-bundled}
+EPOCHS=${EPOCHS:-5}
+mkdir -p "$OUT"
+bash scripts/fetch-datasets.sh data
+cargo build --release --bin ultraspike --quiet
+BIN=target/release/ultraspike
+for ds in mnist fashion-mnist; do
+  dnn="$OUT/$ds-qcfs4-dnn.safetensors" snn="$OUT/$ds-qcfs4-snn-t2.safetensors"
+  "$BIN" train --dataset "$ds" --model vgg-small-avg --qcfs 4 --epochs "$EPOCHS" --batch 64 \
+    --lr-gamma 0.2 --seed 1 --out "$dnn" --json >"$OUT/$ds-train.json"
+  "$BIN" eval --dataset "$ds" --ckpt "$dnn" --json >"$OUT/$ds-eval.json"
+  "$BIN" convert --dataset "$ds" --ckpt "$dnn" --method qcfs+bias --timesteps 2 --calib-batches 10 \
+    --batch 100 --out "$snn" --json >"$OUT/$ds-convert.json"
+  node -e '
+    const fs = require("fs");
+    const [ds, ev, cv, dnn, snn] = process.argv.slice(1);
+    const dnnAcc = JSON.parse(fs.readFileSync(ev, "utf8")).accuracy;
+    const conv = JSON.parse(fs.readFileSync(cv, "utf8"));
+    const snnAcc = conv.evaluation?.accuracy ?? conv.accuracy;
+    console.log(JSON.stringify({ dataset: ds, dnn_accuracy: dnnAcc, snn_t2_accuracy: snnAcc,
+      dnn_bytes: fs.statSync(dnn).size, snn_bytes: fs.statSync(snn).size }));
+  ' "$ds" "$OUT/$ds-eval.json" "$OUT/$ds-convert.json" "$dnn" "$snn"
+done
