@@ -50,3 +50,14 @@ pub fn qcfs_backward_mu(x: &[f32], mu: f32, levels: u32, dy: &[f32]) -> f32 {
         })
         .sum::<f64>() as f32
 }
+
+/// The fused activation backward's twin: `(dx, dmu)` of threshold ReLU (`levels` None) or QCFS,
+/// i.e. `threshold_relu_backward` with the matching mu gradient (dx is the same for both: QCFS's
+/// floor is straight-through).
+pub fn activation_backward(x: &[f32], mu: f32, levels: Option<u32>, dy: &[f32]) -> (Vec<f32>, f32) {
+    let dmu = match levels {
+        None => threshold_relu_backward_mu(x, mu, dy),
+        Some(l) => qcfs_backward_mu(x, mu, l, dy),
+    };
+    (threshold_relu_backward(x, mu, dy), dmu)
+}

@@ -6,9 +6,8 @@ use super::net::GpuParam;
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, Tensor};
 use crate::models::config::{LayerSpec, ModelConfig};
-use crate::nn::activation::{
-    qcfs_backward_mu, qcfs_forward, threshold_relu_backward, threshold_relu_backward_mu, threshold_relu_forward,
-};
+use crate::nn::activation::{qcfs_forward, threshold_relu_forward};
+use crate::nn::activation_backward::activation_backward;
 use crate::nn::conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, Conv2dShape, ConvAlgo};
 use crate::nn::dropout::{dropout_backward, dropout_forward};
 use crate::nn::linear::{bias_backward, linear_backward_input, linear_backward_weight, linear_forward};
@@ -276,23 +275,16 @@ impl<'a> Builder<'a> {
         let (x, n) = (io.x, io.x.len());
         self.pre_acts.push(alias(x, &x.shape, name));
         self.post_acts.push(alias(io.y, &io.y.shape, name));
-        let dmu_name = format!("{name}.dmu");
-        let (forward, dmu) = match self.cfg.act_levels {
-            None => (
-                threshold_relu_forward(self.gpu, name, n, x, &mu.value, io.y)?,
-                threshold_relu_backward_mu(self.gpu, &dmu_name, n, x, &mu.value, io.gy, &mu.grad)?,
-            ),
-            Some(l) => (
-                qcfs_forward(self.gpu, name, n, l, x, &mu.value, io.y)?,
-                qcfs_backward_mu(self.gpu, &dmu_name, n, l, x, &mu.value, io.gy, &mu.grad)?,
-            ),
+        let forward = match self.cfg.act_levels {
+            None => threshold_relu_forward(self.gpu, name, n, x, &mu.value, io.y)?,
+            Some(l) => qcfs_forward(self.gpu, name, n, l, x, &mu.value, io.y)?,
         };
         self.both(forward);
-        // dx is the same for both: QCFS's floor is straight-through.
-        let dx_name = format!("{name}.dx");
-        let op = threshold_relu_backward(self.gpu, &dx_name, n, x, &mu.value, io.gy, io.gx)?;
-        bwd.push(self.arena.op(op));
-        bwd.extend(self.arena.ops(dmu.ops));
+        // dx and dmu in one fused pass (QCFS's floor is straight-through, so dx is the same).
+        let bwd_name = format!("{name}.bwd");
+        let levels = self.cfg.act_levels;
+        let grad = activation_backward(self.gpu, &bwd_name, n, levels, [x, &mu.value, io.gy], io.gx, &mu.grad)?;
+        bwd.extend(self.arena.ops(grad.ops));
         Ok(())
     }
 

@@ -71,6 +71,8 @@ kernels! {
     MaxPool2dForward2x2 => "maxpool2d_forward_2x2",
     MaxPool2dForward2x2Single => "maxpool2d_forward_2x2_single",
     // activations, dropout
+    ActivationBackwardFused => "activation_backward_fused",
+    ActivationBackwardFusedReg => "activation_backward_fused_reg",
     DropoutBackward => "dropout_backward",
     DropoutBackwardVec4 => "dropout_backward_vec4",
     DropoutForward => "dropout_forward",

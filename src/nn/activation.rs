@@ -48,7 +48,7 @@ pub struct QcfsMuParams {
 }
 
 /// Elements summed by one stage-1 workgroup (256 threads x 16).
-const MU_PER_GROUP: usize = 4096;
+pub(crate) const MU_PER_GROUP: usize = 4096;
 
 fn check_n(label: &str, n: usize) -> Result<ElemParams> {
     if n == 0 || n > u32::MAX as usize - 256 {
@@ -97,7 +97,7 @@ pub fn threshold_relu_backward(
 pub struct MuGrad {
     /// Record these in order.
     pub ops: Vec<Op>,
-    partial: Tensor,
+    pub(crate) partial: Tensor,
 }
 
 impl MuGrad {
@@ -155,7 +155,7 @@ pub fn threshold_relu_backward_mu_variant(
     mu_grad(gpu, label, kernel, &p, groups, [x, mu, dy], dmu)
 }
 
-fn check_levels(label: &str, levels: u32) -> Result<()> {
+pub(crate) fn check_levels(label: &str, levels: u32) -> Result<()> {
     if levels == 0 || levels > MAX_QCFS_LEVELS {
         return Err(shape_err!(
             "{label}: QCFS needs 1..={MAX_QCFS_LEVELS} levels, got {levels}"
@@ -236,19 +236,25 @@ fn mu_grad<P: Pod>(
             _ => grid_1d(groups * 256, 256),
         },
     )?;
-    let p2 = ElemParams {
-        n: groups as u32,
-        _pad: [0; 3],
-    };
-    let stage2 = gpu.op(
-        Kernel::ThresholdReluMuReduce,
-        &format!("{label}.reduce"),
-        &[&partial.buffer, &dmu.buffer],
-        &p2,
-        [1, 1, 1],
-    )?;
+    let stage2 = mu_reduce(gpu, label, &partial, dmu)?;
     Ok(MuGrad {
         ops: vec![stage1, stage2],
         partial,
     })
+}
+
+/// Stage 2 of the mu gradient: `dmu = sum partial` (threshold_relu_mu_reduce, one workgroup).
+pub(crate) fn mu_reduce(gpu: &Gpu, label: &str, partial: &Tensor, dmu: &Tensor) -> Result<Op> {
+    let p = ElemParams {
+        n: partial.len() as u32,
+        _pad: [0; 3],
+    };
+    let bufs = [&partial.buffer, &dmu.buffer];
+    gpu.op(
+        Kernel::ThresholdReluMuReduce,
+        &format!("{label}.reduce"),
+        &bufs,
+        &p,
+        [1, 1, 1],
+    )
 }

@@ -3,6 +3,7 @@
 //! `Op`s built once; callers record them into an `Encoder` every step.
 
 pub mod activation;
+pub mod activation_backward;
 pub mod conv;
 pub mod conv3x3;
 pub mod conv_select;

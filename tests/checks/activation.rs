@@ -4,10 +4,10 @@ use ultraspike::{cpu, nn};
 use super::linear::expect_shape_err;
 use super::{assert_close, expect_kernel, gpu_err, rng, variant, CheckResult};
 
-const MU: f32 = 0.75;
+pub const MU: f32 = 0.75;
 
 /// Uniform in [-0.5, 1.5*mu] but at least 1e-2 away from 0 and mu, so masks are exact.
-fn away_from_kinks(n: usize, seed: u64) -> Vec<f32> {
+pub fn away_from_kinks(n: usize, seed: u64) -> Vec<f32> {
     let mut r = rng(seed);
     (0..n)
         .map(|_| loop {
@@ -152,7 +152,7 @@ pub async fn threshold_relu_shape_errors(gpu: &Gpu) -> CheckResult {
 /// Uniform in [-0.5, 1.5*mu], each at least 1e-3 (in units of mu / L) away from QCFS's
 /// rounding edges (x L / mu + 1/2 an integer), from 0 and from mu, so a division that
 /// is not correctly rounded on the device cannot move an element to the next level.
-fn away_from_levels(n: usize, seed: u64, mu: f32, levels: u32) -> Vec<f32> {
+pub fn away_from_levels(n: usize, seed: u64, mu: f32, levels: u32) -> Vec<f32> {
     let mut r = rng(seed);
     let l = levels as f32;
     (0..n)

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod activation;
+pub mod activation_fused;
 pub mod conv;
 pub mod dropout;
 pub mod linear;
@@ -31,6 +32,7 @@ macro_rules! for_each_check {
             activation::threshold_relu_big_grid,
             activation::threshold_relu_shape_errors,
             activation::qcfs,
+            activation_fused::activation_backward_fused,
             conv::conv2d_forward,
             conv::conv2d_backward_input,
             conv::conv2d_backward_weight,
