@@ -14,6 +14,10 @@ use crate::error::{Error, Result};
 /// The `__metadata__` key that holds our JSON.
 pub const META_KEY: &str = "ultraspike";
 
+/// Names of optimizer state (the DNN's SGD momentum, `optimizer.<param>.momentum_buffer`)
+/// start with this; everything else is the model.
+pub const OPTIMIZER_PREFIX: &str = "optimizer.";
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct NamedTensor {
     pub shape: Vec<usize>,
@@ -39,6 +43,15 @@ impl Checkpoint {
             metadata,
             ..Default::default()
         }
+    }
+
+    /// The model alone: every tensor but the optimizer state, with the same metadata. What a
+    /// file needs for evaluation, conversion and export (half the size of an SGD checkpoint);
+    /// training resumes from it with fresh momentum.
+    pub fn without_optimizer_state(&self) -> Checkpoint {
+        let mut ck = self.clone();
+        ck.tensors.retain(|name, _| !name.starts_with(OPTIMIZER_PREFIX));
+        ck
     }
 
     /// Add (or replace) a tensor, checking that the shape matches the data.

@@ -3,7 +3,7 @@
 #![cfg(not(target_arch = "wasm32"))] // native (lavapipe or a GPU); the browser runs tests/browser.rs
 
 use serde_json::json;
-use ultraspike::checkpoint::{f16_to_f32, Checkpoint, META_KEY};
+use ultraspike::checkpoint::{f16_to_f32, Checkpoint, META_KEY, OPTIMIZER_PREFIX};
 
 fn sample() -> Checkpoint {
     let mut ck = Checkpoint::new(json!({
@@ -230,4 +230,31 @@ fn serialization_is_deterministic() {
     assert_eq!(back.extra, ck.extra);
     assert_eq!(back.metadata, ck.metadata);
     assert_eq!(back.to_bytes().unwrap(), first);
+}
+
+/// `ultraspike export --format weights`: the same file less the optimizer state (the SGD
+/// momentum), bit for bit in everything else; what the page's bundled models are made with.
+#[test]
+fn export_weights_drops_only_the_optimizer_state() {
+    let dir = std::env::temp_dir().join(format!("ultraspike-weights-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (full, out) = (dir.join("full.safetensors"), dir.join("weights.safetensors"));
+    let model = sample();
+    let mut ck = model.clone();
+    let momentum = format!("{OPTIMIZER_PREFIX}features.0.bias.momentum_buffer");
+    ck.insert(&momentum, &[2], vec![0.25, 0.125]).unwrap();
+    ck.save_atomic(&full).unwrap();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_ultraspike"))
+        .args(["export", "--format", "weights", "--ckpt"])
+        .arg(&full)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let back = Checkpoint::load(&out).unwrap();
+    assert!(back.same_bits(&model), "{:?}", back.tensors.keys().collect::<Vec<_>>());
+    assert_eq!(back.metadata, model.metadata);
+    assert!(Checkpoint::load(&full).unwrap().tensors.contains_key(&momentum));
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -35,7 +35,7 @@ fn grid_over_the_workgroup_limit_is_refused() {
     let r = gpu.op(
         Kernel::ResidualAdd,
         "add",
-        &[&a.buffer, &a.buffer, &a.buffer],
+        &[a.bind(), a.bind(), a.bind()],
         &p,
         [max + 1, 1, 1],
     );

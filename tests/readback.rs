@@ -7,7 +7,7 @@
 mod common;
 
 use ultraspike::gpu::context::plan_chunks;
-use ultraspike::gpu::{Gpu, GpuOptions, ReadRange, Tensor};
+use ultraspike::gpu::{Gpu, GpuOptions, Tensor};
 use ultraspike::Error;
 
 /// A device of its own, so that map counts are not shared with other tests.
@@ -98,11 +98,7 @@ fn unaligned_ranges_are_refused() {
     let gpu = common::gpu();
     let t = gpu.tensor("t", &[4]).unwrap();
     for (offset, bytes) in [(2, 4), (0, 6)] {
-        let r = ReadRange {
-            buffer: &t.buffer,
-            offset,
-            bytes,
-        };
+        let r = t.read_range(offset, bytes);
         let e = pollster::block_on(gpu.read_bytes_many(&[r])).unwrap_err();
         assert!(
             matches!(e, Error::Readback(ref m) if m.contains("multiple of 4")),

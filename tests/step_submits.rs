@@ -80,3 +80,35 @@ fn queued_steps_give_the_numbers_of_steps_read_one_by_one() {
     let got = block_on(queued.drain_steps(gpu)).unwrap();
     assert_eq!(got, want, "queued steps must give the same statistics, bit for bit");
 }
+
+/// The fused passes in a training step: the optimizer updates every trainable parameter with
+/// one dispatch per shared buffer (values, gradients and momenta each share one buffer per
+/// binding-sized run: one for vgg-small, and VGG-11's 138 MB cannot be more than a few), and each
+/// activation's backward is one fused pass (dx and mu's partial sums) plus its final reduction.
+#[test]
+fn a_step_has_one_optimizer_dispatch_per_buffer_and_one_pass_per_activation_backward() {
+    use ultraspike::dnn::{DnnNet, SgdConfig};
+    use ultraspike::gpu::Kernel;
+    use ultraspike::models::builtin;
+    let gpu = common::gpu();
+    for (model, input, most) in [("vgg-small", [1, 28, 28], 1), ("vgg11", [3, 32, 32], 3)] {
+        let cfg = builtin(model, input, 10).unwrap();
+        let net = DnnNet::new(gpu, &cfg, 4, 1, SgdConfig::default()).unwrap();
+        let ops = net.train_step_ops();
+        let sgd: Vec<_> = ops.iter().filter(|op| op.label.ends_with(".sgd")).collect();
+        let labels: Vec<_> = sgd.iter().map(|o| &o.label).collect();
+        assert!((1..=most).contains(&sgd.len()), "{model}: {labels:?}");
+        assert!(labels.iter().all(|l| l.starts_with("params.")), "{model}: {labels:?}");
+        let trainable = net.params.iter().filter(|p| p.spec.trainable).count();
+        assert!(trainable > 5, "{model} has {trainable} trainable tensors");
+        let fused = [Kernel::ActivationBackwardFused, Kernel::ActivationBackwardFusedReg];
+        let act_bwd = ops.iter().filter(|op| fused.contains(&op.kernel)).count();
+        let unfused = [Kernel::ThresholdReluBackward, Kernel::ThresholdReluBackwardVec4];
+        assert_eq!(ops.iter().filter(|op| unfused.contains(&op.kernel)).count(), 0);
+        assert_eq!(
+            act_bwd,
+            net.pre_acts.len(),
+            "{model}: one fused backward per activation"
+        );
+    }
+}

@@ -220,6 +220,8 @@ fn training_mirrors() -> Vec<Mirror> {
         mirror!("qcfs_forward" Params => QcfsParams { n, levels, _p0 = _pad[0], _p1 = _pad[1] }),
         mirror!("qcfs_forward_vec4" Params => QcfsParams { n, levels, _p0 = _pad[0], _p1 = _pad[1] }),
         mirror!("qcfs_backward_mu" Params => QcfsMuParams { n, per_group, groups, levels }),
+        mirror!("activation_backward_fused" Params => QcfsMuParams { n, per_group, groups, levels }),
+        mirror!("activation_backward_fused_reg" Params => QcfsMuParams { n, per_group, groups, levels }),
         // The host writes the group count into `ElemParams::n`.
         mirror!("threshold_relu_mu_reduce" Params => ElemParams {
             groups = n, _p0 = _pad[0], _p1 = _pad[1], _p2 = _pad[2]

@@ -1,4 +1,5 @@
-//! `ultraspike export --format nir`: an SNN checkpoint as a NIR file (no GPU needed).
+//! `ultraspike export`: an SNN checkpoint as a NIR file, or any checkpoint without its optimizer
+//! state (the model alone, e.g. for the page's bundled models). No GPU needed.
 
 use std::path::PathBuf;
 
@@ -8,10 +9,11 @@ use ultraspike::{Error, Result};
 
 #[derive(Args)]
 pub struct ExportArgs {
-    /// The file format: nir (Neuromorphic Intermediate Representation, HDF5).
+    /// The file format: nir (Neuromorphic Intermediate Representation, HDF5; SNN checkpoints),
+    /// or weights (a DNN or SNN checkpoint without optimizer state, safetensors).
     #[arg(long, value_enum)]
     pub format: Format,
-    /// The SNN checkpoint (from `convert` or `finetune`).
+    /// The checkpoint (an SNN from `convert` or `finetune` for nir; any for weights).
     #[arg(long)]
     pub ckpt: PathBuf,
     /// Where to write the file (written atomically: a temp file, then a rename).
@@ -22,12 +24,14 @@ pub struct ExportArgs {
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Format {
     Nir,
+    Weights,
 }
 
 pub fn run(args: &ExportArgs) -> Result<()> {
     let ck = Checkpoint::load(&args.ckpt)?;
     let bytes = match args.format {
         Format::Nir => ultraspike::export::snn_to_nir(&ck),
+        Format::Weights => ck.without_optimizer_state().to_bytes(),
     }
     .map_err(|e| in_ckpt(&args.ckpt, e))?;
     ultraspike::util::fs::write_atomic(&args.out, &bytes)

@@ -168,13 +168,13 @@ impl Calibrator {
                 enc.dispatch(op);
             }
             for (k, t) in ops.scalars.iter().enumerate() {
-                enc.copy_at(&t.buffer, 0, &self.gathered.buffer, (4 * (3 * l + k)) as u64, 4);
+                enc.copy_at(t.bind(), 0, self.gathered.bind(), (4 * (3 * l + k)) as u64, 4);
             }
             let c = ops.channel_sums.len();
             enc.copy_at(
-                &ops.channel_sums.buffer,
+                ops.channel_sums.bind(),
                 0,
-                &self.gathered.buffer,
+                self.gathered.bind(),
                 (4 * at) as u64,
                 (4 * c) as u64,
             );
@@ -212,7 +212,7 @@ impl Calibrator {
         }
         let mut enc = Encoder::new(gpu, "calib.clear");
         for ops in &self.layers {
-            enc.clear(&ops.counts.buffer);
+            enc.clear(ops.counts.bind());
         }
         enc.submit(gpu)
     }

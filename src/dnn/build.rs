@@ -2,7 +2,7 @@
 //! forward ops with its backward ops (llm.c style). Residual blocks are built
 //! explicitly (`build_block`): the gradient of the block input is the sum of both branches.
 
-use super::net::GpuParam;
+use super::params::GpuParam;
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, Tensor};
 use crate::models::config::{LayerSpec, ModelConfig};

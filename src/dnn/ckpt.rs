@@ -2,14 +2,14 @@
 //! under `optimizer.<name>.momentum_buffer`, and metadata that rebuilds the
 //! model (config, dataset, normalization, epoch, step, metrics, train config).
 
-use super::net::{DnnNet, GpuParam};
+use super::net::DnnNet;
+use super::params::GpuParam;
 use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, Tensor};
 use crate::meta::DnnMeta;
 
-/// Checkpoint names of the SGD momentum buffers start with this.
-pub const OPTIMIZER_PREFIX: &str = "optimizer.";
+use crate::checkpoint::OPTIMIZER_PREFIX;
 
 impl DnnNet {
     /// Parameters (and, with `optimizer`, the momentum buffers) plus `meta`.

@@ -6,7 +6,8 @@ mod build_block;
 pub mod ckpt;
 pub mod eval;
 pub mod net;
+pub mod params;
 
-pub use ckpt::OPTIMIZER_PREFIX;
 pub use eval::evaluate;
-pub use net::{DnnNet, GpuParam, SgdConfig, StepStats};
+pub use net::{DnnNet, SgdConfig, StepStats};
+pub use params::GpuParam;

@@ -5,23 +5,14 @@
 //! (loss sum, correct count) into the step log; `drain_steps` reads the log.
 
 use super::build::Builder;
+use super::params::{alloc_params, sgd_ops, sgd_params, GpuParam};
 use crate::error::{Error, Result};
 use crate::gpu::{Encoder, Gpu, Op, Tensor};
 use crate::models::config::{LayerSpec, ModelConfig};
-use crate::models::params::{init_params, param_specs, ParamSpec};
 use crate::nn::dropout::Dropout;
 use crate::nn::fit::check_model_fits;
 use crate::nn::loss::{softmax_xent, SoftmaxXent, StepLog};
-use crate::nn::optim::{sgd_step, SgdParams};
 use crate::nn::program::{Arena, Step};
-
-/// A parameter on the GPU with its gradient and SGD momentum buffer.
-pub struct GpuParam {
-    pub spec: ParamSpec,
-    pub value: Tensor,
-    pub grad: Tensor,
-    pub momentum: Tensor,
-}
 
 pub use crate::spec::optim::SgdConfig;
 pub use crate::spec::records::StepStats;
@@ -41,7 +32,9 @@ pub struct DnnNet {
     pub(crate) fwd_train: Vec<Step>,
     pub(crate) fwd_eval: Vec<Step>,
     pub(crate) bwd: Vec<Step>,
-    pub(crate) update: Vec<(usize, usize)>, // (arena op index, param index)
+    /// The optimizer's ops: (arena op index, elements it updates). One op over every trainable
+    /// parameter when they share buffers (`alloc_params`), else one per parameter.
+    pub(crate) update: Vec<(usize, usize)>,
     pub(crate) loss: SoftmaxXent,
     pub(crate) stats: Tensor,
     pub(crate) drop_enabled: bool,
@@ -59,8 +52,9 @@ impl DnnNet {
             return Err(Error::Config("batch size must be >= 1".into()));
         }
         check_model_fits(gpu, cfg, batch)?;
-        let params = alloc_params(gpu, cfg, seed)?;
-        let mut b = Builder::new(gpu, cfg, batch, &params)?;
+        let store = alloc_params(gpu, cfg, seed)?;
+        let params = &store.params;
+        let mut b = Builder::new(gpu, cfg, batch, params)?;
         b.build()?;
         let built = b.finish();
         let classes = cfg.classes;
@@ -72,7 +66,8 @@ impl DnnNet {
         let stats = gpu.tensor("loss.stats", &[2])?;
         let loss = softmax_xent(gpu, "loss", batch, classes, logits, &labels, built.dlogits(), &stats)?;
         let mut arena = built.arena;
-        let update = sgd_ops(gpu, &mut arena, &params, &sgd)?;
+        let update = sgd_ops(gpu, &mut arena, &store, &sgd)?;
+        let params = store.params;
         Ok(DnnNet {
             cfg: cfg.clone(),
             batch,
@@ -107,8 +102,8 @@ impl DnnNet {
     /// Change the SGD hyper-parameters (e.g. the learning-rate schedule).
     pub fn set_sgd(&mut self, gpu: &Gpu, sgd: SgdConfig) {
         self.sgd = sgd;
-        for &(oi, pi) in &self.update {
-            self.arena.ops[oi].set_params(gpu, &sgd_params(self.params[pi].value.len(), &sgd));
+        for &(oi, n) in &self.update {
+            self.arena.ops[oi].set_params(gpu, &sgd_params(n, &sgd));
         }
     }
 
@@ -324,51 +319,4 @@ impl DnnNet {
     pub fn dropouts(&self) -> &[Dropout] {
         &self.arena.dropouts
     }
-}
-
-fn sgd_params(n: usize, c: &SgdConfig) -> SgdParams {
-    SgdParams {
-        n: n as u32,
-        lr: c.lr,
-        momentum: c.momentum,
-        weight_decay: c.weight_decay,
-    }
-}
-
-/// Every parameter with its paper init from `seed`, gradient and momentum buffer.
-fn alloc_params(gpu: &Gpu, cfg: &ModelConfig, seed: u64) -> Result<Vec<GpuParam>> {
-    let specs = param_specs(cfg)?;
-    let values = init_params(&specs, seed);
-    let mut params = Vec::with_capacity(specs.len());
-    for (spec, v) in specs.into_iter().zip(values) {
-        let value = gpu.tensor_from(&spec.name, &spec.shape, &v)?;
-        let grad = gpu.tensor(&format!("{}.grad", spec.name), &spec.shape)?;
-        let momentum = gpu.tensor(&format!("{}.momentum", spec.name), &spec.shape)?;
-        params.push(GpuParam {
-            spec,
-            value,
-            grad,
-            momentum,
-        });
-    }
-    Ok(params)
-}
-
-/// One SGD op per trainable parameter, pushed to `arena`: (op index, parameter index).
-fn sgd_ops(gpu: &Gpu, arena: &mut Arena, params: &[GpuParam], sgd: &SgdConfig) -> Result<Vec<(usize, usize)>> {
-    let mut update = Vec::new();
-    for (pi, p) in params.iter().enumerate().filter(|(_, p)| p.spec.trainable) {
-        let op = sgd_step(
-            gpu,
-            &format!("{}.sgd", p.spec.name),
-            p.value.len(),
-            &sgd_params(p.value.len(), sgd),
-            &p.value,
-            &p.grad,
-            &p.momentum,
-        )?;
-        arena.ops.push(op);
-        update.push((arena.ops.len() - 1, pi));
-    }
-    Ok(update)
 }

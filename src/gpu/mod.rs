@@ -16,5 +16,5 @@ pub use kernels::Kernel;
 pub use live::LiveBuffers;
 pub use op::{elementwise, grid_1d, Encoder, Op};
 pub use readback::ReadRange;
-pub use tensor::Tensor;
+pub use tensor::{Bind, Tensor, TensorGroup};
 pub use tune::{TunePass, TuneShape};

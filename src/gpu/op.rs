@@ -5,6 +5,7 @@
 use bytemuck::Pod;
 
 use crate::error::{Error, Result};
+use crate::gpu::tensor::Bind;
 use crate::gpu::{Gpu, Kernel};
 
 pub struct Op {
@@ -54,7 +55,7 @@ impl Gpu {
         &self,
         kernel: Kernel,
         label: &str,
-        buffers: &[&wgpu::Buffer],
+        buffers: &[Bind],
         params: &P,
         groups: [u32; 3],
     ) -> Result<Op> {
@@ -80,7 +81,7 @@ impl Gpu {
             .enumerate()
             .map(|(i, b)| wgpu::BindGroupEntry {
                 binding: i as u32,
-                resource: b.as_entire_binding(),
+                resource: b.resource(),
             })
             .collect();
         entries.push(wgpu::BindGroupEntry {
@@ -160,20 +161,22 @@ impl<'a> Encoder<'a> {
         self.pending.push(op);
     }
 
-    pub fn clear(&mut self, buf: &wgpu::Buffer) {
+    /// Zero a tensor (only its part of a group's buffer).
+    pub fn clear(&mut self, t: Bind) {
         self.flush();
-        self.enc.clear_buffer(buf, 0, None);
+        self.enc.clear_buffer(t.buffer, t.offset, Some(t.bytes));
     }
 
-    pub fn copy(&mut self, src: &wgpu::Buffer, dst: &wgpu::Buffer, bytes: u64) {
-        self.flush();
-        self.enc.copy_buffer_to_buffer(src, 0, dst, 0, bytes);
+    /// Copy the first `bytes` bytes of `src` to the start of `dst`.
+    pub fn copy(&mut self, src: Bind, dst: Bind, bytes: u64) {
+        self.copy_at(src, 0, dst, 0, bytes);
     }
 
-    /// Copy `bytes` from `src` at `src_off` to `dst` at `dst_off` (4-byte aligned).
-    pub fn copy_at(&mut self, src: &wgpu::Buffer, src_off: u64, dst: &wgpu::Buffer, dst_off: u64, bytes: u64) {
+    /// Copy `bytes` from byte `src_off` of `src` to byte `dst_off` of `dst` (4-byte aligned).
+    pub fn copy_at(&mut self, src: Bind, src_off: u64, dst: Bind, dst_off: u64, bytes: u64) {
         self.flush();
-        self.enc.copy_buffer_to_buffer(src, src_off, dst, dst_off, bytes);
+        let (from, to) = (src.offset + src_off, dst.offset + dst_off);
+        self.enc.copy_buffer_to_buffer(src.buffer, from, dst.buffer, to, bytes);
     }
 
     fn flush(&mut self) {

@@ -28,19 +28,6 @@ impl ReadRange<'_> {
 }
 
 impl Gpu {
-    /// Copy `bytes` bytes at `offset` of `src` back to the CPU. The same async
-    /// path serves native (poll) and the browser (the event loop resolves the map).
-    pub async fn read_bytes(&self, src: &wgpu::Buffer, offset: u64, bytes: u64) -> Result<Vec<u8>> {
-        let mut out = self
-            .read_bytes_many(&[ReadRange {
-                buffer: src,
-                offset,
-                bytes,
-            }])
-            .await?;
-        Ok(out.pop().unwrap_or_default())
-    }
-
     /// Copy every range back with one submit and one map: each map is a full GPU
     /// sync, and in the browser a yield to the page, so small results travel together.
     /// Only over the device's `max_buffer_size` is the staging split into chunks.

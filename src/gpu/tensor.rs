@@ -5,10 +5,15 @@ use crate::error::{Error, Result};
 use crate::gpu::readback::ReadRange;
 use crate::gpu::Gpu;
 
-/// Cloning gives another handle to the same GPU buffer (a view, not a copy).
+/// Cloning gives another handle to the same GPU buffer (a view, not a copy). A tensor owns its
+/// buffer, or is one part of a group's buffer (`Gpu::tensor_group`) at a byte `offset`; so
+/// kernels bind it through `bind()` and copies, clears and reads go through the tensor, never
+/// through the raw buffer.
 #[derive(Clone)]
 pub struct Tensor {
-    pub buffer: wgpu::Buffer,
+    buffer: wgpu::Buffer,
+    /// Where the tensor starts in `buffer`, in bytes (0 unless a part of a group).
+    offset: u64,
     pub shape: Vec<usize>,
     pub label: String,
     /// Counts the buffer as live until its last handle drops (shared by clones and aliases).
@@ -21,6 +26,7 @@ impl Tensor {
     pub fn view(&self, shape: &[usize], label: &str) -> Tensor {
         Tensor {
             buffer: self.buffer.clone(),
+            offset: self.offset,
             shape: shape.to_vec(),
             label: label.into(),
             live: self.live.clone(),
@@ -39,13 +45,29 @@ impl Tensor {
         self.len() as u64 * 4
     }
 
-    /// All of the tensor, as a range to read back.
-    fn whole(&self) -> ReadRange<'_> {
+    /// The tensor's bytes as a shader binding (or a copy/clear range): its own buffer, or its
+    /// part of a group's. At least 4 bytes (an empty tensor's buffer still holds one element).
+    pub fn bind(&self) -> Bind<'_> {
+        Bind {
+            buffer: &self.buffer,
+            offset: self.offset,
+            bytes: self.bytes().max(4),
+        }
+    }
+
+    /// `bytes` bytes from byte `offset` of the tensor, as a range to read back (unchecked:
+    /// `Gpu::read_bytes_many` refuses ranges that are not 4-byte aligned).
+    pub fn read_range(&self, offset: u64, bytes: u64) -> ReadRange<'_> {
         ReadRange {
             buffer: &self.buffer,
-            offset: 0,
-            bytes: self.bytes(),
+            offset: self.offset + offset,
+            bytes,
         }
+    }
+
+    /// All of the tensor, as a range to read back.
+    fn whole(&self) -> ReadRange<'_> {
+        self.read_range(0, self.bytes())
     }
 
     /// Error unless the shape is exactly `want`.
@@ -57,6 +79,31 @@ impl Tensor {
             )));
         }
         Ok(())
+    }
+}
+
+/// Tensors in one buffer (`Gpu::tensor_group`).
+pub struct TensorGroup {
+    /// The whole buffer as one flat tensor (the parts and the padding between them).
+    pub whole: Tensor,
+    pub parts: Vec<Tensor>,
+}
+
+/// A tensor's bytes in its buffer: what a kernel binds, a copy moves or a clear zeroes.
+#[derive(Clone, Copy)]
+pub struct Bind<'a> {
+    pub(crate) buffer: &'a wgpu::Buffer,
+    pub(crate) offset: u64,
+    pub(crate) bytes: u64,
+}
+
+impl Bind<'_> {
+    pub(crate) fn resource(&self) -> wgpu::BindingResource<'_> {
+        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer: self.buffer,
+            offset: self.offset,
+            size: std::num::NonZeroU64::new(self.bytes),
+        })
     }
 }
 
@@ -79,10 +126,59 @@ impl Gpu {
         });
         Ok(Tensor {
             buffer,
+            offset: 0,
             shape: shape.to_vec(),
             label: label.into(),
             live: std::sync::Arc::new(crate::gpu::live::LiveGuard::new(&self.live, bytes)),
         })
+    }
+
+    /// Where a group's parts may start: the storage-binding offset alignment, and 16 bytes.
+    pub fn group_alignment(&self) -> u64 {
+        (self.limits.min_storage_buffer_offset_alignment as u64).max(16)
+    }
+
+    /// Zero-filled tensors that share one buffer: part i has `parts[i]`'s label and shape and
+    /// starts at a multiple of the device's storage-binding offset alignment (and of 16 bytes,
+    /// for vec4 kernels); `whole` spans the buffer, parts and the zero padding between them, so
+    /// one kernel can update every part at once (the one-dispatch optimizer steps). The whole
+    /// must fit one binding (max_storage_buffer_binding_size): else an `Error::TooLarge`, and
+    /// callers keep separate tensors.
+    pub fn tensor_group(&self, label: &str, parts: &[(&str, &[usize])]) -> Result<TensorGroup> {
+        let align = self.group_alignment();
+        let too_large = || Error::TooLarge {
+            what: label.into(),
+            size: u64::MAX,
+            limit: self.limits.max_storage_buffer_binding_size,
+            limit_name: "max_storage_buffer_binding_size",
+        };
+        let mut offsets = Vec::with_capacity(parts.len());
+        let mut end = 0u64;
+        for (_, shape) in parts {
+            let n = shape
+                .iter()
+                .try_fold(1u64, |a, &d| a.checked_mul(d as u64))
+                .ok_or_else(too_large)?;
+            offsets.push(end);
+            let bytes = n.checked_mul(4).ok_or_else(too_large)?;
+            end = end
+                .checked_add(bytes)
+                .and_then(|e| e.checked_next_multiple_of(align))
+                .ok_or_else(too_large)?;
+        }
+        let whole = self.tensor(label, &[(end / 4).max(1) as usize])?;
+        let parts = parts
+            .iter()
+            .zip(offsets)
+            .map(|((name, shape), offset)| Tensor {
+                buffer: whole.buffer.clone(),
+                offset,
+                shape: shape.to_vec(),
+                label: (*name).into(),
+                live: whole.live.clone(),
+            })
+            .collect();
+        Ok(TensorGroup { whole, parts })
     }
 
     pub fn tensor_from(&self, label: &str, shape: &[usize], data: &[f32]) -> Result<Tensor> {
@@ -113,7 +209,7 @@ impl Gpu {
         }
         if !data.is_empty() {
             self.queue
-                .write_buffer(&t.buffer, offset as u64 * 4, bytemuck::cast_slice(data));
+                .write_buffer(&t.buffer, t.offset + offset as u64 * 4, bytemuck::cast_slice(data));
         }
         Ok(())
     }
@@ -128,18 +224,18 @@ impl Gpu {
             )));
         }
         if !data.is_empty() {
-            self.queue.write_buffer(&t.buffer, 0, bytemuck::cast_slice(data));
+            self.queue.write_buffer(&t.buffer, t.offset, bytemuck::cast_slice(data));
         }
         Ok(())
     }
 
     pub async fn read(&self, t: &Tensor) -> Result<Vec<f32>> {
-        let bytes = self.read_bytes(&t.buffer, 0, t.bytes()).await?;
+        let bytes = self.read_bytes_many(&[t.whole()]).await?.pop().unwrap_or_default();
         Ok(bytemuck::pod_collect_to_vec(&bytes))
     }
 
     pub async fn read_u32(&self, t: &Tensor) -> Result<Vec<u32>> {
-        let bytes = self.read_bytes(&t.buffer, 0, t.bytes()).await?;
+        let bytes = self.read_bytes_many(&[t.whole()]).await?.pop().unwrap_or_default();
         Ok(bytemuck::pod_collect_to_vec(&bytes))
     }
 
@@ -152,7 +248,8 @@ impl Gpu {
                 t.len()
             )));
         }
-        let bytes = self.read_bytes(&t.buffer, offset as u64 * 4, len as u64 * 4).await?;
+        let range = t.read_range(offset as u64 * 4, len as u64 * 4);
+        let bytes = self.read_bytes_many(&[range]).await?.pop().unwrap_or_default();
         Ok(bytemuck::pod_collect_to_vec(&bytes))
     }
 

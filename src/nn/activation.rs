@@ -68,7 +68,7 @@ pub fn threshold_relu_forward(gpu: &Gpu, label: &str, n: usize, x: &Tensor, mu: 
     check_len(label, "x", x, n)?;
     check_len(label, "mu", mu, 1)?;
     check_len(label, "y", y, n)?;
-    let bufs = [&x.buffer, &mu.buffer, &y.buffer];
+    let bufs = [x.bind(), mu.bind(), y.bind()];
     let (kernel, grid) = elementwise(n, Kernel::ThresholdReluForward, Kernel::ThresholdReluForwardVec4);
     gpu.op(kernel, label, &bufs, &p, grid)
 }
@@ -88,7 +88,7 @@ pub fn threshold_relu_backward(
     check_len(label, "mu", mu, 1)?;
     check_len(label, "dy", dy, n)?;
     check_len(label, "dx", dx, n)?;
-    let bufs = [&x.buffer, &mu.buffer, &dy.buffer, &dx.buffer];
+    let bufs = [x.bind(), mu.bind(), dy.bind(), dx.bind()];
     let (kernel, grid) = elementwise(n, Kernel::ThresholdReluBackward, Kernel::ThresholdReluBackwardVec4);
     gpu.op(kernel, label, &bufs, &p, grid)
 }
@@ -178,7 +178,7 @@ pub fn qcfs_forward(gpu: &Gpu, label: &str, n: usize, levels: u32, x: &Tensor, m
         _pad: [0; 2],
     };
     let (kernel, grid) = elementwise(n, Kernel::QcfsForward, Kernel::QcfsForwardVec4);
-    gpu.op(kernel, label, &[&x.buffer, &mu.buffer, &y.buffer], &p, grid)
+    gpu.op(kernel, label, &[x.bind(), mu.bind(), y.bind()], &p, grid)
 }
 
 /// QCFS's mu gradient into the 1-element `dmu` (OVERWRITTEN): `sum dy * (1 where
@@ -229,7 +229,7 @@ fn mu_grad<P: Pod>(
     let stage1 = gpu.op(
         kernel,
         &format!("{label}.partials"),
-        &[&x.buffer, &mu.buffer, &dy.buffer, &partial.buffer],
+        &[x.bind(), mu.bind(), dy.bind(), partial.bind()],
         stage1_params,
         match kernel {
             Kernel::ThresholdReluBackwardMuReg => grid_1d(groups, 64),
@@ -249,7 +249,7 @@ pub(crate) fn mu_reduce(gpu: &Gpu, label: &str, partial: &Tensor, dmu: &Tensor) 
         n: partial.len() as u32,
         _pad: [0; 3],
     };
-    let bufs = [&partial.buffer, &dmu.buffer];
+    let bufs = [partial.bind(), dmu.bind()];
     gpu.op(
         Kernel::ThresholdReluMuReduce,
         &format!("{label}.reduce"),

@@ -4,13 +4,11 @@
 //! the unfused sequence it replaces (threshold_relu_backward, then the mu gradient's stage 1),
 //! which stays for sizes it cannot take (n % 4 != 0) and as the reference in the checks.
 
-use bytemuck::{Pod, Zeroable};
-
 use crate::error::Result;
 use crate::gpu::{grid_1d, Gpu, Kernel, Op, Tensor};
 use crate::nn::activation::{
     check_levels, mu_reduce, qcfs_backward_mu, threshold_relu_backward, threshold_relu_backward_mu_variant,
-    MU_PER_GROUP,
+    QcfsMuParams, MU_PER_GROUP,
 };
 use crate::nn::linear::check_len;
 use crate::shape_err;
@@ -24,16 +22,6 @@ pub enum ActBackward {
     Fused,
     /// activation_backward_fused_reg.wgsl (n % 4 == 0).
     FusedReg,
-}
-
-/// Uniform of both fused kernels; `levels` 0 means threshold ReLU, else QCFS's L.
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct FusedParams {
-    n: u32,
-    per_group: u32,
-    groups: u32,
-    levels: u32,
 }
 
 /// The ops to record in order, and the partial sums they share.
@@ -109,7 +97,8 @@ pub fn activation_backward_variant(
         check_len(label, name, t, len)?;
     }
     let groups = n.div_ceil(MU_PER_GROUP);
-    let p = FusedParams {
+    // QCFS's mu-gradient uniform; levels 0 selects threshold ReLU's term.
+    let p = QcfsMuParams {
         n: n as u32,
         per_group: MU_PER_GROUP as u32,
         groups: groups as u32,
@@ -120,7 +109,7 @@ pub fn activation_backward_variant(
         ActBackward::FusedReg => (Kernel::ActivationBackwardFusedReg, grid_1d(groups, 64)),
         _ => (Kernel::ActivationBackwardFused, grid_1d(groups * 64, 64)),
     };
-    let bufs = [&x.buffer, &mu.buffer, &dy.buffer, &dx.buffer, &partial.buffer];
+    let bufs = [x.bind(), mu.bind(), dy.bind(), dx.bind(), partial.bind()];
     let fused = gpu.op(kernel, &format!("{label}.fused"), &bufs, &p, grid)?;
     let reduce = mu_reduce(gpu, label, &partial, dmu)?;
     Ok(ActGrad {

@@ -196,7 +196,7 @@ pub fn conv2d_forward(
     let (kernel, cb) = pick(gpu, label, algo, k, s.c_out >= REG_CB)?;
     let tiles = (s.out_h() * s.out_w()).div_ceil(PX);
     let grid = tile_grid(s.n, tiles, s.c_out.div_ceil(cb));
-    let bufs = [&x.buffer, &w.buffer, &b.buffer, &y.buffer];
+    let bufs = [x.bind(), w.bind(), b.bind(), y.bind()];
     Ok(vec![gpu.op(kernel, label, &bufs, &params(s, tiles, 0), grid)?])
 }
 
@@ -240,7 +240,7 @@ pub fn conv2d_backward_input_with_algo(
     let (kernel, cb) = pick(gpu, label, algo, k, s.c_in >= REG_CB)?;
     let tiles = (s.h * s.w).div_ceil(PX);
     let grid = tile_grid(s.n, tiles, s.c_in.div_ceil(cb));
-    let bufs = [&dy.buffer, &w.buffer, &dx.buffer];
+    let bufs = [dy.bind(), w.bind(), dx.bind()];
     Ok(vec![gpu.op(kernel, label, &bufs, &params(s, tiles, 0), grid)?])
 }
 
@@ -342,7 +342,7 @@ pub fn conv2d_backward_weight_with_algo(
     let algo = tuned(gpu, TunePass::ConvBackwardWeight, s, algo);
     let (kernel, grid, rows_per, splits) = backward_weight_plan(gpu, label, s, algo)?;
     let p = params(s, 0, rows_per);
-    let run = |label: &str, out: &Tensor| gpu.op(kernel, label, &[&x.buffer, &dy.buffer, &out.buffer], &p, grid);
+    let run = |label: &str, out: &Tensor| gpu.op(kernel, label, &[x.bind(), dy.bind(), out.bind()], &p, grid);
     if splits == 1 {
         return Ok(vec![run(label, dw)?]);
     }
@@ -357,7 +357,7 @@ pub fn conv2d_backward_weight_with_algo(
     let reduce = gpu.op(
         Kernel::Conv2dBackwardWeightReduce,
         &format!("{label}.reduce"),
-        &[&part.buffer, &dw.buffer],
+        &[part.bind(), dw.bind()],
         &rp,
         grid_1d(len, 256),
     )?;

@@ -106,7 +106,7 @@ pub fn conv3x3_ops(
     let pack = gpu.op(
         Kernel::Conv2dPackWeights,
         &format!("{label}.pack"),
-        &[&w.buffer, &packed.buffer],
+        &[w.bind(), packed.bind()],
         &pp,
         grid_1d(packed.len(), 256),
     )?;
@@ -129,7 +129,7 @@ pub fn conv3x3_ops(
     let b = bias.unwrap_or(w);
     let [gx, gz, _] = grid_1d(s.n * groups, 64);
     let grid = [gx, c_out.div_ceil(CO_BLOCK) as u32, gz];
-    let bufs = [&src.buffer, &packed.buffer, &b.buffer, &dst.buffer];
+    let bufs = [src.bind(), packed.bind(), b.bind(), dst.bind()];
     let conv = gpu.op(Kernel::Conv2d3x3Sg, label, &bufs, &p, grid)?;
     Ok(vec![pack, conv])
 }

@@ -44,7 +44,7 @@ fn grid(cols: usize, rows: usize) -> ([u32; 3], usize) {
 pub fn forward(gpu: &Gpu, label: &str, s: &Conv2dShape, x: &Tensor, w: &Tensor, b: &Tensor, y: &Tensor) -> Result<Op> {
     require(gpu, label)?;
     let (groups, tiles) = grid(s.n * s.out_h() * s.out_w(), s.c_out);
-    let bufs = [&x.buffer, &w.buffer, &b.buffer, &y.buffer];
+    let bufs = [x.bind(), w.bind(), b.bind(), y.bind()];
     gpu.op(Kernel::Conv2dForwardTiled, label, &bufs, &params(s, tiles, 0), groups)
 }
 
@@ -52,7 +52,7 @@ pub fn forward(gpu: &Gpu, label: &str, s: &Conv2dShape, x: &Tensor, w: &Tensor, 
 pub fn backward_input(gpu: &Gpu, label: &str, s: &Conv2dShape, dy: &Tensor, w: &Tensor, dx: &Tensor) -> Result<Op> {
     require(gpu, label)?;
     let (groups, tiles) = grid(s.n * s.h * s.w, s.c_in);
-    let bufs = [&dy.buffer, &w.buffer, &dx.buffer];
+    let bufs = [dy.bind(), w.bind(), dx.bind()];
     gpu.op(
         Kernel::Conv2dBackwardInputTiled,
         label,

@@ -83,7 +83,7 @@ pub fn dropout_forward(
         scale: 1.0 / (1.0 - p),
         _pad: [0; 2],
     };
-    let bufs = [&x.buffer, &y.buffer, &mask.buffer];
+    let bufs = [x.bind(), y.bind(), mask.bind()];
     let (kernel, grid) = elementwise(n, Kernel::DropoutForward, Kernel::DropoutForwardVec4);
     let op = gpu.op(kernel, label, &bufs, &params, grid)?;
     Ok(Dropout { op, params })
@@ -102,5 +102,5 @@ pub fn dropout_backward(gpu: &Gpu, label: &str, n: usize, dy: &Tensor, mask: &Te
         _pad: [0; 3],
     };
     let (kernel, grid) = elementwise(n, Kernel::DropoutBackward, Kernel::DropoutBackwardVec4);
-    gpu.op(kernel, label, &[&dy.buffer, &mask.buffer, &dx.buffer], &p, grid)
+    gpu.op(kernel, label, &[dy.bind(), mask.bind(), dx.bind()], &p, grid)
 }

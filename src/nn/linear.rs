@@ -277,7 +277,7 @@ pub fn linear_forward_with_algo(
     check_len(label, "w", w, out_f * in_f)?;
     check_len(label, "b", b, out_f)?;
     check_len(label, "y", y, n * out_f)?;
-    let bufs = [&x.buffer, &w.buffer, &b.buffer, &y.buffer];
+    let bufs = [x.bind(), w.bind(), b.bind(), y.bind()];
     let (kernel, grid) = algo.kernel(gpu, label, LinearPass::Forward, dims)?;
     gpu.op(kernel, label, &bufs, &p, grid)
 }
@@ -312,7 +312,7 @@ pub fn linear_backward_input_with_algo(
     check_len(label, "dy", dy, n * out_f)?;
     check_len(label, "w", w, out_f * in_f)?;
     check_len(label, "dx", dx, n * in_f)?;
-    let bufs = [&dy.buffer, &w.buffer, &dx.buffer];
+    let bufs = [dy.bind(), w.bind(), dx.bind()];
     let (kernel, grid) = algo.kernel(gpu, label, LinearPass::BackwardInput, dims)?;
     gpu.op(kernel, label, &bufs, &p, grid)
 }
@@ -347,7 +347,7 @@ pub fn linear_backward_weight_with_algo(
     check_len(label, "x", x, n * in_f)?;
     check_len(label, "dy", dy, n * out_f)?;
     check_len(label, "dw", dw, out_f * in_f)?;
-    let bufs = [&x.buffer, &dy.buffer, &dw.buffer];
+    let bufs = [x.bind(), dy.bind(), dw.bind()];
     let (kernel, grid) = algo.kernel(gpu, label, LinearPass::BackwardWeight, dims)?;
     gpu.op(kernel, label, &bufs, &p, grid)
 }
@@ -382,5 +382,5 @@ pub fn bias_backward(
         _pad: 0,
     };
     let groups = crate::gpu::grid_1d(c * BIAS_WG, BIAS_WG as u32);
-    gpu.op(Kernel::BiasBackward, label, &[&dy.buffer, &db.buffer], &p, groups)
+    gpu.op(Kernel::BiasBackward, label, &[dy.bind(), db.bind()], &p, groups)
 }

@@ -78,14 +78,14 @@ pub fn softmax_xent(
     let rows = gpu.op(
         Kernel::SoftmaxXent,
         label,
-        &[&logits.buffer, &labels.buffer, &dlogits.buffer, &row_stats.buffer],
+        &[logits.bind(), labels.bind(), dlogits.bind(), row_stats.bind()],
         &params,
         grid_1d(n, 256),
     )?;
     let sum = gpu.op(
         Kernel::SoftmaxXentStats,
         &format!("{label}.stats"),
-        &[&row_stats.buffer, &stats.buffer],
+        &[row_stats.bind(), stats.bind()],
         &params,
         [1, 1, 1],
     )?;
@@ -131,7 +131,7 @@ impl StepLog {
             )));
         }
         let at = (self.valid.borrow().len() * 8) as u64;
-        enc.copy_at(&stats.buffer, 0, &self.log.buffer, at, 8);
+        enc.copy_at(stats.bind(), 0, self.log.bind(), at, 8);
         self.valid.borrow_mut().push(valid);
         Ok(())
     }

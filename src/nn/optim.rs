@@ -38,7 +38,7 @@ pub fn sgd_step(
     check_tensors(label, n, &[param, grad, buf])?;
     let p = SgdParams { n: n as u32, ..*hp };
     let (kernel, grid) = elementwise(n, Kernel::SgdStep, Kernel::SgdStepVec4);
-    gpu.op(kernel, label, &[&grad.buffer, &param.buffer, &buf.buffer], &p, grid)
+    gpu.op(kernel, label, &[grad.bind(), param.bind(), buf.bind()], &p, grid)
 }
 
 /// One Adam step on `param` [n] with `grad`, moments `m`, `v` and the AMSGrad
@@ -60,7 +60,7 @@ pub fn adam_step(
         return Err(shape_err!("{label}: Adam steps count from 1"));
     }
     let p = AdamParams { n: n as u32, ..*hp }.prepared();
-    let bufs = [&grad.buffer, &param.buffer, &m.buffer, &v.buffer, &vmax.buffer];
+    let bufs = [grad.bind(), param.bind(), m.bind(), v.bind(), vmax.bind()];
     gpu.op(Kernel::AdamStep, label, &bufs, &p, grid_1d(n, 256))
 }
 

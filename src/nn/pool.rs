@@ -47,7 +47,7 @@ pub fn maxpool2d_forward(gpu: &Gpu, label: &str, s: &PoolShape, x: &Tensor, y: &
     check_len(label, "y", y, s.out_len())?;
     check_len(label, "argmax", argmax, s.out_len())?;
     let total = s.out_len();
-    let bufs = [&x.buffer, &y.buffer, &argmax.buffer];
+    let bufs = [x.bind(), y.bind(), argmax.bind()];
     let (kernel, grid) = maxpool_forward_kernel(s);
     gpu.op(kernel, label, &bufs, &pool_params(s, total), grid)
 }
@@ -80,7 +80,7 @@ pub fn maxpool2d_backward(
     check_len(label, "argmax", argmax, s.out_len())?;
     check_len(label, "dx", dx, s.in_len())?;
     let (kernel, total, grid) = maxpool_backward_kernel(s);
-    let bufs = [&dy.buffer, &argmax.buffer, &dx.buffer];
+    let bufs = [dy.bind(), argmax.bind(), dx.bind()];
     gpu.op(kernel, label, &bufs, &pool_params(s, total), grid)
 }
 
@@ -108,7 +108,7 @@ pub fn avgpool2d_forward(gpu: &Gpu, label: &str, s: &PoolShape, x: &Tensor, y: &
     gpu.op(
         Kernel::AvgPool2dForward,
         label,
-        &[&x.buffer, &y.buffer],
+        &[x.bind(), y.bind()],
         &pool_params(s, total),
         grid_1d(total, 256),
     )
@@ -123,7 +123,7 @@ pub fn avgpool2d_backward(gpu: &Gpu, label: &str, s: &PoolShape, dy: &Tensor, dx
     gpu.op(
         Kernel::AvgPool2dBackward,
         label,
-        &[&dy.buffer, &dx.buffer],
+        &[dy.bind(), dx.bind()],
         &pool_params(s, total),
         grid_1d(total, 256),
     )

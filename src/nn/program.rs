@@ -53,9 +53,9 @@ impl Arena {
                 Step::Dropout(i) => enc.dispatch(&self.dropouts[i].op),
                 Step::Copy(a, b) => {
                     let (src, dst) = (&self.tensors[a], &self.tensors[b]);
-                    enc.copy(&src.buffer, &dst.buffer, src.bytes().min(dst.bytes()));
+                    enc.copy(src.bind(), dst.bind(), src.bytes().min(dst.bytes()));
                 }
-                Step::Clear(i) => enc.clear(&self.tensors[i].buffer),
+                Step::Clear(i) => enc.clear(self.tensors[i].bind()),
             }
         }
     }

@@ -81,7 +81,7 @@ fn reduce(gpu: &Gpu, label: &str, n: usize, op: u32, x: &Tensor, y: &Tensor) -> 
         let per_thread = m.div_ceil(256 * REDUCE_STAGE_GROUPS);
         let groups = grid_1d(m.div_ceil(per_thread), 256);
         let outs = (groups[0] * groups[1]) as usize;
-        let src = scratch.last().map_or(&x.buffer, |s| &s.buffer);
+        let src = scratch.last().map_or(x.bind(), |s| s.bind());
         let p = ReduceParams {
             n: m as u32,
             op,
@@ -90,11 +90,11 @@ fn reduce(gpu: &Gpu, label: &str, n: usize, op: u32, x: &Tensor, y: &Tensor) -> 
         };
         let stage = format!("{label}.stage{}", ops.len());
         if outs == 1 {
-            ops.push(gpu.op(Kernel::ReduceStage, &stage, &[src, &y.buffer], &p, groups)?);
+            ops.push(gpu.op(Kernel::ReduceStage, &stage, &[src, y.bind()], &p, groups)?);
             return Ok(Reduce { ops, scratch });
         }
         let dst = gpu.tensor(&stage, &[outs])?;
-        ops.push(gpu.op(Kernel::ReduceStage, &stage, &[src, &dst.buffer], &p, groups)?);
+        ops.push(gpu.op(Kernel::ReduceStage, &stage, &[src, dst.bind()], &p, groups)?);
         scratch.push(dst);
         m = outs;
     }
@@ -138,7 +138,7 @@ fn time_shapes(label: &str, t: usize, n: usize, x: &Tensor, xl: usize, y: &Tenso
 /// y[i] = sum over t of x[t, i]: x [T, n], y [n] (overwritten).
 pub fn sum_over_t(gpu: &Gpu, label: &str, t: usize, n: usize, x: &Tensor, y: &Tensor) -> Result<Op> {
     let p = time_shapes(label, t, n, x, t * n, y, n)?;
-    gpu.op(Kernel::SumOverT, label, &[&x.buffer, &y.buffer], &p, grid_1d(n, 256))
+    gpu.op(Kernel::SumOverT, label, &[x.bind(), y.bind()], &p, grid_1d(n, 256))
 }
 
 /// y[t, i] = x[i]: x [n], y [T, n] (overwritten); the backward of `sum_over_t`.
@@ -147,7 +147,7 @@ pub fn broadcast_over_t(gpu: &Gpu, label: &str, t: usize, n: usize, x: &Tensor, 
     gpu.op(
         Kernel::BroadcastOverT,
         label,
-        &[&x.buffer, &y.buffer],
+        &[x.bind(), y.bind()],
         &p,
         grid_1d(t * n, 256),
     )
@@ -218,7 +218,7 @@ pub fn histogram(
     let op = gpu.op(
         Kernel::Histogram,
         label,
-        &[&x.buffer, &counts.buffer],
+        &[x.bind(), counts.bind()],
         &params,
         [groups, 1, 1],
     )?;

@@ -30,5 +30,5 @@ pub fn residual_add(gpu: &Gpu, label: &str, a: &Tensor, b: &Tensor, y: &Tensor) 
         _pad: [0; 3],
     };
     let (kernel, grid) = elementwise(a.len(), Kernel::ResidualAdd, Kernel::ResidualAddVec4);
-    gpu.op(kernel, label, &[&a.buffer, &b.buffer, &y.buffer], &p, grid)
+    gpu.op(kernel, label, &[a.bind(), b.bind(), y.bind()], &p, grid)
 }

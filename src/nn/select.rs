@@ -48,13 +48,7 @@ pub fn radix_count_high(gpu: &Gpu, label: &str, n: usize, x: &Tensor, counts: &T
             counts.len()
         ));
     }
-    gpu.op(
-        Kernel::RadixCountHigh,
-        label,
-        &[&x.buffer, &counts.buffer],
-        &p,
-        groups(n),
-    )
+    gpu.op(Kernel::RadixCountHigh, label, &[x.bind(), counts.bind()], &p, groups(n))
 }
 
 /// counts[region[key >> LOW_BITS] * LOW_DIGITS + low digit] += 1 where the bucket has a region;
@@ -68,6 +62,6 @@ pub fn radix_count_low(gpu: &Gpu, label: &str, n: usize, x: &Tensor, region: &Te
             counts.len()
         ));
     }
-    let bufs = [&x.buffer, &region.buffer, &counts.buffer];
+    let bufs = [x.bind(), region.bind(), counts.bind()];
     gpu.op(Kernel::RadixCountLow, label, &bufs, &p, groups(n))
 }

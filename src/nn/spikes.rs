@@ -66,7 +66,7 @@ pub fn spike_map_count(
     gpu.op(
         Kernel::SpikeMapCount,
         label,
-        &[&x.buffer, &counts.buffer],
+        &[x.bind(), counts.bind()],
         &p,
         [groups, 1, 1],
     )

@@ -127,12 +127,12 @@ pub fn if_forward(
     }
     let p = params(t, n, stride, cfg, Surrogate::default());
     let bufs = [
-        &input.buffer,
-        &vth.buffer,
-        &leak.buffer,
-        &out.buffer,
-        &u_trace.buffer,
-        &spike_count.buffer,
+        input.bind(),
+        vth.bind(),
+        leak.bind(),
+        out.bind(),
+        u_trace.bind(),
+        spike_count.bind(),
     ];
     gpu.op(Kernel::IfForward, label, &bufs, &p, grid_1d(n, 256))
 }
@@ -169,13 +169,13 @@ pub fn if_backward(
     let part_leak = gpu.tensor(&format!("{label}.part_leak"), &[parts])?;
     let p = params(t, n, n, cfg, surrogate);
     let bufs = [
-        &u_trace.buffer,
-        &vth.buffer,
-        &leak.buffer,
-        &g_out.buffer,
-        &d_input.buffer,
-        &part_vth.buffer,
-        &part_leak.buffer,
+        u_trace.bind(),
+        vth.bind(),
+        leak.bind(),
+        g_out.bind(),
+        d_input.bind(),
+        part_vth.bind(),
+        part_leak.bind(),
     ];
     let bptt = gpu.op(Kernel::IfBackward, label, &bufs, &p, groups)?;
     let reduce_vth = reduce_sum(gpu, &format!("{label}.dvth"), parts, &part_vth, dvth)?;

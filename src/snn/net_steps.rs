@@ -11,10 +11,10 @@ impl SnnNet {
     pub fn reset_counters(&self, gpu: &Gpu) -> Result<()> {
         let mut enc = Encoder::new(gpu, "snn.reset");
         for n in &self.neurons {
-            enc.clear(&n.count.buffer);
+            enc.clear(n.count.bind());
         }
         for s in &self.synapses {
-            enc.clear(&s.map.buffer);
+            enc.clear(s.map.bind());
         }
         enc.submit(gpu)
     }

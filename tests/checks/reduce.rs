@@ -136,7 +136,7 @@ pub async fn histograms(gpu: &Gpu) -> CheckResult {
         )?;
         h.set_range(gpu, -1.0, 2.5).map_err(e)?;
         let mut enc = Encoder::new(gpu, "hist2");
-        enc.clear(&tc.buffer);
+        enc.clear(tc.bind());
         enc.dispatch(&h.op);
         enc.submit(gpu).map_err(e)?;
         let want = cpu::reduce::histogram(&x, bins, -1.0, 2.5);
