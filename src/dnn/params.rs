@@ -56,7 +56,9 @@ pub(crate) fn alloc_params(gpu: &Gpu, cfg: &ModelConfig, seed: u64) -> Result<Pa
     let trainable: Vec<usize> = (0..specs.len()).filter(|&i| specs[i].trainable).collect();
     let mut shared: Vec<Option<[Tensor; 3]>> = vec![None; specs.len()];
     let mut groups = Vec::new();
-    for chunk in binding_chunks(gpu, &specs, &trainable) {
+    let shapes: Vec<&[usize]> = trainable.iter().map(|&i| &specs[i].shape[..]).collect();
+    for run in gpu.binding_runs(&shapes) {
+        let chunk: Vec<usize> = run.iter().map(|&k| trainable[k]).collect();
         let chunk_specs: Vec<&ParamSpec> = chunk.iter().map(|&i| &specs[i]).collect();
         match trainable_groups(gpu, &chunk_specs) {
             Ok((g, [v, gr, m])) => {
@@ -90,26 +92,6 @@ pub(crate) fn alloc_params(gpu: &Gpu, cfg: &ModelConfig, seed: u64) -> Result<Pa
         });
     }
     Ok(Params { params, groups, loose })
-}
-
-/// The trainable indices cut, in order, into runs whose padded bytes fit one storage binding.
-fn binding_chunks(gpu: &Gpu, specs: &[ParamSpec], trainable: &[usize]) -> Vec<Vec<usize>> {
-    let (limit, align) = (gpu.limits.max_storage_buffer_binding_size, gpu.group_alignment());
-    let mut chunks: Vec<Vec<usize>> = Vec::new();
-    let mut used = 0u64;
-    for &i in trainable {
-        let n: u64 = specs[i].shape.iter().map(|&d| d as u64).product();
-        let bytes = n.saturating_mul(4).next_multiple_of(align);
-        if chunks.is_empty() || used.saturating_add(bytes) > limit {
-            chunks.push(Vec::new());
-            used = 0;
-        }
-        used = used.saturating_add(bytes);
-        if let Some(c) = chunks.last_mut() {
-            c.push(i);
-        }
-    }
-    chunks
 }
 
 /// The three shared buffers of `specs` (values, gradients, momenta), with their parts.

@@ -138,6 +138,28 @@ impl Gpu {
         (self.limits.min_storage_buffer_offset_alignment as u64).max(16)
     }
 
+    /// Tensors of `shapes` (in order) cut into runs whose parts, aligned as `tensor_group`
+    /// aligns them, fit one storage binding: the groups to allocate (indices into `shapes`).
+    /// A tensor too large for a binding by itself gets a run of its own (whose group fails).
+    pub fn binding_runs(&self, shapes: &[&[usize]]) -> Vec<Vec<usize>> {
+        let (limit, align) = (self.limits.max_storage_buffer_binding_size, self.group_alignment());
+        let mut runs: Vec<Vec<usize>> = Vec::new();
+        let mut used = 0u64;
+        for (i, shape) in shapes.iter().enumerate() {
+            let n: u64 = shape.iter().fold(1u64, |a, &d| a.saturating_mul(d as u64));
+            let bytes = n.saturating_mul(4).next_multiple_of(align);
+            match runs.last_mut() {
+                Some(run) if used.saturating_add(bytes) <= limit => run.push(i),
+                _ => {
+                    runs.push(vec![i]);
+                    used = 0;
+                }
+            }
+            used = used.saturating_add(bytes);
+        }
+        runs
+    }
+
     /// Zero-filled tensors that share one buffer: part i has `parts[i]`'s label and shape and
     /// starts at a multiple of the device's storage-binding offset alignment (and of 16 bytes,
     /// for vec4 kernels); `whole` spans the buffer, parts and the zero padding between them, so

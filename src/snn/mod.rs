@@ -9,6 +9,7 @@ mod build_layers;
 mod build_neuron;
 pub mod net;
 mod net_steps;
+mod params;
 
 pub use net::{SnnNet, SnnOptions};
 

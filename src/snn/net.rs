@@ -8,6 +8,7 @@
 use std::cell::Cell;
 
 use super::build::{CountLimit, Flow, SnnBuilder};
+use super::params::{adam_ops, alloc_params};
 use super::snn_param_specs;
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, Tensor};
@@ -16,7 +17,7 @@ use crate::models::params::{ParamKind, ParamSpec};
 use crate::nn::conv::Conv2dShape;
 use crate::nn::fit::check_model_fits;
 use crate::nn::loss::{softmax_xent, SoftmaxXent};
-use crate::nn::optim::{adam_step, AdamParams};
+use crate::nn::optim::AdamParams;
 use crate::nn::program::{Arena, Step};
 use crate::nn::reduce::{broadcast_over_t, sum_over_t};
 use crate::nn::spiking::{IfConfig, Surrogate};
@@ -112,7 +113,9 @@ pub struct SnnNet {
     /// The valid images the counting ops are set for.
     pub(super) counting_valid: Cell<usize>,
     pub(super) bwd: Vec<Step>,
-    pub(super) update: Vec<(usize, usize)>,
+    /// The Adam ops with their settings (step set per step): one per shared buffer of a class
+    /// of parameters (snn/params.rs), else one per parameter.
+    pub(super) update: Vec<(usize, AdamParams)>,
     pub(super) loss: SoftmaxXent,
     pub(super) stats: Tensor,
     pub(super) adam_step: u32,
@@ -132,20 +135,20 @@ impl SnnNet {
             .checked_mul(opts.batch)
             .ok_or_else(|| Error::Config("T x batch overflows".into()))?;
         check_model_fits(gpu, cfg, rows)?;
-        let (params, param_bytes) = alloc_params(gpu, specs, neurons, &opts)?;
-        let mut b = SnnBuilder::new(gpu, cfg, opts, &params, neurons);
+        let store = alloc_params(gpu, specs, neurons, &opts)?;
+        let mut b = SnnBuilder::new(gpu, cfg, opts, &store.params, neurons);
         let input = input_flow(gpu, cfg, opts.batch)?;
         let out = b.build(&input)?;
-        if b.params_used() != params.len() {
+        if b.params_used() != store.params.len() {
             return Err(Error::Config(format!(
                 "{} SNN parameters left unused",
-                params.len() - b.params_used()
+                store.params.len() - b.params_used()
             )));
         }
         b.bytes += input.x.bytes();
         let head = build_head(gpu, &mut b, cfg.classes, &out)?;
         let update = match opts.train {
-            true => adam_ops(gpu, &mut b.arena, &params, &opts)?,
+            true => adam_ops(gpu, &mut b.arena, &store, &opts)?,
             false => Vec::new(),
         };
         // Take the builder apart first: it borrows `params`, which moves into the net.
@@ -160,6 +163,7 @@ impl SnnNet {
             bytes,
             ..
         } = b;
+        let (params, param_bytes) = (store.params, store.bytes);
         Ok(SnnNet {
             cfg: cfg.clone(),
             opts,
@@ -228,48 +232,6 @@ fn checked_specs(cfg: &ModelConfig, neurons: &[NeuronParams], opts: &SnnOptions)
     Ok(specs)
 }
 
-/// Every parameter with its gradient and Adam moments ([1] placeholders at
-/// inference), and their bytes. Weights start at zero; each vth and leak at
-/// its neuron's value (a layer's vth comes before its leak).
-fn alloc_params(
-    gpu: &Gpu,
-    specs: Vec<ParamSpec>,
-    neurons: &[NeuronParams],
-    opts: &SnnOptions,
-) -> Result<(Vec<SnnParam>, u64)> {
-    let mut params = Vec::with_capacity(specs.len());
-    let mut bytes = 0u64;
-    let mut ni = 0;
-    for spec in specs {
-        let init: Vec<f32> = if spec.kind == ParamKind::Vth {
-            ni += 1;
-            vec![neurons[ni - 1].vth]
-        } else if spec.kind == ParamKind::Leak {
-            vec![neurons[ni - 1].leak]
-        } else {
-            vec![0.0; spec.shape.iter().product()]
-        };
-        let value = gpu.tensor_from(&spec.name, &spec.shape, &init)?;
-        let state = |s: &str| {
-            gpu.tensor(
-                &format!("{}.{s}", spec.name),
-                if opts.train { &spec.shape } else { &[1] },
-            )
-        };
-        let (grad, m, v, vmax) = (state("grad")?, state("m")?, state("v")?, state("vmax")?);
-        bytes += value.bytes() + grad.bytes() + m.bytes() + v.bytes() + vmax.bytes();
-        params.push(SnnParam {
-            spec,
-            value,
-            grad,
-            m,
-            v,
-            vmax,
-        });
-    }
-    Ok((params, bytes))
-}
-
 /// The analog input image batch [B, C, H, W] (no gradient).
 fn input_flow(gpu: &Gpu, cfg: &ModelConfig, batch: usize) -> Result<Flow> {
     let mut in_shape = vec![batch];
@@ -319,36 +281,4 @@ fn build_head(gpu: &Gpu, b: &mut SnnBuilder, classes: usize, out: &Flow) -> Resu
         loss,
         bwd,
     })
-}
-
-/// Adam settings of `p` (step left to the caller): the leak is clamped to <= 1.
-pub(super) fn adam_params(p: &SnnParam, opts: &SnnOptions) -> AdamParams {
-    let mut hp = AdamParams::new(p.value.len() as u32, opts.lr);
-    hp.weight_decay = opts.weight_decay;
-    if p.spec.kind == ParamKind::Leak {
-        hp.use_clamp = 1;
-        hp.clamp_max = 1.0;
-    }
-    hp
-}
-
-/// One Adam op per trainable parameter, pushed to `arena`: (op index, parameter index).
-fn adam_ops(gpu: &Gpu, arena: &mut Arena, params: &[SnnParam], opts: &SnnOptions) -> Result<Vec<(usize, usize)>> {
-    let mut update = Vec::new();
-    for (pi, p) in params.iter().enumerate().filter(|(_, p)| p.spec.trainable) {
-        let op = adam_step(
-            gpu,
-            &format!("{}.adam", p.spec.name),
-            p.value.len(),
-            &adam_params(p, opts),
-            &p.value,
-            &p.grad,
-            &p.m,
-            &p.v,
-            &p.vmax,
-        )?;
-        arena.ops.push(op);
-        update.push((arena.ops.len() - 1, pi));
-    }
-    Ok(update)
 }

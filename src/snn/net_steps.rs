@@ -1,9 +1,9 @@
 //! SnnNet at run time (eval and train steps, Adam settings, spike and logit reads), moved out of net.rs for size.
 
-use super::net::{adam_params, SnnNet};
+use super::net::SnnNet;
 use crate::error::{Error, Result};
 use crate::gpu::{Encoder, Gpu, Tensor};
-use crate::nn::optim::adam_set;
+use crate::nn::optim::{adam_set, AdamParams};
 use crate::spec::StepStats;
 
 impl SnnNet {
@@ -114,10 +114,12 @@ impl SnnNet {
             d.set_seed(gpu, seed.wrapping_mul(0x9E37_79B9).wrapping_add(i as u32));
         }
         self.adam_step += 1;
-        for &(oi, pi) in &self.update {
-            let mut hp = adam_params(&self.params[pi], &self.opts);
-            hp.step = self.adam_step;
-            adam_set(gpu, &self.arena.ops[oi], &hp);
+        for (oi, hp) in &self.update {
+            let hp = AdamParams {
+                step: self.adam_step,
+                ..*hp
+            };
+            adam_set(gpu, &self.arena.ops[*oi], &hp);
         }
         let mut enc = Encoder::new(gpu, "snn.train");
         self.arena.record(&self.fwd_train, &mut enc);
