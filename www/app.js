@@ -9,6 +9,7 @@ import { HOW_TO, explain } from "./messages.js";
 import { drawSpikeMaps, setupPad, padPixels, padShow } from "./spikes.js";
 import { session, startWorker } from "./session.js";
 import { planDemo, applyPlan } from "./demo.js";
+import { openBundledModel } from "./firstvisit.js";
 
 const $ = (id) => document.getElementById(id);
 const sleep0 = () => new Promise((r) => setTimeout(r, 0));
@@ -227,12 +228,17 @@ function download(bytes, name) {
 const chosenModel = () => ($("model").value === "custom" ? state.customModel : $("model").value);
 
 async function uploadCheckpoint(file) {
+  await useCheckpoint(new Uint8Array(await file.arrayBuffer()), file.name);
+}
+
+/** Load a DNN or SNN checkpoint's bytes (`from` names them in the messages). */
+async function useCheckpoint(bytes, from) {
   // A plain PyTorch state dict (no ultraspike metadata) is read as the model chosen above.
-  const info = await session.load_checkpoint(new Uint8Array(await file.arrayBuffer()), chosenModel());
+  const info = await session.load_checkpoint(bytes, chosenModel());
   if (info.kind === "dnn") {
     state.convert = null;
     const how = info.state_dict ? ", a plain state dict read as the chosen model" : "";
-    $("dnn-info").textContent = `loaded DNN ${info.model} (${info.epoch} epochs${how}) from ${file.name}`;
+    $("dnn-info").textContent = `loaded DNN ${info.model} (${info.epoch} epochs${how}) from ${from}`;
     if (info.history?.length) {
       state.history = info.history;
       state.live = info.history.map((r) => [r.epoch + 1, r.train_loss, r.train_acc]);
@@ -241,6 +247,22 @@ async function uploadCheckpoint(file) {
   } else {
     $("snn-info").textContent = `loaded SNN ${info.model} (${info.method}, T=${info.timesteps}, ${info.finetune_epochs} fine-tuning epochs)`;
   }
+  return info;
+}
+
+/** No saved session: open on the bundled MNIST model, converted at T = 2 (firstvisit.js). */
+async function firstVisit() {
+  const t0 = performance.now();
+  const app = { $, loadData: loadBundled, useCheckpoint, convert, showRaster };
+  state.firstVisitPhases = {};
+  await openBundledModel(app, progress, state.firstVisitPhases);
+  // The sweep's point at T = 2 is the conversion just made (no second evaluation).
+  const ev = state.convert.evaluation;
+  state.sweep = [{ method: state.convert.method, t: ev.t, accuracy: ev.accuracy }];
+  drawSweep(state);
+  drawSummary(state);
+  state.firstVisitMs = performance.now() - t0;
+  await persist();
 }
 
 /** A user's model config: the library checks it when training starts (shapes, sizes, unknown keys). */
@@ -258,7 +280,8 @@ async function useModelConfig(file) {
 const chosenRecipe = () =>
   $("method").value + ($("init-membrane").value ? `+${$("init-membrane").value}` : "") + ($("bias-correction").checked ? "+bias" : "");
 
-async function convert() {
+/** `lap(name)`, when given, marks the end of each phase (the first visit times them). */
+async function convert(lap = () => {}) {
   const t = +$("timesteps").value;
   let c = await session.start_calibration(Math.max(1, +$("calib").value || 10), 100);
   while (!c.layers) {
@@ -268,9 +291,12 @@ async function convert() {
     c = await session.calibration_steps(2);
   }
   state.layers = c.layers;
+  lap("calibration");
   progress(0.5, "converting and evaluating the SNN");
   const dnn = state.dnnEval ?? (await evalDnn());
+  lap("DNN evaluation");
   const r = await session.convert(chosenRecipe(), t);
+  lap("conversion and SNN evaluation");
   state.convert = r;
   state.convertDnnAcc = dnn.accuracy;
   state.finetuned = [];
@@ -565,6 +591,12 @@ export async function main(bindings) {
     let note = "";
     await task("Restoring the last session", async () => { note = await restoreSaved(saved); });
     if (document.body.dataset.state === "idle") status("ok", `WebGPU ready${name ? " on " + name : ""}; ${note}`);
+  } else {
+    await task("Opening the bundled MNIST model", firstVisit);
+    if (document.body.dataset.state === "idle") {
+      status("ok", `WebGPU ready${name ? " on " + name : ""}. This is a model trained on MNIST, converted to an SNN at T = 2 in ${(state.firstVisitMs / 1000).toFixed(1)} s: explore every view, draw a digit, or train your own.`);
+    }
+    document.body.dataset.firstVisit = document.body.dataset.state === "idle" ? "done" : "failed";
   }
   document.body.dataset.restored = saved?.archive ? "yes" : "no";
 }

@@ -114,8 +114,10 @@ export function drawConversionTable(state) {
 }
 
 export function drawSweep(state) {
-  const series = METHODS.map((m, i) => ({
-    name: m, color: PALETTE[i], dots: true,
+  // The sweep's methods, then any other point's (the first visit's qcfs+bias conversion).
+  const names = [...new Set([...METHODS, ...state.sweep.map((r) => r.method)])];
+  const series = names.map((m, i) => ({
+    name: m, color: PALETTE[i % PALETTE.length], dots: true,
     points: state.sweep.filter((r) => r.method === m).map((r) => [r.t, 100 * r.accuracy]),
   })).filter((s) => s.points.length);
   if (state.finetuned.length) series.push({ name: "alpha-beta + SGL", color: "#111827", width: 3.5, dots: true, points: state.finetuned.map((r) => [r.t, 100 * r.accuracy]) });

@@ -40,21 +40,45 @@ const secs = () => ((Date.now() - t0) / 1000).toFixed(0) + "s";
 try {
   console.log("open", url);
   await page.goto(url);
-  await page.waitForFunction(() => document.body.dataset.status === "ok" || document.body.dataset.status === "err", null, { timeout: 120_000 });
+  // (A first visit then opens the bundled model: wait for that to end.)
+  await page.waitForFunction(() => document.body.dataset.firstVisit || document.body.dataset.status === "err", null, { timeout: 300_000, polling: 200 });
   const st = await page.textContent("#status");
   check(!/fail|no webgpu|no device/i.test(st) && (await page.getAttribute("body", "data-status")) === "ok", `WebGPU session opened: ${st.trim()}`);
   check((await page.evaluate(() => window.ultraspike.worker)) === true, "the session runs in a Web Worker (the main thread only awaits it)");
-  // A first visit: the demo and the summary at the top, and every empty view says what fills it.
+  // A first visit: the bundled MNIST model, converted at T = 2, fills every view within seconds
+  // with nothing trained; the demo and the summary sit at the top, the views in the story's order.
   await page.screenshot({ path: join(outDir, "first-visit.png"), fullPage: true });
   const firstVisit = await page.evaluate(() => ({
+    done: document.body.dataset.firstVisit,
+    ms: window.ultraspike.firstVisitMs,
     demoTop: document.getElementById("demo").getBoundingClientRect().top,
-    summary: document.getElementById("sum-dnn").textContent,
-    hints: [...document.querySelectorAll(".plot-host, .strip")].filter((h) => !h.children.length).map((h) => getComputedStyle(h, "::before").content.length > 20),
+    glance: Object.fromEntries(["sum-dnn", "sum-snn", "sum-t", "sum-spikes", "sum-energy"].map((id) => [id, document.getElementById(id).textContent])),
+    empty: [...document.querySelectorAll(".plot-host, .strip")].filter((h) => !h.children.length).map((h) => h.id),
     order: [...document.querySelectorAll("article.view")].map((a) => a.id),
+    method: window.ultraspike.convert?.method, t: window.ultraspike.convert?.t,
+    dnn: window.ultraspike.dnnEval?.accuracy, snn: window.ultraspike.convert?.evaluation.accuracy,
+    sweep: window.ultraspike.sweep.map((r) => [r.method, r.t]), maps: window.ultraspike.spikeMaps?.t,
+    form: document.getElementById("method").value,
   }));
-  check(firstVisit.demoTop < 400 && firstVisit.summary === "–", `first visit: the quick demo at the top (y = ${firstVisit.demoTop.toFixed(0)} px) beside an empty summary`);
-  check(firstVisit.hints.length > 5 && firstVisit.hints.every(Boolean), `first visit: each of ${firstVisit.hints.length} empty views says what will fill it`);
+  console.log("first visit:", JSON.stringify(firstVisit));
+  check(firstVisit.done === "done" && firstVisit.method === "qcfs" && firstVisit.t === 2, `first visit: the bundled MNIST model converted (${firstVisit.method}, T = ${firstVisit.t}) in ${(firstVisit.ms / 1000).toFixed(1)} s`);
+  check(firstVisit.dnn >= 0.97 && firstVisit.snn >= firstVisit.dnn - 0.02, `first visit: DNN ${firstVisit.dnn}, SNN at T = 2 ${firstVisit.snn} (the bundled model, nothing trained)`);
+  check(Object.values(firstVisit.glance).every((v) => v !== "–") && firstVisit.glance["sum-t"] === "2", `first visit: the summary is filled: ${JSON.stringify(firstVisit.glance)}`);
+  check(firstVisit.empty.length === 0 && firstVisit.maps === 2 && JSON.stringify(firstVisit.sweep) === JSON.stringify([["qcfs", 2]]), `first visit: every view alive (empty: ${firstVisit.empty.join(", ") || "none"}), spike maps at T = 2, the sweep's point at T = 2`);
+  check(firstVisit.form === "alpha-beta", `first visit: the form keeps its own settings for the user's runs (method ${firstVisit.form})`);
+  check(firstVisit.demoTop < 400, `the quick demo at the top (y = ${firstVisit.demoTop.toFixed(0)} px) beside the summary`);
   check(JSON.stringify(firstVisit.order) === JSON.stringify(["view-data", "view-train", "view-convert", "view-spikes", "view-sweep", "view-energy"]), `views in the story's order: ${firstVisit.order.join(", ")}`);
+  // The drawing pad with the bundled model: test image 0 on the pad, classified within 100 ms.
+  await page.click("#pad-from-test");
+  await page.waitForFunction(() => window.ultraspike.padMaps && document.body.dataset.state !== "busy", null, { timeout: 60_000 });
+  const padFirst = [];
+  for (let i = 0; i < 5; i++) {
+    await page.click("#pad-classify");
+    await page.waitForFunction(() => document.body.dataset.state !== "busy", null, { timeout: 60_000 });
+    padFirst.push(await page.evaluate(() => window.ultraspike.padMaps.ms));
+  }
+  const padMedian = [...padFirst].sort((a, b) => a - b)[2];
+  check(padMedian <= 100, `drawing pad with the bundled model: classified with spike maps in ${padMedian.toFixed(0)} ms (median of ${padFirst.map((v) => v.toFixed(0)).join(", ")} ms; 100 ms allowed)`);
 
   if (process.env.E2E_ERRORS_ONLY) {
     await page.fill("#train-n", "200");
@@ -178,6 +202,9 @@ try {
   await tab2.waitForFunction(() => document.body.dataset.restored && document.body.dataset.state !== "busy", null, { timeout: 120_000, polling: 500 });
   const tab2Seen = await tab2.evaluate(() => ({ owner: document.body.dataset.owner, restored: document.body.dataset.restored, st: window.ultraspike.pipeline(), status: document.getElementById("status").textContent.trim() }));
   check(tab2Seen.owner === "no" && tab2Seen.restored === "no" && !tab2Seen.st?.dnn && /another tab/i.test(tab2Seen.status), `a second tab does not restore the first's session and says why: ${JSON.stringify(tab2Seen)}`);
+  // It starts empty, and every empty view says what will fill it.
+  const hints = await tab2.evaluate(() => [...document.querySelectorAll(".plot-host, .strip")].filter((h) => !h.children.length).map((h) => getComputedStyle(h, "::before").content.length > 20));
+  check(hints.length > 5 && hints.every(Boolean), `an empty tab: each of ${hints.length} empty views says what will fill it`);
   // Work in the second tab (loading data saves the session in the tab that owns it) leaves the
   // saved record alone.
   const savedAt = (p) => p.evaluate(() => new Promise((ok) => {
