@@ -9,7 +9,7 @@ import { HOW_TO, explain } from "./messages.js";
 import { drawSpikeMaps, setupPad, padPixels, padShow } from "./spikes.js";
 import { session, startWorker } from "./session.js";
 import { planDemo, applyPlan } from "./demo.js";
-import { openBundledModel } from "./firstvisit.js";
+import { openBundledModel, fetchModel } from "./firstvisit.js";
 
 const $ = (id) => document.getElementById(id);
 const sleep0 = () => new Promise((r) => setTimeout(r, 0));
@@ -182,12 +182,14 @@ async function finishLoad(kind, source) {
 
 // ---- DNN --------------------------------------------------------------------
 
-async function train() {
+/** Train the form's model: from scratch, or from the bundled `models/<fromFile>` (the quick demo's plan). */
+async function train(fromFile = null) {
   if (!state.data) await loadBundled();
   const model = chosenModel();
   const opts = { model, epochs: +$("epochs").value, batch: +$("batch").value, lr: +$("lr").value };
   if ($("act-levels").value) opts.qcfs = +$("act-levels").value;
-  await session.start_training(opts);
+  if (fromFile) await session.start_training_from(opts, await fetchModel(fromFile));
+  else await session.start_training(opts);
   // A new DNN: the views of the old one's conversion no longer apply (the session dropped it too).
   // (Every view drawn from the old SNN goes too: its evaluation, fine-tuning and raster.)
   Object.assign(state, { history: [], live: [], convert: null, sweep: [], dnnEval: null, walk: null, snnEval: null, ft: [], finetuned: [], raster: null });
@@ -506,7 +508,8 @@ async function demo() {
       applyPlan(state.plan);
     });
   }
-  const phases = [["load", loadBundled], ["train", train], ["evaluate DNN", evalDnn], ["convert", convert], ["sweep", sweep], ["fine-tune", finetune], ["evaluate SNN", evalSnn]];
+  const from = $("demo-sized").checked ? state.plan?.bundled_file : null;
+  const phases = [["load", loadBundled], ["train", () => train(from)], ["evaluate DNN", evalDnn], ["convert", convert], ["sweep", sweep], ["fine-tune", finetune], ["evaluate SNN", evalSnn]];
   for (const [name, fn] of phases) await timed(name, fn);
   document.body.dataset.demo = "done";
 }

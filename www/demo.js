@@ -34,7 +34,16 @@ export async function planDemo(session, wasm, progress) {
 /** The plan as the form's settings (the steps read them), and said in the run card. */
 export function applyPlan(plan) {
   $("model").value = plan.model;
-  $("act-levels").value = "";
+  $("act-levels").value = plan.qcfs ?? "";
+  if (plan.lr != null) $("lr").value = plan.lr;
+  if (plan.method) {
+    // A recipe as the CLI spells it (`qcfs+bias`): the method menu, the start and the bias box.
+    const [method, ...opts] = plan.method.split("+");
+    $("method").value = method;
+    $("init-membrane").value = opts.find((o) => o === "half" || o === "zero") ?? "";
+    $("bias-correction").checked = opts.includes("bias");
+  }
   for (const [id, v] of [["epochs", plan.epochs], ["batch", plan.batch], ["train-n", plan.train_images], ["test-n", plan.test_images], ["calib", plan.calib_batches], ["ft-n", plan.finetune_images], ["ft-epochs", 1]]) $(id).value = v;
-  $("demo-info").textContent = `Sized to this device: ${plan.model}, ${plan.train_images} images x ${plan.epochs} epoch(s). Why: ${plan.reason}`;
+  const how = plan.bundled_file ? `the bundled ${plan.model} fine-tuned on` : `${plan.model},`;
+  $("demo-info").textContent = `Sized to this device: ${how} ${plan.train_images} images x ${plan.epochs} epoch(s). Why: ${plan.reason}`;
 }

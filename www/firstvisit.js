@@ -5,7 +5,14 @@
 // within seconds with nothing trained. "Train your own" and the quick demo stay as they are:
 // training replaces the model, and every view follows.
 
-export const BUNDLED_MODEL = "models/mnist.safetensors";
+export const BUNDLED_MODEL = "mnist.safetensors";
+
+/** A bundled model's bytes (`file` as the library's BUNDLED_MODELS names it). */
+export async function fetchModel(file) {
+  const r = await fetch(`models/${file}`);
+  if (!r.ok) throw new Error(`models/${file}: HTTP ${r.status}`);
+  return new Uint8Array(await r.arrayBuffer());
+}
 // The conversion that keeps the bundled DNN's accuracy at T = 2 (EXPERIMENTS.md section 7; bias
 // correction, which costs minutes here, gains nothing on this model). Sized for seconds on a CPU
 // WebGPU: 2 calibration batches of 100 training images (the percentiles of every layer's
@@ -41,10 +48,8 @@ export async function openBundledModel(app, progress, phases = {}) {
 async function convertBundled(app, progress, lap) {
   await app.loadData();
   lap("data");
-  progress(0.2, `fetching the bundled model (${BUNDLED_MODEL})`);
-  const r = await fetch(BUNDLED_MODEL);
-  if (!r.ok) throw new Error(`${BUNDLED_MODEL}: HTTP ${r.status}`);
-  const info = await app.useCheckpoint(new Uint8Array(await r.arrayBuffer()), "the bundled model");
+  progress(0.2, `fetching the bundled model (models/${BUNDLED_MODEL})`);
+  const info = await app.useCheckpoint(await fetchModel(BUNDLED_MODEL), "the bundled model");
   lap("model");
   await app.convert(lap);
   lap("walkthrough and plots");

@@ -127,3 +127,45 @@ fn bad_probes_and_budgets_are_refused_by_name() {
         .to_string();
     assert!(err.contains("load a dataset"), "{err}");
 }
+
+#[test]
+fn a_slow_device_fine_tunes_the_bundled_model_and_a_gpu_still_trains_from_scratch() {
+    let mnist = BUNDLED_MODELS.iter().find(|b| b.dataset == DatasetKind::Mnist);
+    let p = plan_with_bundled(demo_probes(&cpu()).unwrap(), DEMO_BUDGET_S, 60_000, 10_000, mnist).unwrap();
+    assert_eq!(
+        (
+            p.start,
+            p.bundled_file.as_deref(),
+            p.model.as_str(),
+            p.qcfs,
+            p.method.as_deref()
+        ),
+        (
+            DemoStart::Bundled,
+            Some("mnist.safetensors"),
+            "vgg-small-avg",
+            Some(4),
+            Some("qcfs")
+        )
+    );
+    assert_eq!(p.lr, Some(BUNDLED_FINETUNE_LR));
+    // Sized with the bigger model's rate (vgg-small-avg is vgg-small with average pools).
+    let big = plan([&cpu()[0], &cpu()[0]], DEMO_BUDGET_S, 60_000, 10_000).unwrap();
+    assert_eq!(
+        (p.train_images, p.epochs, p.test_images),
+        (big.train_images, 1, big.test_images)
+    );
+    assert!(
+        p.reason.contains("starts from the bundled vgg-small-avg"),
+        "{}",
+        p.reason
+    );
+    let fresh = plan_with_bundled(demo_probes(&gpu()).unwrap(), DEMO_BUDGET_S, 60_000, 10_000, mnist).unwrap();
+    assert_eq!(
+        (fresh.start, fresh.model.as_str(), fresh.qcfs, fresh.lr),
+        (DemoStart::Fresh, "vgg-small", None, None)
+    );
+    // No bundled model for the data: the smaller model from scratch, as before.
+    let none = plan_with_bundled(demo_probes(&cpu()).unwrap(), DEMO_BUDGET_S, 60_000, 10_000, None).unwrap();
+    assert_eq!((none.start, none.model.as_str()), (DemoStart::Fresh, "vgg-tiny"));
+}

@@ -60,7 +60,7 @@ pub use calibration::{CalibrationProgress, LayerSummary};
 pub use classify::{Classification, ClassifyWith, ModelInput};
 pub use conversion::{Conversion, SweepPoint};
 pub use data::{DataSource, DatasetSummary};
-pub use demo::{DemoPlan, DemoProbe, DEMO_BUDGET_S, DEMO_MODELS};
+pub use demo::{BundledModel, DemoPlan, DemoProbe, DemoStart, BUNDLED_MODELS, DEMO_BUDGET_S, DEMO_MODELS};
 pub use diagnostics::{ConversionReport, LayerReport};
 pub use finetuning::{FinetuneEvent, FinetuneInfo};
 pub use options::{check_timesteps, parse_surrogate, FinetuneOptions, TrainOptions, MAX_TIMESTEPS};

@@ -103,11 +103,13 @@ impl Session {
 
     /// Build a fresh model (`opts.model`: a built-in name or a JSON config) and its trainer.
     pub fn start_training(&mut self, opts: JsValue) -> Result<JsValue, JsError> {
-        let o: TrainOptions = from_js("training options", opts)?;
-        let info = self.pipeline.start_training(&o, TrainStart::Fresh).map_err(js_err)?;
-        to_js(
-            &serde_json::json!({ "model": info.model.name, "layers": info.layers, "config": info.model, "batches_per_epoch": info.batches_per_epoch }),
-        )
+        self.start(opts, TrainStart::Fresh)
+    }
+
+    /// `start_training` from the weights of a checkpoint's bytes (the quick demo's bundled model).
+    pub fn start_training_from(&mut self, opts: JsValue, weights: Vec<u8>) -> Result<JsValue, JsError> {
+        let ck = crate::checkpoint::Checkpoint::from_bytes(&weights).map_err(js_err)?;
+        self.start(opts, TrainStart::FromWeights(ck))
     }
 
     /// Up to `k` training batches; closes the epoch (test evaluation, snapshot) when it ends.
@@ -183,6 +185,16 @@ const EVAL_BATCH: usize = 100;
 
 fn js_err(e: Error) -> JsError {
     JsError::new(&e.to_string())
+}
+
+impl Session {
+    fn start(&mut self, opts: JsValue, start: TrainStart) -> Result<JsValue, JsError> {
+        let o: TrainOptions = from_js("training options", opts)?;
+        let info = self.pipeline.start_training(&o, start).map_err(js_err)?;
+        to_js(
+            &serde_json::json!({ "model": info.model.name, "layers": info.layers, "config": info.model, "batches_per_epoch": info.batches_per_epoch }),
+        )
+    }
 }
 
 fn from_js<T: serde::de::DeserializeOwned>(what: &str, v: JsValue) -> Result<T, JsError> {
