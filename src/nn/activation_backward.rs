@@ -10,6 +10,7 @@ use crate::nn::activation::{
     check_levels, mu_reduce, qcfs_backward_mu, threshold_relu_backward, threshold_relu_backward_mu_variant,
     QcfsMuParams, MU_PER_GROUP,
 };
+use crate::nn::conv_select::is_real_gpu;
 use crate::nn::linear::check_len;
 use crate::shape_err;
 
@@ -144,11 +145,4 @@ fn unfused(
         variant: ActBackward::Unfused,
         partial: grad.partial,
     })
-}
-
-fn is_real_gpu(gpu: &Gpu) -> bool {
-    matches!(
-        gpu.info.device_type,
-        wgpu::DeviceType::DiscreteGpu | wgpu::DeviceType::IntegratedGpu
-    )
 }

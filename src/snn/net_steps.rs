@@ -114,12 +114,10 @@ impl SnnNet {
             d.set_seed(gpu, seed.wrapping_mul(0x9E37_79B9).wrapping_add(i as u32));
         }
         self.adam_step += 1;
+        // The learning rate follows `set_lr` (the schedule); the rest is each op's own.
+        let (step, lr) = (self.adam_step, self.opts.lr);
         for (oi, hp) in &self.update {
-            let hp = AdamParams {
-                step: self.adam_step,
-                ..*hp
-            };
-            adam_set(gpu, &self.arena.ops[*oi], &hp);
+            adam_set(gpu, &self.arena.ops[*oi], &AdamParams { step, lr, ..*hp });
         }
         let mut enc = Encoder::new(gpu, "snn.train");
         self.arena.record(&self.fwd_train, &mut enc);
