@@ -124,7 +124,8 @@ export function lineChart(host, { series, xLabel, yLabel, x, y, xTicks, yFmt, wi
 }
 
 /** Grouped bars: labels on x, groups = [{name, color, values}], optional log scale. */
-export function barChart(host, { labels, groups, yLabel, log = false, width, height }) {
+/** Grouped bars per label; `onPick(i)`, when given, makes each label's column clickable. */
+export function barChart(host, { labels, groups, yLabel, log = false, width, height, onPick }) {
   const all = groups.flatMap((g) => g.values).filter((v) => v > 0);
   const tr = log ? (v) => Math.log10(Math.max(v, 1e-12)) : (v) => v;
   const lo = log ? Math.floor(Math.log10(Math.min(...all, 1))) : 0;
@@ -148,6 +149,14 @@ export function barChart(host, { labels, groups, yLabel, log = false, width, hei
     });
     text(f.g, f.m.l + (i + 0.5) * bw, f.m.t + f.H + 16, lab.length > 14 ? lab.slice(0, 13) + "…" : lab, { "text-anchor": "middle", class: "tick" });
   });
+  if (onPick) {
+    // A transparent column over each label's bars takes the click (and shows all its values).
+    labels.forEach((lab, i) => {
+      const hit = el("rect", { x: f.m.l + i * bw, y: f.m.t, width: bw, height: f.H, fill: "transparent", class: "pick", "data-index": i }, f.g);
+      el("title", {}, hit).textContent = `${lab}: ${groups.map((g) => `${g.name} ${fmt(g.values[i])}`).join(", ")} (click: the arithmetic)`;
+      hit.addEventListener("click", () => onPick(i));
+    });
+  }
   legend(f.svg, groups, f.m.l, f.m.l + f.W);
   return f;
 }

@@ -133,6 +133,20 @@ export function drawSpikes(ev) {
   });
 }
 
+/** One layer's energy arithmetic (a click in the energy chart): what the DNN and the SNN pay. */
+export function explainEnergyLayer(e, i) {
+  const l = e.layers[i];
+  const pj = (v) => (v >= 1e6 ? `${fmt(v / 1e6)} µJ` : v >= 1e3 ? `${fmt(v / 1e3)} nJ` : `${fmt(v)} pJ`);
+  const dnn = `DNN: ${fmt(l.dnn_macs)} MACs per image (one per synapse) x E_MAC ${e.e_mac_pj} pJ = ${pj(l.dnn_pj)}.`;
+  const snn = l.analog
+    ? `SNN: this layer sees the analog image, so it does its ${fmt(l.dnn_macs)} MACs at each of the T = ${e.t} steps: ${fmt(l.snn_ops)} MACs x E_MAC ${e.e_mac_pj} pJ = ${pj(l.snn_pj)}.`
+    : `SNN: one accumulate per incoming spike and synapse it reaches, summed over the T = ${e.t} steps: ${fmt(l.snn_ops)} ACs x E_AC ${e.e_ac_pj} pJ = ${pj(l.snn_pj)}.`;
+  const r = l.dnn_pj / l.snn_pj;
+  const ratio = !(l.snn_pj > 0) ? "No spike reaches this layer: the SNN pays nothing here." : r >= 1 ? `The SNN pays ${fmt(r)}x less here.` : `The SNN pays ${fmt(1 / r)}x more here (T times the DNN's MACs).`;
+  $("energy-layer").textContent = `${l.name}. ${dnn} ${snn} ${ratio}`;
+  $("energy-layer").dataset.layer = l.name;
+}
+
 export function drawEnergy(ev, c) {
   const e = ev.energy;
   $("energy-consts").textContent = `${c.model}: E_MAC = ${c.e_mac_pj} pJ, E_AC = ${c.e_ac_pj} pJ. Neuromorphic (normalized FLOPs*compute + T*static): TrueNorth (${c.truenorth.join(", ")}), SpiNNaker (${c.spinnaker.join(", ")}).`;
@@ -140,7 +154,10 @@ export function drawEnergy(ev, c) {
     labels: e.layers.map((l) => l.name),
     groups: [{ name: "DNN pJ", color: PALETTE[1], values: e.layers.map((l) => l.dnn_pj) }, { name: "SNN pJ", color: PALETTE[0], values: e.layers.map((l) => l.snn_pj) }],
     yLabel: "pJ per image (log)", log: true, width: 860, height: 280,
+    onPick: (i) => explainEnergyLayer(e, i),
   });
+  $("energy-layer").textContent = "Click a layer's bars: its operations and energy, step by step.";
+  delete $("energy-layer").dataset.layer;
   const rows = e.layers.map((l) => [l.name + (l.analog ? " (analog, MACs x T)" : ""), l.dnn_macs, l.snn_ops, l.dnn_pj, l.snn_pj, l.dnn_pj / Math.max(l.snn_pj, 1e-30)]);
   rows.push(["total", e.layers.reduce((s, l) => s + l.dnn_macs, 0), e.layers.reduce((s, l) => s + l.snn_ops, 0), e.dnn_pj, e.snn_pj, e.ratio]);
   rows.push(["first layer computed once", "", "", e.dnn_pj, e.snn_pj_first_once, e.ratio_first_once]);

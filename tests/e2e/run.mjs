@@ -78,6 +78,10 @@ try {
     padFirst.push(await page.evaluate(() => window.ultraspike.padMaps.ms));
   }
   const padMedian = [...padFirst].sort((a, b) => a - b)[2];
+  // Explain by pointing: a click on an energy bar gives that layer's MAC/AC arithmetic.
+  await page.locator("#plot-energy rect.pick").nth(1).click();
+  const energyLayer = await page.evaluate(() => ({ text: document.getElementById("energy-layer").textContent, layer: document.getElementById("energy-layer").dataset.layer, want: window.ultraspike.convert.evaluation.energy.layers[1] }));
+  check(energyLayer.layer === energyLayer.want.name && /MACs per image/.test(energyLayer.text) && /ACs x E_AC/.test(energyLayer.text) && energyLayer.text.includes("T = 2"), `a click on the energy view's second layer explains it: ${energyLayer.text}`);
   check(padMedian <= 100, `drawing pad with the bundled model: classified with spike maps in ${padMedian.toFixed(0)} ms (median of ${padFirst.map((v) => v.toFixed(0)).join(", ")} ms; 100 ms allowed)`);
 
   if (process.env.E2E_ERRORS_ONLY) {
