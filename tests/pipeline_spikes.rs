@@ -53,6 +53,21 @@ fn spike_maps_agree_with_the_snn_they_show() {
                         l.name,
                         l.vth
                     );
+                    // The step table a click shows: the leaked membrane plus this step's current
+                    // gives the membrane before the reset, and a spike takes V_th off it.
+                    let prev = if s == 0 {
+                        l.start
+                    } else {
+                        l.after_reset[(s - 1) * n + i]
+                    };
+                    let before = l.leak * prev + l.current[s * n + i];
+                    assert!(
+                        (before - u).abs() <= 1e-5 * (1.0 + u.abs()),
+                        "{} step {s}: {before} vs {u}",
+                        l.name
+                    );
+                    let after = if spiked { u - l.vth } else { u };
+                    assert_eq!(l.after_reset[s * n + i], after, "{} step {s} neuron {i}", l.name);
                 }
             }
         }

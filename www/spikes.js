@@ -63,6 +63,28 @@ function hit(cv, g, ev) {
   return { ch, y, x, i: ch * g.h * g.w + y * g.w + x };
 }
 
+// The neuron (index inside the shown channel) whose steps the table shows, kept across redraws
+// (a click on another channel's neuron re-fetches the maps for that channel first).
+let picked = null;
+
+/** One neuron of the shown channel step by step, as the library computed it (no rule repeated here). */
+function drawNeuron(maps, layer, ch, i) {
+  const n = layer.membrane.length / maps.t;
+  if (!(i >= 0 && i < n)) return;
+  const per = layer.shape.reduce((a, b) => a * b, 1);
+  const first = layer.shape.length === 3 ? ch * n : ch;
+  const where = layer.shape.length === 3 ? `channel ${ch}, y ${Math.floor(i / layer.shape[2])}, x ${i % layer.shape[2]}` : `neuron ${ch}`;
+  const f = (v) => v.toFixed(4);
+  const rows = [`<tr><td>start</td><td></td><td></td><td></td><td></td><td>${f(layer.start)}</td></tr>`];
+  for (let t = 0; t < maps.t; t++) {
+    const k = t * n + i;
+    const spike = layer.spikes[t * per + first + i];
+    rows.push(`<tr><td>${t + 1}</td><td>${f(layer.current[k])}</td><td>${f(layer.membrane[k])}</td><td>${f(layer.vth)}</td><td>${spike ? "spike" : "-"}</td><td>${f(layer.after_reset[k])}${spike ? " (-V_th)" : ""}</td></tr>`);
+  }
+  $("sm-neuron").innerHTML = `<caption>${layer.name}, ${where}: u = ${f(layer.leak)} x u(previous) + current; a spike when u > V_th, then u - V_th</caption><tr><th>step</th><th>input current</th><th>membrane before reset</th><th>threshold V_th</th><th>spike</th><th>membrane after reset</th></tr>${rows.join("")}`;
+  $("sm-neuron").dataset.neuron = `${layer.name}:${ch}:${i}`;
+}
+
 /** Draw `maps` for the layer and step chosen in the view's controls. */
 export function drawSpikeMaps(maps) {
   const sel = $("sm-layer");
@@ -88,8 +110,22 @@ export function drawSpikeMaps(maps) {
   };
   $("sm-membrane").onmousemove = (ev) => {
     const h = hit($("sm-membrane"), mem, ev);
-    if (h) $("sm-hover").textContent = `channel ${ch}, step ${h.ch + 1} (y ${h.y}, x ${h.x}): membrane ${layer.membrane[h.i].toFixed(3)} (V_th ${layer.vth.toFixed(3)})`;
+    if (h) $("sm-hover").textContent = `channel ${ch}, step ${h.ch + 1} (y ${h.y}, x ${h.x}): membrane ${layer.membrane[h.i].toFixed(3)} (V_th ${layer.vth.toFixed(3)}); click: its steps`;
   };
+  // Explain by pointing: a click on a neuron shows its steps (another channel's: fetched first).
+  const pick = (i) => { picked = i; drawNeuron(maps, layer, ch, i); };
+  $("sm-membrane").onclick = (ev) => { const h = hit($("sm-membrane"), mem, ev); if (h) pick(layer.shape.length === 3 ? h.y * mem.w + h.x : 0); };
+  $("sm-grid").onclick = (ev) => {
+    const h = hit($("sm-grid"), grid, ev);
+    if (!h) return;
+    const within = layer.shape.length === 3 ? h.y * grid.w + h.x : 0;
+    const channel = layer.shape.length === 3 ? h.ch : h.i;
+    if (channel === ch) return pick(within);
+    picked = within;
+    $("sm-channel").value = channel;
+    $("sm-channel").dispatchEvent(new Event("change"));
+  };
+  if (picked !== null) drawNeuron(maps, layer, ch, picked);
   const classes = maps.scores[0]?.length ?? 0;
   lineChart($("plot-scores"), {
     series: Array.from({ length: classes }, (_, c) => ({

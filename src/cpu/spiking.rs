@@ -9,7 +9,10 @@ use crate::spec::neuron::{IfConfig, Surrogate, FAST_SIGMOID_K};
 #[derive(Clone, Debug, PartialEq)]
 pub struct IfForward {
     pub out: Vec<f32>,
+    /// The membrane before the reset, [T, n].
     pub u_trace: Vec<f32>,
+    /// The membrane after the reset (what the next step starts from), [T, n].
+    pub u_after: Vec<f32>,
     pub spikes: u64,
 }
 
@@ -46,6 +49,7 @@ pub fn if_forward(t: usize, n: usize, cfg: &IfConfig, input: &[f32], vth: f32, l
     let height = cfg.beta * vth * cfg.out_scale;
     let mut out = vec![0.0; t * n];
     let mut u_trace = vec![0.0; t * n];
+    let mut u_after = vec![0.0; t * n];
     let mut spikes = 0u64;
     for i in 0..n {
         let mut u = cfg.init * vth;
@@ -60,9 +64,15 @@ pub fn if_forward(t: usize, n: usize, cfg: &IfConfig, input: &[f32], vth: f32, l
             } else {
                 u = ut;
             }
+            u_after[o] = u;
         }
     }
-    IfForward { out, u_trace, spikes }
+    IfForward {
+        out,
+        u_trace,
+        u_after,
+        spikes,
+    }
 }
 
 /// BPTT through the T steps given `g_out` = dL/dout [T, n] and the saved

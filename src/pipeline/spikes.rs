@@ -52,6 +52,13 @@ pub struct SpikeLayer {
     /// The membrane potential of channel `min(channel, C-1)` before the reset,
     /// [T, H*W] (one value per step for a linear layer's neuron `channel`).
     pub membrane: Vec<f32>,
+    /// The same channel's input current per step: what each step adds to the leaked membrane
+    /// (the synaptic input, plus the method's shift), [T, H*W].
+    pub current: Vec<f32>,
+    /// The same channel's membrane after the reset (what the next step starts from), [T, H*W].
+    pub after_reset: Vec<f32>,
+    /// The membrane before the first step (0 or V_th/2, by the conversion's start).
+    pub start: f32,
     pub vth: f32,
     pub leak: f32,
 }
@@ -147,10 +154,14 @@ async fn read_layers(p: &Pipeline, net: &SnnNet, channel: usize) -> Result<(Vec<
             vth.first().copied().unwrap_or(1.0),
             leak.first().copied().unwrap_or(1.0),
         );
+        let trace = channel_trace(input, &shape, t, channel, &nr.cfg, (vth, leak));
         layers.push(SpikeLayer {
             name: nr.name.clone(),
             spikes: out.iter().take(t * per).map(|v| u8::from(*v != 0.0)).collect(),
-            membrane: membrane(input, &shape, t, channel, &nr.cfg, (vth, leak)),
+            membrane: trace.before,
+            current: trace.current,
+            after_reset: trace.after,
+            start: nr.cfg.init * vth,
             shape,
             vth,
             leak,
@@ -159,15 +170,22 @@ async fn read_layers(p: &Pipeline, net: &SnnNet, channel: usize) -> Result<(Vec<
     Ok((layers, output))
 }
 
-/// The membrane before reset of one channel's neurons (CPU twin of if_forward).
-fn membrane(
+/// One channel's neurons step by step: the current each step adds, the membrane before and after
+/// the reset, [T, n] each (from the CPU twin of if_forward, so the page repeats no neuron rule).
+struct ChannelTrace {
+    current: Vec<f32>,
+    before: Vec<f32>,
+    after: Vec<f32>,
+}
+
+fn channel_trace(
     input: &[f32],
     shape: &[usize],
     t: usize,
     channel: usize,
     cfg: &IfConfig,
     (vth, leak): (f32, f32),
-) -> Vec<f32> {
+) -> ChannelTrace {
     let per: usize = shape.iter().product();
     let (first, n) = match shape {
         [c, h, w] => (channel.min(c.saturating_sub(1)) * h * w, h * w),
@@ -181,7 +199,20 @@ fn membrane(
         save_trace: true,
         ..*cfg
     };
-    if_forward(t, n, &cfg, &current, vth, leak).u_trace
+    let f = if_forward(t, n, &cfg, &current, vth, leak);
+    // Per step, as the neuron adds it (a constant current repeats; the shift is part of it).
+    let current = (0..t)
+        .flat_map(|s| {
+            current[(s % steps) * n..(s % steps) * n + n]
+                .iter()
+                .map(|&c| c + cfg.shift)
+        })
+        .collect();
+    ChannelTrace {
+        current,
+        before: f.u_trace,
+        after: f.u_after,
+    }
 }
 
 /// The readout summed over steps 1..=t, for every t (the last is the logits).

@@ -78,6 +78,11 @@ try {
     padFirst.push(await page.evaluate(() => window.ultraspike.padMaps.ms));
   }
   const padMedian = [...padFirst].sort((a, b) => a - b)[2];
+  // Explain by pointing: a click on a neuron's membrane tile gives its steps (current, membrane,
+  // threshold, spike, reset) as the library computed them.
+  await page.locator("#sm-membrane").click({ position: { x: 12, y: 12 } });
+  const neuron = await page.evaluate(() => ({ id: document.getElementById("sm-neuron").dataset.neuron, rows: document.querySelectorAll("#sm-neuron tr").length, text: document.getElementById("sm-neuron").textContent.slice(0, 300) }));
+  check(neuron.id && neuron.rows === 2 + 2, `a click on a neuron shows its steps (header, start, T = 2 steps): ${neuron.id}: ${neuron.text}`);
   // Explain by pointing: a click on an energy bar gives that layer's MAC/AC arithmetic.
   await page.locator("#plot-energy rect.pick").nth(1).click();
   const energyLayer = await page.evaluate(() => ({ text: document.getElementById("energy-layer").textContent, layer: document.getElementById("energy-layer").dataset.layer, want: window.ultraspike.convert.evaluation.energy.layers[1] }));
