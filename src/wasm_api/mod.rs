@@ -9,6 +9,7 @@ mod demo;
 mod embed;
 mod live;
 mod snn;
+mod train;
 mod tune;
 
 use serde::Serialize;
@@ -17,7 +18,7 @@ use wasm_bindgen::prelude::*;
 use crate::checkpoint::Checkpoint;
 use crate::data::DatasetKind;
 use crate::gpu::{Gpu, GpuOptions};
-use crate::pipeline::{Archive, DataSource, Pipeline, TrainOptions, TrainStart};
+use crate::pipeline::{Archive, DataSource, Pipeline};
 use crate::spec::Cancel;
 use crate::Error;
 
@@ -101,33 +102,6 @@ impl Session {
         to_js(&self.pipeline.test_image(i).map_err(js_err)?)
     }
 
-    /// Build a fresh model (`opts.model`: a built-in name or a JSON config) and its trainer.
-    pub fn start_training(&mut self, opts: JsValue) -> Result<JsValue, JsError> {
-        self.start(opts, TrainStart::Fresh)
-    }
-
-    /// `start_training` from the weights of a checkpoint's bytes (the quick demo's bundled model).
-    pub fn start_training_from(&mut self, opts: JsValue, weights: Vec<u8>) -> Result<JsValue, JsError> {
-        let ck = crate::checkpoint::Checkpoint::from_bytes(&weights).map_err(js_err)?;
-        self.start(opts, TrainStart::FromWeights(ck))
-    }
-
-    /// Up to `k` training batches; closes the epoch (test evaluation, snapshot) when it ends.
-    pub async fn train_steps(&mut self, k: usize) -> Result<JsValue, JsError> {
-        to_js(&self.pipeline.train_steps(k).await.map_err(js_err)?)
-    }
-
-    /// The DNN (current weights, momentum included) as the safetensors file
-    /// `ultraspike train` writes. Works mid-training.
-    pub async fn dnn_checkpoint(&mut self) -> Result<Vec<u8>, JsError> {
-        self.pipeline
-            .dnn_snapshot()
-            .await
-            .map_err(js_err)?
-            .to_bytes()
-            .map_err(js_err)
-    }
-
     /// Load a safetensors checkpoint written by the CLI or this page (DNN or SNN);
     /// a plain PyTorch state dict (no metadata) is read as `model` (a built-in
     /// name or a JSON config), which files with metadata ignore.
@@ -185,16 +159,6 @@ const EVAL_BATCH: usize = 100;
 
 fn js_err(e: Error) -> JsError {
     JsError::new(&e.to_string())
-}
-
-impl Session {
-    fn start(&mut self, opts: JsValue, start: TrainStart) -> Result<JsValue, JsError> {
-        let o: TrainOptions = from_js("training options", opts)?;
-        let info = self.pipeline.start_training(&o, start).map_err(js_err)?;
-        to_js(
-            &serde_json::json!({ "model": info.model.name, "layers": info.layers, "config": info.model, "batches_per_epoch": info.batches_per_epoch }),
-        )
-    }
 }
 
 fn from_js<T: serde::de::DeserializeOwned>(what: &str, v: JsValue) -> Result<T, JsError> {
