@@ -48,10 +48,12 @@ def acc_decl():
 def fma_rowvec(b_of_c):
     """A rows held vec4-over-k by lanes r (rows r + 8g): per k component c, c_row += a_row[c] * b_c."""
     out = [f"        let bt{c} = {b_of_c(c)};" for c in range(4)]
-    for c in range(4):
-        for g in range(ROWS // 8):
-            for r in range(8):
-                row = 8 * g + r
+    # Each accumulator's 4 steps of k back to back (same order as k runs): lavapipe spills the
+    # accumulators, and this loads and stores each once per 4 FMAs instead of once per FMA.
+    for g in range(ROWS // 8):
+        for r in range(8):
+            row = 8 * g + r
+            for c in range(4):
                 out.append(f"        c{row} += subgroupBroadcast(xa{g}.{XYZW[c]}, {r}u) * bt{c};")
     return "\n".join(out)
 
@@ -182,42 +184,68 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 }}
 """
 
-# Output channels per thread of conv2d_3x3_sg (a multiple of 32: each octet of lanes loads 32
-# channels' weights per vec4 load). Measured on lavapipe under load (GFLOP per CPU-second, 64x32x32
-# and 256x8x8 forward): 16 -> 8.2 / 8.6, 32 -> 13.6 / 15.5, 64 -> 16.1 / 14.8, 128 -> 11.7 / 17.3
-# (128 wastes half its tile on 64-channel layers); all with 1 quad per thread.
-CONV_CO = 64
-# Quads (4-pixel groups) per thread of conv2d_3x3_sg. Measured on lavapipe (64x32x32 forward at
-# batch 32, 64 channels per thread, GFLOP per CPU-second, scratch harness): 1 -> 20.6, 2 -> 26.1,
-# 3 -> 22.5 (the register spills grow faster than the loads shrink). Reading x and the weights
-# through textures (gathers instead of lavapipe's per-lane load loops) gave 1 -> 21.5, 2 -> 25.4:
-# not worth a second binding type.
-CONV_QUADS = 2
+# The tile of conv2d_3x3_sg: output channels per thread (a multiple of 32: each octet of lanes
+# loads 32 channels' weights per vec4 load), quads (4-pixel groups) per thread, and reduction
+# channels per step of the channel loop, whose FMAs are emitted accumulator by accumulator (each
+# accumulator's CONV_UNROLL channels back to back, in channel order, so the sums keep their order
+# and bits). lavapipe spills most accumulators whatever the tile; unrolled, it loads and stores
+# each once per CONV_UNROLL FMAs instead of once per FMA. Measured on lavapipe (kernels bench,
+# `--algo vec4`, 64x32x32 / 256x8x8 forward, GFLOP per CPU-second, 2026-12-07 22:45-22:55):
+#   channels x quads x unroll   64x2x1 (before) 24-26 / 20-24    64x1x1 30-32 / 23-35
+#   64x1x2 33-45 / 31-43        64x1x3 32-43 / 25-35             128x1x2 13-22 / 18-23
+#   32x1x2 60-72 / 45-62        32x1x4 (chosen) 60-74 / 56-66    32x1x8 52-60 / 52-56
+#   32x2x2 45 / 43              32x2x4 36-38 / 36-38
+# Earlier, without the unroll: 16 / 32 / 64 / 128 channels gave 8.2 / 13.6 / 16.1 / 11.7 on
+# 64x32x32; reading x and the weights through textures (gathers instead of lavapipe's per-lane
+# load loops) gave no gain. Weights read at subgroup-uniform addresses (no subgroupBroadcast)
+# halved the rate: Mesa 22.3 has no uniform fast path for storage loads inside loops, so each of
+# the 16 vec4 weight loads became a per-lane loop.
+CONV_CO = 32
+CONV_QUADS = 1
+CONV_UNROLL = 4
 ACC = "cdefgh"
 
 def conv3x3():
-    nq = CONV_QUADS
-    fmas = []
-    for h in range(CONV_CO // 32):
-        for r in range(8):
-            for c in range(4):
-                i = 32 * h + 4 * r + c
-                fmas.append(f"                let s{i} = subgroupBroadcast(wv{h}.{XYZW[c]}, {r}u);")
-                fmas.extend(f"                {ACC[j]}{i} += s{i} * xv{j};" for j in range(nq))
+    nq, nu = CONV_QUADS, CONV_UNROLL
+    nh = CONV_CO // 32
+
+    def body(units, ind):
+        """One step of the channel loop over `units` consecutive reduction channels: their x and
+        weight loads, then each accumulator's FMAs in channel order (so the sums keep their order)."""
+        out = []
+        for u in range(units):
+            out.extend(f"{ind}let v{u}_{k} = x[clamp(xi + {u} * i32(p.quads) + {k}, 0, last)];" for k in range(nq + 1))
+            out.extend(f"{ind}let xv{u}_{j} = select(vec4<f32>(0.0), window(v{u}_{j}, v{u}_{j + 1}, sh), ok{j});"
+                       for j in range(nq))
+            out.extend(f"{ind}let wv{u}_{h} = wp[min(wo + {u}u * p.cout4 + {8 * h}u, wlast)];" for h in range(nh))
+        for h in range(nh):
+            for r in range(8):
+                for c in range(4):
+                    i = 32 * h + 4 * r + c
+                    for u in range(units):
+                        out.append(f"{ind}let s{u}_{i} = subgroupBroadcast(wv{u}_{h}.{XYZW[c]}, {r}u);")
+                        out.extend(f"{ind}{ACC[j]}{i} += s{u}_{i} * xv{u}_{j};" for j in range(nq))
+        out.append(f"{ind}xi += {units} * i32(p.quads);")
+        out.append(f"{ind}wo += {units}u * p.cout4;")
+        return "\n".join(out)
+
     init = "\n".join(f"    var {ACC[j]}{i} = vec4<f32>(select(0.0, b[min(co0 + {i}u, cl)], p.has_bias == 1u));"
                      for i in range(CONV_CO) for j in range(nq))
     store = "\n".join(
         f"    if (live && q0 + {j}u < p.quads) {{\n"
         + "\n".join(f"        if (co0 + {i}u < p.c_out) {{ y[ybase + {j}u + {i}u * p.quads] = {ACC[j]}{i}; }}" for i in range(CONV_CO))
         + "\n    }" for j in range(nq))
-    fma = "\n".join(fmas)
-    WLOADS = "\n".join(f"                let wv{h} = wp[min(wo + {8 * h}u, wlast)];" for h in range(CONV_CO // 32))
+    ind = " " * 16
+    if nu > 1:
+        loop = (f"            var ci = 0u;\n"
+                f"            for (; ci + {nu}u <= p.c_red; ci += {nu}u) {{\n{body(nu, ind)}\n            }}\n"
+                f"            for (; ci < p.c_red; ci++) {{\n{body(1, ind)}\n            }}")
+    else:
+        loop = f"            for (var ci = 0u; ci < p.c_red; ci++) {{\n{body(1, ind)}\n            }}"
     PIX = "\n".join(f"    let pix{j} = vec4<u32>((q0 + {j}u) * 4u) + vec4<u32>(0u, 1u, 2u, 3u);\n"
                     f"    let oh{j} = vec4<i32>(pix{j} / p.w);\n    let ow{j} = vec4<i32>(pix{j} % p.w);" for j in range(nq))
     ROK = "\n".join(f"        let ih{j} = oh{j} + vec4<i32>(dh);\n        let rok{j} = (ih{j} >= vec4<i32>(0)) & (ih{j} < hh);" for j in range(nq))
     OK = "\n".join(f"            let iw{j} = ow{j} + vec4<i32>(dw);\n            let ok{j} = rok{j} & (iw{j} >= vec4<i32>(0)) & (iw{j} < ww);" for j in range(nq))
-    XLOADS = "\n".join(f"                let v{k} = x[clamp(xi + {k}, 0, last)];" for k in range(nq + 1))
-    XV = "\n".join(f"                let xv{j} = select(vec4<f32>(0.0), window(v{j}, v{j + 1}, sh), ok{j});" for j in range(nq))
     return f"""// conv2d_3x3_sg: the 3x3, stride-1, pad-1 convolution as an implicit GEMM, both directions:
 //   forward (neg = 0):        y[n,o,h,w] = b[o] + sum_{{kh,kw,i}} x[n,i,h+kh-1,w+kw-1] * w[o,i,kh,kw]
 //   backward-input (neg = 1): y[n,o,h,w] =        sum_{{kh,kw,i}} x[n,i,h-kh+1,w-kw+1] * w[i,o,kh,kw]
@@ -234,7 +262,9 @@ def conv3x3():
 // subgroupBroadcast hands to every lane: {nq + 1 + CONV_CO // 32} vec4 loads per {nq * CONV_CO} vec4 FMAs, against 8 scalar loads
 // per 32 in conv2d_forward_subgroup. Packed-weight reads past the tap's row are clamped (their
 // channels are >= Co and never stored). Sums run taps outer, channels inner, from the bias (or
-// 0), as the subgroup kernels do, so both give the same bits.
+// 0), as the subgroup kernels do, so both give the same bits. The channel loop takes {nu} channels
+// per step (then single ones) and emits each accumulator's {nu} FMAs back to back, in channel
+// order: lavapipe spills most accumulators, and so loads and stores each once per {nu} FMAs.
 {WHY}
 // Dispatch: [gx, ceil(Co / {CONV_CO}), gz] workgroups of 64 over N * groups threads, groups =
 // ceil(H * W / {4 * nq}) (grid_1d folding).
@@ -284,14 +314,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
             var xi = xbase + (off - sh) / 4;
             var wo = u32(kh * 3 + kw) * p.c_red * p.cout4 + wq;
             let wlast = u32(kh * 3 + kw + 1) * p.c_red * p.cout4 - 1u;
-            for (var ci = 0u; ci < p.c_red; ci++) {{
-{XLOADS}
-{XV}
-{WLOADS}
-{fma}
-                xi += i32(p.quads);
-                wo += p.cout4;
-            }}
+{loop}
         }}
     }}
     let ybase = (img * p.c_out + co0) * p.quads + q0;
@@ -314,20 +337,25 @@ def conv3x3_bw():
         f"        let ih{i} = i32(oh) + {dh};\n"
         f"        let rok{i} = ih{i} >= 0 && ih{i} < i32(p.h);\n"
         f"        let rb{i} = xplane + u32(clamp(ih{i}, 0, i32(p.h) - 1)) * wq;" for i, dh in enumerate((-1, 0, 1)))
+    # The row's quads slide: quad q's left and middle neighbours are quad q-1's middle and right
+    # ones, so each quad step loads only its right neighbour (3 loads per quad, not 9).
+    rows += "\n" + "\n".join(
+        f"        var l{i} = vec4<f32>(0.0);\n"
+        f"        var m{i} = select(vec4<f32>(0.0), x[rb{i}], rok{i});" for i in range(3))
     xl = []
+    slide = []
     for i in range(3):
-        xl.append(f"            let l{i} = select(vec4<f32>(0.0), x[rb{i} + max(q, 1u) - 1u], rok{i} && q > 0u);")
-        xl.append(f"            let m{i} = select(vec4<f32>(0.0), x[rb{i} + q], rok{i});")
         xl.append(f"            let r{i} = select(vec4<f32>(0.0), x[rb{i} + min(q + 1u, wq - 1u)], rok{i} && q + 1u < wq);")
+        slide.append(f"            l{i} = m{i};\n            m{i} = r{i};")
         xl.append(f"            let x{3 * i} = window(l{i}, m{i}, 3);")
         xl.append(f"            let x{3 * i + 1} = m{i};")
         xl.append(f"            let x{3 * i + 2} = window(m{i}, r{i}, 1);")
     dyl = "\n".join(f"            let dv{h} = dy[dl{h} + dq + q];" for h in range(co // 8))
     fmas = []
-    for px in range(4):
-        for c in range(co):
-            fmas.append(f"            let s{px}_{c} = subgroupBroadcast(dv{c // 8}.{XYZW[px]}, {c % 8}u);")
-            fmas.extend(f"            a{t}_{c} += s{px}_{c} * x{t}.{XYZW[px]};" for t in range(9))
+    for c in range(co):
+        fmas.extend(f"            let s{px}_{c} = subgroupBroadcast(dv{c // 8}.{XYZW[px]}, {c % 8}u);" for px in range(4))
+        for t in range(9):
+            fmas.extend(f"            a{t}_{c} += s{px}_{c} * x{t}.{XYZW[px]};" for px in range(4))
     store = "\n".join(
         f"    if (live && co0 + {c}u < p.c_out) {{\n"
         + "\n".join(f"        out[ob + {c}u * rs + {t}u] = a{t}_{c};" for t in range(9))
@@ -337,10 +365,11 @@ def conv3x3_bw():
 // with rows of whole quads (W % 4 == 0). Layouts: x [N, Ci, H, W] and dy [N, Co, H, W] read as
 // vec4 quads of each row; out [S, Co, Ci*9] (S = wid.z slices), NCHW f32.
 // Each thread owns one input channel ci x all 9 taps x {co} output channels ({9 * co} accumulators).
-// Per quad of 4 output pixels it loads 3 aligned vec4s of x from each of the rows oh-1, oh, oh+1
-// (the quad and its neighbours, zero where a row or column leaves the image), from which the 9
+// Per quad of 4 output pixels it has 3 aligned vec4s of x from each of the rows oh-1, oh, oh+1
+// (the quad and its neighbours, zero where a row or column leaves the image; each step loads only
+// the right neighbours, the others slide over from the step before), from which the 9
 // taps' shifted windows come, and lane l of each octet loads the dy quad of channel
-// co0 + 8g + (l & 7) (g = 0..{co // 8 - 1}), which subgroupBroadcast hands to every lane: {9 + co // 8} vec4 loads
+// co0 + 8g + (l & 7) (g = 0..{co // 8 - 1}), which subgroupBroadcast hands to every lane: {3 + co // 8} vec4 loads
 // per {9 * co * 4} FMAs, against 8 per 128 in conv2d_backward_weight_subgroup.
 // Slice z sums the (image, output row) pairs [z*rows_per, min((z+1)*rows_per, N*H)), pixel
 // by pixel in raster order (acc += dy * x, masked x = 0), exactly as
@@ -388,6 +417,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 {chr(10).join(xl)}
 {dyl}
 {chr(10).join(fmas)}
+{chr(10).join(slide)}
         }}
     }}
     let ob = wid.z * p.c_out * rs + co0 * rs + cic * 9u;
