@@ -1,6 +1,6 @@
 //! Kernel throughput in GFLOP/s: conv2d forward / backward-input / backward-weight (each variant
 //! that `--algo` names) on VGG-16
-//! CIFAR layers (N = 32, 3x3/s1/p1) and linear 4096x4096 (batch 32).
+//! CIFAR layers (N = 32, 3x3/s1/p1: 64x32x32, 256x8x8, 512x4x4, 512x2x2) and linear 4096x4096 (batch 32).
 //!
 //!   CARGO_TARGET_DIR=/work/tgt/conv cargo bench --bench kernels [-- --algo auto|direct|subgroup|vec4|tiled|all] [--quick]
 //!
@@ -194,7 +194,7 @@ fn main() -> Result<()> {
         gpu.info.backend,
         gpu.has_subgroups()
     );
-    let layers = [(64, 32), (256, 8), (512, 2)];
+    let layers = [(64, 32), (256, 8), (512, 4), (512, 2)];
     for (c, hw) in layers {
         let s = Conv2dShape {
             n: 32,

@@ -184,68 +184,46 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 }}
 """
 
-# The tile of conv2d_3x3_sg: output channels per thread (a multiple of 32: each octet of lanes
-# loads 32 channels' weights per vec4 load), quads (4-pixel groups) per thread, and reduction
-# channels per step of the channel loop, whose FMAs are emitted accumulator by accumulator (each
-# accumulator's CONV_UNROLL channels back to back, in channel order, so the sums keep their order
-# and bits). lavapipe spills most accumulators whatever the tile; unrolled, it loads and stores
-# each once per CONV_UNROLL FMAs instead of once per FMA. Measured on lavapipe (kernels bench,
-# `--algo vec4`, 64x32x32 / 256x8x8 forward, GFLOP per CPU-second, 2026-12-07 22:45-22:55):
-#   channels x quads x unroll   64x2x1 (before) 24-26 / 20-24    64x1x1 30-32 / 23-35
-#   64x1x2 33-45 / 31-43        64x1x3 32-43 / 25-35             128x1x2 13-22 / 18-23
-#   32x1x2 60-72 / 45-62        32x1x4 (chosen) 60-74 / 56-66    32x1x8 52-60 / 52-56
-#   32x2x2 45 / 43              32x2x4 36-38 / 36-38
-# Earlier, without the unroll: 16 / 32 / 64 / 128 channels gave 8.2 / 13.6 / 16.1 / 11.7 on
-# 64x32x32; reading x and the weights through textures (gathers instead of lavapipe's per-lane
-# load loops) gave no gain. Weights read at subgroup-uniform addresses (no subgroupBroadcast)
-# halved the rate: Mesa 22.3 has no uniform fast path for storage loads inside loops, so each of
-# the 16 vec4 weight loads became a per-lane loop.
-CONV_CO = 32
-CONV_QUADS = 1
-CONV_UNROLL = 4
+# Output channels per thread of conv2d_3x3_sg (a multiple of 32: each octet of lanes loads 32
+# channels' weights per vec4 load). Measured on lavapipe under load (GFLOP per CPU-second, 64x32x32
+# and 256x8x8 forward): 16 -> 8.2 / 8.6, 32 -> 13.6 / 15.5, 64 -> 16.1 / 14.8, 128 -> 11.7 / 17.3
+# (128 wastes half its tile on 64-channel layers); all with 1 quad per thread.
+CONV_CO = 64
+# Quads (4-pixel groups) per thread of conv2d_3x3_sg. Measured on lavapipe (64x32x32 forward at
+# batch 32, 64 channels per thread, GFLOP per CPU-second, scratch harness): 1 -> 20.6, 2 -> 26.1,
+# 3 -> 22.5 (the register spills grow faster than the loads shrink). Reading x and the weights
+# through textures (gathers instead of lavapipe's per-lane load loops) gave 1 -> 21.5, 2 -> 25.4:
+# not worth a second binding type.
+CONV_QUADS = 2
+# Emitting each accumulator's FMAs for 2-4 reduction channels back to back (as the linear and
+# backward-weight kernels do) did not help here (2026-12-07, GFLOP per CPU-second, 64x32x32 /
+# 256x8x8 forward, channels x quads x channels per step): 64x2x1 25.9 / 25.0, 64x2x2 23.4 / 24.2,
+# 64x2x4 21.3 / 22.0, 64x1x2 13.7 / 20.7, 64x1x4 19.6 / 19.6, 32x2x4 16.1 / 15.4, 32x1x4 18.6 / 19.1.
 ACC = "cdefgh"
 
 def conv3x3():
-    nq, nu = CONV_QUADS, CONV_UNROLL
-    nh = CONV_CO // 32
-
-    def body(units, ind):
-        """One step of the channel loop over `units` consecutive reduction channels: their x and
-        weight loads, then each accumulator's FMAs in channel order (so the sums keep their order)."""
-        out = []
-        for u in range(units):
-            out.extend(f"{ind}let v{u}_{k} = x[clamp(xi + {u} * i32(p.quads) + {k}, 0, last)];" for k in range(nq + 1))
-            out.extend(f"{ind}let xv{u}_{j} = select(vec4<f32>(0.0), window(v{u}_{j}, v{u}_{j + 1}, sh), ok{j});"
-                       for j in range(nq))
-            out.extend(f"{ind}let wv{u}_{h} = wp[min(wo + {u}u * p.cout4 + {8 * h}u, wlast)];" for h in range(nh))
-        for h in range(nh):
-            for r in range(8):
-                for c in range(4):
-                    i = 32 * h + 4 * r + c
-                    for u in range(units):
-                        out.append(f"{ind}let s{u}_{i} = subgroupBroadcast(wv{u}_{h}.{XYZW[c]}, {r}u);")
-                        out.extend(f"{ind}{ACC[j]}{i} += s{u}_{i} * xv{u}_{j};" for j in range(nq))
-        out.append(f"{ind}xi += {units} * i32(p.quads);")
-        out.append(f"{ind}wo += {units}u * p.cout4;")
-        return "\n".join(out)
-
+    nq = CONV_QUADS
+    fmas = []
+    for h in range(CONV_CO // 32):
+        for r in range(8):
+            for c in range(4):
+                i = 32 * h + 4 * r + c
+                fmas.append(f"                let s{i} = subgroupBroadcast(wv{h}.{XYZW[c]}, {r}u);")
+                fmas.extend(f"                {ACC[j]}{i} += s{i} * xv{j};" for j in range(nq))
     init = "\n".join(f"    var {ACC[j]}{i} = vec4<f32>(select(0.0, b[min(co0 + {i}u, cl)], p.has_bias == 1u));"
                      for i in range(CONV_CO) for j in range(nq))
     store = "\n".join(
         f"    if (live && q0 + {j}u < p.quads) {{\n"
         + "\n".join(f"        if (co0 + {i}u < p.c_out) {{ y[ybase + {j}u + {i}u * p.quads] = {ACC[j]}{i}; }}" for i in range(CONV_CO))
         + "\n    }" for j in range(nq))
-    ind = " " * 16
-    if nu > 1:
-        loop = (f"            var ci = 0u;\n"
-                f"            for (; ci + {nu}u <= p.c_red; ci += {nu}u) {{\n{body(nu, ind)}\n            }}\n"
-                f"            for (; ci < p.c_red; ci++) {{\n{body(1, ind)}\n            }}")
-    else:
-        loop = f"            for (var ci = 0u; ci < p.c_red; ci++) {{\n{body(1, ind)}\n            }}"
+    fma = "\n".join(fmas)
+    WLOADS = "\n".join(f"                let wv{h} = wp[min(wo + {8 * h}u, wlast)];" for h in range(CONV_CO // 32))
     PIX = "\n".join(f"    let pix{j} = vec4<u32>((q0 + {j}u) * 4u) + vec4<u32>(0u, 1u, 2u, 3u);\n"
                     f"    let oh{j} = vec4<i32>(pix{j} / p.w);\n    let ow{j} = vec4<i32>(pix{j} % p.w);" for j in range(nq))
     ROK = "\n".join(f"        let ih{j} = oh{j} + vec4<i32>(dh);\n        let rok{j} = (ih{j} >= vec4<i32>(0)) & (ih{j} < hh);" for j in range(nq))
     OK = "\n".join(f"            let iw{j} = ow{j} + vec4<i32>(dw);\n            let ok{j} = rok{j} & (iw{j} >= vec4<i32>(0)) & (iw{j} < ww);" for j in range(nq))
+    XLOADS = "\n".join(f"                let v{k} = x[clamp(xi + {k}, 0, last)];" for k in range(nq + 1))
+    XV = "\n".join(f"                let xv{j} = select(vec4<f32>(0.0), window(v{j}, v{j + 1}, sh), ok{j});" for j in range(nq))
     return f"""// conv2d_3x3_sg: the 3x3, stride-1, pad-1 convolution as an implicit GEMM, both directions:
 //   forward (neg = 0):        y[n,o,h,w] = b[o] + sum_{{kh,kw,i}} x[n,i,h+kh-1,w+kw-1] * w[o,i,kh,kw]
 //   backward-input (neg = 1): y[n,o,h,w] =        sum_{{kh,kw,i}} x[n,i,h-kh+1,w-kw+1] * w[i,o,kh,kw]
@@ -262,9 +240,7 @@ def conv3x3():
 // subgroupBroadcast hands to every lane: {nq + 1 + CONV_CO // 32} vec4 loads per {nq * CONV_CO} vec4 FMAs, against 8 scalar loads
 // per 32 in conv2d_forward_subgroup. Packed-weight reads past the tap's row are clamped (their
 // channels are >= Co and never stored). Sums run taps outer, channels inner, from the bias (or
-// 0), as the subgroup kernels do, so both give the same bits. The channel loop takes {nu} channels
-// per step (then single ones) and emits each accumulator's {nu} FMAs back to back, in channel
-// order: lavapipe spills most accumulators, and so loads and stores each once per {nu} FMAs.
+// 0), as the subgroup kernels do, so both give the same bits.
 {WHY}
 // Dispatch: [gx, ceil(Co / {CONV_CO}), gz] workgroups of 64 over N * groups threads, groups =
 // ceil(H * W / {4 * nq}) (grid_1d folding).
@@ -314,7 +290,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
             var xi = xbase + (off - sh) / 4;
             var wo = u32(kh * 3 + kw) * p.c_red * p.cout4 + wq;
             let wlast = u32(kh * 3 + kw + 1) * p.c_red * p.cout4 - 1u;
-{loop}
+            for (var ci = 0u; ci < p.c_red; ci++) {{
+{XLOADS}
+{XV}
+{WLOADS}
+{fma}
+                xi += i32(p.quads);
+                wo += p.cout4;
+            }}
         }}
     }}
     let ybase = (img * p.c_out + co0) * p.quads + q0;

@@ -38,11 +38,11 @@ pub struct PackParams {
     pub transposed: u32,
 }
 
-/// Output channels per workgroup (32 vec4 accumulators per thread; CONV_CO in
+/// Output channels per workgroup (64 vec4 accumulators per thread; CONV_CO in
 /// scripts/gen-gemm-wgsl.py).
-const CO_BLOCK: usize = 32;
+const CO_BLOCK: usize = 64;
 /// Quads (4-pixel groups) per thread (CONV_QUADS in scripts/gen-gemm-wgsl.py).
-const QUADS_PER_THREAD: usize = 1;
+const QUADS_PER_THREAD: usize = 2;
 
 /// Output channels per thread of conv2d_3x3_bw_sg (BW_CO in scripts/gen-gemm-wgsl.py).
 const BW_CO_BLOCK: usize = 32;

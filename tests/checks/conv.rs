@@ -282,7 +282,7 @@ pub async fn conv2d_shape_errors(gpu: &Gpu) -> CheckResult {
     Ok(())
 }
 
-/// The Vec4 kernel on 8 x 2048 x 2048 pixels (8M quads, one per thread: 131,072
+/// The Vec4 kernel on 8 x 2048 x 2048 pixels (8M quads in 4M two-quad groups, 65,536
 /// workgroups of 64): its grid folds into z. One channel each way keeps the work small.
 pub async fn conv2d_vec4_large_grid(gpu: &Gpu) -> CheckResult {
     let s = shape([8, 1, 2048, 2048, 1, 3, 1, 1]);
