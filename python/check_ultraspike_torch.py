@@ -22,7 +22,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import ultraspike_torch as ut  # noqa: E402
+import ultraspike_torch as ut
 
 F32 = np.float32
 

@@ -4,9 +4,10 @@
 # all callers: `bash scripts/serve.sh` runs `setup.sh serve`, `bash scripts/test.sh`
 # and CI (.ci/run) run `setup.sh test`.
 #   serve: the wasm32 target, wasm-bindgen-cli and trunk (cargo install, pinned),
-#          npm's wasm-opt, and the datasets (MNIST, Fashion-MNIST) in data/
+#          the npm tools (wasm-opt; the test command's too), and the datasets
+#          (MNIST, Fashion-MNIST) in data/
 #   test:  the same, plus Mesa lavapipe (Vulkan on the CPU), Chromium and its
-#          driver (WebGPU on SwiftShader), wasm-pack, playwright-core and a Python .venv
+#          driver (WebGPU on SwiftShader), wasm-pack and a Python .venv (with ruff)
 # A fresh 2-core machine spends most of the time in `cargo install` (trunk ~10-15 min,
 # wasm-bindgen-cli ~7 min); a second run takes seconds.
 set -euo pipefail
@@ -76,7 +77,9 @@ cargo_tool trunk trunk "$TRUNK_VERSION" --locked
 if [[ "$MODE" == test ]]; then cargo_tool wasm-pack wasm-pack "$WASM_PACK_VERSION" --locked; fi
 
 # npm (package.json + package-lock.json at the root): wasm-opt from `binaryen`
-# for Trunk release builds, `playwright-core` for the end-to-end page test.
+# for Trunk release builds, `playwright-core` for the end-to-end page test, and
+# the test command's checks of the page's scripts: `typescript` (tsc) and `eslint`
+# (with `@eslint/js` and `globals`).
 npm_ok() {
   node -e '
     const want = require("./package.json").devDependencies;
@@ -92,8 +95,8 @@ else
 fi
 
 # Python (test only): a virtual environment in .venv/ with python/requirements.txt
-# (numpy, safetensors, h5py, nir: the NIR and PyTorch checks); redone only when the
-# requirements file changes (its copy in .venv/ is the stamp).
+# (numpy, safetensors, h5py, nir: the NIR and PyTorch checks; ruff: the lint of
+# python/); redone only when the requirements file changes (its copy in .venv/ is the stamp).
 if [[ "$MODE" == test ]]; then
   if cmp -s python/requirements.txt .venv/requirements.txt; then
     log "python: .venv matches python/requirements.txt"
@@ -110,4 +113,4 @@ log "datasets: bash scripts/fetch-datasets.sh data"
 bash scripts/fetch-datasets.sh data
 
 version() { "$@" --version 2>/dev/null | head -1 || echo "$1: not installed"; }
-log "tools: $(version rustc); $(version wasm-bindgen); $(version trunk); $(version wasm-pack); $(version wasm-opt); $(version chromium); $(version chromedriver)"
+log "tools: $(version rustc); $(version wasm-bindgen); $(version trunk); $(version wasm-pack); $(version wasm-opt); tsc $(version tsc); eslint $(version eslint); $(version .venv/bin/ruff); $(version chromium); $(version chromedriver)"

@@ -49,13 +49,22 @@ require() {
 }
 require wasm-bindgen-test-runner "cargo install wasm-bindgen-cli --version 0.2.130"
 require wasm-pack "cargo install wasm-pack --version 0.15.1 --locked"
+require tsc "npm ci (package.json: typescript)"
+require eslint "npm ci (package.json: eslint)"
 export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
 # The native tests that check Python readers (NIR, the PyTorch module) run this interpreter.
 export ULTRASPIKE_PYTHON=${ULTRASPIKE_PYTHON:-$PWD/.venv/bin/python}
 require "$ULTRASPIKE_PYTHON" "python3 -m venv .venv && .venv/bin/pip install -r python/requirements.txt"
+require .venv/bin/ruff "python3 -m venv .venv && .venv/bin/pip install -r python/requirements.txt"
 require "$CHROMEDRIVER" "apt-get install chromium chromium-driver"
 
 step fmt cargo fmt --check
+# The page's scripts (www/*.js): TypeScript's checker on their JSDoc types (tsconfig.json:
+# checkJs, strict but for implicit any), then ESLint's recommended rules over every script
+# (eslint.config.mjs); the Python module and checkers: ruff's default rules (python/ruff.toml).
+step js-types tsc -p tsconfig.json
+step js-lint eslint .
+step py-lint .venv/bin/ruff check python/
 step clippy-native cargo clippy --all-targets -- -D warnings
 step clippy-wasm cargo clippy --target wasm32-unknown-unknown --lib --bins --test browser -- -D warnings
 step test-native cargo test

@@ -1,6 +1,8 @@
 //! The size rules of the code, kept by a test: small files and functions in
-//! src/, and faces (src/cli, src/wasm_api) that only translate, never loop over
-//! batches or epochs (that is the pipeline's work, where it is tested natively).
+//! src/, files as small in the page's scripts (www/*.js) and the Python module
+//! and checkers (python/*.py), and faces (src/cli, src/wasm_api) that only
+//! translate, never loop over batches or epochs (that is the pipeline's work,
+//! where it is tested natively).
 #![cfg(not(target_arch = "wasm32"))] // native (lavapipe or a GPU); the browser runs tests/browser.rs
 
 use std::fs;
@@ -10,18 +12,23 @@ const MAX_FILE_LINES: usize = 400;
 const MAX_FN_LINES: usize = 80;
 const MAX_FACE_FILE_LINES: usize = 200;
 
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
+/// Every `*.{ext}` file under `dir`, sorted.
+fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for e in fs::read_dir(dir).unwrap() {
         let p = e.unwrap().path();
         if p.is_dir() {
-            out.extend(rust_files(&p));
-        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.extend(files(&p, ext));
+        } else if p.extension().is_some_and(|x| x == ext) {
             out.push(p);
         }
     }
     out.sort();
     out
+}
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    files(dir, "rs")
 }
 
 fn src() -> PathBuf {
@@ -81,6 +88,28 @@ fn files_and_functions_stay_small() {
         }
     }
     assert!(bad.is_empty(), "split these:\n{}", bad.join("\n"));
+}
+
+/// The page's scripts and the Python files keep src/'s file limit (their functions are not
+/// measured: `functions` reads rustfmt's layout).
+#[test]
+fn page_and_python_files_stay_small() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut bad = Vec::new();
+    for (dir, ext) in [("www", "js"), ("python", "py")] {
+        let found = files(&root.join(dir), ext);
+        assert!(
+            !found.is_empty(),
+            "no *.{ext} under {dir}/: the test looks in the wrong place"
+        );
+        for f in found {
+            let n = fs::read_to_string(&f).unwrap().lines().count();
+            if n > MAX_FILE_LINES {
+                bad.push(format!("{}: {n} lines (max {MAX_FILE_LINES})", f.display()));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "split these by what they do:\n{}", bad.join("\n"));
 }
 
 #[test]

@@ -17,6 +17,7 @@
 
 mod common;
 
+use common::assert_close;
 use common::snn::{analog_prefix, draw, image, model, neurons, params, resnet, vgg, vgg_avg};
 use pollster::block_on;
 use ultraspike::convert::NeuronParams;
@@ -29,22 +30,6 @@ use ultraspike::snn::{snn_param_specs, SnnNet, SnnOptions};
 use ultraspike::util::rng::Rng;
 
 use LayerSpec::*;
-
-fn assert_close(what: &str, got: &[f32], want: &[f32], atol: f32, rtol: f32) {
-    assert_eq!(got.len(), want.len(), "{what}: lengths");
-    let bad: Vec<_> = got
-        .iter()
-        .zip(want)
-        .enumerate()
-        .filter(|(_, (g, w))| (*g - *w).abs() > atol + rtol * w.abs() || g.is_nan())
-        .take(5)
-        .collect();
-    let max = got.iter().zip(want).map(|(g, w)| (g - w).abs()).fold(0.0f32, f32::max);
-    assert!(
-        bad.is_empty(),
-        "{what}: max |err| {max:e}, first mismatches (i, (gpu, cpu)) {bad:?}"
-    );
-}
 
 struct GpuOut {
     logits: Vec<f32>,

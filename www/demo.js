@@ -3,8 +3,8 @@
 // library plan the demo from those timings (src/pipeline/demo.rs: the model,
 // data, epochs and sizes that fit the time budget, and why), and put the plan
 // into the form, whose fields the demo's steps then read.
+import { $ } from "./dom.js";
 
-const $ = (id) => document.getElementById(id);
 /** Batches timed per model: the first (building the network) and three steady ones. */
 const PROBE_BATCHES = 4;
 const PROBE_BATCH = 64;

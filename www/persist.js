@@ -4,6 +4,7 @@
 // set's name and sizes, a URL, or the uploaded files themselves), and the
 // numbers the views draw. One record, replaced whole in one transaction, so a
 // reload never sees a DNN from one run with the views of another.
+import { $ } from "./dom.js";
 
 const DB = "ultraspike";
 const STORE = "session";
@@ -47,7 +48,7 @@ async function transact(mode, fn) {
 export function viewsOf(state) {
   const v = {};
   for (const k of VIEW_KEYS) if (state[k] !== undefined) v[k] = state[k];
-  v.infos = Object.fromEntries(INFO_IDS.map((id) => [id, document.getElementById(id).textContent]));
+  v.infos = Object.fromEntries(INFO_IDS.map((id) => [id, $(id).textContent]));
   return v;
 }
 

@@ -8,6 +8,12 @@
 const NS = "http://www.w3.org/2000/svg";
 export const PALETTE = ["#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#4b5563"];
 
+/**
+ * An SVG element with these attributes, appended to `parent` when given.
+ * @param {string} tag
+ * @param {Record<string, any>} [attrs]
+ * @param {Element | null} [parent]
+ */
 function el(tag, attrs = {}, parent = null) {
   const e = document.createElementNS(NS, tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
@@ -39,14 +45,25 @@ export function fmt(v) {
   return +v.toPrecision(3) + "";
 }
 
+/**
+ * A line of a chart: `points` [[x, y], ...]; `dash` an SVG dash array, `step` a staircase, `dots`
+ * a dot on each point, `width` the stroke's.
+ * @typedef {{ name: string, color: string, points: number[][], dash?: string, step?: boolean, dots?: boolean, width?: number }} Series
+ */
+
+/** @typedef {(v: number) => string} Fmt */
+
 /** A fresh SVG in `host` with a plot frame; returns scales and the drawing group. `legendRows`
- * rows of legend get the top margin (and the height) they need; `right` is the right margin. */
+ * rows of legend get the top margin (and the height) they need; `right` is the right margin.
+ * @param {Element} host
+ * @param {{ width?: number, height?: number, x: number[], y: number[], xLabel?: string, yLabel?: string, xTicks?: number[], yTicks?: number[], xFmt?: Fmt, yFmt?: Fmt, legendRows?: number, right?: number }} opts
+ */
 function frame(host, { width = 560, height = 260, x, y, xLabel = "", yLabel = "", xTicks, yTicks, xFmt = fmt, yFmt = fmt, legendRows = 1, right = 14 }) {
   host.replaceChildren();
   const extra = LEGEND_ROW * Math.max(0, legendRows - 1);
   height += extra;
   const m = { l: 60, r: right, t: 26 + extra, b: 38 };
-  const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, class: "plot", role: "img" }, host);
+  const svg = /** @type {SVGSVGElement} */ (el("svg", { viewBox: `0 0 ${width} ${height}`, class: "plot", role: "img" }, host));
   const W = width - m.l - m.r, H = height - m.t - m.b;
   const sx = (v) => m.l + ((v - x[0]) / (x[1] - x[0] || 1)) * W;
   const sy = (v) => m.t + H - ((v - y[0]) / (y[1] - y[0] || 1)) * H;
@@ -93,7 +110,11 @@ function legend(svg, items, x0, x1) {
   });
 }
 
-/** Line chart: series = [{name, color, points: [[x, y], ...], dash?, step?}]. */
+/**
+ * Line chart of `series`; `x` and `y` the axes' ranges (default: the data's).
+ * @param {Element} host
+ * @param {{ series: Series[], xLabel?: string, yLabel?: string, x?: number[], y?: number[], xTicks?: number[], yFmt?: Fmt, width?: number, height?: number }} opts
+ */
 export function lineChart(host, { series, xLabel, yLabel, x, y, xTicks, yFmt, width, height }) {
   const xs = series.flatMap((s) => s.points.map((p) => p[0]));
   const ys = series.flatMap((s) => s.points.map((p) => p[1]));
@@ -123,8 +144,12 @@ export function lineChart(host, { series, xLabel, yLabel, x, y, xTicks, yFmt, wi
   return f;
 }
 
-/** Grouped bars: labels on x, groups = [{name, color, values}], optional log scale. */
-/** Grouped bars per label; `onPick(i)`, when given, makes each label's column clickable. */
+/**
+ * Grouped bars: labels on x, a bar per group in each, optional log scale; `onPick(i)`, when given,
+ * makes each label's column clickable.
+ * @param {Element} host
+ * @param {{ labels: string[], groups: { name: string, color: string, values: number[] }[], yLabel?: string, log?: boolean, width?: number, height?: number, onPick?: (i: number) => void }} opts
+ */
 export function barChart(host, { labels, groups, yLabel, log = false, width, height, onPick }) {
   const all = groups.flatMap((g) => g.values).filter((v) => v > 0);
   const tr = log ? (v) => Math.log10(Math.max(v, 1e-12)) : (v) => v;
@@ -178,7 +203,11 @@ function colorBar(f, amax) {
   text(g, x + w / 2, f.m.t - 8, "loss", { "text-anchor": "middle", class: "tick" });
 }
 
-/** Heatmap z[row][col] over rows ys, cols xs (diverging around 0, with its colour bar), `mark` = [x, y]. */
+/**
+ * Heatmap z[row][col] over rows ys, cols xs (diverging around 0, with its colour bar), `mark` = [x, y].
+ * @param {Element} host
+ * @param {{ xs: number[], ys: number[], z: number[][], xLabel?: string, yLabel?: string, mark?: number[] }} opts
+ */
 export function heatmap(host, { xs, ys, z, xLabel, yLabel, mark }) {
   const f = frame(host, { x: [xs[0], xs[xs.length - 1]], y: [ys[0], ys[ys.length - 1]], xLabel, yLabel, height: 280, right: 76 });
   const amax = Math.max(...z.flat().map(Math.abs), 1e-12);

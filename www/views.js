@@ -1,8 +1,7 @@
 // The five views: each draws from the plain objects the wasm Session returns
 // (kept in `state`, which the e2e test inspects), using plots.js.
+import { $, ctx2d, el } from "./dom.js";
 import { lineChart, barChart, heatmap, PALETTE, fmt } from "./plots.js";
-
-const $ = (id) => document.getElementById(id);
 
 export const SWEEP_T = [1, 2, 4, 8];
 // The paper's method and its baselines, then what goes beyond it: the half-threshold start
@@ -38,7 +37,7 @@ export async function drawWalkthrough(state, session) {
   }
   const w = state.walk;
   const T = +$("stair-t").value;
-  $("stair-t-val").textContent = T;
+  $("stair-t-val").textContent = String(T);
   const [, sc] = w.per_t[T - 1];
   const mu = w.mu;
   const xmax = mu * 1.25;
@@ -71,12 +70,12 @@ export async function drawWalkthrough(state, session) {
   for (const p of w.percentiles) {
     const x = f.sx(p);
     const line = document.createElementNS("http://www.w3.org/2000/svg", "line");
-    Object.entries({ x1: x, x2: x, y1: f.m.t + f.H - 10, y2: f.m.t + f.H, stroke: "#7c3aed" }).forEach(([k, v]) => line.setAttribute(k, v));
+    Object.entries({ x1: x, x2: x, y1: f.m.t + f.H - 10, y2: f.m.t + f.H, stroke: "#7c3aed" }).forEach(([k, v]) => line.setAttribute(k, String(v)));
     f.g.appendChild(line);
   }
   const mx = f.sx(mu);
   const ml = document.createElementNS("http://www.w3.org/2000/svg", "line");
-  Object.entries({ x1: mx, x2: mx, y1: f.m.t, y2: f.m.t + f.H, stroke: "#dc2626", "stroke-dasharray": "4 3" }).forEach(([k, v]) => ml.setAttribute(k, v));
+  Object.entries({ x1: mx, x2: mx, y1: f.m.t, y2: f.m.t + f.H, stroke: "#dc2626", "stroke-dasharray": "4 3" }).forEach(([k, v]) => ml.setAttribute(k, String(v)));
   f.g.appendChild(ml);
   if (w.alphas.length > 1) {
     heatmap($("plot-heat"), { xs: w.betas, ys: w.alphas, z: w.loss, xLabel: `beta (T=${w.t}; blue: SNN below DNN, red: above)`, yLabel: "alpha", mark: [w.best.beta, w.best.alpha] });
@@ -96,6 +95,11 @@ export async function drawWalkthrough(state, session) {
   });
 }
 
+/**
+ * @param {HTMLTableElement} elTable
+ * @param {string[]} head
+ * @param {(string | number)[][]} rows
+ */
 export function table(elTable, head, rows) {
   elTable.replaceChildren();
   const h = elTable.createTHead().insertRow();
@@ -109,13 +113,14 @@ export function table(elTable, head, rows) {
 
 export function drawConversionTable(state) {
   const r = state.convert;
-  table($("diag"), ["layer", "mu", "V_th", "alpha", "beta", "K(mu)", "h(T,mu)", "DNN mean", "SNN mean", "activity"],
+  table(el("diag", HTMLTableElement), ["layer", "mu", "V_th", "alpha", "beta", "K(mu)", "h(T,mu)", "DNN mean", "SNN mean", "activity"],
     r.layers.map((d) => [d.name, d.mu, d.vth, d.alpha, d.beta, d.k_mu, d.h_t_mu, d.dnn_mean, d.snn_mean, d.activity]));
 }
 
 export function drawSweep(state) {
   // The sweep's methods, then any other point's (the first visit's qcfs+bias conversion).
   const names = [...new Set([...METHODS, ...state.sweep.map((r) => r.method)])];
+  /** @type {import("./plots.js").Series[]} */
   const series = names.map((m, i) => ({
     name: m, color: PALETTE[i % PALETTE.length], dots: true,
     points: state.sweep.filter((r) => r.method === m).map((r) => [r.t, 100 * r.accuracy]),
@@ -162,15 +167,18 @@ export function drawEnergy(ev, c) {
   rows.push(["total", e.layers.reduce((s, l) => s + l.dnn_macs, 0), e.layers.reduce((s, l) => s + l.snn_ops, 0), e.dnn_pj, e.snn_pj, e.ratio]);
   rows.push(["first layer computed once", "", "", e.dnn_pj, e.snn_pj_first_once, e.ratio_first_once]);
   rows.push(["TrueNorth / SpiNNaker (normalized)", "", "", "", `${fmt(e.truenorth)} / ${fmt(e.spinnaker)}`, ""]);
-  table($("energy"), ["layer", "DNN MACs", "SNN ops (MAC/AC)", "DNN pJ", "SNN pJ", "ratio"], rows);
-  $("energy").dataset.ratio = e.ratio;
+  table(el("energy", HTMLTableElement), ["layer", "DNN MACs", "SNN ops (MAC/AC)", "DNN pJ", "SNN pJ", "ratio"], rows);
+  $("energy").dataset.ratio = String(e.ratio);
 }
 
-/** A test image (u8 CHW, 1 or 3 channels) on a canvas, at its own size. */
+/**
+ * A test image (u8 CHW, 1 or 3 channels) on a canvas, at its own size.
+ * @param {HTMLCanvasElement} cv
+ */
 export function drawTestImage(cv, img) {
   cv.width = img.w;
   cv.height = img.h;
-  const ctx = cv.getContext("2d");
+  const ctx = ctx2d(cv);
   const data = ctx.createImageData(img.w, img.h);
   const plane = img.w * img.h;
   for (let p = 0; p < plane; p++) {
@@ -197,7 +205,7 @@ export function drawSummary(state) {
 
 /** The first test images with their labels, in the data view. */
 export async function drawDataStrip(session, count) {
-  const strip = $("data-strip");
+  const strip = el("data-strip", HTMLElement);
   strip.replaceChildren();
   for (let i = 0; i < count; i++) {
     const img = await session.test_image(i);

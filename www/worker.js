@@ -6,12 +6,23 @@
 // back by structured clone (byte arrays are transferred, not copied). While a
 // call awaits the GPU this worker keeps taking messages, so `cancel` reaches
 // the running step before its next batch.
+import { errorText } from "./messages.js";
 
+// wasm-bindgen's glue (loaded by URL at run time, so without types here), its Session and the
+// Session's cancel handle.
+/** @type {any} */
 let wasm = null;
+/** @type {any} */
 let session = null;
+/** @type {any} */
 let cancel = null;
 // The GPU devices opened here, kept reachable so a test can lose them on purpose (`loseDevice`).
+/** @type {GPUDevice[]} */
 const devices = [];
+/** This module's global scope, a dedicated worker's (the DOM types the page is checked with call `self` a Window). */
+const scope = /** @type {{ onmessage: ((ev: MessageEvent) => unknown) | null, postMessage(message: unknown, transfer?: Transferable[]): void }} */ (
+  /** @type {unknown} */ (self)
+);
 if (self.GPUAdapter) {
   const request = GPUAdapter.prototype.requestDevice;
   GPUAdapter.prototype.requestDevice = async function (...args) {
@@ -21,7 +32,10 @@ if (self.GPUAdapter) {
   };
 }
 
-/** Calls that are not Session methods. */
+/**
+ * Calls that are not Session methods.
+ * @type {Record<string, (...args: any[]) => unknown>}
+ */
 const control = {
   /** Load the wasm module the page loaded (its glue and binary URLs come from the page). */
   async init(glue, binary) {
@@ -54,15 +68,15 @@ const control = {
 /** A byte array that owns its buffer is moved to the page, not copied. */
 const transfers = (v) => (ArrayBuffer.isView(v) && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength ? [v.buffer] : []);
 
-onmessage = async ({ data: { id, method, args } }) => {
+scope.onmessage = async ({ data: { id, method, args } }) => {
   try {
     let value;
     if (Object.hasOwn(control, method)) value = await control[method](...args);
     else if (!session) throw new Error("no session: the GPU device could not be opened");
     else if (typeof session[method] !== "function") throw new Error(`ultraspike: no Session method ${method}`);
     else value = await session[method](...args);
-    postMessage({ id, value }, transfers(value));
+    scope.postMessage({ id, value }, transfers(value));
   } catch (e) {
-    postMessage({ id, error: String(e?.message ?? e) });
+    scope.postMessage({ id, error: errorText(e) });
   }
 };

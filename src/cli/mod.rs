@@ -1,5 +1,6 @@
-//! Subcommands of the `ultraspike` binary, one file each (`info.rs`, later
-//! `train.rs`, `eval.rs`, `convert.rs`, `sweep.rs`, `finetune.rs`, `bench.rs`).
+//! Subcommands of the `ultraspike` binary, one file each (`info.rs`, `train.rs`,
+//! `eval.rs`, `convert.rs`, `sweep.rs`, `finetune.rs`, `export.rs`; `common.rs`
+//! holds what they share, `snn_eval.rs` how `eval` prints an SNN).
 //! To add one: a `mod` line, a `Command` variant holding its clap `Args`, and a
 //! match arm in `run`. Every subcommand returns `ultraspike::Result<()>`; `main`
 //! prints `error: <message>` and exits with 1, so nothing here panics.

@@ -1,6 +1,7 @@
 //! Naive CPU references of every kernel: plain loops written for clarity, not
 //! speed. The GPU tests compare against these, and these are themselves
-//! checked by central finite differences (tests/gradcheck.rs).
+//! checked by central finite differences (tests/gradcheck_conv.rs, gradcheck_dense.rs,
+//! gradcheck_snn.rs and gradcheck_snn_net.rs).
 
 pub mod activation;
 pub mod conv;

@@ -72,35 +72,13 @@ macro_rules! for_each_check {
 
 pub type CheckResult = Result<(), String>;
 
-/// Compare element-wise with |got - want| <= atol + rtol * |want|; report the
-/// first mismatches and the largest error.
-pub fn assert_close(what: &str, got: &[f32], want: &[f32], atol: f32, rtol: f32) -> CheckResult {
-    if got.len() != want.len() {
-        return Err(format!("{what}: length {} != {}", got.len(), want.len()));
-    }
-    let mut bad = Vec::new();
-    let mut max_err = 0f32;
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        let err = (g - w).abs();
-        if err.is_nan() || err > atol + rtol * w.abs() {
-            if bad.len() < 5 {
-                bad.push(format!("[{i}] got {g} want {w}"));
-            }
-            max_err = if err.is_nan() { f32::NAN } else { max_err.max(err) };
-        } else {
-            max_err = max_err.max(err);
-        }
-    }
-    if bad.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{what}: {} mismatches (max err {max_err}), first: {}",
-            bad.len(),
-            bad.join(", ")
-        ))
-    }
-}
+// Loaded here and by tests/common (tests/kernels.rs has both; tests/browser.rs only this one).
+#[allow(clippy::duplicate_mod)]
+#[path = "../common/close.rs"]
+mod close;
+/// |got - want| <= atol + rtol * |want| element-wise (tests/common/close.rs, which the
+/// native tests assert through `common::assert_close`).
+pub use close::check_close as assert_close;
 
 pub fn assert_eq_u32(what: &str, got: &[u32], want: &[u32]) -> CheckResult {
     if got != want {

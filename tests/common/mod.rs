@@ -1,8 +1,11 @@
 //! Native test harness: one GPU per test binary (lavapipe on CI; set
 //! ULTRASPIKE_FALLBACK=1 to force the CPU adapter on a machine with a GPU).
-//! `snn`: the SNN test models and parameter draws.
+//! `snn`: the SNN test models and parameter draws; `close`: the f32 comparison
+//! the kernel checks share (`assert_close` asserts it).
 #![allow(dead_code)]
 
+#[allow(clippy::duplicate_mod)] // tests/checks loads it too (one comparison for both)
+pub mod close;
 pub mod snn;
 
 use std::sync::OnceLock;
@@ -12,6 +15,15 @@ use ultraspike::gpu::{Gpu, GpuOptions};
 pub fn gpu() -> &'static Gpu {
     static GPU: OnceLock<Gpu> = OnceLock::new();
     GPU.get_or_init(new_gpu)
+}
+
+/// Assert |got - want| <= atol + rtol * |want| element-wise (tests/common/close.rs);
+/// the failure names the first mismatches and the largest error.
+#[track_caller]
+pub fn assert_close(what: &str, got: &[f32], want: &[f32], atol: f32, rtol: f32) {
+    if let Err(e) = close::check_close(what, got, want, atol, rtol) {
+        panic!("{e}");
+    }
 }
 
 /// A GPU of its own, for what takes ownership of one (a `Pipeline`).

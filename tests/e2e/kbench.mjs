@@ -16,7 +16,6 @@ const src = (f) => readFileSync(join(root, "shaders", f + ".wgsl"), "utf8");
 
 // Conv params (conv2d_*.wgsl): n, c_in, h, w, c_out, k, stride, pad, out_h, out_w, tiles, rows_per.
 function convCases(tag, ci, h, w, co) {
-  const s = { n: N, ci, h, w, co, k: 3, stride: 1, pad: 1 };
   const oh = h, ow = w;
   const X = N * ci * h * w, Y = N * co * oh * ow, W = co * ci * 9;
   const cp = (tiles, rows_per) => [N, ci, h, w, co, 3, 1, 1, oh, ow, tiles, rows_per];
@@ -85,7 +84,6 @@ const info = await page.evaluate(async () => {
 console.log(`adapter: ${info}; batch ${N}, ${REPS} reps`);
 // CPU time of the browser's processes (SwiftShader runs in the GPU process): other engineers'
 // load on this shared machine stretches wall time but not this.
-const browserPid = browser.process?.()?.pid;
 function cpuMs() {
   let ticks = 0;
   for (const d of readdirSync("/proc")) {
@@ -95,7 +93,9 @@ function cpuMs() {
       if (!cmd.includes("chrom")) continue;
       const f = readFileSync(`/proc/${d}/stat`, "utf8").split(") ")[1].split(" ");
       ticks += +f[11] + +f[12];
-    } catch {}
+    } catch {
+      // a process that ended meanwhile
+    }
   }
   return ticks * 10;
 }
