@@ -96,18 +96,10 @@ pub(crate) fn alloc_params(gpu: &Gpu, cfg: &ModelConfig, seed: u64) -> Result<Pa
 
 /// The three shared buffers of `specs` (values, gradients, momenta), with their parts.
 fn trainable_groups(gpu: &Gpu, specs: &[&ParamSpec]) -> Result<(ParamGroups, [TensorGroup; 3])> {
-    let names = |suffix: &str| -> Vec<String> { specs.iter().map(|s| format!("{}{suffix}", s.name)).collect() };
-    let group = |label: &str, names: &[String]| {
-        let parts: Vec<(&str, &[usize])> = names
-            .iter()
-            .zip(specs)
-            .map(|(n, s)| (n.as_str(), &s.shape[..]))
-            .collect();
-        gpu.tensor_group(label, &parts)
-    };
-    let v = group("params", &names(""))?;
-    let g = group("params.grad", &names(".grad"))?;
-    let m = group("params.momentum", &names(".momentum"))?;
+    let members: Vec<(&str, &[usize])> = specs.iter().map(|s| (s.name.as_str(), &s.shape[..])).collect();
+    let v = gpu.tensor_group_suffixed("params", &members, "")?;
+    let g = gpu.tensor_group_suffixed("params.grad", &members, ".grad")?;
+    let m = gpu.tensor_group_suffixed("params.momentum", &members, ".momentum")?;
     let groups = ParamGroups {
         values: v.whole.clone(),
         grads: g.whole.clone(),

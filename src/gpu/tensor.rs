@@ -160,6 +160,19 @@ impl Gpu {
         runs
     }
 
+    /// `tensor_group` over `members` (name, shape), each part labelled `{name}{suffix}`: the
+    /// values, gradients and optimizer moments of one parameter set share their layout.
+    pub fn tensor_group_suffixed(
+        &self,
+        label: &str,
+        members: &[(&str, &[usize])],
+        suffix: &str,
+    ) -> Result<TensorGroup> {
+        let names: Vec<String> = members.iter().map(|(n, _)| format!("{n}{suffix}")).collect();
+        let parts: Vec<(&str, &[usize])> = names.iter().zip(members).map(|(n, (_, s))| (n.as_str(), *s)).collect();
+        self.tensor_group(label, &parts)
+    }
+
     /// Zero-filled tensors that share one buffer: part i has `parts[i]`'s label and shape and
     /// starts at a multiple of the device's storage-binding offset alignment (and of 16 bytes,
     /// for vec4 kernels); `whole` spans the buffer, parts and the zero padding between them, so

@@ -93,19 +93,10 @@ pub fn threshold_relu_backward(
     gpu.op(kernel, label, &bufs, &p, grid)
 }
 
-/// The two dispatches of the mu gradient, plus the partial-sum scratch they share.
+/// The two dispatches of the mu gradient (their bind groups keep the partial sums' buffer alive).
 pub struct MuGrad {
     /// Record these in order.
     pub ops: Vec<Op>,
-    pub(crate) partial: Tensor,
-}
-
-impl MuGrad {
-    /// Number of stage-1 partial sums (fixed for a given `n`, so the summation
-    /// order, and hence the result, is deterministic).
-    pub fn groups(&self) -> usize {
-        self.partial.len()
-    }
 }
 
 /// `dmu = sum dy where x >= mu` into the 1-element `dmu` (OVERWRITTEN). Off real GPUs without
@@ -239,7 +230,6 @@ fn mu_grad<P: Pod>(
     let stage2 = mu_reduce(gpu, label, &partial, dmu)?;
     Ok(MuGrad {
         ops: vec![stage1, stage2],
-        partial,
     })
 }
 

@@ -25,19 +25,11 @@ pub enum ActBackward {
     FusedReg,
 }
 
-/// The ops to record in order, and the partial sums they share.
+/// The ops to record in order (their bind groups keep the partial sums' buffer alive).
 pub struct ActGrad {
     pub ops: Vec<Op>,
     /// Which variant the ops run.
     pub variant: ActBackward,
-    partial: Tensor,
-}
-
-impl ActGrad {
-    /// Number of stage-1 partial sums (fixed for a given n, so the sum order is too).
-    pub fn groups(&self) -> usize {
-        self.partial.len()
-    }
 }
 
 /// The variant for `n` elements on this adapter: fused when n % 4 == 0; the workgroup tree on
@@ -116,7 +108,6 @@ pub fn activation_backward_variant(
     Ok(ActGrad {
         ops: vec![fused, reduce],
         variant,
-        partial,
     })
 }
 
@@ -143,6 +134,5 @@ fn unfused(
     Ok(ActGrad {
         ops,
         variant: ActBackward::Unfused,
-        partial: grad.partial,
     })
 }

@@ -112,14 +112,12 @@ fn shared_tensors(gpu: &Gpu, specs: &[ParamSpec]) -> Result<(Vec<Option<Five>>, 
         for run in gpu.binding_runs(&shapes) {
             let idx: Vec<usize> = run.iter().map(|&k| members[k]).collect();
             let mut groups = Vec::with_capacity(5);
+            let members: Vec<(&str, &[usize])> = idx
+                .iter()
+                .map(|&i| (specs[i].name.as_str(), &specs[i].shape[..]))
+                .collect();
             for suffix in ["", ".grad", ".m", ".v", ".vmax"] {
-                let names: Vec<String> = idx.iter().map(|&i| format!("{}{suffix}", specs[i].name)).collect();
-                let parts: Vec<(&str, &[usize])> = names
-                    .iter()
-                    .zip(&idx)
-                    .map(|(n, &i)| (n.as_str(), &specs[i].shape[..]))
-                    .collect();
-                match gpu.tensor_group(&format!("snn.params{suffix}"), &parts) {
+                match gpu.tensor_group_suffixed(&format!("snn.params{suffix}"), &members, suffix) {
                     Ok(g) => groups.push(g),
                     Err(Error::TooLarge { .. }) => break,
                     Err(e) => return Err(e),
