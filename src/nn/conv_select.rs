@@ -106,7 +106,7 @@ pub(super) fn pick(
 }
 
 /// Whether `algo` runs the Vec4 kernel for the forward / backward-input of `s`: asked for by
-/// name (an error where it cannot run), or Auto off real GPUs where it fits a plane of >= 64. On real GPUs Auto
+/// name (an error where it cannot run), or Auto off real GPUs where it fits a plane of >= 16. On real GPUs Auto
 /// keeps the variants measured there (BENCHMARKS.md); Vec4 has no GPU measurement yet.
 pub(super) fn use_vec4(gpu: &Gpu, label: &str, s: &Conv2dShape, algo: ConvAlgo) -> Result<bool> {
     match algo {
@@ -119,18 +119,19 @@ pub(super) fn use_vec4(gpu: &Gpu, label: &str, s: &Conv2dShape, algo: ConvAlgo) 
             s.w
         )),
         ConvAlgo::Vec4 => Ok(true),
-        // Small planes: the per-step weight pack (9 * Ci * Co values) costs more than the
-        // loads it saves (lavapipe, 512x2x2 at batch 32: 12.3 -> 8.9 GFLOP/s; 8x8 and up gain).
-        ConvAlgo::Auto => Ok(!is_real_gpu(gpu) && ConvAlgo::Vec4.supports_shape(gpu, s) && s.h * s.w >= 64),
+        // 2x2 planes: the per-step weight pack (9 * Ci * Co values) costs more than the loads
+        // it saves (lavapipe, 512x2x2 at batch 32: Subgroup 12.5, Vec4 9.0 GFLOP/s); 4x4 and up
+        // gain (512x4x4: Subgroup 25.5, Vec4 29-36 forward and backward-input).
+        ConvAlgo::Auto => Ok(!is_real_gpu(gpu) && ConvAlgo::Vec4.supports_shape(gpu, s) && s.h * s.w >= 16),
         _ => Ok(false),
     }
 }
 
 /// Whether `algo` (already resolved to run Subgroup's backward-weight) runs the Vec4
-/// backward-weight kernel for `s`: Vec4 by name, or Auto off real GPUs on planes of >= 64
-/// pixels (as forward), where it fits.
+/// backward-weight kernel for `s`: Vec4 by name, or Auto off real GPUs on planes of >= 16
+/// pixels (as forward), where it fits (lavapipe, 512x4x4: Subgroup 22.9, Vec4 34-37 GFLOP/s).
 pub(super) fn use_vec4_backward_weight(gpu: &Gpu, s: &Conv2dShape, algo: ConvAlgo) -> bool {
-    let auto = algo == ConvAlgo::Auto && !is_real_gpu(gpu) && s.h * s.w >= 64;
+    let auto = algo == ConvAlgo::Auto && !is_real_gpu(gpu) && s.h * s.w >= 16;
     let asked = algo == ConvAlgo::Vec4 || auto;
     asked && ConvAlgo::Vec4.supported(gpu) && conv3x3::fits_backward_weight(s)
 }
