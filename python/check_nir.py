@@ -13,6 +13,12 @@
                                     Euler steps, subtractive reset, the membrane starting at
                                     metadata/initial_membrane, the image at every step, the
                                     output summed over T) gives the same logits.
+  check_nir.py simulate norse|snntorch FILE.nir CKPT DATA_DIR [N]
+                                    opt-in (needs torch and the simulator; python/nir_sim.py):
+                                    the simulator imports the file and runs the first N (1000)
+                                    test images of the MNIST-format DATA_DIR for the file's T
+                                    steps; its predictions must agree with our reference SNN's
+                                    (CKPT, numpy) on at least 99.5 % of them.
 """
 
 import json
@@ -25,6 +31,7 @@ from safetensors import safe_open
 from safetensors.numpy import load_file
 
 F32 = np.float32
+MIN_AGREEMENT = 0.995  # of a simulator's predictions with ours (simulate)
 TAU_IF = F32(2.0**24)  # an IF's tau_mem in steps (src/export/nir_file.rs, IF_TAU_MEM)
 
 
@@ -284,5 +291,11 @@ if __name__ == "__main__":
         graph, meta, init = check_nir(sys.argv[2], sys.argv[3])
         if len(sys.argv) == 5:
             check_run(graph, meta, init, sys.argv[4])
+    elif len(sys.argv) in (6, 7) and sys.argv[1] == "simulate" and sys.argv[2] in ("norse", "snntorch"):
+        from nir_sim import simulate  # torch and the simulator: imported only here
+
+        agreement = simulate(*sys.argv[2:6], int(sys.argv[6]) if len(sys.argv) == 7 else 1000)
+        if agreement < MIN_AGREEMENT:
+            fail(f"the predictions agree on {100 * agreement:.2f} % of the images, under {100 * MIN_AGREEMENT} %")
     else:
         fail(__doc__)
