@@ -10,8 +10,15 @@
                                     With RUN.json ({"input": [C*H*W], "logits": [classes]}, our
                                     CPU reference SNN's logits of one image): the graph run in
                                     numpy with the semantics the file's metadata states (dt = 1
-                                    Euler steps, subtractive reset, the image at every step, the
+                                    Euler steps, subtractive reset, the membrane starting at
+                                    metadata/initial_membrane, the image at every step, the
                                     output summed over T) gives the same logits.
+  check_nir.py simulate norse|snntorch FILE.nir CKPT DATA_DIR [N]
+                                    opt-in (needs torch and the simulator; python/nir_sim.py):
+                                    the simulator imports the file and runs the first N (1000)
+                                    test images of the MNIST-format DATA_DIR for the file's T
+                                    steps; its predictions must agree with our reference SNN's
+                                    (CKPT, numpy) on at least 99.5 % of them.
 """
 
 import json
@@ -22,6 +29,10 @@ import nir
 import numpy as np
 from safetensors import safe_open
 from safetensors.numpy import load_file
+
+F32 = np.float32
+MIN_AGREEMENT = 0.995  # of a simulator's predictions with ours (simulate)
+TAU_IF = F32(2.0**24)  # an IF's tau_mem in steps (src/export/nir_file.rs, IF_TAU_MEM)
 
 
 def fail(msg):
@@ -64,7 +75,8 @@ class Expected:
     def __init__(self, tensors, meta):
         self.t, self.meta = tensors, meta
         self.nodes, self.edges, self.prev, self.slot, self.neuron_i = {}, [], [], None, 0
-        self.neuron_names = []  # the IF/LIF nodes in the order of meta["neurons"]
+        self.neuron_names, self.heights = [], []  # the CubaLIF nodes in the order of meta["neurons"]
+        self.gain = F32(1.0)  # spike height and 1/k^2 of the pools since the last weights
 
     def add(self, name, typ, **params):
         self.edges += [(p, name) for p in self.prev]
@@ -77,8 +89,9 @@ class Expected:
         if w.shape != (out, shape_in[0], k, k):
             fail(f"{p}.weight has shape {w.shape}")
         b = self.t[f"{p}.bias"] if bias else np.zeros(out, np.float32)
-        self.slot = self.add(name, "Conv2d", weight=w, bias=b.copy(), stride=[stride] * 2, padding=[pad] * 2,
-                             dilation=[1, 1], groups=1, input_shape=list(shape_in[1:]))
+        self.slot = self.add(name, "Conv2d", weight=w * self.gain, bias=b.copy(), stride=[stride] * 2,
+                             padding=[pad] * 2, dilation=[1, 1], groups=1, input_shape=list(shape_in[1:]))
+        self.gain = F32(1.0)
 
     def neuron(self, p, shape):
         n = self.meta["neurons"][self.neuron_i]
@@ -86,29 +99,34 @@ class Expected:
         vth, leak = float(self.t[f"{p}.vth"][0]), float(self.t[f"{p}.leak"][0])
         if n["shift"] != 0.0:
             self.nodes[self.slot][1]["bias"] += np.float32(n["shift"])
+        if self.gain != 1.0:  # a pool between the weights and the neuron: 1/k^2 into those weights
+            params = self.nodes[self.slot][1]
+            params["weight"], params["bias"] = params["weight"] * self.gain, params["bias"] * self.gain
         full = lambda v: np.full(shape, v, np.float32)
         name = p.replace(".", "_")
         self.neuron_names.append(name)
-        if leak >= 1.0:
-            self.add(name, "IF", r=full(1.0), v_threshold=full(vth), v_reset=full(0.0))
-        else:
-            tau = 1.0 / (1.0 - np.float32(leak))
-            self.add(name, "LIF", tau=full(tau), r=full(tau), v_leak=full(0.0), v_threshold=full(vth), v_reset=full(0.0))
-        self.add(name + "_scale", "Scale", scale=full(np.float32(n["beta"]) * np.float32(vth) * np.float32(self.meta["out_scale"])))
+        tau = TAU_IF if leak >= 1.0 else F32(1.0) / (F32(1.0) - F32(leak))
+        self.add(name, "CubaLIF", tau_syn=full(1.0), tau_mem=full(tau), r=full(tau), v_leak=full(0.0),
+                 v_threshold=full(vth), v_reset=full(0.0), w_in=full(1.0))
+        self.gain = F32(n["beta"]) * F32(vth) * F32(self.meta["out_scale"])
+        self.heights.append(self.gain)
         self.slot = None
 
     def block(self, p, shape_in, shape_out, stride):
-        name, block_in = p.replace(".", "_"), self.prev
+        name, block_in, gain = p.replace(".", "_"), self.prev, self.gain
         self.conv(f"{p}.conv1", name + "_conv1", shape_in, shape_out[0], 3, stride, 1, True)
         self.neuron(f"{p}.act1", shape_out)
         self.conv(f"{p}.conv2", name + "_conv2", shape_out, shape_out[0], 3, 1, 1, True)
         conv2, feeds = self.slot, self.prev
+        self.prev, self.gain = block_in, gain
         if list(shape_in) != list(shape_out):
-            self.prev = block_in
             self.conv(f"{p}.shortcut", name + "_shortcut", shape_in, shape_out[0], 1, stride, 0, True)
-            feeds = feeds + self.prev
-        else:
-            feeds = feeds + block_in
+        elif gain != 1.0:  # the identity at our scale: diag(spike height)
+            c = shape_in[0]
+            self.add(name + "_shortcut", "Conv2d", weight=(np.eye(c, dtype=F32) * gain)[:, :, None, None],
+                     bias=np.zeros(c, F32), stride=[1, 1], padding=[0, 0], dilation=[1, 1], groups=1,
+                     input_shape=list(shape_in[1:]))
+        feeds, self.gain = feeds + self.prev, F32(1.0)
         self.prev, self.slot = feeds, conv2
         self.neuron(f"{p}.act2", shape_out)
 
@@ -127,13 +145,14 @@ class Expected:
             elif k == "act":
                 self.neuron(p, shape)
             elif k == "avg_pool":
-                self.add(name, "AvgPool2d", kernel_size=[a["k"]] * 2, stride=[a["stride"]] * 2, padding=[0, 0])
+                self.add(name, "SumPool2d", kernel_size=[a["k"]] * 2, stride=[a["stride"]] * 2, padding=[0, 0])
+                self.gain = self.gain / F32(a["k"] * a["k"])
                 shape = [shape[0]] + [(s - a["k"]) // a["stride"] + 1 for s in shape[1:]]
             elif k == "flatten":
                 self.add(name, "Flatten", start_dim=0, end_dim=-1)
                 shape = [int(np.prod(shape))]
             elif k == "linear":
-                w = self.t[f"{p}.weight"]
+                w, self.gain = self.t[f"{p}.weight"] * self.gain, F32(1.0)
                 if a.get("bias", True):
                     self.slot = self.add(name, "Affine", weight=w, bias=self.t[f"{p}.bias"].copy())
                 else:
@@ -183,6 +202,8 @@ def check_nir(path, ckpt):
     md = g.metadata
     if int(md["timesteps"]) != meta["timesteps"] or md["method"] != meta["method"] or not md["reset"].startswith("subtract"):
         fail(f"metadata {md!r}")
+    if not same(md["spike_heights"], np.array(want.heights, F32)):
+        fail(f"metadata/spike_heights {md['spike_heights']!r}, want {want.heights}")
     inits = np.array([n.get("init", 0.0) for n in meta["neurons"]], np.float32)
     if inits.any() != ("initial_membrane" in md) or (inits.any() and not same(md["initial_membrane"], inits)):
         fail(f"metadata/initial_membrane {md.get('initial_membrane')!r}, the checkpoint's starts {inits}")
@@ -203,19 +224,19 @@ def conv2d(x, w, b, stride, pad):
     return y + b[:, None, None]
 
 
-def avg_pool(x, k, s):
+def sum_pool(x, k, s):
     c, h, w = x.shape
     oh, ow = (h - k[0]) // s[0] + 1, (w - k[1]) // s[1] + 1
     y = np.zeros((c, oh, ow))
     for i in range(k[0]):
         for j in range(k[1]):
             y += x[:, i : i + s[0] * (oh - 1) + 1 : s[0], j : j + s[1] * (ow - 1) + 1 : s[1]]
-    return y / (k[0] * k[1])
+    return y
 
 
 def run_graph(g, image, steps, init):
-    """The NIR graph over `steps` dt = 1 Euler steps with subtractive reset, each IF/LIF starting
-    at init[name] * v_threshold (metadata/initial_membrane); the output summed."""
+    """The NIR graph over `steps` dt = 1 Euler steps with subtractive reset, each CubaLIF's v starting
+    at init[name] * v_threshold (metadata/initial_membrane), its synaptic current at 0; the output summed."""
     order, done = [], set()
     while len(order) < len(g.nodes):
         for name in g.nodes:
@@ -223,7 +244,9 @@ def run_graph(g, image, steps, init):
             if name not in done and all(p in done for p in pre):
                 order.append(name)
                 done.add(name)
-    v = {n: init.get(n, 0.0) * node.v_threshold for n, node in g.nodes.items() if type(node).__name__ in ("IF", "LIF")}
+    cuba = [n for n, node in g.nodes.items() if type(node).__name__ == "CubaLIF"]
+    v = {n: init.get(n, 0.0) * g.nodes[n].v_threshold.astype(np.float64) for n in cuba}
+    syn = dict.fromkeys(cuba, 0.0)
     total = 0.0
     for _ in range(steps):
         out = {}
@@ -234,17 +257,13 @@ def run_graph(g, image, steps, init):
                 y = conv2d(x, node.weight.astype(np.float64), node.bias, node.stride, node.padding)
             elif typ in ("Affine", "Linear"):
                 y = node.weight.astype(np.float64) @ x + (node.bias if typ == "Affine" else 0.0)
-            elif typ in ("IF", "LIF"):
-                if typ == "IF":
-                    v[name] = v[name] + node.r * x
-                else:
-                    v[name] = v[name] + (node.v_leak - v[name] + node.r * x) / node.tau
+            elif typ == "CubaLIF":  # tau_syn dI/dt = -I + w_in x; tau_mem dv/dt = v_leak - v + r I
+                syn[name] = syn[name] + (node.w_in * x - syn[name]) / node.tau_syn
+                v[name] = v[name] + (node.v_leak - v[name] + node.r * syn[name]) / node.tau_mem
                 y = (v[name] > node.v_threshold).astype(np.float64)
                 v[name] = v[name] - y * node.v_threshold  # the metadata's subtractive reset
-            elif typ == "Scale":
-                y = node.scale * x
-            elif typ == "AvgPool2d":
-                y = avg_pool(x, node.kernel_size, node.stride)
+            elif typ == "SumPool2d":
+                y = sum_pool(x, node.kernel_size, node.stride)
             elif typ == "Flatten":
                 y = x.reshape(-1)
             else:  # Input, Output
@@ -272,5 +291,11 @@ if __name__ == "__main__":
         graph, meta, init = check_nir(sys.argv[2], sys.argv[3])
         if len(sys.argv) == 5:
             check_run(graph, meta, init, sys.argv[4])
+    elif len(sys.argv) in (6, 7) and sys.argv[1] == "simulate" and sys.argv[2] in ("norse", "snntorch"):
+        from nir_sim import simulate  # torch and the simulator: imported only here
+
+        agreement = simulate(*sys.argv[2:6], int(sys.argv[6]) if len(sys.argv) == 7 else 1000)
+        if agreement < MIN_AGREEMENT:
+            fail(f"the predictions agree on {100 * agreement:.2f} % of the images, under {100 * MIN_AGREEMENT} %")
     else:
         fail(__doc__)

@@ -37,18 +37,16 @@ pub enum NirOp {
         weight: Weight,
         bias: Option<Vec<f32>>,
     },
-    /// Leak 1: NIR `IF`; leak < 1: NIR `LIF` (dt = 1). One value for the whole layer.
+    /// NIR `CubaLIF` with an instant synapse (see `nir_file::neuron`): leak 1 is
+    /// our IF, leak < 1 our LIF (dt = 1). One value for the whole layer; `init`
+    /// (the start as a fraction of V_th) only goes into the metadata.
     Neuron {
         shape: Vec<usize>,
         vth: f32,
         leak: f32,
     },
-    /// The spike height beta * V_th * out_scale of the IF before it.
-    Scale {
-        shape: Vec<usize>,
-        value: f32,
-    },
-    AvgPool2d {
+    /// NIR `SumPool2d`: our average pool's 1/k^2 is folded into the next weights.
+    SumPool2d {
         k: usize,
         stride: usize,
     },
@@ -66,6 +64,8 @@ pub struct NirGraph {
     pub edges: Vec<(String, String)>,
     /// Each IF layer's per-step input shift (Deng's V_th/2T), folded into a bias.
     pub shifts: Vec<f32>,
+    /// Each IF layer's spike height beta * V_th * out_scale, folded into the next weights.
+    pub heights: Vec<f32>,
 }
 
 /// The graph of `ck`, whose metadata `meta` describes (`SnnMeta::from_checkpoint`).
@@ -77,9 +77,11 @@ pub fn snn_graph(ck: &Checkpoint, meta: &SnnMeta) -> Result<NirGraph> {
             nodes: Vec::new(),
             edges: Vec::new(),
             shifts: Vec::new(),
+            heights: Vec::new(),
         },
         prev: Vec::new(),
         bias_slot: None,
+        gain: 1.0,
     };
     b.add(
         "input",
@@ -92,6 +94,12 @@ pub fn snn_graph(ck: &Checkpoint, meta: &SnnMeta) -> Result<NirGraph> {
     for (i, layer) in meta.model.layers.iter().enumerate() {
         b.layer(i, layer, &cur, &shapes[i])?;
         cur = shapes[i].clone();
+    }
+    if b.gain != 1.0 {
+        return Err(export_err(
+            meta,
+            "the output follows a spiking layer or a pool directly: its spike height or 1/k^2 has no weights to go into".into(),
+        ));
     }
     if b.g.shifts.len() != meta.neurons.len() {
         return Err(export_err(
@@ -121,6 +129,11 @@ struct Builder<'a> {
     /// but dropout, average pooling or flatten (which commute with adding a
     /// constant) lies between them.
     bias_slot: Option<usize>,
+    /// The factor by which the values on `prev`'s edges fall short of ours
+    /// (the spike height of the last IF, times 1/k^2 per sum pool since): the
+    /// next conv or linear takes it into its weights. NIR spikes are 1, and
+    /// Norse and snnTorch import no `Scale`.
+    gain: f32,
 }
 
 /// NIR node names: our tensor prefixes with `_` for `.` (NIR uses dots to address subgraphs).
@@ -146,20 +159,23 @@ impl Builder<'_> {
             } => {
                 let op = self.conv(&prefix, input, output, *k, (*stride, *pad), *bias)?;
                 self.bias_slot = Some(self.add(&name, op));
+                self.gain = 1.0;
             }
             LayerSpec::Linear { out, bias } => {
-                let weight = self.weight(&prefix, &[*out, input[0]])?;
+                let weight = self.weight(&prefix, &[*out, input[0]], self.gain)?;
                 let bias = if *bias {
                     Some(self.tensor(&format!("{prefix}.bias"), &[*out])?)
                 } else {
                     None
                 };
                 self.bias_slot = Some(self.add(&name, NirOp::Affine { weight, bias }));
+                self.gain = 1.0;
             }
             LayerSpec::Act { .. } => self.neuron(&prefix, output)?,
             LayerSpec::Dropout { .. } => {} // the identity at inference
             LayerSpec::AvgPool { k, stride } => {
-                self.add(&name, NirOp::AvgPool2d { k: *k, stride: *stride });
+                self.add(&name, NirOp::SumPool2d { k: *k, stride: *stride });
+                self.gain /= (k * k) as f32;
             }
             LayerSpec::Flatten => {
                 self.add(&name, NirOp::Flatten { input: input.to_vec() });
@@ -174,7 +190,8 @@ impl Builder<'_> {
         Ok(())
     }
 
-    /// `(stride, pad)` of a conv from `input` to `output` with a `k` x `k` kernel.
+    /// `(stride, pad)` of a conv from `input` to `output` with a `k` x `k` kernel;
+    /// its weights take `self.gain` (the caller then sets it to 1).
     fn conv(
         &self,
         prefix: &str,
@@ -184,7 +201,7 @@ impl Builder<'_> {
         sp: (usize, usize),
         bias: bool,
     ) -> Result<NirOp> {
-        let weight = self.weight(prefix, &[output[0], input[0], k, k])?;
+        let weight = self.weight(prefix, &[output[0], input[0], k, k], self.gain)?;
         let bias = if bias {
             self.tensor(&format!("{prefix}.bias"), &[output[0]])?
         } else {
@@ -199,10 +216,19 @@ impl Builder<'_> {
         })
     }
 
-    fn weight(&self, prefix: &str, shape: &[usize]) -> Result<Weight> {
+    /// The weight times `gain`. Exact where `gain` is a spike height alone: ours
+    /// multiplies each spike by the height, then by the weight, the same f32
+    /// product. Not exact through a pool: ours rounds the pooled sum of heights
+    /// (and its 1/k^2 unless k is a power of 2), here w * gain is rounded once;
+    /// the two differ by f32 rounding (a spike can flip where v lands on V_th).
+    fn weight(&self, prefix: &str, shape: &[usize], gain: f32) -> Result<Weight> {
+        let mut data = self.tensor(&format!("{prefix}.weight"), shape)?;
+        if gain != 1.0 {
+            data.iter_mut().for_each(|w| *w *= gain);
+        }
         Ok(Weight {
             shape: shape.to_vec(),
-            data: self.tensor(&format!("{prefix}.weight"), shape)?,
+            data,
         })
     }
 
@@ -210,7 +236,8 @@ impl Builder<'_> {
         Ok(self.ck.get(name, shape)?.to_vec())
     }
 
-    /// The IF (or LIF) node, its shift folded into the bias before it, and its spike height.
+    /// The neuron node, its shift folded into the bias before it; its spike height
+    /// becomes the gain of the next weights.
     fn neuron(&mut self, prefix: &str, shape: &[usize]) -> Result<()> {
         let index = self.g.shifts.len();
         let np: NeuronParams = *self.meta.neurons.get(index).ok_or_else(|| {
@@ -224,6 +251,9 @@ impl Builder<'_> {
         if np.shift != 0.0 {
             self.fold_shift(prefix, np.shift)?;
         }
+        if self.gain != 1.0 {
+            self.fold_gain(prefix)?;
+        }
         self.g.shifts.push(np.shift);
         let name = node_name(prefix);
         self.add(
@@ -234,15 +264,28 @@ impl Builder<'_> {
                 leak,
             },
         );
-        let value = np.beta * vth * self.meta.out_scale;
-        self.add(
-            &format!("{name}_scale"),
-            NirOp::Scale {
-                shape: shape.to_vec(),
-                value,
-            },
-        );
+        self.gain = np.beta * vth * self.meta.out_scale;
+        self.g.heights.push(self.gain);
         self.bias_slot = None;
+        Ok(())
+    }
+
+    /// A sum pool between the conv or linear and this IF: its 1/k^2 goes into
+    /// that layer's weights and bias (its shift already in), as average pooling
+    /// is linear (one f32 rounding per value unless 1/k^2 is a power of 2).
+    fn fold_gain(&mut self, prefix: &str) -> Result<()> {
+        let gain = std::mem::replace(&mut self.gain, 1.0);
+        let slot = self.bias_slot.and_then(|i| self.g.nodes.get_mut(i));
+        let (weight, bias) = match slot {
+            Some((_, NirOp::Conv2d { weight, bias, .. })) => (weight, Some(bias)),
+            Some((_, NirOp::Affine { weight, bias })) => (weight, bias.as_mut()),
+            _ => {
+                let msg = format!("`{prefix}`: the factor {gain} before it (a pool's 1/k^2 or a spike height) has no conv or linear to go into");
+                return Err(export_err(self.meta, msg));
+            }
+        };
+        weight.data.iter_mut().for_each(|w| *w *= gain);
+        bias.into_iter().flatten().for_each(|b| *b *= gain);
         Ok(())
     }
 
@@ -264,23 +307,43 @@ impl Builder<'_> {
     }
 
     /// conv1 - IF - conv2, the shortcut (1x1 conv or identity) into the same IF as conv2.
+    /// An identity shortcut whose input is not at our scale (the spike height of
+    /// the IF before the block) becomes a 1x1 `Conv2d` of diag(gain), zero bias.
     fn block(&mut self, prefix: &str, input: &[usize], output: &[usize], stride: usize) -> Result<()> {
-        let block_in = self.prev.clone();
+        let (block_in, block_gain) = (self.prev.clone(), self.gain);
         let name = node_name(prefix);
         let conv1 = self.conv(&format!("{prefix}.conv1"), input, output, 3, (stride, 1), true)?;
         self.bias_slot = Some(self.add(&format!("{name}_conv1"), conv1));
+        self.gain = 1.0;
         self.neuron(&format!("{prefix}.act1"), output)?;
         let conv2 = self.conv(&format!("{prefix}.conv2"), output, output, 3, (1, 1), true)?;
         let conv2_at = self.add(&format!("{name}_conv2"), conv2);
         let mut feeds = std::mem::take(&mut self.prev);
+        self.prev = block_in;
+        self.gain = block_gain;
         if block_needs_shortcut(input, output) {
-            self.prev = block_in;
             let sc = self.conv(&format!("{prefix}.shortcut"), input, output, 1, (stride, 0), true)?;
             self.add(&format!("{name}_shortcut"), sc);
-            feeds.append(&mut self.prev);
-        } else {
-            feeds.extend(block_in);
+        } else if block_gain != 1.0 {
+            let c = input[0];
+            let data = (0..c * c)
+                .map(|i| if i % (c + 1) == 0 { block_gain } else { 0.0 })
+                .collect();
+            let weight = Weight {
+                shape: vec![c, c, 1, 1],
+                data,
+            };
+            let op = NirOp::Conv2d {
+                weight,
+                bias: vec![0.0; c],
+                stride: 1,
+                pad: 0,
+                input_hw: [input[1], input[2]],
+            };
+            self.add(&format!("{name}_shortcut"), op);
         }
+        feeds.append(&mut self.prev);
+        self.gain = 1.0;
         // Both branches feed the second IF: NIR sums the edges into a node (the residual add).
         self.prev = feeds;
         self.bias_slot = Some(conv2_at);

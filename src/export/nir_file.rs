@@ -83,11 +83,8 @@ fn node_group(op: &NirOp) -> Result<Group> {
             .dataset("weight", weight(w))
             .dataset("bias", Dataset::f32(&[b.len()], b.clone())),
         NirOp::Neuron { shape, vth, leak } => neuron(&mut g, shape, *vth, *leak),
-        NirOp::Scale { shape, value } => g
-            .dataset("type", Dataset::string("Scale"))
-            .dataset("scale", filled(shape, *value)),
-        NirOp::AvgPool2d { k, stride } => g
-            .dataset("type", Dataset::string("AvgPool2d"))
+        NirOp::SumPool2d { k, stride } => g
+            .dataset("type", Dataset::string("SumPool2d"))
             .dataset("kernel_size", ints(&[*k, *k])?)
             .dataset("stride", ints(&[*stride, *stride])?)
             .dataset("padding", ints(&[0, 0])?),
@@ -100,23 +97,30 @@ fn node_group(op: &NirOp) -> Result<Group> {
     Ok(g)
 }
 
-/// IF (leak 1): dv/dt = R I with R = 1, so one Euler step of dt = 1 adds I.
-/// LIF (leak < 1): tau dv/dt = (v_leak - v) + R I with v_leak = 0, tau = 1/(1 - leak)
-/// and R = tau, so one Euler step of dt = 1 is v <- leak * v + I, as ours.
-/// v_reset = 0: the nearest NIR has to our subtractive reset (see `export`).
+/// The membrane time constant of an IF (leak 1), in steps: 2^24, so that the
+/// leak per step, v / 2^24, is below f32's rounding of v (exact powers of 2, so
+/// 1/tau and r = tau are exact too).
+pub const IF_TAU_MEM: f32 = 16_777_216.0;
+
+/// Our neuron as a NIR `CubaLIF` (dt = 1), the node Norse imports with
+/// subtractive reset (`from_nir(..., reset_method=reset_subtract)`):
+///   tau_syn dI/dt = -I + w_in x,  tau_mem dv/dt = (v_leak - v) + r I.
+/// tau_syn = dt = 1 and w_in = 1: one Euler step sets I = x (an instant synapse);
+/// r = tau_mem and v_leak = 0: one step is v <- (1 - 1/tau_mem) v + x, that is
+/// v <- leak * v + x with tau_mem = 1/(1 - leak), and v + x (to 2^-24) for an IF
+/// (`IF_TAU_MEM`). v_threshold = V_th; v_reset = 0 (NIR's hard reset; ours
+/// subtracts V_th, see `metadata/reset`). Norse uses v_leak in the synapse too
+/// (I <- I + (v_leak - I + x)), so v_leak must stay 0.
 fn neuron<'g>(g: &'g mut Group, shape: &[usize], vth: f32, leak: f32) -> &'g mut Group {
-    g.dataset("v_threshold", filled(shape, vth))
-        .dataset("v_reset", filled(shape, 0.0));
-    if leak >= 1.0 {
-        return g
-            .dataset("type", Dataset::string("IF"))
-            .dataset("r", filled(shape, 1.0));
-    }
-    let tau = 1.0 / (1.0 - leak);
-    g.dataset("type", Dataset::string("LIF"))
-        .dataset("tau", filled(shape, tau))
-        .dataset("r", filled(shape, tau))
+    let tau_mem = if leak >= 1.0 { IF_TAU_MEM } else { 1.0 / (1.0 - leak) };
+    g.dataset("type", Dataset::string("CubaLIF"))
+        .dataset("tau_syn", filled(shape, 1.0))
+        .dataset("tau_mem", filled(shape, tau_mem))
+        .dataset("r", filled(shape, tau_mem))
         .dataset("v_leak", filled(shape, 0.0))
+        .dataset("v_threshold", filled(shape, vth))
+        .dataset("v_reset", filled(shape, 0.0))
+        .dataset("w_in", filled(shape, 1.0))
 }
 
 /// What NIR cannot carry, for a reader that wants to run the network as we do.
@@ -130,7 +134,7 @@ fn metadata(g: &NirGraph, meta: &SnnMeta) -> Result<Group> {
         .dataset("dt", Dataset::f32(&[], vec![1.0]))
         .dataset(
             "reset",
-            Dataset::string("subtract: after a spike v -= v_threshold (v_reset is not used)"),
+            Dataset::string("subtract: after a spike v -= v_threshold (v_reset is not used; Norse: reset_method=reset_subtract)"),
         )
         .dataset(
             "encoding",
@@ -138,8 +142,24 @@ fn metadata(g: &NirGraph, meta: &SnnMeta) -> Result<Group> {
         )
         .dataset("readout", Dataset::string("sum over the T steps of the output node"))
         .dataset(
+            "neuron",
+            Dataset::string(
+                "CubaLIF, dt = 1: tau_syn = 1 (I = input), r = tau_mem, v_leak = 0; tau_mem = 2^24 for an IF (leak below f32 rounding), 1/(1 - leak) for a LIF",
+            ),
+        )
+        .dataset(
             "spike_height",
-            Dataset::string("each IF/LIF is followed by a Scale of beta * v_threshold * out_scale"),
+            Dataset::string(
+                "beta * v_threshold * out_scale per spiking layer, multiplied into the next conv/linear weights (NIR spikes are 1)",
+            ),
+        )
+        .dataset(
+            "spike_heights",
+            Dataset::f32(&[g.heights.len()], g.heights.clone()),
+        )
+        .dataset(
+            "pooling",
+            Dataset::string("SumPool2d: the average pool's 1/k^2 is multiplied into the next conv/linear weights"),
         )
         .dataset("out_scale", Dataset::f32(&[], vec![meta.out_scale]))
         .dataset(
@@ -155,7 +175,7 @@ fn metadata(g: &NirGraph, meta: &SnnMeta) -> Result<Group> {
         m.dataset(
             "initial_membrane_note",
             Dataset::string(
-                "each IF/LIF's v before the first step, as a fraction of its v_threshold (NIR starts at 0)",
+                "each CubaLIF's v before the first step, as a fraction of its v_threshold (NIR starts at 0; set the simulator's state)",
             ),
         )
         .dataset("initial_membrane", Dataset::f32(&[init.len()], init));
