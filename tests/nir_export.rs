@@ -345,3 +345,37 @@ fn the_pipeline_exports_the_current_snn_as_the_cli_does() {
     let err = pollster::block_on(p.snn_nir()).unwrap_err().to_string();
     assert!(err.contains("max_pool, `features.3`"), "{err}");
 }
+
+/// Spikes are exported at height 1 and each layer's spike height goes into the next layer's
+/// weights: an output straight after a spiking layer leaves the height nowhere to go, so the
+/// export refuses it by name rather than write a graph whose logits are off by that factor.
+#[test]
+fn an_output_right_after_a_spiking_layer_or_a_pool_is_refused() {
+    let model = ModelConfig {
+        name: "spiking-output".into(),
+        input: [1, 2, 2],
+        classes: 3,
+        layers: vec![Flatten, Linear { out: 3, bias: true }, Act { mu: 1.0 }],
+        act_levels: None,
+    };
+    let ck = snn_checkpoint(&model, &[1.0], &[0.0], ConversionMethod::AlphaBeta);
+    let err = ultraspike::export::snn_to_nir(&ck).unwrap_err().to_string();
+    assert!(
+        err.contains("the output follows a spiking layer or a pool directly"),
+        "{err}"
+    );
+    // The same for an average pool's 1/k^2 (and the spike height before it) at the end.
+    let pooled = ModelConfig {
+        name: "pooled-output".into(),
+        input: [1, 2, 2],
+        classes: 3,
+        layers: vec![conv(3, 1, true), Act { mu: 1.0 }, AvgPool { k: 2, stride: 2 }, Flatten],
+        act_levels: None,
+    };
+    let ck = snn_checkpoint(&pooled, &[1.0], &[0.0], ConversionMethod::AlphaBeta);
+    let err = ultraspike::export::snn_to_nir(&ck).unwrap_err().to_string();
+    assert!(
+        err.contains("the output follows a spiking layer or a pool directly"),
+        "{err}"
+    );
+}
