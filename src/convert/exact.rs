@@ -7,9 +7,10 @@
 //! counters and 32 KiB per distinct wanted bucket (at most one per percentile).
 
 use crate::cpu::select::{percentile_rank, plan_ranks, select_ranks, RankPlan};
+use crate::cpu::select::{HIGH_BUCKETS, LOW_DIGITS};
 use crate::error::Result;
 use crate::gpu::{Gpu, Op, Tensor};
-use crate::nn::select::{radix_count_high, radix_count_low, HIGH_BUCKETS, LOW_DIGITS};
+use crate::nn::select::{radix_count_high, radix_count_low};
 
 /// The percentiles a calibration reports: q = 1..=99, then 99.9 and 99.99.
 pub fn wanted_percentiles() -> Vec<f64> {

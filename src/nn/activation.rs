@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::gpu::{elementwise, grid_1d, Gpu, Kernel, Op, Tensor};
 use crate::nn::linear::check_len;
 use crate::shape_err;
-pub use crate::spec::MAX_QCFS_LEVELS;
+use crate::spec::MAX_QCFS_LEVELS;
 
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]

@@ -27,7 +27,7 @@ pub struct DropoutParams {
     pub _pad: [u32; 2],
 }
 
-pub use crate::spec::optim::keep_threshold;
+use crate::spec::optim::keep_threshold;
 
 /// The forward op and the parameters it was built with (to change the seed).
 pub struct Dropout {

@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::gpu::{Gpu, Kernel, Op, Tensor};
 use crate::shape_err;
 
-pub use crate::cpu::select::{HIGH_BUCKETS, LOW_BITS, LOW_DIGITS, NONE};
+use crate::cpu::select::{HIGH_BUCKETS, LOW_BITS, LOW_DIGITS};
 
 /// Uniform of `radix_count_high` / `radix_count_low`.
 #[repr(C)]

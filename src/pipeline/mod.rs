@@ -63,7 +63,7 @@ pub use data::{DataSource, DatasetSummary};
 pub use demo::{BundledModel, DemoPlan, DemoProbe, DemoStart, BUNDLED_MODELS, DEMO_BUDGET_S, DEMO_MODELS};
 pub use diagnostics::{ConversionReport, LayerReport};
 pub use finetuning::{FinetuneEvent, FinetuneInfo};
-pub use options::{check_timesteps, parse_surrogate, FinetuneOptions, TrainOptions, MAX_TIMESTEPS};
+pub use options::{check_timesteps, parse_surrogate, FinetuneOptions, TrainOptions};
 pub use spikes::{SpikeInput, SpikeLayer, SpikeMaps};
 pub use training::{TrainEvent, TrainInfo, TrainStart};
 pub use tuning::tune_model;

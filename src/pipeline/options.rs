@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::models::{builtin, ModelConfig};
 use crate::spec::{FinetuneConfig, SgdConfig, StepDecay, Surrogate, TrainConfig, MAX_QCFS_LEVELS};
 
-pub use crate::spec::MAX_TIMESTEPS;
+use crate::spec::MAX_TIMESTEPS;
 
 /// DNN training options (defaults: the CLI's).
 #[derive(Clone, Debug, PartialEq, Deserialize)]

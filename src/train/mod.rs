@@ -4,10 +4,8 @@ pub mod dnn;
 pub mod driver;
 pub mod epochs;
 pub mod inflight;
-pub mod schedule;
 
 pub use dnn::{TrainConfig, Trainer};
 pub use driver::{EpochDriver, EpochTrainer};
 pub use epochs::{EpochLoop, EpochRecord, Evaluation, Progress};
-pub use schedule::StepDecay;
 pub mod snn;

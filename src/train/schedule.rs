@@ -1,3 +1,0 @@
-//! The step-decay schedule (plain data in `spec::train`).
-
-pub use crate::spec::train::StepDecay;
