@@ -351,31 +351,30 @@ fn the_pipeline_exports_the_current_snn_as_the_cli_does() {
 /// export refuses it by name rather than write a graph whose logits are off by that factor.
 #[test]
 fn an_output_right_after_a_spiking_layer_or_a_pool_is_refused() {
-    let model = ModelConfig {
-        name: "spiking-output".into(),
-        input: [1, 2, 2],
-        classes: 3,
-        layers: vec![Flatten, Linear { out: 3, bias: true }, Act { mu: 1.0 }],
-        act_levels: None,
-    };
-    let ck = snn_checkpoint(&model, &[1.0], &[0.0], ConversionMethod::AlphaBeta);
-    let err = ultraspike::export::snn_to_nir(&ck).unwrap_err().to_string();
-    assert!(
-        err.contains("the output follows a spiking layer or a pool directly"),
-        "{err}"
-    );
-    // The same for an average pool's 1/k^2 (and the spike height before it) at the end.
-    let pooled = ModelConfig {
-        name: "pooled-output".into(),
-        input: [1, 2, 2],
-        classes: 3,
-        layers: vec![conv(3, 1, true), Act { mu: 1.0 }, AvgPool { k: 2, stride: 2 }, Flatten],
-        act_levels: None,
-    };
-    let ck = snn_checkpoint(&pooled, &[1.0], &[0.0], ConversionMethod::AlphaBeta);
-    let err = ultraspike::export::snn_to_nir(&ck).unwrap_err().to_string();
-    assert!(
-        err.contains("the output follows a spiking layer or a pool directly"),
-        "{err}"
-    );
+    // A spiking layer's height, or an average pool's 1/k^2 (and the height before it), at the end.
+    let endings = [
+        (
+            "spiking-output",
+            vec![Flatten, Linear { out: 3, bias: true }, Act { mu: 1.0 }],
+        ),
+        (
+            "pooled-output",
+            vec![conv(3, 1, true), Act { mu: 1.0 }, AvgPool { k: 2, stride: 2 }, Flatten],
+        ),
+    ];
+    for (name, layers) in endings {
+        let model = ModelConfig {
+            name: name.into(),
+            input: [1, 2, 2],
+            classes: 3,
+            layers,
+            act_levels: None,
+        };
+        let ck = snn_checkpoint(&model, &[1.0], &[0.0], ConversionMethod::AlphaBeta);
+        let err = ultraspike::export::snn_to_nir(&ck).unwrap_err().to_string();
+        assert!(
+            err.contains("the output follows a spiking layer or a pool directly"),
+            "{name}: {err}"
+        );
+    }
 }
