@@ -14,7 +14,7 @@ use ultraspike::gpu::tune::{fastest, AdapterKey, Pending, TuneTable};
 use ultraspike::gpu::tune_cache::{load_file, save_file};
 use ultraspike::gpu::{Gpu, GpuOptions, TunePass, TuneShape};
 use ultraspike::models::{builtin, ModelConfig};
-use ultraspike::nn::tune::{candidates, tune_pending, TuneOptions};
+use ultraspike::nn::tune::{candidates, runnable, tune_pending, tune_pending_where, TuneOptions};
 use ultraspike::pipeline::{DataSource, Pipeline, TrainOptions, TrainStart};
 use ultraspike::train::{TrainConfig, Trainer};
 
@@ -69,7 +69,7 @@ fn force(gpu: &Gpu, pending: &[Pending], name: &str) {
     let timings: Vec<_> = pending
         .iter()
         .map(|p| {
-            let c = candidates(gpu, p.pass, &p.shape);
+            let c = runnable(gpu, p.pass, &p.shape);
             let wanted = c.iter().any(|n| n == name);
             let t: Vec<(String, f64)> = c
                 .iter()
@@ -103,10 +103,7 @@ fn every_variant_gives_the_same_training_numbers() {
     let pending = gpu.with_tune(|t| t.take_pending());
     let passes: BTreeSet<TunePass> = pending.iter().map(|p| p.pass).collect();
     assert!(passes.len() >= 5, "conv and linear passes met: {passes:?}");
-    let names: BTreeSet<String> = pending
-        .iter()
-        .flat_map(|p| candidates(&gpu, p.pass, &p.shape))
-        .collect();
+    let names: BTreeSet<String> = pending.iter().flat_map(|p| runnable(&gpu, p.pass, &p.shape)).collect();
     let mut kernel_sets = BTreeSet::from([baseline.2.clone()]);
     for name in &names {
         force(&gpu, &pending, name);
@@ -119,6 +116,45 @@ fn every_variant_gives_the_same_training_numbers() {
     if gpu.has_subgroups() {
         assert!(names.len() >= 3, "Direct, Subgroup, Vec4 / Plain, Subgroup: {names:?}");
         assert!(kernel_sets.len() >= 3, "forcing a variant changes the kernels run");
+    }
+}
+
+/// CPU adapters do not time the workgroup-memory Tiled family (it never wins there, and
+/// SwiftShader compiles it for seconds); it still runs there, and real GPUs time it.
+#[test]
+fn cpu_adapters_do_not_time_the_tiled_family() {
+    let gpu = fresh_gpu();
+    let conv = TuneShape::Conv(ultraspike::nn::conv::Conv2dShape {
+        n: 8,
+        c_in: 16,
+        h: 8,
+        w: 8,
+        c_out: 32,
+        k: 3,
+        stride: 1,
+        pad: 1,
+    });
+    let linear = TuneShape::Linear {
+        n: 8,
+        in_f: 64,
+        out_f: 32,
+    };
+    let real = matches!(
+        gpu.info.device_type,
+        wgpu::DeviceType::DiscreteGpu | wgpu::DeviceType::IntegratedGpu
+    );
+    for (pass, shape) in [(TunePass::ConvForward, conv), (TunePass::LinearForward, linear)] {
+        let (all, timed) = (runnable(&gpu, pass, &shape), candidates(&gpu, pass, &shape));
+        assert!(
+            all.iter().any(|n| n == "Tiled"),
+            "{pass:?}: Tiled runs anywhere: {all:?}"
+        );
+        assert_eq!(timed.iter().any(|n| n == "Tiled"), real, "{pass:?}: {timed:?}");
+        assert_eq!(
+            timed.len() + usize::from(!real),
+            all.len(),
+            "{pass:?}: only Tiled is left out"
+        );
     }
 }
 
@@ -159,6 +195,40 @@ fn timing_records_the_fastest_candidate_within_the_budget() {
     // Tuned shapes are not pending when met again.
     drop(Trainer::new(&gpu, &model(), &split.train, config()).unwrap());
     assert!(gpu.with_tune(|t| t.take_pending()).is_empty());
+}
+
+/// A filtered tuning call times only the shapes it selects (a training run: its own batch); the
+/// others stay pending, in the table and out of the report.
+#[test]
+fn tuning_one_batch_leaves_the_other_batches_pending() {
+    let gpu = fresh_gpu();
+    let split = synthetic_split(16, 8, 3, 16, 16, 4, 3).unwrap();
+    for batch in [4, 8] {
+        let cfg = TrainConfig { batch, ..config() };
+        drop(Trainer::new(&gpu, &model(), &split.train, cfg).unwrap());
+    }
+    let pending = gpu.with_tune(|t| {
+        let p = t.take_pending();
+        t.requeue(p.clone());
+        p
+    });
+    let at = |b: usize| pending.iter().filter(|p| p.shape.batch() == b).count();
+    assert!(
+        at(4) >= 5 && at(8) >= 5,
+        "both trainers left their shapes pending: {pending:?}"
+    );
+    let quick = TuneOptions {
+        budget: Duration::from_secs(600),
+        per_variant: Duration::from_millis(1),
+        max_reps: 1,
+    };
+    let r = pollster::block_on(tune_pending_where(&gpu, &quick, |p| p.shape.batch() == 8)).unwrap();
+    assert_eq!((r.tuned, r.left), (at(8), 0));
+    let entries = gpu.with_tune(|t| t.entries());
+    assert!(entries.iter().all(|e| e.shape.batch() == 8), "{entries:?}");
+    let left = gpu.with_tune(|t| t.take_pending());
+    assert_eq!(left.len(), at(4));
+    assert!(left.iter().all(|p| p.shape.batch() == 4), "{left:?}");
 }
 
 fn sample_table(adapter: AdapterKey) -> TuneTable {

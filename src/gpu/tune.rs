@@ -33,6 +33,16 @@ pub enum TuneShape {
     Linear { n: usize, in_f: usize, out_f: usize },
 }
 
+impl TuneShape {
+    /// The batch the shape runs at (conv: images; linear: rows).
+    pub fn batch(&self) -> usize {
+        match self {
+            TuneShape::Conv(s) => s.n,
+            TuneShape::Linear { n, .. } => *n,
+        }
+    }
+}
+
 impl std::fmt::Display for TuneShape {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

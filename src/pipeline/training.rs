@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::meta::DnnMeta;
 use crate::models::ModelConfig;
-use crate::nn::tune::{tune_pending, TuneOptions};
+use crate::nn::tune::{tune_pending_where, TuneOptions};
 use crate::spec::Progress;
 use crate::train::{EpochDriver, Trainer};
 
@@ -177,7 +177,11 @@ impl Pipeline {
 /// run is the same, number for number (the variants give the same bits), only faster.
 async fn tune_first_use(gpu: &Gpu, mut run: TrainingRun, split: &Split) -> Result<TrainingRun> {
     run.tuned = true;
-    let report = tune_pending(gpu, &TuneOptions::default()).await?;
+    // The shapes of this run's batch only: those an evaluation at another batch left pending
+    // would spend the budget on layers the run never uses (the page's first-visit evaluation at
+    // batch 100 took all of it before).
+    let batch = run.driver.trainer.cfg.batch;
+    let report = tune_pending_where(gpu, &TuneOptions::default(), |p| p.shape.batch() == batch).await?;
     if report.changed == 0 {
         return Ok(run);
     }
