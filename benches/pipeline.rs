@@ -6,7 +6,8 @@
 //!   cargo bench --bench pipeline -- [--model vgg16] [--input 3,32,32] [--classes 10]
 //!       [--batch 32] [--ts 2,16] [--ft-ts 2,5] [--reps 5] [--skip-train] [--skip-snn] [--profile] [--queue 16]
 //!
-//! --profile also times each op of a training step alone (submit + wait), by label.
+//! --profile also times each op of a training step and of each SNN inference alone (submit +
+//! wait), by label and kernel.
 //!
 //! ULTRASPIKE_FALLBACK=1 forces the CPU adapter (lavapipe). Weights are random:
 //! throughput does not depend on them except through spike counts (reported).
@@ -205,24 +206,29 @@ fn dnn_train(b: &Bench, dnn: &mut DnnNet) -> Result<()> {
 /// Each dispatch of a training step run and waited for alone (median of `--reps`), summed
 /// by label; the shares show where a step's time goes.
 fn profile_train_step(b: &Bench, dnn: &mut DnnNet) -> Result<()> {
+    pollster::block_on(dnn.train_step(&b.gpu, &b.x, &b.y, b.a.batch, 1))?;
+    profile_ops(b, "dnn train step", &dnn.train_step_ops())
+}
+
+/// Each of `ops` run and waited for alone (median of `--reps`), by label and kernel.
+fn profile_ops(b: &Bench, what: &str, ops: &[&ultraspike::gpu::Op]) -> Result<()> {
     let gpu = &b.gpu;
-    pollster::block_on(dnn.train_step(gpu, &b.x, &b.y, b.a.batch, 1))?;
     let mut rows = Vec::new();
-    for op in dnn.train_step_ops() {
+    for op in ops {
         let s = time(b.a.reps, || {
             gpu.run(&[op])?;
             gpu.wait()
         })?;
-        rows.push((op.label.clone(), s));
+        rows.push((format!("{} ({:?})", op.label, op.kernel), s));
     }
     let total: f64 = rows.iter().map(|r| r.1).sum();
     println!(
-        "profile: {} dispatches, {:.1} ms when run one by one",
+        "profile of the {what}: {} dispatches, {:.1} ms when run one by one",
         rows.len(),
         total * 1e3
     );
     for (label, s) in rows {
-        println!("  {label:<40} {:>8.2} ms {:>5.1} %", s * 1e3, 100.0 * s / total);
+        println!("  {label:<56} {:>8.2} ms {:>5.1} %", s * 1e3, 100.0 * s / total);
     }
     Ok(())
 }
@@ -288,6 +294,9 @@ fn snn_inference(b: &Bench, params: &Params, neurons: &[NeuronParams], fwd: f64)
             s / fwd,
             spikes as f64 / ((a.reps + 1) * a.batch) as f64
         );
+        if a.profile {
+            profile_ops(b, &format!("snn inference T={t}"), &net.eval_ops(true))?;
+        }
     }
     Ok(())
 }

@@ -254,11 +254,19 @@ fn spiking_mirrors() -> Vec<Mirror> {
         // spiking neurons
         mirror!("if_forward" Params => IfParams {
             n, t, in_stride_t, save_trace, beta, shift, out_scale, surrogate,
-            count_n, init, _p1 = _pad[0], _p2 = _pad[1]
+            count_n, init, _p1 = threads, _p2 = _pad
+        }),
+        mirror!("if_forward_reg" Params => IfParams {
+            n, t, in_stride_t, save_trace, beta, shift, out_scale, surrogate,
+            count_n, init, threads, _p2 = _pad
         }),
         mirror!("if_backward" Params => IfParams {
             n, t, in_stride_t, save_trace, beta, shift, out_scale, surrogate,
-            count_n, init, _p1 = _pad[0], _p2 = _pad[1]
+            count_n, init, _p1 = threads, _p2 = _pad
+        }),
+        mirror!("if_backward_reg" Params => IfParams {
+            n, t, in_stride_t, save_trace, beta, shift, out_scale, surrogate,
+            count_n, init, threads, _p2 = _pad
         }),
         mirror!("spike_map_count" Params => SpikeMapParams { n, hw, step, count_n, chunks, _p0 = _pad[0], _p1 = _pad[1], _p2 = _pad[2] }),
         // reductions, statistics

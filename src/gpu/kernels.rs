@@ -96,7 +96,9 @@ kernels! {
     // spiking neurons
     SpikeMapCount => "spike_map_count",
     IfBackward => "if_backward",
+    IfBackwardReg => "if_backward_reg",
     IfForward => "if_forward",
+    IfForwardReg => "if_forward_reg",
     // reductions, statistics
     BroadcastOverT => "broadcast_over_t",
     Histogram => "histogram",

@@ -39,6 +39,27 @@ impl SnnNet {
         self.loss.set_valid(gpu, valid as u32)
     }
 
+    /// The dispatches of one inference, in order (forward, the counting ops with `count_ops`,
+    /// the loss): what a profile times one by one.
+    pub fn eval_ops(&self, count_ops: bool) -> Vec<&crate::gpu::Op> {
+        let arena = |steps: &[crate::nn::program::Step]| -> Vec<&crate::gpu::Op> {
+            steps
+                .iter()
+                .filter_map(|s| match *s {
+                    crate::nn::program::Step::Op(i) => Some(&self.arena.ops[i]),
+                    crate::nn::program::Step::Dropout(i) => Some(&self.arena.dropouts[i].op),
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut ops = arena(&self.fwd);
+        if count_ops {
+            ops.extend(arena(&self.count));
+        }
+        ops.extend(self.loss.ops.iter());
+        ops
+    }
+
     /// Load a batch and record its inference (forward, the counting ops with `count_ops`, the
     /// loss) into a new encoder, not yet submitted.
     fn inference(&self, gpu: &Gpu, x: &[f32], y: &[u32], valid: usize, count_ops: bool) -> Result<Encoder<'_>> {

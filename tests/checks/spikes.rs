@@ -5,7 +5,7 @@
 use ultraspike::cpu;
 use ultraspike::gpu::Gpu;
 use ultraspike::nn::spikes::{spike_map_count, SPIKE_MAP_COUNT_LIMIT_WORD};
-use ultraspike::nn::spiking::{if_forward, IfConfig, IF_COUNT_LIMIT_WORD};
+use ultraspike::nn::spiking::{if_forward_with, IfConfig, IfForwardIo, IF_COUNT_LIMIT_WORD};
 
 use super::{assert_eq_u32, gpu_err, rng, CheckResult};
 
@@ -69,15 +69,6 @@ pub async fn if_forward_count_limit(gpu: &Gpu) -> CheckResult {
     let cfg = IfConfig::default();
     let want = cpu::spiking::if_forward(t, n, &cfg, &input, 1.0, 1.0);
     let e = gpu_err;
-    let x = gpu.tensor_from("input", &[t * n], &input).map_err(e)?;
-    let vth = gpu.tensor_from("vth", &[1], &[1.0]).map_err(e)?;
-    let leak = gpu.tensor_from("leak", &[1], &[1.0]).map_err(e)?;
-    let out = gpu.tensor("out", &[t, n]).map_err(e)?;
-    let trace = gpu.tensor("trace", &[t * n]).map_err(e)?;
-    let count = gpu.tensor_from_u32("count", &[1], &[0]).map_err(e)?;
-    let op = if_forward(gpu, "if", t, n, &cfg, &x, &vth, &leak, &out, &trace, &count).map_err(e)?;
-    op.set_param_word(gpu, IF_COUNT_LIMIT_WORD, count_n as u32).map_err(e)?;
-    gpu.run(&[&op]).map_err(e)?;
     let limited = (0..t)
         .flat_map(|s| (0..count_n).map(move |i| s * n + i))
         .filter(|&o| want.out[o] != 0.0)
@@ -88,14 +79,33 @@ pub async fn if_forward_count_limit(gpu: &Gpu) -> CheckResult {
             want.spikes
         ));
     }
-    assert_eq_u32(
-        "if_forward count limit",
-        &gpu.read_u32(&count).await.map_err(e)?,
-        &[limited],
-    )?;
-    let got = gpu.read(&out).await.map_err(e)?;
-    if got != want.out {
-        return Err("if_forward count limit: outputs changed".into());
+    for kernel in super::spiking::IF_KERNELS {
+        let x = gpu.tensor_from("input", &[t * n], &input).map_err(e)?;
+        let vth = gpu.tensor_from("vth", &[1], &[1.0]).map_err(e)?;
+        let leak = gpu.tensor_from("leak", &[1], &[1.0]).map_err(e)?;
+        let out = gpu.tensor("out", &[t, n]).map_err(e)?;
+        let trace = gpu.tensor("trace", &[t * n]).map_err(e)?;
+        let count = gpu.tensor_from_u32("count", &[1], &[0]).map_err(e)?;
+        let io = IfForwardIo {
+            input: &x,
+            vth: &vth,
+            leak: &leak,
+            out: &out,
+            u_trace: &trace,
+            spike_count: &count,
+        };
+        let op = if_forward_with(gpu, kernel, "if", t, n, &cfg, &io).map_err(e)?;
+        op.set_param_word(gpu, IF_COUNT_LIMIT_WORD, count_n as u32).map_err(e)?;
+        gpu.run(&[&op]).map_err(e)?;
+        assert_eq_u32(
+            &format!("if_forward {kernel:?} count limit"),
+            &gpu.read_u32(&count).await.map_err(e)?,
+            &[limited],
+        )?;
+        let got = gpu.read(&out).await.map_err(e)?;
+        if got != want.out {
+            return Err(format!("if_forward {kernel:?} count limit: outputs changed"));
+        }
     }
     Ok(())
 }

@@ -30,12 +30,14 @@ if (process.env.PROBE_ONLY) {
   await page.waitForFunction(() => document.body.dataset.demo === "done" || document.body.dataset.state === "error", null, { timeout: 900_000, polling: 1000 });
 }
 const wall = (Date.now() - t0) / 1000;
-const r = await page.evaluate(() => ({ probes: window.ultraspike.probes, plan: window.ultraspike.plan, timings: window.ultraspike.timings, history: window.ultraspike.history, sweep: window.ultraspike.sweep, dnn: window.ultraspike.dnnEval, snn: window.ultraspike.snnEval }));
+const r = await page.evaluate(() => ({ probes: window.ultraspike.probes, plan: window.ultraspike.plan, timings: window.ultraspike.timings, history: window.ultraspike.history, sweep: window.ultraspike.sweep, finetuned: window.ultraspike.finetuned, dnn: window.ultraspike.dnnEval, snn: window.ultraspike.snnEval }));
 for (const p of r.probes ?? []) console.log(`probe ${p.model}: ${(p.batch / p.batch_s).toFixed(1)} img/s (batch ${p.batch}, ${p.batch_s.toFixed(3)} s/batch, first ${p.first_batch_s.toFixed(2)} s)`);
 console.log(`plan: ${JSON.stringify(r.plan)}`);
 console.log(`timings: ${JSON.stringify(r.timings)}`);
 // The run's numbers (per-epoch losses and accuracies): two builds on the same plan should agree.
 console.log(`history: ${JSON.stringify(r.history)}`);
+console.log(`sweep: ${JSON.stringify(r.sweep)}`);
+console.log(`fine-tuned: ${JSON.stringify(r.finetuned)}`);
 console.log(`dnn eval: ${JSON.stringify(r.dnn)}; snn eval: ${JSON.stringify(r.snn)}`);
 console.log(`${process.env.PROBE_ONLY ? "until training started" : "demo"}: ${wall.toFixed(1)} s`);
 await browser.close();
