@@ -6,7 +6,7 @@ import { planDemo, applyPlan } from "./demo.js";
 import { evalDnn, loadBundled, loadFiles, loadUrl, train, uploadCheckpoint, useCheckpoint, useModelConfig } from "./dnn.js";
 import { $, el } from "./dom.js";
 import { openBundledModel } from "./firstvisit.js";
-import { HOW_TO, errorText, explain } from "./messages.js";
+import { HOW_TO, errorKind, errorText, explain } from "./messages.js";
 import { Cancelled, page, persist, pipelineState, progress, refreshState, showTune, state, status } from "./page.js";
 import * as store from "./persist.js";
 import { recover, restoreSaved } from "./restore.js";
@@ -36,10 +36,10 @@ async function task(name, fn) {
     await persist();
     outcome = ["ok", name + ": done.", "idle"];
   } catch (e) {
-    if (e instanceof Cancelled || (page.cancelled && /cancelled/.test(errorText(e)))) {
+    if (e instanceof Cancelled || (page.cancelled && errorKind(e) === "cancelled")) {
       await persist();
       outcome = ["warn", name + ": cancelled (everything finished so far is kept).", "idle"];
-    } else if (/device was lost/i.test(errorText(e))) {
+    } else if (errorKind(e) === "device-lost") {
       outcome = await recover(name, e);
     } else {
       outcome = ["err", name + " failed: " + explain(e), "error"];

@@ -3,7 +3,7 @@
 // that continues from the last saved state, without a reload.
 import { loadSource } from "./dnn.js";
 import { $ } from "./dom.js";
-import { errorText, explain } from "./messages.js";
+import { errorKind, errorText, explain } from "./messages.js";
 import { page, pipelineState, refreshState, state, status } from "./page.js";
 import * as store from "./persist.js";
 import { session } from "./session.js";
@@ -50,7 +50,7 @@ async function redraw() {
     try {
       await showRaster();
     } catch (e) {
-      if (/device was lost/i.test(errorText(e))) throw e;
+      if (errorKind(e) === "device-lost") throw e;
       $("raster-info").textContent = `No spike views: ${explain(e)}`;
     }
   }

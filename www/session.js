@@ -1,6 +1,6 @@
 // The page's handle on the Session in its Worker (worker.js): `session.name(args)`
 // posts the call and returns a promise of its result; a failed call rejects with
-// the library's message. Calls are answered in order of completion; the page
+// an Error of the library's message, its `kind` and its `hint` (messages.js `errorKind`). Calls are answered in order of completion; the page
 // runs one step at a time, as it did when the Session lived on its thread.
 
 /** @type {Worker | null} */
@@ -42,7 +42,7 @@ export async function startWorker() {
   worker.onmessage = ({ data: { id, value, error } }) => {
     const p = pending.get(id);
     pending.delete(id);
-    if (error !== undefined) p?.reject(new Error(error));
+    if (error !== undefined) p?.reject(Object.assign(new Error(error.message), { kind: error.kind, hint: error.hint }));
     else p?.resolve(value);
   };
   worker.onerror = (e) => {

@@ -6,7 +6,7 @@
 // back by structured clone (byte arrays are transferred, not copied). While a
 // call awaits the GPU this worker keeps taking messages, so `cancel` reaches
 // the running step before its next batch.
-import { errorText } from "./messages.js";
+import { errorHint, errorKind, errorText } from "./messages.js";
 
 // wasm-bindgen's glue (loaded by URL at run time, so without types here), its Session and the
 // Session's cancel handle.
@@ -77,6 +77,7 @@ scope.onmessage = async ({ data: { id, method, args } }) => {
     else value = await session[method](...args);
     scope.postMessage({ id, value }, transfers(value));
   } catch (e) {
-    scope.postMessage({ id, error: errorText(e) });
+    // The library's kind and hint travel with the message (src/wasm_api `js_err`).
+    scope.postMessage({ id, error: { message: errorText(e), kind: errorKind(e), hint: errorHint(e) } });
   }
 };

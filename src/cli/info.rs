@@ -96,7 +96,7 @@ fn parse_input(s: &str) -> ultraspike::Result<[usize; 3]> {
     let dims: Vec<usize> = s.split('x').filter_map(|d| d.trim().parse().ok()).collect();
     match dims[..] {
         [c, h, w] => Ok([c, h, w]),
-        _ => Err(ultraspike::Error::Config(format!(
+        _ => Err(ultraspike::Error::InvalidOption(format!(
             "--input `{s}`: expected CxHxW, e.g. 3x32x32"
         ))),
     }

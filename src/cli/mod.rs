@@ -100,7 +100,8 @@ fn run(cli: Cli) -> ultraspike::Result<()> {
     }
 }
 
-/// Parse, run, and map every failure to `error: ...` with exit code 1
+/// Parse, run, and map every failure to `error: ...` (and `hint: ...` where the error's kind has
+/// one) with exit code 1
 /// (clap's usage errors too, which it would otherwise exit with 2).
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -120,6 +121,9 @@ pub fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {e}");
+            if !e.hint().is_empty() {
+                eprintln!("hint: {}", e.hint());
+            }
             ExitCode::FAILURE
         }
     }

@@ -41,7 +41,7 @@ fn parse_timesteps(s: &str) -> Result<Vec<usize>> {
             let t = v
                 .trim()
                 .parse()
-                .map_err(|_| Error::Config(format!("bad time step `{v}` in --timesteps")))?;
+                .map_err(|_| Error::InvalidOption(format!("bad time step `{v}` in --timesteps")))?;
             check_timesteps(t).map(|_| t)
         })
         .collect()

@@ -13,7 +13,7 @@ pub use crate::spec::recipe::{InitialMembrane, Recipe};
 /// method with its options).
 pub fn convert(recipe: impl Into<Recipe>, stats: &[LayerStats], t: usize) -> Result<Vec<NeuronParams>> {
     if t == 0 {
-        return Err(Error::Config("time steps T must be >= 1".into()));
+        return Err(Error::InvalidOption("time steps T must be >= 1".into()));
     }
     let recipe = recipe.into();
     stats

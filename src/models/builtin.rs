@@ -50,7 +50,7 @@ pub fn builtin(name: &str, input: [usize; 3], classes: usize) -> Result<ModelCon
         "vgg-small" => vgg(name, input, classes, &[32, 0, 64, 0], &[256], (0.1, 0.3)),
         "vgg-tiny" => vgg(name, input, classes, &[8, 0, 16, 0], &[], (0.1, 0.3)),
         other => {
-            return Err(Error::Config(format!(
+            return Err(Error::Model(format!(
                 "unknown model `{other}`; built-ins: {}",
                 NAMES.join(", ")
             )))

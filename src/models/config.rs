@@ -77,7 +77,7 @@ pub struct ModelConfig {
 
 impl ModelConfig {
     pub fn from_json(text: &str) -> Result<Self> {
-        let cfg: ModelConfig = serde_json::from_str(text).map_err(|e| Error::Config(format!("model config: {e}")))?;
+        let cfg: ModelConfig = serde_json::from_str(text).map_err(|e| Error::Model(format!("model config: {e}")))?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -92,7 +92,7 @@ impl ModelConfig {
         let mut cur: Vec<usize> = self.input.to_vec();
         let mut out = Vec::with_capacity(self.layers.len());
         for (i, l) in self.layers.iter().enumerate() {
-            let bad = |msg: String| Error::Config(format!("{}: layer {i} ({}): {msg}", self.name, l.kind()));
+            let bad = |msg: String| Error::Model(format!("{}: layer {i} ({}): {msg}", self.name, l.kind()));
             cur = layer_shape(l, &cur).map_err(bad)?;
             let elems = cur.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
             if elems.is_none_or(|e| e > MAX_TENSOR_ELEMENTS) {
@@ -104,7 +104,7 @@ impl ModelConfig {
         }
         match cur.as_slice() {
             [c] if *c == self.classes => Ok(out),
-            _ => Err(Error::Config(format!(
+            _ => Err(Error::Model(format!(
                 "{}: the last layer must output [{}] logits, got {cur:?}",
                 self.name, self.classes
             ))),
@@ -114,13 +114,13 @@ impl ModelConfig {
     /// Shapes, sizes and the parameter count within the documented limits.
     pub fn validate(&self) -> Result<()> {
         if self.layers.is_empty() || self.classes < 2 || self.input.contains(&0) {
-            return Err(Error::Config(format!(
+            return Err(Error::Model(format!(
                 "{}: needs layers, >= 2 classes and a non-empty input",
                 self.name
             )));
         }
         if let Some(l) = self.act_levels.filter(|l| !(1..=MAX_QCFS_LEVELS).contains(l)) {
-            return Err(Error::Config(format!(
+            return Err(Error::Model(format!(
                 "{}: act_levels must be in 1..={MAX_QCFS_LEVELS} (QCFS quantization levels), got {l}",
                 self.name
             )));
@@ -134,7 +134,7 @@ impl ModelConfig {
                 .and_then(|n| total.checked_add(n))
                 .filter(|&t| t <= MAX_PARAMETERS)
                 .ok_or_else(|| {
-                    Error::Config(format!(
+                    Error::Model(format!(
                         "{}: layer {i} ({}) takes the model over {MAX_PARAMETERS} parameters",
                         self.name,
                         l.kind()

@@ -45,7 +45,7 @@ impl Pipeline {
     /// training images (a running training is snapshotted first).
     pub async fn start_calibration(&mut self, batches: usize, batch: usize) -> Result<CalibrationProgress> {
         if batches == 0 || batch == 0 {
-            return Err(Error::Config("--calib-batches and --batch must be >= 1".into()));
+            return Err(Error::InvalidOption("--calib-batches and --batch must be >= 1".into()));
         }
         self.sync_training().await?;
         let train = &self.data.as_ref().ok_or_else(no_data)?.train;
@@ -84,7 +84,7 @@ impl Pipeline {
                     layers: Some(d.stats.iter().map(LayerSummary::of).collect()),
                 });
             }
-            None => return Err(Error::Config("no calibration running: start one first".into())),
+            None => return Err(Error::MissingStep("no calibration running: start one first".into())),
         };
         for _ in 0..k {
             if c.is_done() {

@@ -29,7 +29,9 @@ impl std::str::FromStr for ClassifyWith {
             "" | "auto" => Ok(Self::Auto),
             "dnn" => Ok(Self::Dnn),
             "snn" => Ok(Self::Snn),
-            _ => Err(Error::Config(format!("classify with `{s}`: expected auto, dnn or snn"))),
+            _ => Err(Error::InvalidOption(format!(
+                "classify with `{s}`: expected auto, dnn or snn"
+            ))),
         }
     }
 }

@@ -127,7 +127,7 @@ impl Pipeline {
     ) -> Result<(SnnNet, SnnEvaluation, Vec<NeuronParams>, Vec<BiasCorrection>)> {
         check_timesteps(t)?;
         if max_batch == 0 {
-            return Err(Error::Config("--batch must be >= 1".into()));
+            return Err(Error::InvalidOption("--batch must be >= 1".into()));
         }
         let data = self.data.as_ref().ok_or_else(no_data)?;
         let test = &data.test;

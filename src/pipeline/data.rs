@@ -50,7 +50,7 @@ impl DatasetSummary {
 /// Parse `source`, keep the first `train_subset` / `test_subset` images.
 pub fn load_split(source: DataSource, train_subset: Option<usize>, test_subset: Option<usize>) -> Result<Split> {
     if train_subset == Some(0) || test_subset == Some(0) {
-        return Err(Error::Config(
+        return Err(Error::InvalidOption(
             "--train-subset and --test-subset must be >= 1 (omit them for the whole set)".into(),
         ));
     }

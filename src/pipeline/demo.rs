@@ -169,7 +169,7 @@ fn plan_with_bundled(
 fn demo_probes(probes: &[DemoProbe]) -> Result<[&DemoProbe; 2]> {
     let find = |name: &str| {
         probes.iter().find(|p| p.model == name).ok_or_else(|| {
-            Error::Config(format!(
+            Error::InvalidOption(format!(
                 "demo plan: no probe of `{name}` (it needs one of each of {DEMO_MODELS:?})"
             ))
         })
@@ -183,7 +183,7 @@ fn plan(probes: [&DemoProbe; 2], budget_s: f64, train_n: usize, test_n: usize) -
         check_probe(p, budget_s)?;
     }
     if train_n == 0 || test_n == 0 {
-        return Err(Error::Config(
+        return Err(Error::MissingStep(
             "demo plan: load a dataset with training and test images first".into(),
         ));
     }
@@ -252,7 +252,7 @@ impl Costs {
 }
 
 fn check_probe(probe: &DemoProbe, budget_s: f64) -> Result<()> {
-    let bad = |what: &str, v: f64| Error::Config(format!("demo probe: {what} must be finite and > 0, got {v}"));
+    let bad = |what: &str, v: f64| Error::InvalidOption(format!("demo probe: {what} must be finite and > 0, got {v}"));
     if !(probe.batch_s.is_finite() && probe.batch_s > 0.0) {
         return Err(bad("batch_s", probe.batch_s));
     }
@@ -263,7 +263,7 @@ fn check_probe(probe: &DemoProbe, budget_s: f64) -> Result<()> {
         return Err(bad("batch", 0.0));
     }
     if !(budget_s.is_finite() && (5.0..=3600.0).contains(&budget_s)) {
-        return Err(Error::Config(format!(
+        return Err(Error::InvalidOption(format!(
             "demo budget must be 5-3600 seconds, got {budget_s}"
         )));
     }

@@ -144,5 +144,5 @@ async fn snapshot(gpu: &Gpu, run: &FinetuneRun) -> Result<Snapshot<SnnMeta>> {
 }
 
 fn no_finetuning() -> Error {
-    Error::Config("no fine-tuning run: start fine-tuning first".into())
+    Error::MissingStep("no fine-tuning run: start fine-tuning first".into())
 }

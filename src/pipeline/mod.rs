@@ -383,17 +383,17 @@ fn argmax(scores: &[f32]) -> usize {
 }
 
 fn no_data() -> Error {
-    Error::Config("no dataset loaded: pick MNIST / Fashion-MNIST or load files first".into())
+    Error::MissingStep("no dataset loaded: pick MNIST / Fashion-MNIST or load files first".into())
 }
 
 fn no_dnn() -> Error {
-    Error::Config("no DNN yet: train or load one".into())
+    Error::MissingStep("no DNN yet: train or load one".into())
 }
 
 fn no_snn() -> Error {
-    Error::Config("no SNN yet: convert the DNN (or load an SNN checkpoint) first".into())
+    Error::MissingStep("no SNN yet: convert the DNN (or load an SNN checkpoint) first".into())
 }
 
 fn not_calibrated() -> Error {
-    Error::Config("calibrate the DNN first".into())
+    Error::MissingStep("calibrate the DNN first".into())
 }

@@ -64,10 +64,10 @@ impl TrainOptions {
         non_negative("weight-decay", self.weight_decay)?;
         in_range("lr-gamma", self.lr_gamma, 0.0, 1.0, true)?;
         if self.max_steps == Some(0) {
-            return Err(Error::Config("--max-steps must be >= 1".into()));
+            return Err(Error::InvalidOption("--max-steps must be >= 1".into()));
         }
         if let Some(l) = self.qcfs.filter(|l| !(1..=MAX_QCFS_LEVELS).contains(l)) {
-            return Err(Error::Config(format!(
+            return Err(Error::InvalidOption(format!(
                 "--qcfs must be in 1..={MAX_QCFS_LEVELS} (quantization levels), got {l}"
             )));
         }
@@ -92,7 +92,7 @@ impl TrainOptions {
     /// A resumed run keeps its checkpoint's model: `qcfs`, if given, must agree with it.
     pub fn check_resumed_model(&self, model: &ModelConfig) -> Result<()> {
         match self.qcfs {
-            Some(l) if model.act_levels != Some(l) => Err(Error::Config(format!(
+            Some(l) if model.act_levels != Some(l) => Err(Error::InvalidOption(format!(
                 "--qcfs {l}: the resumed checkpoint's model has act_levels {:?}; resume without --qcfs, \
                  or start from its weights (--init) to change the activation",
                 model.act_levels
@@ -175,13 +175,15 @@ impl FinetuneOptions {
         non_negative("weight-decay", self.weight_decay)?;
         in_range("lr-gamma", self.lr_gamma, 0.0, 1.0, true)?;
         if !self.dropout.is_finite() || self.dropout >= 1.0 {
-            return Err(Error::Config(format!(
+            return Err(Error::InvalidOption(format!(
                 "--dropout must be below 1 (negative keeps the model's), got {}",
                 self.dropout
             )));
         }
         if self.max_steps == Some(0) || self.train_subset == Some(0) {
-            return Err(Error::Config("--max-steps and --train-subset must be >= 1".into()));
+            return Err(Error::InvalidOption(
+                "--max-steps and --train-subset must be >= 1".into(),
+            ));
         }
         parse_surrogate(&self.surrogate).map(|_| ())
     }
@@ -212,7 +214,7 @@ pub fn parse_surrogate(s: &str) -> Result<Surrogate> {
         "boxcar" => Ok(Surrogate::Boxcar),
         "triangle" => Ok(Surrogate::Triangle),
         "fast-sigmoid" => Ok(Surrogate::FastSigmoid),
-        _ => Err(Error::Config(format!(
+        _ => Err(Error::InvalidOption(format!(
             "unknown surrogate `{s}` (boxcar, triangle, fast-sigmoid)"
         ))),
     }
@@ -221,7 +223,7 @@ pub fn parse_surrogate(s: &str) -> Result<Surrogate> {
 /// 1 <= T <= `MAX_TIMESTEPS`.
 pub fn check_timesteps(t: usize) -> Result<()> {
     if t == 0 || t > MAX_TIMESTEPS {
-        return Err(Error::Config(format!(
+        return Err(Error::InvalidOption(format!(
             "time steps T must be in 1..={MAX_TIMESTEPS}, got {t}"
         )));
     }
@@ -230,21 +232,25 @@ pub fn check_timesteps(t: usize) -> Result<()> {
 
 fn at_least_one(flag: &str, v: usize) -> Result<()> {
     if v == 0 {
-        return Err(Error::Config(format!("--{flag} must be >= 1")));
+        return Err(Error::InvalidOption(format!("--{flag} must be >= 1")));
     }
     Ok(())
 }
 
 fn positive(flag: &str, v: f32) -> Result<()> {
     if !(v.is_finite() && v > 0.0) {
-        return Err(Error::Config(format!("--{flag} must be a finite number > 0, got {v}")));
+        return Err(Error::InvalidOption(format!(
+            "--{flag} must be a finite number > 0, got {v}"
+        )));
     }
     Ok(())
 }
 
 fn non_negative(flag: &str, v: f32) -> Result<()> {
     if !(v.is_finite() && v >= 0.0) {
-        return Err(Error::Config(format!("--{flag} must be a finite number >= 0, got {v}")));
+        return Err(Error::InvalidOption(format!(
+            "--{flag} must be a finite number >= 0, got {v}"
+        )));
     }
     Ok(())
 }
@@ -263,7 +269,7 @@ fn in_range(flag: &str, v: f32, lo: f32, hi: f32, upper_closed: bool) -> Result<
         } else {
             format!("[{lo}, {hi})")
         };
-        return Err(Error::Config(format!("--{flag} must be in {range}, got {v}")));
+        return Err(Error::InvalidOption(format!("--{flag} must be in {range}, got {v}")));
     }
     Ok(())
 }

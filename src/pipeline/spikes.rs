@@ -116,7 +116,10 @@ impl Pipeline {
 /// Test image `i`, normalized into `x`; its label.
 pub(super) fn load_test_image(ds: &Dataset, i: usize, x: &mut [f32]) -> Result<u32> {
     if i >= ds.n {
-        return Err(Error::Config(format!("test image {i} out of range (0..{})", ds.n)));
+        return Err(Error::InvalidOption(format!(
+            "test image {i} out of range (0..{})",
+            ds.n
+        )));
     }
     ds.normalized_into(i, x);
     Ok(ds.labels[i] as u32)

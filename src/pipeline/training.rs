@@ -215,5 +215,5 @@ async fn snapshot(gpu: &Gpu, run: &TrainingRun, split: &Split) -> Result<Snapsho
 }
 
 fn no_training() -> Error {
-    Error::Config("no training run: start training first".into())
+    Error::MissingStep("no training run: start training first".into())
 }

@@ -112,7 +112,7 @@ impl Pipeline {
     /// Test loss and accuracy of the DNN in batches of `batch` (a running training snapshots first).
     pub async fn evaluate_dnn(&mut self, batch: usize) -> Result<Evaluation> {
         if batch == 0 {
-            return Err(Error::Config("--batch must be >= 1".into()));
+            return Err(Error::InvalidOption("--batch must be >= 1".into()));
         }
         self.sync_training().await?;
         let saved = self.dnn.as_ref().and_then(|d| d.saved.as_ref()).ok_or_else(no_dnn)?;
@@ -168,7 +168,10 @@ impl Pipeline {
     pub fn test_image(&self, i: usize) -> Result<TestImage> {
         let ds = self.test_set()?;
         if i >= ds.n {
-            return Err(Error::Config(format!("test image {i} out of range (0..{})", ds.n)));
+            return Err(Error::InvalidOption(format!(
+                "test image {i} out of range (0..{})",
+                ds.n
+            )));
         }
         Ok(TestImage {
             pixels: ds.image(i).to_vec(),
@@ -214,7 +217,7 @@ impl Pipeline {
         let s = cal
             .stats
             .get(index)
-            .ok_or_else(|| Error::Config(format!("layer {index} out of range (0..{})", cal.stats.len())))?;
+            .ok_or_else(|| Error::InvalidOption(format!("layer {index} out of range (0..{})", cal.stats.len())))?;
         let mu = s.mu as f64;
         let mut hist = vec![0u64; VIEW_BINS];
         let n = s.hist.len().max(1);

@@ -45,7 +45,7 @@ impl FromStr for InitialMembrane {
         match s {
             "zero" | "0" => Ok(InitialMembrane::Zero),
             "half" => Ok(InitialMembrane::Half),
-            _ => Err(Error::Config(format!(
+            _ => Err(Error::InvalidOption(format!(
                 "unknown initial membrane `{s}` (zero, or half: V_th / 2)"
             ))),
         }
@@ -91,7 +91,7 @@ impl Recipe {
         let r = r.with_bias_correction(r.bias_correction || bias_correction);
         let Some(init) = init else { return Ok(r) };
         let init: InitialMembrane = init.parse().map_err(|_| {
-            Error::Config(format!(
+            Error::InvalidOption(format!(
                 "--init-membrane: unknown initial membrane `{init}` (zero, or half: V_th / 2)"
             ))
         })?;
@@ -100,7 +100,7 @@ impl Recipe {
             .skip(1)
             .any(|o| matches!(o.trim(), "half" | "zero" | "0"));
         if spelled_init && init != r.init {
-            return Err(Error::Config(format!(
+            return Err(Error::InvalidOption(format!(
                 "--method {spelled} and --init-membrane {} disagree",
                 init.name()
             )));
@@ -146,12 +146,12 @@ impl FromStr for Recipe {
                 "bias" if !bias => bias = true,
                 "half" | "zero" | "0" if init.is_none() => init = Some(opt.parse::<InitialMembrane>()?),
                 "bias" | "half" | "zero" | "0" => {
-                    return Err(Error::Config(format!(
+                    return Err(Error::InvalidOption(format!(
                         "conversion `{s}`: `+{opt}` given twice or with its opposite"
                     )))
                 }
                 _ => {
-                    return Err(Error::Config(format!(
+                    return Err(Error::InvalidOption(format!(
                         "conversion `{s}`: unknown option `+{opt}` (+half or +zero: the initial membrane; +bias: bias correction)"
                     )))
                 }

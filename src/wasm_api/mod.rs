@@ -157,8 +157,15 @@ impl CancelHandle {
 /// The evaluation batch of the page (the CLI's default `--batch`), shrunk where the device needs it.
 const EVAL_BATCH: usize = 100;
 
+/// A JS `Error` with the library's message and, as properties, its stable `kind`
+/// (`Error::kind`, what the page decides on) and its `hint` (what the user can do).
 fn js_err(e: Error) -> JsError {
-    JsError::new(&e.to_string())
+    let err = JsError::new(&e.to_string());
+    let obj = JsValue::from(err.clone());
+    // Setting a property on a fresh Error object cannot fail; if it did, the message stands.
+    let _ = js_sys::Reflect::set(&obj, &"kind".into(), &e.kind().into());
+    let _ = js_sys::Reflect::set(&obj, &"hint".into(), &e.hint().into());
+    err
 }
 
 fn from_js<T: serde::de::DeserializeOwned>(what: &str, v: JsValue) -> Result<T, JsError> {
