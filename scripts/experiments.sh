@@ -70,3 +70,11 @@ $U finetune --dataset fashion-mnist --ckpt "$Q-snn-t2.safetensors" --timesteps 2
 # The same fine-tuning with the defaults on the whole training set (2026-12-02: 89.72 %).
 $U finetune --dataset fashion-mnist --ckpt "$Q-snn-t2.safetensors" --timesteps 2 --epochs 1 --batch 32 --lr 1e-4 \
   --out "$Q-snn-t2-ft-full.safetensors" --json > "$Q-finetune-t2-full.json"
+# Section 8 (issue 24, part 3): the accuracy frontier. The avg-pool QCFS net with the 10-epoch
+# recipe of the max-pool model above (no augmentation on Fashion-MNIST, as there), then the QCFS
+# conversions at every T on the full test set.
+A="$OUT/fashion-avg-qcfs4-e10"
+$U train --dataset fashion-mnist --model vgg-small-avg --qcfs 4 --epochs 10 --batch 64 --lr-gamma 0.2 --seed 1 \
+  --out "$A.safetensors" --json > "$A-train.json"
+$U sweep --dataset fashion-mnist --ckpt "$A.safetensors" --methods qcfs,qcfs+bias --timesteps 1,2,3,4,5,8,16 \
+  --calib-batches 10 --batch 100 --json > "$A-sweep.json"
