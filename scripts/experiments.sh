@@ -78,3 +78,7 @@ $U train --dataset fashion-mnist --model vgg-small-avg --qcfs 4 --epochs 10 --ba
   --out "$A.safetensors" --json > "$A-train.json"
 $U sweep --dataset fashion-mnist --ckpt "$A.safetensors" --methods qcfs,qcfs+bias --timesteps 1,2,3,4,5,8,16 \
   --calib-batches 10 --batch 100 --json > "$A-sweep.json"
+$U train --dataset mnist --model vgg-small-avg --qcfs 4 --epochs 5 --batch 64 --lr-gamma 0.2 --seed 1 \
+  --out "$OUT/mnist-avg-qcfs4-e5.safetensors" --json > "$OUT/mnist-avg-qcfs4-e5-train.json"
+$U sweep --dataset mnist --ckpt "$OUT/mnist-avg-qcfs4-e5.safetensors" --methods qcfs,qcfs+bias --timesteps 1,2,4 \
+  --calib-batches 10 --batch 100 --json > "$OUT/mnist-avg-qcfs4-e5-sweep.json"
