@@ -129,39 +129,17 @@ impl IfKernel {
 /// Neurons per thread of if_forward_reg.wgsl (its `NEURONS_PER_THREAD`).
 const IF_REG_NEURONS: usize = 16;
 
-/// Forward of T steps with the adapter's kernel (`IfForwardIo` for the buffers).
-#[allow(clippy::too_many_arguments)]
-pub fn if_forward(
-    gpu: &Gpu,
-    label: &str,
-    t: usize,
-    n: usize,
-    cfg: &IfConfig,
-    input: &Tensor,
-    vth: &Tensor,
-    leak: &Tensor,
-    out: &Tensor,
-    u_trace: &Tensor,
-    spike_count: &Tensor,
-) -> Result<Op> {
-    let io = IfForwardIo {
-        input,
-        vth,
-        leak,
-        out,
-        u_trace,
-        spike_count,
-    };
-    if_forward_with(gpu, IfKernel::for_adapter(gpu), label, t, n, cfg, &io)
+/// Forward of T steps with the adapter's kernel (`IfKernel::for_adapter`).
+pub fn if_forward(gpu: &Gpu, label: &str, (t, n): (usize, usize), cfg: &IfConfig, io: &IfForwardIo) -> Result<Op> {
+    if_forward_with(gpu, IfKernel::for_adapter(gpu), label, (t, n), cfg, io)
 }
 
-/// Forward of T steps with a given kernel (the checks run both).
+/// Forward of T steps with a given kernel (the checks run both); `(t, n)` the steps and neurons.
 pub fn if_forward_with(
     gpu: &Gpu,
     kernel: IfKernel,
     label: &str,
-    t: usize,
-    n: usize,
+    (t, n): (usize, usize),
     cfg: &IfConfig,
     io: &IfForwardIo,
 ) -> Result<Op> {
@@ -221,33 +199,15 @@ pub struct IfBackwardIo<'a> {
 /// BPTT given `g_out` = dL/dout [T, n] and the forward's `u_trace` [T, n]:
 /// overwrites `d_input` [T, n] (per step, also for a constant-current
 /// forward: the caller sums over T), `dvth` [1] and `dleak` [1]; the adapter's kernel.
-#[allow(clippy::too_many_arguments)]
 pub fn if_backward(
     gpu: &Gpu,
     label: &str,
-    t: usize,
-    n: usize,
+    (t, n): (usize, usize),
     cfg: &IfConfig,
     surrogate: Surrogate,
-    u_trace: &Tensor,
-    vth: &Tensor,
-    leak: &Tensor,
-    g_out: &Tensor,
-    d_input: &Tensor,
-    dvth: &Tensor,
-    dleak: &Tensor,
+    io: &IfBackwardIo,
 ) -> Result<IfBackward> {
-    let io = IfBackwardIo {
-        u_trace,
-        vth,
-        leak,
-        g_out,
-        d_input,
-        dvth,
-        dleak,
-    };
-    let kernel = IfKernel::for_adapter(gpu);
-    if_backward_with(gpu, kernel, label, (t, n), cfg, surrogate, &io)
+    if_backward_with(gpu, IfKernel::for_adapter(gpu), label, (t, n), cfg, surrogate, io)
 }
 
 /// `if_backward` with a given kernel (the checks run both); `(t, n)` the steps and neurons.

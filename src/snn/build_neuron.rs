@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::gpu::Tensor;
 use crate::nn::program::Step;
 use crate::nn::reduce::sum_over_t;
-use crate::nn::spiking::{if_backward, if_forward, IfConfig, IF_COUNT_LIMIT_WORD};
+use crate::nn::spiking::{if_backward, if_forward, IfBackwardIo, IfConfig, IfForwardIo, IF_COUNT_LIMIT_WORD};
 
 impl SnnBuilder<'_> {
     /// The IF neuron where the DNN had a threshold-ReLU.
@@ -37,19 +37,15 @@ impl SnnBuilder<'_> {
             word: IF_COUNT_LIMIT_WORD,
             per_image: per,
         });
-        self.both(if_forward(
-            self.gpu,
-            name,
-            t,
-            n,
-            &cfg,
-            &x.x,
-            &vth.value,
-            &leak.value,
-            &y.x,
-            &trace,
-            &count,
-        )?);
+        let io = IfForwardIo {
+            input: &x.x,
+            vth: &vth.value,
+            leak: &leak.value,
+            out: &y.x,
+            u_trace: &trace,
+            spike_count: &count,
+        };
+        self.both(if_forward(self.gpu, name, (t, n), &cfg, &io)?);
         if let (Some(gy), true) = (&y.g, self.opts.train) {
             self.neuron_backward(name, x, gy, &cfg, &trace, (vth, leak), bwd)?;
         }
@@ -89,21 +85,16 @@ impl SnnBuilder<'_> {
             Some(self.scratch(&format!("{name}.dI"), &[t * n])?)
         };
         if let Some(d_in) = d_in {
-            let b = if_backward(
-                self.gpu,
-                &format!("{name}.bptt"),
-                t,
-                n,
-                cfg,
-                self.opts.surrogate,
-                trace,
-                &vth.value,
-                &leak.value,
-                gy,
-                &d_in,
-                &vth.grad,
-                &leak.grad,
-            )?;
+            let io = IfBackwardIo {
+                u_trace: trace,
+                vth: &vth.value,
+                leak: &leak.value,
+                g_out: gy,
+                d_input: &d_in,
+                dvth: &vth.grad,
+                dleak: &leak.grad,
+            };
+            let b = if_backward(self.gpu, &format!("{name}.bptt"), (t, n), cfg, self.opts.surrogate, &io)?;
             bwd.extend(self.arena.ops(b.ops));
             if let (false, Some(gx)) = (x.spiking, &x.g) {
                 bwd.push(

@@ -94,7 +94,7 @@ pub async fn if_forward_count_limit(gpu: &Gpu) -> CheckResult {
             u_trace: &trace,
             spike_count: &count,
         };
-        let op = if_forward_with(gpu, kernel, "if", t, n, &cfg, &io).map_err(e)?;
+        let op = if_forward_with(gpu, kernel, "if", (t, n), &cfg, &io).map_err(e)?;
         op.set_param_word(gpu, IF_COUNT_LIMIT_WORD, count_n as u32).map_err(e)?;
         gpu.run(&[&op]).map_err(e)?;
         assert_eq_u32(

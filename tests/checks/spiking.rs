@@ -58,7 +58,7 @@ async fn forward(
         u_trace: &l.trace,
         spike_count: &l.count,
     };
-    let op = if_forward_with(gpu, kernel, "if", t, n, cfg, &io).map_err(gpu_err)?;
+    let op = if_forward_with(gpu, kernel, "if", (t, n), cfg, &io).map_err(gpu_err)?;
     gpu.run(&[&op]).map_err(gpu_err)?;
     let out = gpu.read(&l.out).await.map_err(gpu_err)?;
     let trace = gpu.read(&l.trace).await.map_err(gpu_err)?;
